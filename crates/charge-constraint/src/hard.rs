@@ -1,0 +1,212 @@
+//! The hard constraint: masked orthogonal projection onto z^T h = 0.
+
+use crate::{ConstraintError, Real};
+
+/// Orthogonal projection onto {h : sum_{j present} z_j h_j = 0}, acting on the present
+/// components only; masked (absent) components are returned unchanged.
+///
+/// If the present valences are all zero (no charged species present) the constraint is
+/// empty and the projection is the identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Projector<T: Real> {
+    /// Valences with masked entries set to zero, so dot products need no branch.
+    z_masked: Vec<T>,
+    mask: Vec<bool>,
+    /// 1 / (z^T z) over present entries, or 0 when that norm is zero.
+    inv_norm2: T,
+}
+
+impl<T: Real> Projector<T> {
+    /// A projector for valences `z` and presence `mask` (true = present).
+    pub fn new(z: &[T], mask: &[bool]) -> Result<Self, ConstraintError> {
+        check_len("mask", z.len(), mask.len())?;
+        if let Some(index) = z.iter().position(|v| !v.is_finite()) {
+            return Err(ConstraintError::NonFiniteValence { index });
+        }
+        let z_masked: Vec<T> = z
+            .iter()
+            .zip(mask)
+            .map(|(&v, &m)| if m { v } else { T::zero() })
+            .collect();
+        let norm2 = z_masked.iter().fold(T::zero(), |acc, &v| acc + v * v);
+        let inv_norm2 = if norm2 > T::zero() {
+            T::one() / norm2
+        } else {
+            T::zero()
+        };
+        Ok(Self {
+            z_masked,
+            mask: mask.to_vec(),
+            inv_norm2,
+        })
+    }
+
+    /// A projector with every component present.
+    pub fn unmasked(z: &[T]) -> Result<Self, ConstraintError> {
+        Self::new(z, &vec![true; z.len()])
+    }
+
+    /// The dimension n of the vectors it acts on.
+    pub fn dim(&self) -> usize {
+        self.z_masked.len()
+    }
+
+    /// The presence mask.
+    pub fn mask(&self) -> &[bool] {
+        &self.mask
+    }
+
+    /// The constraint residual sum_{j present} z_j h_j.
+    pub fn residual(&self, h: &[T]) -> Result<T, ConstraintError> {
+        check_len("h", self.dim(), h.len())?;
+        Ok(self.dot(h))
+    }
+
+    fn dot(&self, h: &[T]) -> T {
+        self.z_masked
+            .iter()
+            .zip(h)
+            .fold(T::zero(), |acc, (&z, &x)| acc + z * x)
+    }
+
+    /// Replaces h by P h in place. Allocation-free.
+    pub fn project(&self, h: &mut [T]) -> Result<(), ConstraintError> {
+        check_len("h", self.dim(), h.len())?;
+        self.project_unchecked(h);
+        Ok(())
+    }
+
+    #[inline]
+    fn project_unchecked(&self, h: &mut [T]) {
+        let s = self.dot(h) * self.inv_norm2;
+        // z_masked is zero on masked entries, so they are left exactly as they were.
+        for (x, &z) in h.iter_mut().zip(&self.z_masked) {
+            *x = *x - s * z;
+        }
+    }
+
+    /// Writes P h into `out`. Allocation-free.
+    pub fn project_into(&self, h: &[T], out: &mut [T]) -> Result<(), ConstraintError> {
+        check_len("h", self.dim(), h.len())?;
+        check_len("out", self.dim(), out.len())?;
+        out.copy_from_slice(h);
+        self.project_unchecked(out);
+        Ok(())
+    }
+
+    /// Projects every row of a row-major batch (length a multiple of [`Projector::dim`]).
+    pub fn project_batch(&self, batch: &mut [T]) -> Result<(), ConstraintError> {
+        let n = self.dim();
+        if n == 0 || batch.len() % n != 0 {
+            return Err(ConstraintError::BatchShape {
+                len: batch.len(),
+                dim: n,
+            });
+        }
+        batch
+            .chunks_exact_mut(n)
+            .for_each(|row| self.project_unchecked(row));
+        Ok(())
+    }
+
+    /// Vector-Jacobian product: replaces the cotangent `a` by a^T dP(h)/dh = P^T a = P a
+    /// (P is linear and symmetric). This is what backpropagation through the projection needs.
+    pub fn vjp(&self, a: &mut [T]) -> Result<(), ConstraintError> {
+        self.project(a)
+    }
+
+    /// [`Projector::vjp`] for every row of a row-major batch of cotangents.
+    pub fn vjp_batch(&self, batch: &mut [T]) -> Result<(), ConstraintError> {
+        self.project_batch(batch)
+    }
+
+    /// The dense n x n matrix of the map (row-major), for inspection and tests.
+    pub fn matrix(&self) -> Vec<T> {
+        let n = self.dim();
+        let mut m = vec![T::zero(); n * n];
+        for i in 0..n {
+            for j in 0..n {
+                let id = if i == j { T::one() } else { T::zero() };
+                m[i * n + j] = id - self.z_masked[i] * self.z_masked[j] * self.inv_norm2;
+            }
+        }
+        m
+    }
+}
+
+pub(crate) fn check_len(
+    what: &'static str,
+    expected: usize,
+    got: usize,
+) -> Result<(), ConstraintError> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(ConstraintError::LengthMismatch {
+            what,
+            expected,
+            got,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_abs_diff_eq;
+
+    #[test]
+    fn nacl_projection_removes_charge_excess_symmetrically() {
+        // z = (1, -1): P h = h - (h1 - h2)/2 (1, -1) = mean of the two for both.
+        let p = Projector::unmasked(&[1.0, -1.0]).unwrap();
+        let mut h = [3.0, 1.0];
+        p.project(&mut h).unwrap();
+        assert_abs_diff_eq!(h[0], 2.0, epsilon = 1e-15);
+        assert_abs_diff_eq!(h[1], 2.0, epsilon = 1e-15);
+    }
+
+    #[test]
+    fn matrix_is_identity_minus_rank_one() {
+        let p = Projector::new(&[1.0, 2.0, -1.0], &[true, false, true]).unwrap();
+        let m = p.matrix();
+        let want = [0.5, 0.0, 0.5, 0.0, 1.0, 0.0, 0.5, 0.0, 0.5];
+        for (a, b) in m.iter().zip(want) {
+            assert_abs_diff_eq!(*a, b, epsilon = 1e-15);
+        }
+    }
+
+    #[test]
+    fn no_charged_species_present_is_identity() {
+        let p = Projector::new(&[1.0, -1.0], &[false, false]).unwrap();
+        let mut h = [0.3, 0.9];
+        p.project(&mut h).unwrap();
+        assert_eq!(h, [0.3, 0.9]);
+    }
+
+    #[test]
+    fn works_in_f32() {
+        let p = Projector::<f32>::unmasked(&[2.0, -1.0, -1.0]).unwrap();
+        let mut h = [1.0f32, 0.5, 0.25];
+        p.project(&mut h).unwrap();
+        assert!(p.residual(&h).unwrap().abs() < 1e-6);
+    }
+
+    #[test]
+    fn shape_and_value_errors() {
+        assert!(matches!(
+            Projector::new(&[1.0, -1.0], &[true]),
+            Err(ConstraintError::LengthMismatch { what: "mask", .. })
+        ));
+        assert_eq!(
+            Projector::unmasked(&[1.0, f64::NAN]),
+            Err(ConstraintError::NonFiniteValence { index: 1 })
+        );
+        let p = Projector::unmasked(&[1.0, -1.0]).unwrap();
+        assert!(p.project(&mut [1.0, 2.0, 3.0]).is_err());
+        assert!(p.project_into(&[1.0], &mut [0.0, 0.0]).is_err());
+        assert_eq!(
+            p.project_batch(&mut [1.0, 2.0, 3.0]),
+            Err(ConstraintError::BatchShape { len: 3, dim: 2 })
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! Property tests of compositions and name parsing.
+
+use ion_species::{Composition, ConcentrationUnit, IonRegistry, SpeciesError};
+use proptest::prelude::*;
+
+fn conc_vector() -> impl Strategy<Value = Vec<f64>> {
+    prop::collection::vec(prop_oneof![Just(0.0), 1e-3f64..2000.0], 8)
+}
+
+proptest! {
+    #[test]
+    fn balancing_makes_any_feed_neutral_or_says_why(v in conc_vector(), which in 0usize..8) {
+        let reg = IonRegistry::canonical();
+        let c = Composition::from_vector(&reg, &v, false).unwrap();
+        let ion = reg.ions()[which].name.clone();
+        match c.balanced_with(&reg, &ion) {
+            Ok(b) => {
+                prop_assert!(b.charge_balance().abs() <= 1e-12 * (1.0 + b.total_charge()));
+                prop_assert!(b.get(&ion).unwrap() >= 0.0);
+                // Only the chosen ion changed.
+                for (i, x) in c.iter() {
+                    if i.name != ion { prop_assert_eq!(b.get(&i.name), Some(x)); }
+                }
+            }
+            Err(SpeciesError::CannotBalance { .. }) => {
+                // It can only fail when the rest carries charge of the ion's own sign.
+                let z = reg.ions()[which].z();
+                let rest = c.charge_balance() - z * c.get(&ion).unwrap_or(0.0);
+                prop_assert!(rest * z > 0.0);
+            }
+            Err(e) => prop_assert!(false, "unexpected error {e}"),
+        }
+    }
+
+    #[test]
+    fn units_round_trip(x in 1e-6f64..1e5, which in 0usize..8) {
+        let reg = IonRegistry::canonical();
+        let ion = &reg.ions()[which];
+        for u in [ConcentrationUnit::MolPerL, ConcentrationUnit::MmolPerL, ConcentrationUnit::MgPerL, ConcentrationUnit::MolPerM3] {
+            let si = u.to_si(x, ion);
+            prop_assert!((u.from_si(si, ion) - x).abs() <= 1e-12 * x);
+        }
+    }
+
+    #[test]
+    fn ionic_strength_bounds(v in conc_vector()) {
+        // 1/2 sum c <= I <= 1/2 z_max^2 sum c for |z| in {1, 2}.
+        let reg = IonRegistry::canonical();
+        let c = Composition::from_vector(&reg, &v, false).unwrap();
+        let s: f64 = v.iter().sum();
+        prop_assert!(c.ionic_strength() >= 0.5 * s * (1.0 - 1e-12));
+        prop_assert!(c.ionic_strength() <= 2.0 * s * (1.0 + 1e-12));
+        prop_assert_eq!(c.to_vector(&reg).unwrap(), v.clone());
+        let mask = c.mask(&reg);
+        for (m, x) in mask.iter().zip(&v) { prop_assert_eq!(*m, *x > 0.0); }
+    }
+}
+
+#[test]
+fn every_name_and_alias_parses_to_its_ion_in_any_case() {
+    let reg = IonRegistry::canonical();
+    for ion in reg.ions() {
+        for t in std::iter::once(&ion.name).chain(&ion.aliases) {
+            assert_eq!(reg.parse(&t.to_uppercase()).unwrap().name, ion.name);
+            assert_eq!(reg.parse(&format!("  {t} ")).unwrap().name, ion.name);
+        }
+    }
+}
