@@ -1,0 +1,63 @@
+//! # neural-ode
+//!
+//! Adaptive Tsitouras 5(4) integration with dense output and adjoint gradients, for neural
+//! ordinary differential equations and any other parametrised ODE on the CPU. It knows
+//! nothing of any application.
+//!
+//! * [`solve`]: dy/dt = f(t, y, theta) from (t0, y0), states at many output times in one
+//!   adaptive solve (forwards or backwards in time), FSAL, embedded error estimate,
+//!   rtol/atol (scalar or per component), PI step control, automatic initial step, limits on
+//!   steps and step size, statistics, dense output from Tsit5's own interpolant.
+//! * [`VectorField`]: the contract for f: evaluation and vector-Jacobian products.
+//!   [`FnField`] wraps a closure (finite-difference VJPs, for prototyping), [`AnalyticField`]
+//!   a closure with its VJP, [`TanhMlp`] is a ready small network.
+//! * [`adjoint`]: the continuous adjoint for losses on the states at the output times, with
+//!   gradients for theta, y0 and the times; [`AdjointMethod::Backsolve`] (least memory) or
+//!   [`AdjointMethod::Interpolating`] (robust). [`forward_sensitivities`] is the independent
+//!   reference the tests check the adjoint against.
+//! * [`solve_batch`] and [`gradient_batch`]: many initial values in parallel (rayon).
+//!
+//! ## Which adjoint?
+//!
+//! Backsolve integrates y backwards with the adjoint: memory does not grow with the number
+//! of steps, but where the forward dynamics contract (dissipative systems, stiff decay), the
+//! backward ones expand and y drifts away from the forward trajectory; the gradient is then
+//! wrong. Interpolating reads y from the stored forward steps and is accurate whatever the
+//! stability; its memory is 8 n floats per forward step. Use Interpolating unless memory is
+//! short and the dynamics are close to conservative. The test
+//! `backsolve_drifts_on_a_contracting_problem` measures the difference.
+//!
+//! ```
+//! use neural_ode::{adjoint, solve, AdjointOptions, SolverOptions, TanhMlp, VectorField};
+//! let f = TanhMlp::new(2, &[16, 16], false);
+//! let p = f.init_params(7);
+//! let mut opts = SolverOptions::with_tolerances(1e-8, 1e-8);
+//! opts.dense = true;
+//! let sol = solve(&f, &p, 0.0, &[1.0, 0.0], &[0.5, 1.0], &opts).unwrap();
+//! // L = 1/2 |y(1)|^2  ->  dL/dy(1) = y(1); nothing at t = 0.5.
+//! let mut g = vec![0.0; 4];
+//! g[2..].copy_from_slice(sol.state(1));
+//! let grads = adjoint(&f, &p, &sol, &g, &AdjointOptions::default()).unwrap();
+//! assert_eq!(grads.p.len(), f.num_params());
+//! ```
+
+mod adjoint;
+mod batch;
+mod dense;
+mod error;
+mod field;
+mod mlp;
+mod options;
+mod sensitivity;
+mod solver;
+pub mod tableau;
+
+pub use adjoint::{AdjointMethod, AdjointOptions, Gradients, adjoint};
+pub use batch::{BatchGradient, Problem, gradient_batch, solve_batch};
+pub use dense::DenseOutput;
+pub use error::{OdeError, Result};
+pub use field::{AnalyticField, FdWorkspace, FnField, VectorField};
+pub use mlp::{MlpWorkspace, TanhMlp};
+pub use options::{PiController, SolverOptions, Stats, Tolerance};
+pub use sensitivity::{Sensitivities, forward_sensitivities};
+pub use solver::{Solution, solve};
