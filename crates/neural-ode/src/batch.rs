@@ -32,6 +32,9 @@ pub fn solve_batch<F: VectorField>(
         .collect()
 }
 
+/// One problem's loss, parameter gradient, initial-state gradient and counters.
+type PartGradient = (f64, Vec<f64>, Vec<f64>, Stats);
+
 /// Loss and gradients summed over a batch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchGradient {
@@ -62,7 +65,7 @@ where
 {
     let mut fwd = opts.clone();
     fwd.dense = adjoint_opts.method == crate::AdjointMethod::Interpolating;
-    let parts: Vec<Result<(f64, Vec<f64>, Vec<f64>, Stats)>> = problems
+    let parts: Vec<Result<PartGradient>> = problems
         .par_iter()
         .enumerate()
         .map(|(i, pr)| {

@@ -8,11 +8,11 @@ use crate::tableau::dense_weights;
 /// continuous extension of Tsitouras (2011).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DenseOutput {
-    n: usize,
-    t: Vec<f64>,
-    h: Vec<f64>,
-    y: Vec<f64>,
-    k: Vec<f64>,
+    pub(crate) n: usize,
+    pub(crate) t: Vec<f64>,
+    pub(crate) h: Vec<f64>,
+    pub(crate) y: Vec<f64>,
+    pub(crate) k: Vec<f64>,
 }
 
 impl DenseOutput {
@@ -82,7 +82,7 @@ impl DenseOutput {
     }
 
     /// The step containing t: t between t_i and t_i + h_i (direction aware).
-    fn locate(&self, t: f64, hint: &mut usize) -> usize {
+    pub(crate) fn locate(&self, t: f64, hint: &mut usize) -> usize {
         let m = self.t.len();
         let dir = self.h[0].signum();
         let inside = |i: usize| {

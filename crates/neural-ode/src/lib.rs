@@ -44,6 +44,7 @@
 mod adjoint;
 mod batch;
 mod dense;
+mod discrete;
 mod error;
 mod field;
 mod mlp;

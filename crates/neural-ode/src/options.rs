@@ -150,7 +150,11 @@ impl SolverOptions {
         if self.max_steps == 0 {
             return Err(OdeError::InvalidOption("max_steps must be > 0".into()));
         }
-        if !(self.min_step >= 0.0) || !(self.max_step > 0.0) {
+        if self.min_step.is_nan()
+            || self.min_step < 0.0
+            || self.max_step.is_nan()
+            || self.max_step <= 0.0
+        {
             return Err(OdeError::InvalidOption(format!(
                 "min_step = {}, max_step = {}",
                 self.min_step, self.max_step

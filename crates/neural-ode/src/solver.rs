@@ -167,15 +167,11 @@ fn rms(v: &[f64], y: &[f64], rtol: &[f64], atol: &[f64]) -> f64 {
 /// size"), for order 5. Costs one evaluation of f.
 fn initial_step<R: Rhs>(
     rhs: &mut R,
-    t0: f64,
-    y0: &[f64],
-    f0: &[f64],
-    dir: f64,
-    rtol: &[f64],
-    atol: &[f64],
-    scratch: (&mut [f64], &mut [f64]),
+    (t0, dir): (f64, f64),
+    (y0, f0): (&[f64], &[f64]),
+    (rtol, atol): (&[f64], &[f64]),
+    (y1, f1): (&mut [f64], &mut [f64]),
 ) -> f64 {
-    let (y1, f1) = scratch;
     let d0 = rms(y0, y0, rtol, atol);
     let d1 = rms(f0, y0, rtol, atol);
     let h0 = if d0 < 1e-5 || d1 < 1e-5 {
@@ -256,7 +252,13 @@ pub(crate) fn integrate<R: Rhs>(
         (None, None) => {
             st.nfe += 1;
             let (a, b) = k.split_at_mut(n);
-            initial_step(rhs, t0, &y, a, dir, &rtol, &atol, (&mut ytmp, &mut b[..n]))
+            initial_step(
+                rhs,
+                (t0, dir),
+                (&y, a),
+                (&rtol, &atol),
+                (&mut ytmp, &mut b[..n]),
+            )
         }
     };
     h_abs = h_abs.min(opts.max_step).min(span);

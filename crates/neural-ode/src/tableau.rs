@@ -70,7 +70,7 @@ pub const B: [f64; 7] = [
 
 /// Error weights b_i - bhat_i (fifth minus embedded fourth order).
 pub const E: [f64; 7] = [
-    -0.001_780_011_052_225_777_14,
+    -0.001_780_011_052_225_777,
     -0.000_816_434_459_656_746_9,
     0.007_880_878_010_261_995,
     -0.144_711_007_173_262_9,
@@ -126,6 +126,16 @@ pub fn dense_weights(theta: f64) -> [f64; 7] {
     w
 }
 
+/// d b_i(theta) / d theta, so that d y(t + theta h)/dt = sum_i b_i'(theta) k_i.
+#[inline]
+pub fn dense_weight_derivatives(theta: f64) -> [f64; 7] {
+    let mut w = [0.0; 7];
+    for (wi, r) in w.iter_mut().zip(R.iter()) {
+        *wi = r[0] + theta * (2.0 * r[1] + theta * (3.0 * r[2] + theta * 4.0 * r[3]));
+    }
+    w
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +168,20 @@ mod tests {
             assert!((w1[i] - B[i]).abs() < 1e-13, "b_{i}(1) = {}", w1[i]);
         }
         assert_eq!(dense_weights(0.0), [0.0; 7]);
+        // The derivative of the interpolant at theta = 0 is k_1 = f(t, y).
+        assert_eq!(
+            dense_weight_derivatives(0.0),
+            [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+        );
+        let h = 1e-6;
+        let (wp, wm, d) = (
+            dense_weights(0.4 + h),
+            dense_weights(0.4 - h),
+            dense_weight_derivatives(0.4),
+        );
+        for i in 0..7 {
+            assert!(((wp[i] - wm[i]) / (2.0 * h) - d[i]).abs() < 1e-8);
+        }
         // b_i(theta) sums to theta (exact for y' = const).
         for th in [0.1, 0.37, 0.8] {
             let s: f64 = dense_weights(th).iter().sum();

@@ -119,7 +119,11 @@ const A3: [f64; 9] = [-0.5, 1.0, 0.0, -1.0, -0.5, 0.2, 0.3, 0.0, -1.5];
 
 #[test]
 fn linear_system() {
-    for m in [AdjointMethod::Interpolating, AdjointMethod::Backsolve] {
+    for m in [
+        AdjointMethod::Interpolating,
+        AdjointMethod::Backsolve,
+        AdjointMethod::Discrete,
+    ] {
         let c = check(
             &common::linear(3),
             &A3,
@@ -133,7 +137,11 @@ fn linear_system() {
 
 #[test]
 fn lotka_volterra() {
-    for m in [AdjointMethod::Interpolating, AdjointMethod::Backsolve] {
+    for m in [
+        AdjointMethod::Interpolating,
+        AdjointMethod::Backsolve,
+        AdjointMethod::Discrete,
+    ] {
         let c = check(
             &common::lotka_volterra(),
             &[1.5, 1.0, 1.0, 3.0],
@@ -149,21 +157,27 @@ fn lotka_volterra() {
 fn stiffish_damped_oscillator() {
     // Eigenvalues -10 and -20: the forward problem contracts, so only the interpolating
     // adjoint is expected to be accurate here over long spans; over this short span both are.
-    let c = check(
-        &common::damped_oscillator(),
-        &[30.0, 200.0, 3.0],
-        &[1.0, 0.0],
-        &[0.25, 0.5, 1.0],
-        AdjointMethod::Interpolating,
-    );
-    assert_all("damped oscillator", c);
+    for m in [AdjointMethod::Interpolating, AdjointMethod::Discrete] {
+        let c = check(
+            &common::damped_oscillator(),
+            &[30.0, 200.0, 3.0],
+            &[1.0, 0.0],
+            &[0.25, 0.5, 1.0],
+            m,
+        );
+        assert_all(&format!("damped oscillator {m:?}"), c);
+    }
 }
 
 #[test]
 fn tanh_mlp_vector_field() {
     let f = TanhMlp::new(3, &[8, 8], true);
     let p = f.init_params(11);
-    for m in [AdjointMethod::Interpolating, AdjointMethod::Backsolve] {
+    for m in [
+        AdjointMethod::Interpolating,
+        AdjointMethod::Backsolve,
+        AdjointMethod::Discrete,
+    ] {
         let c = check(&f, &p, &[0.5, -0.3, 0.8], &[0.5, 1.0], m);
         assert_all(&format!("MLP {m:?}"), c);
     }
@@ -286,4 +300,125 @@ proptest! {
         prop_assert!(rel_err(&ad.p, &sp) < 1e-6, "mlp dp {}", rel_err(&ad.p, &sp));
         prop_assert!(rel_err(&ad.y0, &s0) < 1e-6);
     }
+}
+
+#[test]
+fn batch_gradient_equals_sum_of_single_gradients() {
+    use neural_ode::{Problem, gradient_batch, solve_batch};
+    let f = TanhMlp::new(2, &[8], false);
+    let p = f.init_params(5);
+    let y0s = [[0.5, 0.1], [-0.3, 0.7], [1.0, -1.0]];
+    let ts = [[0.5, 1.0], [0.3, 2.0], [1.0, 1.5]];
+    let problems: Vec<Problem> = y0s
+        .iter()
+        .zip(&ts)
+        .map(|(y0, t)| Problem {
+            t0: 0.0,
+            y0,
+            save_at: t,
+        })
+        .collect();
+    let opts = SolverOptions::with_tolerances(1e-9, 1e-9);
+    let aopts = AdjointOptions::new(AdjointMethod::Interpolating, 1e-9, 1e-9);
+    let batch = gradient_batch(
+        &f,
+        &p,
+        &problems,
+        |_, s| common::quadratic_loss(&s.y, 2),
+        &opts,
+        &aopts,
+    )
+    .unwrap();
+    let sols = solve_batch(&f, &p, &problems, &opts);
+    let mut sum = vec![0.0; p.len()];
+    let mut loss = 0.0;
+    let mut dense = opts.clone();
+    dense.dense = true;
+    for (pr, s) in problems.iter().zip(&sols) {
+        let s = s.as_ref().unwrap();
+        let one = solve(&f, &p, 0.0, pr.y0, pr.save_at, &dense).unwrap();
+        assert_eq!(one.y, s.y, "batch solve equals a single solve");
+        let (l, g) = common::quadratic_loss(&one.y, 2);
+        loss += l;
+        let gr = adjoint(&f, &p, &one, &g, &aopts).unwrap();
+        for (a, b) in sum.iter_mut().zip(&gr.p) {
+            *a += b;
+        }
+    }
+    assert!((batch.loss - loss).abs() < 1e-14);
+    assert!(rel_err(&batch.p, &sum) < 1e-13);
+    assert_eq!(batch.y0.len(), 3);
+}
+
+#[test]
+fn adjoint_input_errors() {
+    let f = common::linear(2);
+    let p = [0.0, 1.0, -1.0, 0.0];
+    let sol = solve(&f, &p, 0.0, &[1.0, 0.0], &[1.0], &SolverOptions::default()).unwrap();
+    let e = adjoint(&f, &p, &sol, &[1.0, 0.0], &AdjointOptions::default()).unwrap_err();
+    assert_eq!(e, neural_ode::OdeError::MissingDenseOutput);
+    let e = adjoint(
+        &f,
+        &p,
+        &sol,
+        &[1.0],
+        &AdjointOptions::new(AdjointMethod::Backsolve, 1e-6, 1e-6),
+    )
+    .unwrap_err();
+    assert!(matches!(
+        e,
+        neural_ode::OdeError::LengthMismatch { what: "dl_dy", .. }
+    ));
+    let e = adjoint(
+        &f,
+        &p,
+        &sol,
+        &[f64::NAN, 0.0],
+        &AdjointOptions::new(AdjointMethod::Backsolve, 1e-6, 1e-6),
+    )
+    .unwrap_err();
+    assert!(matches!(e, neural_ode::OdeError::NonFinite { .. }));
+}
+
+#[test]
+fn discrete_adjoint_is_the_exact_gradient_of_the_coarse_discrete_solution() {
+    // With coarse fixed steps the discrete solution differs from the exact one; the discrete
+    // adjoint must match finite differences of that same coarse computation (outputs inside
+    // steps included, through the interpolant), to round-off.
+    let f = common::lotka_volterra();
+    let p = [1.5, 1.0, 1.0, 3.0];
+    let y0 = [1.0, 1.0];
+    let ts = [0.35, 1.0, 1.62];
+    let coarse = SolverOptions {
+        fixed_step: Some(0.2),
+        dense: true,
+        ..SolverOptions::default()
+    };
+    let loss = |q: &[f64]| {
+        let s = solve(&f, q, 0.0, &y0, &ts, &coarse).unwrap();
+        common::quadratic_loss(&s.y, 2).0
+    };
+    let sol = solve(&f, &p, 0.0, &y0, &ts, &coarse).unwrap();
+    let (_, g) = common::quadratic_loss(&sol.y, 2);
+    let grads = adjoint(
+        &f,
+        &p,
+        &sol,
+        &g,
+        &AdjointOptions::new(AdjointMethod::Discrete, 1e-6, 1e-6),
+    )
+    .unwrap();
+    let fd: Vec<f64> = (0..4)
+        .map(|j| {
+            let h = 1e-6;
+            let (mut a, mut b) = (p, p);
+            a[j] += h;
+            b[j] -= h;
+            (loss(&a) - loss(&b)) / (2.0 * h)
+        })
+        .collect();
+    let e = rel_err(&grads.p, &fd);
+    eprintln!("discrete adjoint vs FD of the coarse solve: {e:.2e}");
+    assert!(e < 1e-8, "{e}");
+    assert_eq!(grads.stats.nvjp, 7 * sol.stats.accepted);
 }

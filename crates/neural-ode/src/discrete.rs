@@ -1,0 +1,143 @@
+//! The discrete adjoint: reverse-mode differentiation through the stored Tsit5 steps.
+//!
+//! Forward, step i maps y to y_new = y + h sum_j b_j k_j with stages
+//! k_s = f(t + c_s h, Y_s), Y_s = y + h sum_{j<s} a_sj k_j (Y_0 = y, Y_6 = y_new), and an
+//! output inside the step is y + h sum_j w_j(theta) k_j. Backwards, cotangents flow from
+//! the outputs and from y_new into the stages, and each stage costs one VJP.
+
+use crate::adjoint::Gradients;
+use crate::dense::DenseOutput;
+use crate::error::Result;
+use crate::field::VectorField;
+use crate::options::Stats;
+use crate::solver::Solution;
+use crate::tableau::{A, B, C, dense_weight_derivatives, dense_weights};
+
+pub(crate) fn discrete_adjoint<F: VectorField>(
+    f: &F,
+    p: &[f64],
+    sol: &Solution,
+    d: &DenseOutput,
+    dl_dy: &[f64],
+) -> Result<Gradients> {
+    let n = f.dim();
+    let np = f.num_params();
+    let m = sol.t.len();
+    let mut ws = f.workspace();
+    let mut stats = Stats::default();
+    let mut fbuf = vec![0.0; n];
+
+    // Assign each output to a step (or to t0). dL/dt_k = g_k . dy_k/dt_k, where dy_k/dt_k is
+    // the derivative of the interpolant that produced y_k: exact for the discrete solution and
+    // free of f evaluations.
+    let steps = d.num_steps();
+    let mut owner: Vec<Option<usize>> = Vec::with_capacity(m);
+    let mut dt = vec![0.0; m];
+    let mut hint = 0;
+    for k in 0..m {
+        let g = &dl_dy[k * n..(k + 1) * n];
+        if sol.t[k] == sol.t0 || steps == 0 {
+            // An output at t0 is y0 itself, which does not move with t_k.
+            owner.push(None);
+            continue;
+        }
+        let i = d.locate(sol.t[k], &mut hint);
+        let theta = ((sol.t[k] - d.t[i]) / d.h[i]).clamp(0.0, 1.0);
+        let dw = dense_weight_derivatives(theta);
+        let kk = &d.k[i * 7 * n..(i + 1) * 7 * n];
+        let mut acc = 0.0;
+        for j in 0..7 {
+            for l in 0..n {
+                acc += g[l] * dw[j] * kk[j * n + l];
+            }
+        }
+        dt[k] = acc;
+        owner.push(Some(i));
+    }
+
+    let mut ybar = vec![0.0; n];
+    let mut pbar = vec![0.0; np];
+    let mut kbar = vec![0.0; 7 * n];
+    let mut stage_y = vec![0.0; n];
+    let mut vy = vec![0.0; n];
+    let mut vp = vec![0.0; np];
+    // Outputs are sorted by time, so walk them backwards alongside the steps.
+    let mut k_out = m;
+    for i in (0..steps).rev() {
+        let (t, h) = (d.t[i], d.h[i]);
+        let y = &d.y[i * n..(i + 1) * n];
+        let kk = &d.k[i * 7 * n..(i + 1) * 7 * n];
+        // ybar currently holds the cotangent of y_new; it reaches k_j through b_j.
+        for j in 0..7 {
+            for l in 0..n {
+                kbar[j * n + l] = h * B[j] * ybar[l];
+            }
+        }
+        while k_out > 0 && owner[k_out - 1] == Some(i) {
+            k_out -= 1;
+            let g = &dl_dy[k_out * n..(k_out + 1) * n];
+            let w = dense_weights(((sol.t[k_out] - t) / h).clamp(0.0, 1.0));
+            for j in 0..7 {
+                for l in 0..n {
+                    kbar[j * n + l] += h * w[j] * g[l];
+                }
+            }
+            for l in 0..n {
+                ybar[l] += g[l];
+            }
+        }
+        // Stages in reverse: k_s = f(t + c_s h, Y_s).
+        for s in (0..7).rev() {
+            for l in 0..n {
+                let mut acc = 0.0;
+                for j in 0..s {
+                    acc += A[s][j] * kk[j * n + l];
+                }
+                stage_y[l] = y[l] + h * acc;
+            }
+            f.vjp(
+                t + C[s] * h,
+                &stage_y,
+                p,
+                &kbar[s * n..(s + 1) * n],
+                &mut ws,
+                &mut vy,
+                &mut vp,
+            );
+            stats.nvjp += 1;
+            for (a, b) in pbar.iter_mut().zip(&vp) {
+                *a += b;
+            }
+            for l in 0..n {
+                ybar[l] += vy[l];
+            }
+            for j in 0..s {
+                let c = h * A[s][j];
+                for l in 0..n {
+                    kbar[j * n + l] += c * vy[l];
+                }
+            }
+        }
+        stats.accepted += 1;
+    }
+    // Outputs at t0 act on y0 directly.
+    while k_out > 0 {
+        k_out -= 1;
+        for l in 0..n {
+            ybar[l] += dl_dy[k_out * n + l];
+        }
+    }
+    f.eval(sol.t0, &sol.y0, p, &mut ws, &mut fbuf);
+    stats.nfe += 1;
+    Ok(Gradients {
+        t0: -dot(&ybar, &fbuf),
+        y0: ybar,
+        p: pbar,
+        t: dt,
+        stats,
+    })
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

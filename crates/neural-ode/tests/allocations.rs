@@ -1,0 +1,89 @@
+//! The integrator's inner loop allocates nothing: the number of heap allocations of a solve
+//! does not depend on the number of steps it takes.
+#![allow(unsafe_code)] // a counting global allocator needs `unsafe impl GlobalAlloc`
+
+use neural_ode::{AdjointMethod, AdjointOptions, SolverOptions, TanhMlp, adjoint, solve};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+struct Counting;
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn count<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = ALLOCS.load(Ordering::Relaxed);
+    let r = f();
+    (r, ALLOCS.load(Ordering::Relaxed) - before)
+}
+
+#[test]
+fn allocations_do_not_grow_with_steps() {
+    let f = TanhMlp::new(8, &[32, 32, 32, 32], true);
+    let p = f.init_params(1);
+    let y0 = [0.1, 0.2, -0.3, 0.4, 0.0, 0.5, -0.1, 0.2];
+    let ts: Vec<f64> = (1..=10).map(|i| i as f64 * 0.3).collect();
+    let (loose, a_loose) = count(|| {
+        solve(
+            &f,
+            &p,
+            0.0,
+            &y0,
+            &ts,
+            &SolverOptions::with_tolerances(1e-3, 1e-3),
+        )
+        .unwrap()
+    });
+    let (tight, a_tight) = count(|| {
+        solve(
+            &f,
+            &p,
+            0.0,
+            &y0,
+            &ts,
+            &SolverOptions::with_tolerances(1e-10, 1e-10),
+        )
+        .unwrap()
+    });
+    assert!(
+        tight.stats.accepted > 5 * loose.stats.accepted,
+        "{:?} {:?}",
+        tight.stats,
+        loose.stats
+    );
+    assert_eq!(
+        a_loose, a_tight,
+        "forward solve: {} vs {} allocations for {} vs {} steps",
+        a_loose, a_tight, loose.stats.accepted, tight.stats.accepted
+    );
+
+    // The backsolve adjoint (no stored steps) allocates per observation segment, not per step.
+    let g = vec![1.0; tight.y.len()];
+    let back = |tol: f64| {
+        let o = AdjointOptions::new(AdjointMethod::Backsolve, tol, tol);
+        count(|| adjoint(&f, &p, &tight, &g, &o).unwrap())
+    };
+    let ((gl, bl), (gt, bt)) = (back(1e-3), back(1e-10));
+    eprintln!(
+        "adjoint steps: {} (loose) vs {} (tight), allocations {bl} vs {bt}",
+        gl.stats.accepted, gt.stats.accepted
+    );
+    assert!(gt.stats.accepted >= 2 * gl.stats.accepted);
+    assert!(bt <= bl, "adjoint: {bl} vs {bt} allocations");
+}
