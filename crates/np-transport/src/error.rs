@@ -1,0 +1,95 @@
+//! Errors of the np-transport crate.
+
+use thiserror::Error;
+
+/// What can go wrong in a DSPM-DE calculation.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum TransportError {
+    /// A membrane or operating parameter is out of range.
+    #[error("invalid parameter {name} = {value}: {reason}")]
+    InvalidParameter {
+        /// Parameter name.
+        name: &'static str,
+        /// Its value (SI).
+        value: f64,
+        /// Why it is invalid.
+        reason: &'static str,
+    },
+    /// An ion is at least as large as the pore.
+    #[error(
+        "ion {ion} (Stokes radius {stokes_radius:.3e} m) does not fit a pore of radius {pore_radius:.3e} m"
+    )]
+    IonLargerThanPore {
+        /// Ion name.
+        ion: String,
+        /// Its Stokes radius, m.
+        stokes_radius: f64,
+        /// The pore radius, m.
+        pore_radius: f64,
+    },
+    /// lambda = r_s / r_p is above the validity range of the hindrance correlation.
+    #[error(
+        "ion {ion}: lambda = r_s/r_p = {lambda:.3} exceeds {max} where the hindrance correlation (Dechadilok & Deen 2006) is valid"
+    )]
+    OutsideCorrelation {
+        /// Ion name.
+        ion: String,
+        /// r_s / r_p.
+        lambda: f64,
+        /// The largest valid value.
+        max: f64,
+    },
+    /// The feed is not acceptable (not electroneutral, negative values, no ions, ...).
+    #[error("invalid feed: {0}")]
+    InvalidFeed(String),
+    /// The water flux is negative or not finite.
+    #[error("invalid water flux {0} m/s: must be finite and >= 0")]
+    InvalidFlux(f64),
+    /// The nonlinear solve for the permeate did not converge.
+    #[error(
+        "permeate solve did not converge at J_v = {flux:.4e} m/s after {iterations} iterations (residual {residual:.3e}): {reason}"
+    )]
+    NotConverged {
+        /// Water flux, m/s.
+        flux: f64,
+        /// Iterations taken.
+        iterations: usize,
+        /// Final residual norm.
+        residual: f64,
+        /// What failed.
+        reason: String,
+    },
+    /// The pore or film integration failed.
+    #[error("integration of the {region} equations failed: {source}")]
+    Integration {
+        /// "pore" or "film".
+        region: &'static str,
+        /// The integrator's error.
+        source: neural_ode::OdeError,
+    },
+    /// An error from ion-species.
+    #[error(transparent)]
+    Species(#[from] ion_species::SpeciesError),
+    /// A CSV file could not be read or written, or is malformed.
+    #[error("CSV error{}: {message}", location.as_ref().map(|l| format!(" at {l}")).unwrap_or_default())]
+    Csv {
+        /// Row/column of the problem, when known.
+        location: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+    /// An I/O error.
+    #[error("I/O error on {path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS message.
+        message: String,
+    },
+    /// Parameter fitting failed.
+    #[error("fit failed: {0}")]
+    Fit(String),
+}
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, TransportError>;

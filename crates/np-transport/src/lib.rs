@@ -1,0 +1,22 @@
+//! # np-transport
+//!
+//! The Donnan-Steric Pore Model with Dielectric Exclusion (DSPM-DE) for nanofiltration:
+//! extended Nernst-Planck transport through cylindrical pores with steric, Donnan and
+//! dielectric (Born) partitioning at both faces and electroneutrality everywhere.
+//!
+//! Units are SI throughout: concentrations mol/m^3, water flux m/s, lengths m, pressure Pa.
+
+mod constants;
+mod error;
+pub mod hindrance;
+mod model;
+pub mod partition;
+mod solver;
+mod transport;
+
+pub use constants::*;
+pub use error::{Result, TransportError};
+pub use model::{
+    Activity, ChargeModel, Conditions, LogNormalPores, Membrane, Polarisation, PoreScheme,
+};
+pub use solver::{Dspmde, OperatingPoint};

@@ -1,0 +1,213 @@
+//! Interface equilibria: steric, Born (dielectric) and Donnan partitioning, Davies activity.
+
+use crate::constants::{BOLTZMANN, DAVIES_A_25C, ELEMENTARY_CHARGE, VACUUM_PERMITTIVITY};
+use crate::error::{Result, TransportError};
+
+/// Born-solvation partition factor exp(-dW / kT) with
+/// dW = z^2 e^2 / (8 pi eps0 r_s) (1/eps_p - 1/eps_b) (Bowen & Welfoot 2002, eq. 10; WaterTAP).
+pub fn born_factor(
+    z: f64,
+    stokes_radius: f64,
+    eps_pore: f64,
+    eps_bulk: f64,
+    temperature: f64,
+) -> f64 {
+    let dw = z * z * ELEMENTARY_CHARGE * ELEMENTARY_CHARGE
+        / (8.0 * std::f64::consts::PI * VACUUM_PERMITTIVITY * stokes_radius)
+        * (1.0 / eps_pore - 1.0 / eps_bulk);
+    (-dw / (BOLTZMANN * temperature)).exp()
+}
+
+/// ln gamma from the Davies equation, log10 gamma = -A z^2 (sqrt(I)/(1 + sqrt(I)) - 0.3 I),
+/// with I in mol/L (Davies 1938; A = 0.5085 at 25 °C).
+pub fn davies_ln_gamma(z: f64, ionic_strength_si: f64) -> f64 {
+    let i = (ionic_strength_si / 1000.0).max(0.0);
+    let s = i.sqrt();
+    -DAVIES_A_25C * z * z * (s / (1.0 + s) - 0.3 * i) * std::f64::consts::LN_10
+}
+
+/// Ionic strength 1/2 sum z^2 c (mol/m^3).
+pub fn ionic_strength(z: &[f64], c: &[f64]) -> f64 {
+    0.5 * z.iter().zip(c).map(|(z, c)| z * z * c).sum::<f64>()
+}
+
+/// Solves the Donnan equilibrium between a bulk solution `cb` and the pore:
+/// gamma_p,i c_p,i = k_i gamma_b,i c_b,i exp(-z_i psi), sum z_i c_p,i + X = 0, where k_i is
+/// the steric x Born factor. Writes the pore-side concentrations into `out` and returns the
+/// dimensionless Donnan potential psi = F dPhi / RT. With `davies`, the pore activity
+/// coefficients use the pore ionic strength, found by fixed-point iteration.
+pub fn donnan(
+    z: &[f64],
+    k: &[f64],
+    cb: &[f64],
+    x: f64,
+    davies: bool,
+    out: &mut [f64],
+) -> Result<f64> {
+    let n = z.len();
+    let mut ln_gb = [0.0f64; 16];
+    let mut ln_gp = [0.0f64; 16];
+    if n > 16 {
+        return Err(TransportError::InvalidFeed(
+            "at most 16 species are supported".into(),
+        ));
+    }
+    if davies {
+        let ib = ionic_strength(z, cb);
+        for i in 0..n {
+            ln_gb[i] = davies_ln_gamma(z[i], ib);
+        }
+    }
+    let mut psi = 0.0;
+    for _ in 0..100 {
+        let q = |i: usize| k[i] * cb[i] * (ln_gb[i] - ln_gp[i]).exp();
+        psi = solve_potential(z, x, psi, &q)?;
+        for i in 0..n {
+            out[i] = q(i) * (-z[i] * psi).exp();
+        }
+        if !davies {
+            return Ok(psi);
+        }
+        let ip = ionic_strength(z, out);
+        let mut change: f64 = 0.0;
+        for i in 0..n {
+            let new = davies_ln_gamma(z[i], ip);
+            change = change.max((new - ln_gp[i]).abs());
+            ln_gp[i] = new;
+        }
+        if change < 1e-13 {
+            let q = |i: usize| k[i] * cb[i] * (ln_gb[i] - ln_gp[i]).exp();
+            psi = solve_potential(z, x, psi, &q)?;
+            for i in 0..n {
+                out[i] = q(i) * (-z[i] * psi).exp();
+            }
+            return Ok(psi);
+        }
+    }
+    Err(TransportError::NotConverged {
+        flux: f64::NAN,
+        iterations: 100,
+        residual: f64::NAN,
+        reason: "Davies activity iteration at an interface".into(),
+    })
+}
+
+/// Finds psi with g(psi) = sum z_i q_i exp(-z_i psi) + x = 0. g is strictly decreasing when
+/// any charged species is present, so a bracketed Newton iteration is safe.
+fn solve_potential(z: &[f64], x: f64, guess: f64, q: &dyn Fn(usize) -> f64) -> Result<f64> {
+    let n = z.len();
+    let g = |psi: f64| -> (f64, f64) {
+        let mut v = x;
+        let mut d = 0.0;
+        for i in 0..n {
+            if z[i] != 0.0 {
+                let t = q(i) * (-z[i] * psi).exp();
+                v += z[i] * t;
+                d -= z[i] * z[i] * t;
+            }
+        }
+        (v, d)
+    };
+    let has_pos = (0..n).any(|i| z[i] > 0.0 && q(i) > 0.0);
+    let has_neg = (0..n).any(|i| z[i] < 0.0 && q(i) > 0.0);
+    if !has_pos && !has_neg {
+        if x == 0.0 {
+            return Ok(0.0);
+        }
+        return Err(TransportError::InvalidFeed(
+            "a charged membrane needs charged species to balance its charge".into(),
+        ));
+    }
+    // Bracket: g(lo) > 0 > g(hi).
+    let (mut lo, mut hi) = (guess - 1.0, guess + 1.0);
+    let mut tries = 0;
+    while g(lo).0 <= 0.0 {
+        lo -= 2.0 * (guess - lo).abs().max(1.0);
+        tries += 1;
+        if tries > 60 || !has_pos && !has_neg {
+            return Err(no_balance(x));
+        }
+    }
+    tries = 0;
+    while g(hi).0 >= 0.0 {
+        hi += 2.0 * (hi - guess).abs().max(1.0);
+        tries += 1;
+        if tries > 60 {
+            return Err(no_balance(x));
+        }
+    }
+    let mut psi = guess.clamp(lo, hi);
+    for _ in 0..200 {
+        let (v, d) = g(psi);
+        if v > 0.0 {
+            lo = psi;
+        } else {
+            hi = psi;
+        }
+        let mut next = psi - v / d;
+        if !(next > lo && next < hi) || !next.is_finite() {
+            next = 0.5 * (lo + hi);
+        }
+        if (next - psi).abs() <= 1e-14 * (1.0 + psi.abs()) || hi - lo < 1e-14 * (1.0 + psi.abs()) {
+            return Ok(next);
+        }
+        psi = next;
+    }
+    Ok(psi)
+}
+
+fn no_balance(x: f64) -> TransportError {
+    TransportError::InvalidFeed(format!(
+        "no Donnan potential balances the membrane charge {x} mol/m^3 (ions of one sign only?)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn donnan_for_a_symmetric_salt_matches_the_closed_form() {
+        // 1:1 salt of concentration c against charge X (k = 1): c+ c- = c^2 and c+ - c- = -X,
+        // so c+ = (-X + sqrt(X^2 + 4 c^2)) / 2.
+        let (c, x) = (10.0, -50.0);
+        let mut out = [0.0; 2];
+        let psi = donnan(&[1.0, -1.0], &[1.0, 1.0], &[c, c], x, false, &mut out).unwrap();
+        let cp = (-x + (x * x + 4.0 * c * c).sqrt()) / 2.0;
+        assert!((out[0] - cp).abs() < 1e-12 * cp);
+        assert!((out[0] - out[1] + x).abs() < 1e-10);
+        assert!((psi - (c / cp).ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn born_exclusion_is_stronger_for_divalent_and_small_ions() {
+        let na = born_factor(1.0, 0.184e-9, 40.0, 78.4, 298.15);
+        let mg = born_factor(2.0, 0.347e-9, 40.0, 78.4, 298.15);
+        assert!(na < 1.0 && mg < na);
+        assert_eq!(born_factor(1.0, 0.184e-9, 78.4, 78.4, 298.15), 1.0);
+    }
+
+    #[test]
+    fn davies_values() {
+        // I = 0.1 mol/L, z = 1: log10 gamma = -0.5085 (0.2403 - 0.03) = -0.1069.
+        let g = davies_ln_gamma(1.0, 100.0).exp();
+        assert!((g.log10() + 0.1069).abs() < 2e-4, "{}", g.log10());
+        let mut out = [0.0; 2];
+        donnan(
+            &[1.0, -1.0],
+            &[0.8, 0.9],
+            &[100.0, 100.0],
+            -30.0,
+            true,
+            &mut out,
+        )
+        .unwrap();
+        assert!((out[0] - out[1] - 30.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn one_sign_only_cannot_balance() {
+        let mut out = [0.0; 1];
+        assert!(donnan(&[1.0], &[1.0], &[1.0], 5.0, false, &mut out).is_err());
+    }
+}

@@ -1,0 +1,649 @@
+//! The DSPM-DE operating-point solver: permeate concentrations for a feed and a water flux.
+
+use crate::constants::{GAS_CONSTANT, WATER_VISCOSITY};
+use crate::error::{Result, TransportError};
+use crate::hindrance::Hindrance;
+use crate::model::{Activity, Conditions, Membrane, Polarisation, PoreScheme};
+use crate::partition::{born_factor, donnan};
+use crate::transport::{Direction, Layer};
+use ion_species::{Composition, DEFAULT_NEUTRALITY_TOL};
+use nalgebra::{DMatrix, DVector};
+
+/// The Donnan-Steric Pore Model with Dielectric Exclusion for one membrane under given
+/// conditions.
+///
+/// ```
+/// use ion_species::{Composition, IonRegistry};
+/// use np_transport::{Conditions, Dspmde, Membrane};
+/// let reg = IonRegistry::canonical();
+/// let feed = Composition::from_mmol_per_l(&reg, &[("Na+", 20.0), ("SO4 2-", 10.0)]).unwrap();
+/// let model = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
+/// let point = model.solve(&feed, 1e-5).unwrap(); // J_v = 1e-5 m/s = 36 L m^-2 h^-1
+/// assert!(point.rejection[1] > 0.9); // sulfate is well rejected by a negative membrane
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dspmde {
+    /// The membrane.
+    pub membrane: Membrane,
+    /// Operating conditions and numerical choices.
+    pub conditions: Conditions,
+}
+
+/// The solution at one operating point. Vectors follow the order of the feed's ions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatingPoint {
+    /// Water flux J_v, m/s.
+    pub flux: f64,
+    /// Ion names.
+    pub ions: Vec<String>,
+    /// Valences.
+    pub charges: Vec<f64>,
+    /// Bulk feed concentrations, mol/m^3.
+    pub feed: Vec<f64>,
+    /// Concentrations at the membrane surface (after polarisation), mol/m^3.
+    pub membrane_surface: Vec<f64>,
+    /// Permeate concentrations, mol/m^3.
+    pub permeate: Vec<f64>,
+    /// Observed rejections R = 1 - c_p / c_feed.
+    pub rejection: Vec<f64>,
+    /// Membrane charge density used, mol/m^3.
+    pub charge_density: f64,
+    /// Dimensionless Donnan potentials F dPhi / RT at the feed and permeate faces
+    /// (single pore radius only; NaN with a pore-size distribution).
+    pub donnan_potential: (f64, f64),
+    /// Dimensionless potential along the pore, (x in m from the feed face, psi - psi(0)),
+    /// when requested.
+    pub potential_profile: Vec<(f64, f64)>,
+    /// Osmotic pressure difference RT sum (c_m - c_p), Pa (van 't Hoff).
+    pub osmotic_pressure: f64,
+    /// Newton iterations used.
+    pub iterations: usize,
+    /// Final residual (max relative mismatch at the pore entrance).
+    pub residual: f64,
+}
+
+impl OperatingPoint {
+    /// sum z_i c_p,i of the permeate, eq/m^3 (zero to round-off).
+    pub fn permeate_charge(&self) -> f64 {
+        self.charges
+            .iter()
+            .zip(&self.permeate)
+            .map(|(z, c)| z * c)
+            .sum()
+    }
+}
+
+/// A feed prepared for repeated solves: present ions, their coefficients and pore classes.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub names: Vec<String>,
+    pub z: Vec<f64>,
+    pub cf: Vec<f64>,
+    pub x: f64,
+    pub film: Option<Layer>,
+    pub classes: Vec<PoreClass>,
+    pub davies: bool,
+    pub scheme: PoreScheme,
+    pub tol: f64,
+    pub max_iter: usize,
+    pub temperature: f64,
+}
+
+/// One pore radius of the (possibly distributed) membrane.
+#[derive(Debug, Clone)]
+pub(crate) struct PoreClass {
+    /// Share of the permeate flow.
+    pub flow_share: f64,
+    /// J_v in these pores / membrane J_v.
+    pub flux_factor: f64,
+    /// Steric x Born partition factor per ion.
+    pub k: Vec<f64>,
+    pub layer: Layer,
+}
+
+impl Dspmde {
+    /// A model for `membrane` under `conditions`; both are validated.
+    pub fn new(membrane: Membrane, conditions: Conditions) -> Result<Self> {
+        membrane.validate()?;
+        conditions.validate()?;
+        Ok(Self {
+            membrane,
+            conditions,
+        })
+    }
+
+    pub(crate) fn prepare(&self, feed: &Composition) -> Result<Prepared> {
+        let present: Vec<_> = feed.iter().filter(|(_, c)| *c > 0.0).collect();
+        if present.is_empty() {
+            return Err(TransportError::InvalidFeed("the feed holds no ion".into()));
+        }
+        feed.check_electroneutral(DEFAULT_NEUTRALITY_TOL)
+            .map_err(|e| TransportError::InvalidFeed(e.to_string()))?;
+        let names: Vec<String> = present.iter().map(|(i, _)| i.name.clone()).collect();
+        let z: Vec<f64> = present.iter().map(|(i, _)| i.z()).collect();
+        let cf: Vec<f64> = present.iter().map(|(_, c)| *c).collect();
+        let t = self.conditions.temperature;
+        let x = self.membrane.charge.charge_density(feed.ionic_strength());
+        let film = match self.conditions.polarisation {
+            Polarisation::Off => None,
+            Polarisation::Film { thickness } => Some(Layer {
+                z: z.clone(),
+                kd_d: present.iter().map(|(i, _)| i.diffusivity).collect(),
+                kc: vec![1.0; z.len()],
+                thickness,
+            }),
+        };
+        let radii_weights = pore_classes(&self.membrane);
+        let mut classes = Vec::with_capacity(radii_weights.len());
+        let sum_w_r4: f64 = radii_weights.iter().map(|(r, w)| w * r.powi(4)).sum();
+        let sum_w_r2: f64 = radii_weights.iter().map(|(r, w)| w * r.powi(2)).sum();
+        for (r, w) in radii_weights {
+            let mut kd_d = Vec::with_capacity(z.len());
+            let mut kc = Vec::with_capacity(z.len());
+            let mut k = Vec::with_capacity(z.len());
+            for (ion, _) in &present {
+                let h = Hindrance::new(&ion.name, ion.stokes_radius, r)?;
+                kd_d.push(h.kd * ion.diffusivity);
+                kc.push(h.kc);
+                k.push(
+                    h.phi
+                        * born_factor(
+                            ion.z(),
+                            ion.stokes_radius,
+                            self.membrane.pore_dielectric,
+                            self.conditions.bulk_dielectric,
+                            t,
+                        ),
+                );
+            }
+            // Number fraction w of pores of radius r: area share w r^2, flow share w r^4, and
+            // the flux per unit pore area scales with r^2.
+            classes.push(PoreClass {
+                flow_share: w * r.powi(4) / sum_w_r4,
+                flux_factor: r * r * sum_w_r2 / sum_w_r4,
+                k,
+                layer: Layer {
+                    z: z.clone(),
+                    kd_d,
+                    kc,
+                    thickness: self.membrane.effective_thickness,
+                },
+            });
+        }
+        Ok(Prepared {
+            names,
+            z,
+            cf,
+            x,
+            film,
+            classes,
+            davies: self.conditions.activity == Activity::Davies,
+            scheme: self.conditions.scheme,
+            tol: self.conditions.tolerance,
+            max_iter: self.conditions.max_iterations,
+            temperature: t,
+        })
+    }
+
+    /// Solves one operating point at water flux `jv` (m/s, >= 0). At J_v = 0 the permeate
+    /// equals the feed (R = 0, the limit of the equations). If Newton's method does not
+    /// converge from the feed composition, the solve continues from lower fluxes.
+    pub fn solve(&self, feed: &Composition, jv: f64) -> Result<OperatingPoint> {
+        check_flux(jv)?;
+        let prep = self.prepare(feed)?;
+        match prep.point(jv, &prep.cf.clone(), 2) {
+            Ok(p) => Ok(p),
+            Err(_) if jv > 0.0 => {
+                let fluxes: Vec<f64> = (0..=16).map(|k| jv * 2f64.powi(k - 16)).collect();
+                let pts = prep.sweep(&fluxes, 2)?;
+                Ok(pts.into_iter().last().expect("non-empty sweep"))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Rejection curve R_j(J_v) on the given fluxes (m/s, non-decreasing from >= 0) by
+    /// continuation: each point starts from the previous one; a step that fails is halved.
+    pub fn sweep(&self, feed: &Composition, fluxes: &[f64]) -> Result<Vec<OperatingPoint>> {
+        for w in fluxes.windows(2) {
+            if w[1] < w[0] {
+                return Err(TransportError::InvalidParameter {
+                    name: "fluxes",
+                    value: w[1],
+                    reason: "must be non-decreasing",
+                });
+            }
+        }
+        fluxes.iter().try_for_each(|&j| check_flux(j))?;
+        self.prepare(feed)?.sweep(fluxes, 0)
+    }
+
+    /// As [`Dspmde::solve`], with the potential profile along the pore on `points` points.
+    pub fn solve_with_profile(
+        &self,
+        feed: &Composition,
+        jv: f64,
+        points: usize,
+    ) -> Result<OperatingPoint> {
+        check_flux(jv)?;
+        let prep = self.prepare(feed)?;
+        let guess = self.solve(feed, jv)?.permeate;
+        prep.point(jv, &guess, points.max(2))
+    }
+
+    /// Solves for the water flux given the applied pressure difference `dp` (Pa), with
+    /// Hagen-Poiseuille J_v = (dP - d pi) r_p^2 / (8 mu Delta x / A_k) and van 't Hoff
+    /// d pi = RT sum (c_m - c_p) (Bowen & Welfoot 2002, eq. 14).
+    pub fn solve_at_pressure(&self, feed: &Composition, dp: f64) -> Result<OperatingPoint> {
+        if !(dp.is_finite() && dp >= 0.0) {
+            return Err(TransportError::InvalidParameter {
+                name: "pressure",
+                value: dp,
+                reason: "must be finite and >= 0 Pa",
+            });
+        }
+        let perm = self.membrane.pore_radius.powi(2)
+            / (8.0 * WATER_VISCOSITY * self.membrane.effective_thickness);
+        let prep = self.prepare(feed)?;
+        let f = |p: &OperatingPoint| p.flux - (dp - p.osmotic_pressure) * perm;
+        let (mut lo, mut hi) = (0.0, dp * perm);
+        let mut guess = prep.cf.clone();
+        let mut best = prep.point(0.0, &guess, 2)?;
+        if dp == 0.0 {
+            return Ok(best);
+        }
+        for _ in 0..100 {
+            let mid = 0.5 * (lo + hi);
+            let p = match prep.point(mid, &guess, 2) {
+                Ok(p) => p,
+                Err(_) => self.solve(feed, mid)?,
+            };
+            guess = p.permeate.clone();
+            if f(&p) < 0.0 {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+            best = p;
+            if hi - lo <= 1e-10 * hi {
+                break;
+            }
+        }
+        Ok(best)
+    }
+}
+
+fn check_flux(jv: f64) -> Result<()> {
+    if jv.is_finite() && jv >= 0.0 {
+        Ok(())
+    } else {
+        Err(TransportError::InvalidFlux(jv))
+    }
+}
+
+/// Radii and number fractions of the pore classes (Gauss-Hermite on ln r).
+fn pore_classes(m: &Membrane) -> Vec<(f64, f64)> {
+    match m.pore_size_distribution {
+        None => vec![(m.pore_radius, 1.0)],
+        Some(psd) if psd.sigma == 0.0 || psd.nodes == 1 => vec![(m.pore_radius, 1.0)],
+        Some(psd) => {
+            let (x, w) = gauss_hermite(psd.nodes);
+            x.iter()
+                .zip(&w)
+                .map(|(xi, wi)| {
+                    (
+                        m.pore_radius * (std::f64::consts::SQRT_2 * psd.sigma * xi).exp(),
+                        wi / std::f64::consts::PI.sqrt(),
+                    )
+                })
+                .collect()
+        }
+    }
+}
+
+/// Nodes and weights of n-point Gauss-Hermite quadrature (weight exp(-x^2)), by Newton on
+/// the Hermite recurrence (Press et al., Numerical Recipes, 3rd ed., Sec. 4.6).
+pub(crate) fn gauss_hermite(n: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut x = vec![0.0; n];
+    let mut w = vec![0.0; n];
+    let pim4 = std::f64::consts::PI.powf(-0.25);
+    let m = n.div_ceil(2);
+    let mut z = 0.0;
+    for i in 0..m {
+        z = match i {
+            0 => (2.0 * n as f64 + 1.0).sqrt() - 1.85575 * (2.0 * n as f64 + 1.0).powf(-1.0 / 6.0),
+            1 => z - 1.14 * (n as f64).powf(0.426) / z,
+            2 => 1.86 * z - 0.86 * x[0],
+            3 => 1.91 * z - 0.91 * x[1],
+            _ => 2.0 * z - x[i - 2],
+        };
+        let mut pp = 0.0;
+        for _ in 0..100 {
+            let mut p1 = pim4;
+            let mut p2 = 0.0;
+            for j in 0..n {
+                let p3 = p2;
+                p2 = p1;
+                p1 = z * (2.0 / (j as f64 + 1.0)).sqrt() * p2
+                    - (j as f64 / (j as f64 + 1.0)).sqrt() * p3;
+            }
+            pp = (2.0 * n as f64).sqrt() * p2;
+            let z1 = z;
+            z = z1 - p1 / pp;
+            if (z - z1).abs() < 1e-15 {
+                break;
+            }
+        }
+        x[i] = z;
+        x[n - 1 - i] = -z;
+        w[i] = 2.0 / (pp * pp);
+        w[n - 1 - i] = w[i];
+    }
+    (x, w)
+}
+
+impl Prepared {
+    /// Permeate for one pore class given the membrane-surface concentrations, as a residual
+    /// for Newton: ln(c_pore(0) / c_donnan(0)) per ion, then the permeate's relative charge.
+    fn residual(
+        &self,
+        pc: &PoreClass,
+        jv: f64,
+        cm: Option<&[f64]>,
+        u: &[f64],
+        out: &mut [f64],
+    ) -> Result<Vec<f64>> {
+        let n = self.z.len();
+        let cp: Vec<f64> = u.iter().map(|v| v.exp()).collect();
+        let cm_owned;
+        let cm = match (cm, &self.film) {
+            (Some(c), _) => c,
+            (None, Some(film)) => {
+                cm_owned = self.film_surface(film, jv, &cp)?;
+                &cm_owned
+            }
+            (None, None) => &self.cf,
+        };
+        let mut c_exit = vec![0.0; n];
+        donnan(&self.z, &pc.k, &cp, self.x, self.davies, &mut c_exit)?;
+        let jp = jv * pc.flux_factor;
+        let c0 = match self.scheme {
+            PoreScheme::Ode => {
+                pc.layer
+                    .integrate(jp, &cp, &c_exit, Direction::Upstream, 0)?
+                    .0
+            }
+            PoreScheme::Elements(e) => {
+                pc.layer
+                    .march(jp, &cp, self.x, &c_exit, Direction::Upstream, e)?
+                    .0
+            }
+        };
+        let mut c_entry = vec![0.0; n];
+        donnan(&self.z, &pc.k, cm, self.x, self.davies, &mut c_entry)?;
+        for i in 0..n {
+            if !(c0[i] > 0.0 && c0[i].is_finite()) {
+                return Err(TransportError::NotConverged {
+                    flux: jv,
+                    iterations: 0,
+                    residual: f64::NAN,
+                    reason: format!("non-positive pore concentration of {}", self.names[i]),
+                });
+            }
+            out[i] = (c0[i] / c_entry[i]).ln();
+        }
+        let (s, a) = self
+            .z
+            .iter()
+            .zip(&cp)
+            .fold((0.0, 0.0), |(s, a), (z, c)| (s + z * c, a + z.abs() * c));
+        out[n] = if a > 0.0 { s / a } else { 0.0 };
+        Ok(cm.to_vec())
+    }
+
+    fn film_surface(&self, film: &Layer, jv: f64, cp: &[f64]) -> Result<Vec<f64>> {
+        Ok(match self.scheme {
+            PoreScheme::Ode => {
+                film.integrate(jv, cp, &self.cf, Direction::Downstream, 0)?
+                    .0
+            }
+            PoreScheme::Elements(e) => {
+                film.march(jv, cp, 0.0, &self.cf, Direction::Downstream, e)?
+                    .0
+            }
+        })
+    }
+
+    /// Damped Gauss-Newton (Levenberg-Marquardt) on ln c_p for one pore class.
+    fn newton(
+        &self,
+        pc: &PoreClass,
+        jv: f64,
+        cm: Option<&[f64]>,
+        guess: &[f64],
+    ) -> Result<(Vec<f64>, usize, f64)> {
+        let n = self.z.len();
+        let mut u: Vec<f64> = guess.iter().map(|c| c.max(1e-300).ln()).collect();
+        let mut f = vec![0.0; n + 1];
+        self.residual(pc, jv, cm, &u, &mut f)?;
+        let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let inf = |v: &[f64]| v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        let mut lambda = 1e-10;
+        let mut ft = vec![0.0; n + 1];
+        let mut jac = DMatrix::<f64>::zeros(n + 1, n);
+        for it in 0..self.max_iter {
+            if inf(&f) < self.tol {
+                return Ok((u.iter().map(|v| v.exp()).collect(), it, inf(&f)));
+            }
+            for j in 0..n {
+                let h = 1e-7;
+                let mut up = u.clone();
+                up[j] += h;
+                self.residual(pc, jv, cm, &up, &mut ft)?;
+                for i in 0..=n {
+                    jac[(i, j)] = (ft[i] - f[i]) / h;
+                }
+            }
+            let jt = jac.transpose();
+            let jtj = &jt * &jac;
+            let g = &jt * DVector::from_column_slice(&f);
+            let f_norm = norm(&f);
+            let mut accepted = false;
+            for _ in 0..30 {
+                let mut a = jtj.clone();
+                for d in 0..n {
+                    a[(d, d)] += lambda * (1.0 + jtj[(d, d)]);
+                }
+                let Some(step) = a.lu().solve(&(-&g)) else {
+                    lambda *= 10.0;
+                    continue;
+                };
+                // Limit a step to a factor e^2 change in any concentration.
+                let big = step.amax();
+                let scale = if big > 2.0 { 2.0 / big } else { 1.0 };
+                let trial: Vec<f64> = u
+                    .iter()
+                    .zip(step.iter())
+                    .map(|(a, b)| a + scale * b)
+                    .collect();
+                if self.residual(pc, jv, cm, &trial, &mut ft).is_ok() && norm(&ft) < f_norm {
+                    u = trial;
+                    std::mem::swap(&mut f, &mut ft);
+                    lambda = (lambda * 0.1).max(1e-12);
+                    accepted = true;
+                    break;
+                }
+                lambda *= 10.0;
+            }
+            if !accepted {
+                return Err(TransportError::NotConverged {
+                    flux: jv,
+                    iterations: it,
+                    residual: inf(&f),
+                    reason: "no step reduces the residual".into(),
+                });
+            }
+        }
+        if inf(&f) < self.tol {
+            return Ok((u.iter().map(|v| v.exp()).collect(), self.max_iter, inf(&f)));
+        }
+        Err(TransportError::NotConverged {
+            flux: jv,
+            iterations: self.max_iter,
+            residual: inf(&f),
+            reason: "iteration limit".into(),
+        })
+    }
+
+    /// One operating point from a guess of the permeate.
+    pub(crate) fn point(
+        &self,
+        jv: f64,
+        guess: &[f64],
+        profile_points: usize,
+    ) -> Result<OperatingPoint> {
+        let n = self.z.len();
+        let rt = GAS_CONSTANT * self.temperature;
+        if jv == 0.0 {
+            return Ok(self.assemble(
+                jv,
+                self.cf.clone(),
+                self.cf.clone(),
+                (f64::NAN, f64::NAN),
+                vec![],
+                0,
+                0.0,
+                rt,
+            ));
+        }
+        if self.classes.len() == 1 {
+            let pc = &self.classes[0];
+            let (cp, iters, res) = self.newton(pc, jv, None, guess)?;
+            let cm = match &self.film {
+                Some(film) => self.film_surface(film, jv, &cp)?,
+                None => self.cf.clone(),
+            };
+            let mut c_exit = vec![0.0; n];
+            let mut c_entry = vec![0.0; n];
+            let psi_exit = donnan(&self.z, &pc.k, &cp, self.x, self.davies, &mut c_exit)?;
+            let psi_entry = donnan(&self.z, &pc.k, &cm, self.x, self.davies, &mut c_entry)?;
+            let profile = if profile_points > 2 && self.scheme == PoreScheme::Ode {
+                // Integrate from the feed face with the converged permeate for the profile.
+                pc.layer
+                    .integrate(jv, &cp, &c_entry, Direction::Downstream, profile_points)?
+                    .2
+            } else {
+                vec![]
+            };
+            return Ok(self.assemble(jv, cm, cp, (psi_entry, psi_exit), profile, iters, res, rt));
+        }
+        // Pore-size distribution: each class is solved against the membrane-surface
+        // concentrations; with polarisation these depend on the mixed permeate, so iterate.
+        let mut mixed = guess.to_vec();
+        let mut guesses: Vec<Vec<f64>> = vec![guess.to_vec(); self.classes.len()];
+        let mut total_iters = 0;
+        for _ in 0..200 {
+            let cm = match &self.film {
+                Some(film) => self.film_surface(film, jv, &mixed)?,
+                None => self.cf.clone(),
+            };
+            let mut next = vec![0.0; n];
+            let mut worst: f64 = 0.0;
+            for (k, pc) in self.classes.iter().enumerate() {
+                let (cp, it, res) = self.newton(pc, jv * 1.0, Some(&cm), &guesses[k])?;
+                total_iters += it;
+                worst = worst.max(res);
+                for i in 0..n {
+                    next[i] += pc.flow_share * cp[i];
+                }
+                guesses[k] = cp;
+            }
+            let change = next
+                .iter()
+                .zip(&mixed)
+                .fold(0.0f64, |m, (a, b)| m.max((a - b).abs() / a.max(1e-300)));
+            mixed = next;
+            if self.film.is_none() || change < self.tol {
+                return Ok(self.assemble(
+                    jv,
+                    cm,
+                    mixed,
+                    (f64::NAN, f64::NAN),
+                    vec![],
+                    total_iters,
+                    worst,
+                    rt,
+                ));
+            }
+        }
+        Err(TransportError::NotConverged {
+            flux: jv,
+            iterations: 200,
+            residual: f64::NAN,
+            reason: "polarisation / pore-size-distribution coupling".into(),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        &self,
+        jv: f64,
+        cm: Vec<f64>,
+        cp: Vec<f64>,
+        donnan_potential: (f64, f64),
+        potential_profile: Vec<(f64, f64)>,
+        iterations: usize,
+        residual: f64,
+        rt: f64,
+    ) -> OperatingPoint {
+        let rejection = cp.iter().zip(&self.cf).map(|(p, f)| 1.0 - p / f).collect();
+        let osmotic_pressure = rt * cm.iter().zip(&cp).map(|(m, p)| m - p).sum::<f64>();
+        OperatingPoint {
+            flux: jv,
+            ions: self.names.clone(),
+            charges: self.z.clone(),
+            feed: self.cf.clone(),
+            membrane_surface: cm,
+            permeate: cp,
+            rejection,
+            charge_density: self.x,
+            donnan_potential,
+            potential_profile,
+            osmotic_pressure,
+            iterations,
+            residual,
+        }
+    }
+
+    /// Continuation over fluxes; a failed step is bisected up to `depth` 12 times.
+    pub(crate) fn sweep(&self, fluxes: &[f64], _profile: usize) -> Result<Vec<OperatingPoint>> {
+        let mut out = Vec::with_capacity(fluxes.len());
+        let mut prev_flux = 0.0;
+        let mut guess = self.cf.clone();
+        for &j in fluxes {
+            let p = self.continue_to(prev_flux, j, &guess, 0)?;
+            guess = p.permeate.clone();
+            prev_flux = j;
+            out.push(p);
+        }
+        Ok(out)
+    }
+
+    fn continue_to(
+        &self,
+        from: f64,
+        to: f64,
+        guess: &[f64],
+        depth: usize,
+    ) -> Result<OperatingPoint> {
+        match self.point(to, guess, 2) {
+            Ok(p) => Ok(p),
+            Err(e) if depth >= 12 || to == 0.0 => Err(e),
+            Err(_) => {
+                let mid = 0.5 * (from + to);
+                let pm = self.continue_to(from, mid, guess, depth + 1)?;
+                self.continue_to(mid, to, &pm.permeate.clone(), depth + 1)
+            }
+        }
+    }
+}

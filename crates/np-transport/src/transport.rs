@@ -1,0 +1,254 @@
+//! Extended Nernst-Planck transport across one electroneutral layer (the pore or the
+//! feed-side film), either as an ODE integrated with error control or as finite elements.
+//!
+//! With the flux of every species fixed at j_i = J_v c_p,i, the extended Nernst-Planck
+//! equation j_i = -K_d,i D_i dc_i/dx - z_i c_i K_d,i D_i dpsi/dx + K_c,i c_i J_v (psi
+//! dimensionless, F Phi / RT) and electroneutrality sum z_i c_i + X = 0 give
+//!
+//!   dc_i/dx = J_v/(K_d,i D_i) (K_c,i c_i - c_p,i) - z_i c_i dpsi/dx,
+//!   dpsi/dx = sum_i z_i J_v/(K_d,i D_i) (K_c,i c_i - c_p,i) / sum_i z_i^2 c_i
+//!
+//! (Bowen & Welfoot 2002, eqs. 1-7). The film is the same layer with K_d = K_c = 1, X = 0.
+
+use crate::error::{Result, TransportError};
+use neural_ode::{FnField, SolverOptions, Tolerance, solve};
+
+/// One layer's coefficients.
+#[derive(Debug, Clone)]
+pub(crate) struct Layer {
+    pub z: Vec<f64>,
+    /// K_d,i D_i, m^2/s.
+    pub kd_d: Vec<f64>,
+    /// K_c,i.
+    pub kc: Vec<f64>,
+    /// Layer thickness, m.
+    pub thickness: f64,
+}
+
+/// Direction of a march across the layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Known values at the downstream (permeate) end; find the upstream end. Stable for the
+    /// pore, where the convective mode decays in this direction.
+    Upstream,
+    /// Known values at the upstream (feed) end; find the downstream end (the film).
+    Downstream,
+}
+
+/// Relative tolerance of the layer ODE integration.
+pub(crate) const ODE_RTOL: f64 = 1e-11;
+
+impl Layer {
+    /// Solves the layer with the ODE: from `c_known` at one end, returns the concentrations at
+    /// the other end and the potential change across it (psi_end - psi_start in the
+    /// direction of integration). With `profile`, also returns (x, psi) on a grid.
+    pub fn integrate(
+        &self,
+        jv: f64,
+        cp: &[f64],
+        c_known: &[f64],
+        dir: Direction,
+        profile_points: usize,
+    ) -> Result<(Vec<f64>, f64, Vec<(f64, f64)>)> {
+        let n = self.z.len();
+        let z = &self.z;
+        let kc = &self.kc;
+        let kd_d = &self.kd_d;
+        let field = FnField::new(
+            n + 1,
+            0,
+            move |_x, s: &[f64], _p: &[f64], ds: &mut [f64]| {
+                let mut num = 0.0;
+                let mut den = 0.0;
+                for i in 0..n {
+                    let si = jv / kd_d[i] * (kc[i] * s[i] - cp[i]);
+                    ds[i] = si;
+                    num += z[i] * si;
+                    den += z[i] * z[i] * s[i];
+                }
+                let dpsi = if den > 0.0 { num / den } else { 0.0 };
+                for i in 0..n {
+                    ds[i] -= z[i] * s[i] * dpsi;
+                }
+                ds[n] = dpsi;
+            },
+        );
+        let scale = c_known.iter().fold(0.0f64, |m, c| m.max(*c)).max(1e-300);
+        let mut atol = vec![1e-13 * scale; n + 1];
+        atol[n] = 1e-12;
+        let opts = SolverOptions {
+            rtol: Tolerance::Scalar(ODE_RTOL),
+            atol: Tolerance::PerComponent(atol),
+            max_steps: 20_000,
+            ..SolverOptions::default()
+        };
+        let l = self.thickness;
+        let (x0, x1) = match dir {
+            Direction::Upstream => (l, 0.0),
+            Direction::Downstream => (0.0, l),
+        };
+        let mut s0 = c_known.to_vec();
+        s0.push(0.0);
+        let grid: Vec<f64> = if profile_points > 1 {
+            (1..profile_points)
+                .map(|k| x0 + (x1 - x0) * k as f64 / (profile_points - 1) as f64)
+                .collect()
+        } else {
+            vec![x1]
+        };
+        let sol = solve(&field, &[], x0, &s0, &grid, &opts).map_err(|source| {
+            TransportError::Integration {
+                region: "layer",
+                source,
+            }
+        })?;
+        let end = sol.final_state();
+        let mut profile = Vec::new();
+        if profile_points > 1 {
+            profile.push((x0, 0.0));
+            for (k, &x) in grid.iter().enumerate() {
+                profile.push((x, sol.state(k)[n]));
+            }
+        }
+        Ok((end[..n].to_vec(), end[n], profile))
+    }
+
+    /// Solves the layer with `elements` finite elements (element-average concentrations in
+    /// the electromigration and convection terms, one potential difference per element; the
+    /// scheme of WaterTAP's `NanofiltrationDSPMDE0D` for one element). Returns the other
+    /// end's concentrations and the total potential change.
+    pub fn march(
+        &self,
+        jv: f64,
+        cp: &[f64],
+        x_charge: f64,
+        c_known: &[f64],
+        dir: Direction,
+        elements: usize,
+    ) -> Result<(Vec<f64>, f64)> {
+        let n = self.z.len();
+        let delta = self.thickness / elements as f64;
+        let mut c = c_known.to_vec();
+        let mut next = vec![0.0; n];
+        let mut total_psi = 0.0;
+        for _ in 0..elements {
+            // Flux balance of species i over the element (u upstream, d downstream):
+            //   J_v c_p = g (c_u - c_d) - z g dpsi (c_u + c_d)/2 + K_c J_v (c_u + c_d)/2,
+            // g = K_d D / delta, dpsi = psi_d - psi_u. Linear in the unknown end for fixed dpsi.
+            let end_at = |dpsi: f64, out: &mut [f64]| -> bool {
+                for i in 0..n {
+                    let g = self.kd_d[i] / delta;
+                    let alpha = g - 0.5 * self.z[i] * g * dpsi + 0.5 * self.kc[i] * jv;
+                    let beta = -g - 0.5 * self.z[i] * g * dpsi + 0.5 * self.kc[i] * jv;
+                    out[i] = match dir {
+                        Direction::Upstream => (jv * cp[i] - beta * c[i]) / alpha,
+                        Direction::Downstream => (jv * cp[i] - alpha * c[i]) / beta,
+                    };
+                    if !(out[i].is_finite() && out[i] > 0.0) {
+                        return false;
+                    }
+                }
+                true
+            };
+            let dpsi = find_neutral_potential(&self.z, x_charge, &end_at, &mut next)?;
+            total_psi += match dir {
+                Direction::Upstream => -dpsi,
+                Direction::Downstream => dpsi,
+            };
+            c.copy_from_slice(&next);
+        }
+        Ok((c, total_psi))
+    }
+}
+
+/// Finds the potential difference that makes the unknown end electroneutral
+/// (sum z c + X = 0) among potentials giving positive concentrations: an expanding scan
+/// from 0 for a sign change, then bisection with secant steps.
+fn find_neutral_potential(
+    z: &[f64],
+    x: f64,
+    end_at: &dyn Fn(f64, &mut [f64]) -> bool,
+    buf: &mut [f64],
+) -> Result<f64> {
+    let h = |dpsi: f64, buf: &mut [f64]| -> Option<f64> {
+        end_at(dpsi, buf).then(|| z.iter().zip(buf.iter()).map(|(z, c)| z * c).sum::<f64>() + x)
+    };
+    if z.iter().all(|z| *z == 0.0) {
+        return if end_at(0.0, buf) {
+            Ok(0.0)
+        } else {
+            Err(element_failure())
+        };
+    }
+    let h0 = h(0.0, buf);
+    if h0 == Some(0.0) {
+        return Ok(0.0);
+    }
+    // Scan outwards in both directions for the nearest sign change between valid points.
+    let mut bracket = None;
+    'scan: for side in [1.0, -1.0] {
+        let mut prev = (0.0, h0);
+        let mut step = 1e-4;
+        for _ in 0..200 {
+            let t = prev.0 + side * step;
+            let v = h(t, buf);
+            if let (Some(a), Some(b)) = (prev.1, v) {
+                if a * b <= 0.0 {
+                    bracket = Some((prev.0, a, t, b));
+                    break 'scan;
+                }
+            }
+            prev = (t, v);
+            step *= 1.5;
+            if t.abs() > 200.0 {
+                break;
+            }
+        }
+    }
+    let (mut a, mut fa, mut b, mut fb) = bracket.ok_or_else(element_failure)?;
+    for _ in 0..200 {
+        let mut m = b - fb * (b - a) / (fb - fa);
+        if !(m > a.min(b) && m < a.max(b)) {
+            m = 0.5 * (a + b);
+        }
+        let fm = h(m, buf).ok_or_else(element_failure)?;
+        if fm == 0.0 || (b - a).abs() < 1e-15 * (1.0 + m.abs()) {
+            return Ok(m);
+        }
+        if fa * fm < 0.0 {
+            b = m;
+            fb = fm;
+        } else {
+            a = m;
+            fa = fm;
+        }
+        // Keep bisection progress when secant stalls on one side.
+        let mid = 0.5 * (a + b);
+        if let Some(fmid) = h(mid, buf) {
+            if fa * fmid < 0.0 {
+                b = mid;
+                fb = fmid;
+            } else {
+                a = mid;
+                fa = fmid;
+            }
+        }
+        if (b - a).abs() < 1e-14 * (1.0 + a.abs()) {
+            let r = 0.5 * (a + b);
+            h(r, buf);
+            return Ok(r);
+        }
+    }
+    let r = 0.5 * (a + b);
+    h(r, buf).ok_or_else(element_failure)?;
+    Ok(r)
+}
+
+fn element_failure() -> TransportError {
+    TransportError::NotConverged {
+        flux: f64::NAN,
+        iterations: 0,
+        residual: f64::NAN,
+        reason: "no electroneutral potential difference with positive concentrations in a finite element".into(),
+    }
+}
