@@ -1,0 +1,80 @@
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
+//! DSPM-DE cost: one operating point and a 50-point flux sweep for an eight-ion feed, and
+//! how the cost grows with the number of ions and pore elements.
+
+use criterion::{BenchmarkId, Criterion, black_box, criterion_group, criterion_main};
+use ion_species::{Composition, IonRegistry};
+use np_transport::{Conditions, Dspmde, Membrane, PoreScheme};
+
+fn eight_ion_feed() -> Composition {
+    let reg = IonRegistry::canonical();
+    Composition::from_mmol_per_l(
+        &reg,
+        &[
+            ("Na+", 50.0),
+            ("K+", 2.0),
+            ("Li+", 1.0),
+            ("Mg2+", 10.0),
+            ("Ca2+", 5.0),
+            ("Cl-", 70.0),
+            ("SO4 2-", 6.0),
+            ("NO3-", 1.0),
+        ],
+    )
+    .unwrap()
+    .balanced_with(&reg, "Cl-")
+    .unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    let feed = eight_ion_feed();
+    let model = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
+    let p = model.solve(&feed, 1e-5).unwrap();
+    eprintln!("one point: {} Newton iterations", p.iterations);
+    c.bench_function("8 ions, one operating point (J_v = 1e-5 m/s)", |b| {
+        b.iter(|| model.solve(black_box(&feed), 1e-5).unwrap())
+    });
+    let fluxes: Vec<f64> = (1..=50).map(|k| k as f64 * 4e-7).collect();
+    c.bench_function("8 ions, 50-point flux sweep to 2e-5 m/s", |b| {
+        b.iter(|| model.sweep(black_box(&feed), &fluxes).unwrap())
+    });
+
+    let reg = IonRegistry::canonical();
+    let mut g = c.benchmark_group("one point vs number of ions");
+    let sets: [&[(&str, f64)]; 4] = [
+        &[("Na+", 10.0), ("Cl-", 10.0)],
+        &[("Na+", 10.0), ("Mg2+", 5.0), ("Cl-", 10.0), ("SO4 2-", 5.0)],
+        &[("Na+", 10.0), ("K+", 2.0), ("Mg2+", 5.0), ("Cl-", 12.0), ("SO4 2-", 5.0), ("NO3-", 0.0001)],
+        &[("Na+", 50.0), ("K+", 2.0), ("Li+", 1.0), ("Mg2+", 10.0), ("Ca2+", 5.0), ("Cl-", 70.0), ("SO4 2-", 6.0), ("NO3-", 1.0)],
+    ];
+    for set in sets {
+        let f = Composition::from_mmol_per_l(&reg, set).unwrap().balanced_with(&reg, "Cl-").unwrap();
+        g.bench_with_input(BenchmarkId::from_parameter(set.len()), &f, |b, f| {
+            b.iter(|| model.solve(black_box(f), 1e-5).unwrap())
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("one point vs pore elements (8 ions)");
+    for n in [1usize, 4, 16, 64] {
+        let m = Dspmde::new(
+            Membrane::nf270_like(),
+            Conditions { scheme: PoreScheme::Elements(n), ..Conditions::default() },
+        )
+        .unwrap();
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| m.solve(black_box(&feed), 1e-5).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(20)
+        .measurement_time(std::time::Duration::from_secs(3));
+    targets = bench
+}
+criterion_main!(benches);
