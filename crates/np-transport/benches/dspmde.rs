@@ -45,11 +45,30 @@ fn bench(c: &mut Criterion) {
     let sets: [&[(&str, f64)]; 4] = [
         &[("Na+", 10.0), ("Cl-", 10.0)],
         &[("Na+", 10.0), ("Mg2+", 5.0), ("Cl-", 10.0), ("SO4 2-", 5.0)],
-        &[("Na+", 10.0), ("K+", 2.0), ("Mg2+", 5.0), ("Cl-", 12.0), ("SO4 2-", 5.0), ("NO3-", 0.0001)],
-        &[("Na+", 50.0), ("K+", 2.0), ("Li+", 1.0), ("Mg2+", 10.0), ("Ca2+", 5.0), ("Cl-", 70.0), ("SO4 2-", 6.0), ("NO3-", 1.0)],
+        &[
+            ("Na+", 10.0),
+            ("K+", 2.0),
+            ("Mg2+", 5.0),
+            ("Cl-", 12.0),
+            ("SO4 2-", 5.0),
+            ("NO3-", 0.0001),
+        ],
+        &[
+            ("Na+", 50.0),
+            ("K+", 2.0),
+            ("Li+", 1.0),
+            ("Mg2+", 10.0),
+            ("Ca2+", 5.0),
+            ("Cl-", 70.0),
+            ("SO4 2-", 6.0),
+            ("NO3-", 1.0),
+        ],
     ];
     for set in sets {
-        let f = Composition::from_mmol_per_l(&reg, set).unwrap().balanced_with(&reg, "Cl-").unwrap();
+        let f = Composition::from_mmol_per_l(&reg, set)
+            .unwrap()
+            .balanced_with(&reg, "Cl-")
+            .unwrap();
         g.bench_with_input(BenchmarkId::from_parameter(set.len()), &f, |b, f| {
             b.iter(|| model.solve(black_box(f), 1e-5).unwrap())
         });
@@ -60,7 +79,10 @@ fn bench(c: &mut Criterion) {
     for n in [1usize, 4, 16, 64] {
         let m = Dspmde::new(
             Membrane::nf270_like(),
-            Conditions { scheme: PoreScheme::Elements(n), ..Conditions::default() },
+            Conditions {
+                scheme: PoreScheme::Elements(n),
+                ..Conditions::default()
+            },
         )
         .unwrap();
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {

@@ -8,6 +8,7 @@
 
 mod constants;
 mod error;
+mod fit;
 pub mod hindrance;
 mod model;
 pub mod partition;
@@ -16,6 +17,7 @@ mod transport;
 
 pub use constants::*;
 pub use error::{Result, TransportError};
+pub use fit::{FitOptions, FitResult, RejectionMeasurement, fit, residuals};
 pub use model::{
     Activity, ChargeModel, Conditions, LogNormalPores, Membrane, Polarisation, PoreScheme,
 };

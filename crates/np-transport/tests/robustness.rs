@@ -2,7 +2,8 @@
 
 use ion_species::{Composition, IonRegistry};
 use np_transport::{
-    Activity, ChargeModel, Conditions, Dspmde, LogNormalPores, Membrane, Polarisation, TransportError,
+    Activity, ChargeModel, Conditions, Dspmde, LogNormalPores, Membrane, Polarisation,
+    TransportError,
 };
 use proptest::prelude::*;
 
@@ -15,22 +16,67 @@ fn bad_inputs_are_typed_errors() {
     let r = reg();
     let m = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
     let nacl = Composition::from_mmol_per_l(&r, &[("Na+", 10.0), ("Cl-", 10.0)]).unwrap();
-    assert_eq!(m.solve(&nacl, -1e-6).unwrap_err(), TransportError::InvalidFlux(-1e-6));
-    assert!(matches!(m.solve(&nacl, f64::NAN), Err(TransportError::InvalidFlux(_))));
+    assert_eq!(
+        m.solve(&nacl, -1e-6).unwrap_err(),
+        TransportError::InvalidFlux(-1e-6)
+    );
+    assert!(matches!(
+        m.solve(&nacl, f64::NAN),
+        Err(TransportError::InvalidFlux(_))
+    ));
     let unbalanced = Composition::from_mmol_per_l(&r, &[("Na+", 10.0), ("Cl-", 8.0)]).unwrap();
     let e = m.solve(&unbalanced, 1e-5).unwrap_err();
     assert!(matches!(e, TransportError::InvalidFeed(_)), "{e}");
     assert!(e.to_string().contains("electroneutral"), "{e}");
-    assert!(matches!(m.solve(&Composition::new(), 1e-5), Err(TransportError::InvalidFeed(_))));
+    assert!(matches!(
+        m.solve(&Composition::new(), 1e-5),
+        Err(TransportError::InvalidFeed(_))
+    ));
     // Mg2+ (r_s 0.347 nm) does not fit a 0.3 nm pore.
-    let small = Dspmde::new(Membrane { pore_radius: 0.3e-9, ..Membrane::nf270_like() }, Conditions::default()).unwrap();
+    let small = Dspmde::new(
+        Membrane {
+            pore_radius: 0.3e-9,
+            ..Membrane::nf270_like()
+        },
+        Conditions::default(),
+    )
+    .unwrap();
     let mgcl2 = Composition::from_mmol_per_l(&r, &[("Mg2+", 5.0), ("Cl-", 10.0)]).unwrap();
     let e = small.solve(&mgcl2, 1e-5).unwrap_err();
-    assert!(matches!(e, TransportError::IonLargerThanPore { ref ion, .. } if ion == "Mg^2+"), "{e}");
-    let e = Dspmde::new(Membrane { pore_radius: 0.45, ..Membrane::nf270_like() }, Conditions::default()).unwrap_err();
-    assert!(matches!(e, TransportError::InvalidParameter { name: "pore_radius", .. }));
-    let e = Dspmde::new(Membrane::nf270_like(), Conditions { temperature: -3.0, ..Conditions::default() }).unwrap_err();
-    assert!(matches!(e, TransportError::InvalidParameter { name: "temperature", .. }));
+    assert!(
+        matches!(e, TransportError::IonLargerThanPore { ref ion, .. } if ion == "Mg^2+"),
+        "{e}"
+    );
+    let e = Dspmde::new(
+        Membrane {
+            pore_radius: 0.45,
+            ..Membrane::nf270_like()
+        },
+        Conditions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(
+        e,
+        TransportError::InvalidParameter {
+            name: "pore_radius",
+            ..
+        }
+    ));
+    let e = Dspmde::new(
+        Membrane::nf270_like(),
+        Conditions {
+            temperature: -3.0,
+            ..Conditions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(
+        e,
+        TransportError::InvalidParameter {
+            name: "temperature",
+            ..
+        }
+    ));
     assert!(m.sweep(&nacl, &[2e-6, 1e-6]).is_err());
     assert!(m.solve_at_pressure(&nacl, -1.0).is_err());
 }
@@ -38,10 +84,20 @@ fn bad_inputs_are_typed_errors() {
 #[test]
 fn narrow_pore_size_distribution_equals_a_single_pore() {
     let r = reg();
-    let feed = Composition::from_mmol_per_l(&r, &[("Na+", 20.0), ("Cl-", 10.0), ("SO4 2-", 5.0)]).unwrap();
-    let single = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap().solve(&feed, 1e-5).unwrap();
+    let feed =
+        Composition::from_mmol_per_l(&r, &[("Na+", 20.0), ("Cl-", 10.0), ("SO4 2-", 5.0)]).unwrap();
+    let single = Dspmde::new(Membrane::nf270_like(), Conditions::default())
+        .unwrap()
+        .solve(&feed, 1e-5)
+        .unwrap();
     let narrow = Dspmde::new(
-        Membrane { pore_size_distribution: Some(LogNormalPores { sigma: 1e-6, nodes: 5 }), ..Membrane::nf270_like() },
+        Membrane {
+            pore_size_distribution: Some(LogNormalPores {
+                sigma: 1e-6,
+                nodes: 5,
+            }),
+            ..Membrane::nf270_like()
+        },
         Conditions::default(),
     )
     .unwrap()
@@ -52,13 +108,24 @@ fn narrow_pore_size_distribution_equals_a_single_pore() {
     }
     // A wide distribution lets more NaCl through the large pores.
     let wide = Dspmde::new(
-        Membrane { pore_size_distribution: Some(LogNormalPores { sigma: 0.15, nodes: 5 }), ..Membrane::nf270_like() },
+        Membrane {
+            pore_size_distribution: Some(LogNormalPores {
+                sigma: 0.15,
+                nodes: 5,
+            }),
+            ..Membrane::nf270_like()
+        },
         Conditions::default(),
     )
     .unwrap()
     .solve(&feed, 1e-5)
     .unwrap();
-    assert!(wide.rejection[1] < single.rejection[1], "{:?} vs {:?}", wide.rejection, single.rejection);
+    assert!(
+        wide.rejection[1] < single.rejection[1],
+        "{:?} vs {:?}",
+        wide.rejection,
+        single.rejection
+    );
     assert!(wide.permeate_charge().abs() < 1e-8);
 }
 
@@ -70,11 +137,16 @@ fn pressure_mode_is_consistent_with_hagen_poiseuille() {
     let m = Dspmde::new(mem.clone(), Conditions::default()).unwrap();
     let dp = 5e5; // 5 bar
     let p = m.solve_at_pressure(&feed, dp).unwrap();
-    let perm = mem.pore_radius.powi(2) / (8.0 * np_transport::WATER_VISCOSITY * mem.effective_thickness);
+    let perm =
+        mem.pore_radius.powi(2) / (8.0 * np_transport::WATER_VISCOSITY * mem.effective_thickness);
     let want = (dp - p.osmotic_pressure) * perm;
     assert!((p.flux - want).abs() < 1e-8 * want, "{} vs {want}", p.flux);
     // Na2SO4 is well rejected, so the osmotic pressure is close to RT * 30 mol/m^3 = 74 kPa.
-    assert!(p.osmotic_pressure > 6e4 && p.osmotic_pressure < 7.5e4, "{}", p.osmotic_pressure);
+    assert!(
+        p.osmotic_pressure > 6e4 && p.osmotic_pressure < 7.5e4,
+        "{}",
+        p.osmotic_pressure
+    );
 }
 
 #[test]
@@ -86,10 +158,22 @@ fn davies_activity_matters_where_ionic_strengths_differ_across_the_interface() {
     let r = reg();
     let dilute = Composition::from_mmol_per_l(&r, &[("Na+", 1.0), ("Cl-", 1.0)]).unwrap();
     let diff = |x: f64| {
-        let mem = Membrane { charge: ChargeModel::Constant(x), ..Membrane::nf270_like() };
+        let mem = Membrane {
+            charge: ChargeModel::Constant(x),
+            ..Membrane::nf270_like()
+        };
         let ideal = Dspmde::new(mem.clone(), Conditions::default()).unwrap();
-        let davies = Dspmde::new(mem, Conditions { activity: Activity::Davies, ..Conditions::default() }).unwrap();
-        (ideal.solve(&dilute, 1e-5).unwrap().rejection[0] - davies.solve(&dilute, 1e-5).unwrap().rejection[0]).abs()
+        let davies = Dspmde::new(
+            mem,
+            Conditions {
+                activity: Activity::Davies,
+                ..Conditions::default()
+            },
+        )
+        .unwrap();
+        (ideal.solve(&dilute, 1e-5).unwrap().rejection[0]
+            - davies.solve(&dilute, 1e-5).unwrap().rejection[0])
+            .abs()
     };
     let (neutral, charged) = (diff(0.0), diff(-40.0));
     eprintln!("|R_ideal - R_davies|: uncharged {neutral:.2e}, charged {charged:.2e}");
