@@ -3,10 +3,10 @@
 //! Correlations of Dechadilok & Deen (2006), Ind. Eng. Chem. Res. 45:6953, as used in the
 //! DSPM-DE literature and in WaterTAP's `NanofiltrationDSPMDE0D`:
 //!
-//! * K_d = H / phi with H = 1 + 9/8 lambda ln(lambda) - 1.56034 lambda + 0.528155 lambda^2
-//!   + 1.91521 lambda^3 - 2.81903 lambda^4 + 0.270788 lambda^5 + 1.10115 lambda^6
-//!   - 0.435933 lambda^7, valid for lambda <= 0.95. (The sign of the lambda^6 term is + in
-//!   the paper; with it H(1) = 0 exactly, which a unit test checks.)
+//! * K_d = H / phi, with the polynomial
+//!   H = 1 + 9/8 l ln(l) - 1.56034 l + 0.528155 l^2 + 1.91521 l^3 - 2.81903 l^4 +
+//!   0.270788 l^5 + 1.10115 l^6 - 0.435933 l^7 (l = lambda), valid for lambda <= 0.95.
+//!   The sign of the l^6 term is + in the paper; with it H(1) = 0 exactly (a unit test).
 //! * K_c = (1 + 3.867 lambda - 1.907 lambda^2 - 0.834 lambda^3) / (1 + 1.867 lambda - 0.741 lambda^2).
 //! * phi = (1 - lambda)^2 (steric partitioning).
 

@@ -7,8 +7,10 @@
 //! Units are SI throughout: concentrations mol/m^3, water flux m/s, lengths m, pressure Pa.
 
 mod constants;
+pub mod data;
 mod error;
 mod fit;
+pub mod generate;
 pub mod hindrance;
 mod model;
 pub mod partition;

@@ -145,7 +145,7 @@ fn solve_potential(z: &[f64], x: f64, guess: f64, q: &dyn Fn(usize) -> f64) -> R
             hi = psi;
         }
         let mut next = psi - v / d;
-        if !(next > lo && next < hi) || !next.is_finite() {
+        if !(next > lo && next < hi && next.is_finite()) {
             next = 0.5 * (lo + hi);
         }
         if (next - psi).abs() <= 1e-14 * (1.0 + psi.abs()) || hi - lo < 1e-14 * (1.0 + psi.abs()) {

@@ -13,6 +13,10 @@
 use crate::error::{Result, TransportError};
 use neural_ode::{FnField, SolverOptions, Tolerance, solve};
 
+/// The far-end concentrations, the potential change across the layer and the (x, psi)
+/// profile when one was requested.
+pub(crate) type LayerSolution = (Vec<f64>, f64, Vec<(f64, f64)>);
+
 /// One layer's coefficients.
 #[derive(Debug, Clone)]
 pub(crate) struct Layer {
@@ -49,7 +53,7 @@ impl Layer {
         c_known: &[f64],
         dir: Direction,
         profile_points: usize,
-    ) -> Result<(Vec<f64>, f64, Vec<(f64, f64)>)> {
+    ) -> Result<LayerSolution> {
         let n = self.z.len();
         let z = &self.z;
         let kc = &self.kc;
