@@ -1,0 +1,103 @@
+//! Training data: data sets (np-transport CSV) as normalised trajectories, and splits by feed.
+
+use crate::error::{ModelError, Result};
+use crate::model::{ModelConfig, PreparedFeed};
+use np_transport::data::Dataset;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+/// One feed's flux points in the model's normalised units (h = c / S, tau = J_v / J_scale).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trajectory {
+    /// Sample id.
+    pub id: String,
+    /// The prepared feed.
+    pub feed: PreparedFeed,
+    /// Normalised fluxes (increasing).
+    pub taus: Vec<f64>,
+    /// Targets per point and ion (row-major), normalised; None where not measured.
+    pub targets: Vec<Option<f64>>,
+    /// Standard deviations of the targets, normalised.
+    pub sds: Vec<Option<f64>>,
+}
+
+impl Trajectory {
+    /// Number of measured entries.
+    pub fn count(&self) -> usize {
+        self.targets.iter().filter(|t| t.is_some()).count()
+    }
+}
+
+/// Converts a data set to trajectories of the model's ions (matched by name). A data-set ion
+/// the model lacks is an error if any sample contains it.
+pub fn trajectories(config: &ModelConfig, data: &Dataset) -> Result<Vec<Trajectory>> {
+    let n = config.ions.len();
+    let map: Vec<Option<usize>> = data.ions.iter().map(|name| config.ions.iter().position(|m| m == name)).collect();
+    let mut out = Vec::with_capacity(data.samples.len());
+    for s in &data.samples {
+        let mut feed = vec![0.0; n];
+        for (i, c) in s.feed.iter().enumerate() {
+            if *c > 0.0 {
+                let j = map[i].ok_or_else(|| ModelError::UnknownIon(data.ions[i].clone()))?;
+                feed[j] = *c;
+            }
+        }
+        let pf = PreparedFeed::new(config, &feed)
+            .map_err(|e| ModelError::InvalidInput(format!("sample {}: {e}", s.id)))?;
+        let mut taus = Vec::with_capacity(s.points.len());
+        let mut targets = vec![None; s.points.len() * n];
+        let mut sds = vec![None; s.points.len() * n];
+        for (k, p) in s.points.iter().enumerate() {
+            taus.push(p.flux / config.flux_scale);
+            for (i, v) in p.permeate.iter().enumerate() {
+                if let (Some(v), Some(j)) = (v, map[i]) {
+                    targets[k * n + j] = Some(v / pf.scale);
+                    sds[k * n + j] = p.permeate_sd[i].map(|s| s / pf.scale);
+                }
+            }
+        }
+        out.push(Trajectory {
+            id: s.id.clone(),
+            feed: pf,
+            taus,
+            targets,
+            sds,
+        });
+    }
+    Ok(out)
+}
+
+/// Index sets of a split.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    /// Training samples.
+    pub train: Vec<usize>,
+    /// Validation samples.
+    pub validation: Vec<usize>,
+    /// Test samples.
+    pub test: Vec<usize>,
+}
+
+/// Splits `n` samples (feeds) into train/validation/test by the given fractions, seeded. The
+/// unit is the feed: all flux points of a sample fall in the same set.
+pub fn split(n: usize, validation: f64, test: f64, seed: u64) -> Result<Split> {
+    if !(0.0..1.0).contains(&validation) || !(0.0..1.0).contains(&test) || validation + test >= 1.0 {
+        return Err(ModelError::InvalidInput(format!("split fractions {validation} + {test} must be in [0, 1)")));
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let nt = ((n as f64) * test).round() as usize;
+    let nv = ((n as f64) * validation).round() as usize;
+    let test_set = idx[..nt].to_vec();
+    let val = idx[nt..nt + nv].to_vec();
+    let train = idx[nt + nv..].to_vec();
+    if train.is_empty() {
+        return Err(ModelError::InvalidInput(format!("{n} samples leave no training data")));
+    }
+    Ok(Split {
+        train,
+        validation: val,
+        test: test_set,
+    })
+}

@@ -1,0 +1,23 @@
+//! # iontransport-model
+//!
+//! An attention-enhanced neural ODE for multi-ion transport through nanofiltration
+//! membranes: the permeate concentrations h(J_v) of up to eight ions as a function of water
+//! flux, dh/dtau = f_theta(h, tau) with tau = J_v / J_scale, integrated from J_v = 0 (h = the
+//! feed) with adaptive Tsitouras 5(4) (`neural-ode`), gradients by its adjoint, and
+//! electroneutrality as a hard projection (`charge-constraint`) or a soft penalty.
+//!
+//! Units: concentrations mol/m^3, fluxes m/s; the model works internally with
+//! h = c / S (S = total feed concentration) and tau = J_v / J_scale.
+
+pub mod checkpoint;
+pub mod data;
+mod error;
+pub mod model;
+pub mod network;
+pub mod train;
+
+pub use checkpoint::Checkpoint;
+pub use error::{ModelError, Result};
+pub use model::{Constraint, IonModel, ModelConfig, Prediction, PreparedFeed, TrajectoryField};
+pub use network::NetworkConfig;
+pub use train::{Phase, TrainConfig, TrainReport, train};

@@ -1,0 +1,337 @@
+//! The attention neural ODE: h(J_v) of up to eight ions, dh/dtau = f_theta(h, tau), tau = J_v / J_scale.
+
+use crate::error::{ModelError, Result};
+use crate::network::{Conditioning, Layout, NetworkConfig, Workspace, backward, forward};
+use charge_constraint::{Projector, SoftPenalty};
+use ion_species::{Composition, DEFAULT_NEUTRALITY_TOL, IonRegistry};
+use neural_ode::{SolverOptions, VectorField, solve};
+use serde::{Deserialize, Serialize};
+
+/// How electroneutrality enters the model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Constraint {
+    /// Hard inductive bias: dh/dtau is projected onto sum z_j dh_j = 0 (over present ions).
+    Hard,
+    /// Soft inductive bias: no projection; a penalty weight * (z.h)^2 / (z.z) joins the loss.
+    Soft {
+        /// Penalty weight.
+        weight: f64,
+    },
+}
+
+/// Everything that defines a model besides its parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Network architecture.
+    pub network: NetworkConfig,
+    /// Hard or soft electroneutrality.
+    pub constraint: Constraint,
+    /// Flux scale J_scale, m/s: the ODE's time is tau = J_v / J_scale.
+    pub flux_scale: f64,
+    /// Ion names in slot order.
+    pub ions: Vec<String>,
+    /// Valences in slot order.
+    pub valences: Vec<f64>,
+    /// ODE tolerances.
+    pub rtol: f64,
+    /// Absolute tolerance (normalised concentration units).
+    pub atol: f64,
+}
+
+impl ModelConfig {
+    /// The configuration for a registry's ions with the default architecture.
+    pub fn for_registry(reg: &IonRegistry, network: NetworkConfig, constraint: Constraint) -> Self {
+        Self {
+            network: NetworkConfig {
+                ions: reg.len(),
+                ..network
+            },
+            constraint,
+            flux_scale: 1e-5,
+            ions: reg.ions().iter().map(|i| i.name.clone()).collect(),
+            valences: reg.valences(),
+            rtol: 1e-5,
+            atol: 1e-7,
+        }
+    }
+}
+
+/// A trained (or initialised) model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IonModel {
+    /// Configuration.
+    pub config: ModelConfig,
+    /// Flat parameters.
+    pub params: Vec<f64>,
+    layout: Layout,
+}
+
+/// A feed made ready for the model: normalised state, mask, conditioning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedFeed {
+    /// Conditioning of the vector field.
+    pub cond: Conditioning,
+    /// Normalisation S = sum_j c_f,j, mol/m^3 (h = c / S).
+    pub scale: f64,
+}
+
+impl PreparedFeed {
+    /// Prepares a feed vector (mol/m^3 in the model's ion order).
+    pub fn new(config: &ModelConfig, feed: &[f64]) -> Result<Self> {
+        let n = config.ions.len();
+        if feed.len() != n {
+            return Err(ModelError::InvalidInput(format!("feed has {} entries, the model {n} ions", feed.len())));
+        }
+        if let Some(c) = feed.iter().find(|c| !(c.is_finite() && **c >= 0.0)) {
+            return Err(ModelError::InvalidInput(format!("feed concentration {c} must be finite and >= 0")));
+        }
+        let s: f64 = feed.iter().sum();
+        if s <= 0.0 {
+            return Err(ModelError::InvalidInput("the feed holds no ion".into()));
+        }
+        let charge: f64 = feed.iter().zip(&config.valences).map(|(c, z)| c * z).sum();
+        let total: f64 = feed.iter().zip(&config.valences).map(|(c, z)| c * z.abs()).sum();
+        if charge.abs() > 1e-3 * total {
+            return Err(ModelError::InvalidInput(format!(
+                "the feed is not electroneutral: sum z c = {charge:.4e} eq/m3 ({:.2} % of the total charge)",
+                100.0 * charge.abs() / total
+            )));
+        }
+        Ok(Self {
+            cond: Conditioning {
+                h0: feed.iter().map(|c| c / s).collect(),
+                mask: feed.iter().map(|c| *c > 0.0).collect(),
+                log_scale: s.ln() / 10.0,
+                z: config.valences.clone(),
+            },
+            scale: s,
+        })
+    }
+
+    /// Prepares a [`Composition`]; every ion must be one of the model's.
+    pub fn from_composition(config: &ModelConfig, feed: &Composition) -> Result<Self> {
+        feed.check_electroneutral(DEFAULT_NEUTRALITY_TOL.max(1e-3))
+            .map_err(|e| ModelError::InvalidInput(e.to_string()))?;
+        let mut v = vec![0.0; config.ions.len()];
+        for (ion, c) in feed.iter() {
+            let idx = config
+                .ions
+                .iter()
+                .position(|n| *n == ion.name)
+                .ok_or_else(|| ModelError::UnknownIon(ion.name.clone()))?;
+            v[idx] = c;
+        }
+        Self::new(config, &v)
+    }
+}
+
+/// The vector field of one trajectory: the shared network with this feed's conditioning.
+pub struct TrajectoryField<'a> {
+    model: &'a IonModel,
+    cond: &'a Conditioning,
+    projector: Option<Projector<f64>>,
+    /// Parameters below this index are frozen (no gradient).
+    pub first_trainable: usize,
+}
+
+impl<'a> TrajectoryField<'a> {
+    /// The field for `cond`.
+    pub fn new(model: &'a IonModel, cond: &'a Conditioning) -> Result<Self> {
+        let projector = match model.config.constraint {
+            Constraint::Hard => Some(Projector::new(&cond.z, &cond.mask)?),
+            Constraint::Soft { .. } => None,
+        };
+        Ok(Self {
+            model,
+            cond,
+            projector,
+            first_trainable: 0,
+        })
+    }
+}
+
+impl VectorField for TrajectoryField<'_> {
+    type Workspace = Workspace;
+
+    fn dim(&self) -> usize {
+        self.model.config.network.ions
+    }
+
+    fn num_params(&self) -> usize {
+        self.model.layout.total
+    }
+
+    fn workspace(&self) -> Workspace {
+        Workspace::new(&self.model.config.network)
+    }
+
+    fn eval(&self, tau: f64, h: &[f64], p: &[f64], ws: &mut Workspace, dh: &mut [f64]) {
+        let cfg = &self.model.config.network;
+        forward(cfg, &self.model.layout, p, self.cond, tau, h, ws);
+        raw_to_rate(self.cond, ws.raw_output(), dh);
+        if let Some(pr) = &self.projector {
+            pr.project(dh).expect("dimensions checked at construction");
+        }
+    }
+
+    fn vjp(&self, tau: f64, h: &[f64], p: &[f64], a: &[f64], ws: &mut Workspace, vjp_h: &mut [f64], vjp_p: &mut [f64]) {
+        let cfg = &self.model.config.network;
+        forward(cfg, &self.model.layout, p, self.cond, tau, h, ws);
+        let n = cfg.ions;
+        let mut abar = [0.0f64; 32];
+        abar[..n].copy_from_slice(a);
+        if let Some(pr) = &self.projector {
+            pr.vjp(&mut abar[..n]).expect("dimensions checked at construction");
+        }
+        // dh_j = m_j h0_j g_j.
+        for j in 0..n {
+            abar[j] = if self.cond.mask[j] { abar[j] * self.cond.h0[j] } else { 0.0 };
+        }
+        vjp_h.fill(0.0);
+        vjp_p.fill(0.0);
+        backward(cfg, &self.model.layout, p, self.cond, &abar[..n], ws, vjp_p, vjp_h, self.first_trainable);
+    }
+}
+
+fn raw_to_rate(c: &Conditioning, raw: &[f64], dh: &mut [f64]) {
+    for j in 0..dh.len() {
+        dh[j] = if c.mask[j] { c.h0[j] * raw[j] } else { 0.0 };
+    }
+}
+
+/// Permeate prediction for one feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// Ion names (model order).
+    pub ions: Vec<String>,
+    /// Fluxes, m/s.
+    pub fluxes: Vec<f64>,
+    /// Permeate concentrations per flux (rows) and ion (columns), mol/m^3; 0 for absent ions.
+    pub permeate: Vec<Vec<f64>>,
+    /// Rejections 1 - c_p/c_f per flux and ion; NaN for absent ions.
+    pub rejection: Vec<Vec<f64>>,
+}
+
+impl IonModel {
+    /// A freshly initialised model.
+    pub fn new(config: ModelConfig, seed: u64) -> Result<Self> {
+        let n = config.network.ions;
+        if config.ions.len() != n || config.valences.len() != n || n > 32 {
+            return Err(ModelError::InvalidInput(format!(
+                "config lists {} ions and {} valences for {n} slots (at most 32)",
+                config.ions.len(),
+                config.valences.len()
+            )));
+        }
+        if !(config.flux_scale > 0.0 && config.flux_scale.is_finite()) {
+            return Err(ModelError::InvalidInput("flux_scale must be > 0".into()));
+        }
+        let params = config.network.init_params(seed);
+        let layout = config.network.layout();
+        Ok(Self { config, params, layout })
+    }
+
+    /// A model from a configuration and parameters (checked for length and finiteness).
+    pub fn from_parts(config: ModelConfig, params: Vec<f64>) -> Result<Self> {
+        let mut m = Self::new(config, 0)?;
+        if params.len() != m.layout.total {
+            return Err(ModelError::InvalidInput(format!("{} parameters for a model of {}", params.len(), m.layout.total)));
+        }
+        if params.iter().any(|p| !p.is_finite()) {
+            return Err(ModelError::InvalidInput("non-finite parameter".into()));
+        }
+        m.params = params;
+        Ok(m)
+    }
+
+    /// Parameter layout.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Number of parameters.
+    pub fn num_params(&self) -> usize {
+        self.layout.total
+    }
+
+    /// Index of the first parameter of the fourth linear layer: fine-tuning trains only the
+    /// parameters from here on (the last two layers).
+    pub fn fine_tune_start(&self) -> usize {
+        self.layout.layers[3]
+    }
+
+    /// ODE options of the model.
+    pub fn solver_options(&self, dense: bool) -> SolverOptions {
+        SolverOptions {
+            dense,
+            ..SolverOptions::with_tolerances(self.config.rtol, self.config.atol)
+        }
+    }
+
+    /// Predicts permeate concentrations for `feed` (mol/m^3, model ion order) at `fluxes`
+    /// (m/s, non-decreasing, >= 0) in one ODE solve from J_v = 0 where h = feed.
+    pub fn predict_vector(&self, feed: &[f64], fluxes: &[f64]) -> Result<Prediction> {
+        if let Some(j) = fluxes.iter().find(|j| !(j.is_finite() && **j >= 0.0)) {
+            return Err(ModelError::InvalidInput(format!("flux {j} m/s must be finite and >= 0")));
+        }
+        if fluxes.windows(2).any(|w| w[1] < w[0]) {
+            return Err(ModelError::InvalidInput("fluxes must be non-decreasing".into()));
+        }
+        if fluxes.is_empty() {
+            return Err(ModelError::InvalidInput("no flux given".into()));
+        }
+        let pf = PreparedFeed::new(&self.config, feed)?;
+        let field = TrajectoryField::new(self, &pf.cond)?;
+        let taus: Vec<f64> = fluxes.iter().map(|j| j / self.config.flux_scale).collect();
+        let sol = solve(&field, &self.params, 0.0, &pf.cond.h0, &taus, &self.solver_options(false))?;
+        let n = self.config.ions.len();
+        let mut permeate = Vec::with_capacity(fluxes.len());
+        let mut rejection = Vec::with_capacity(fluxes.len());
+        for k in 0..fluxes.len() {
+            let h = sol.state(k);
+            permeate.push((0..n).map(|j| if pf.cond.mask[j] { h[j] * pf.scale } else { 0.0 }).collect());
+            rejection.push(
+                (0..n)
+                    .map(|j| if pf.cond.mask[j] { 1.0 - h[j] / pf.cond.h0[j] } else { f64::NAN })
+                    .collect(),
+            );
+        }
+        Ok(Prediction {
+            ions: self.config.ions.clone(),
+            fluxes: fluxes.to_vec(),
+            permeate,
+            rejection,
+        })
+    }
+
+    /// [`IonModel::predict_vector`] for a [`Composition`].
+    pub fn predict(&self, feed: &Composition, fluxes: &[f64]) -> Result<Prediction> {
+        let pf = PreparedFeed::from_composition(&self.config, feed)?;
+        let v: Vec<f64> = pf.cond.h0.iter().map(|h| h * pf.scale).collect();
+        self.predict_vector(&v, fluxes)
+    }
+
+    /// The attention matrix (ions x ions, row i = the weights ion i gives every ion) for a
+    /// feed at flux `flux` (m/s), evaluated on the predicted state there.
+    pub fn attention(&self, feed: &Composition, flux: f64) -> Result<Vec<Vec<f64>>> {
+        if !self.config.network.attention {
+            return Err(ModelError::InvalidInput("this model has no attention layer".into()));
+        }
+        let pf = PreparedFeed::from_composition(&self.config, feed)?;
+        let v: Vec<f64> = pf.cond.h0.iter().map(|h| h * pf.scale).collect();
+        let pred = self.predict_vector(&v, &[flux])?;
+        let h: Vec<f64> = pred.permeate[0].iter().map(|c| c / pf.scale).collect();
+        let mut ws = Workspace::new(&self.config.network);
+        forward(&self.config.network, &self.layout, &self.params, &pf.cond, flux / self.config.flux_scale, &h, &mut ws);
+        let n = self.config.ions.len();
+        Ok((0..n).map(|i| ws.attention()[i * n..(i + 1) * n].to_vec()).collect())
+    }
+
+    /// The soft penalty of a state, when the model is soft-constrained.
+    pub fn soft_penalty(&self, cond: &Conditioning) -> Result<Option<SoftPenalty<f64>>> {
+        Ok(match self.config.constraint {
+            Constraint::Hard => None,
+            Constraint::Soft { weight } => Some(SoftPenalty::new(&cond.z, &cond.mask, weight)?),
+        })
+    }
+}

@@ -1,0 +1,475 @@
+//! The attention vector field: masked ion tokens -> single-head attention -> five tanh linear
+//! layers -> dh/dtau, with hand-written vector-Jacobian products (checked against finite
+//! differences in the tests; see docs/model.md for why not dfdx).
+
+use serde::{Deserialize, Serialize};
+
+/// Token features per ion: ratio h_j / h0_j, scaled log feed fraction, normalised flux.
+pub const TOKEN_FEATURES: usize = 3;
+
+/// Architecture of the network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkConfig {
+    /// Number of ion slots (8 for the canonical registry).
+    pub ions: usize,
+    /// Token embedding width.
+    pub d_model: usize,
+    /// Query/key/value width d_k (8 in the method).
+    pub d_k: usize,
+    /// Width of the four hidden layers of the five-layer perceptron.
+    pub hidden: usize,
+    /// Use the attention layer (false: the embeddings go straight to the perceptron).
+    pub attention: bool,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            ions: 8,
+            d_model: 8,
+            d_k: 8,
+            hidden: 32,
+            attention: true,
+        }
+    }
+}
+
+/// Offsets of every parameter block in the flat parameter vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    /// Embedding weights (d_model x TOKEN_FEATURES).
+    pub we: usize,
+    /// Embedding bias (d_model).
+    pub be: usize,
+    /// Ion-identity (positional) encodings (ions x d_model).
+    pub pos: usize,
+    /// Query, key and value matrices (d_model x d_k each).
+    pub wq: usize,
+    /// Key matrix.
+    pub wk: usize,
+    /// Value matrix.
+    pub wv: usize,
+    /// Start of each linear layer (weights out x in, then bias).
+    pub layers: Vec<usize>,
+    /// Layer widths, input first.
+    pub sizes: Vec<usize>,
+    /// Total parameter count.
+    pub total: usize,
+}
+
+impl NetworkConfig {
+    /// Width of the token representation fed to the perceptron.
+    fn token_out(&self) -> usize {
+        if self.attention { self.d_k } else { self.d_model }
+    }
+
+    /// Parameter layout.
+    pub fn layout(&self) -> Layout {
+        let (n, dm, dk) = (self.ions, self.d_model, self.d_k);
+        let mut off = 0;
+        let mut take = |len: usize| {
+            let o = off;
+            off += len;
+            o
+        };
+        let we = take(dm * TOKEN_FEATURES);
+        let be = take(dm);
+        let pos = take(n * dm);
+        let (wq, wk, wv) = if self.attention {
+            (take(dm * dk), take(dm * dk), take(dm * dk))
+        } else {
+            (0, 0, 0)
+        };
+        let sizes = vec![
+            n * self.token_out() + n + 2,
+            self.hidden,
+            self.hidden,
+            self.hidden,
+            self.hidden,
+            n,
+        ];
+        let layers = sizes.windows(2).map(|w| take(w[0] * w[1] + w[1])).collect();
+        Layout {
+            we,
+            be,
+            pos,
+            wq,
+            wk,
+            wv,
+            layers,
+            sizes,
+            total: off,
+        }
+    }
+
+    /// Number of parameters.
+    pub fn num_params(&self) -> usize {
+        self.layout().total
+    }
+
+    /// Deterministic Glorot-uniform initialisation (SplitMix64 stream from `seed`); biases 0,
+    /// the last layer scaled by 0.1 so the initial vector field is small.
+    pub fn init_params(&self, seed: u64) -> Vec<f64> {
+        let l = self.layout();
+        let mut p = vec![0.0; l.total];
+        let mut state = seed ^ 0x243F_6A88_85A3_08D3;
+        let mut next = move || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            2.0 * (((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64) - 1.0
+        };
+        let mut fill = |p: &mut [f64], fan_in: usize, fan_out: usize, scale: f64| {
+            let b = scale * (6.0 / (fan_in + fan_out) as f64).sqrt();
+            p.iter_mut().for_each(|x| *x = b * next());
+        };
+        let (n, dm, dk) = (self.ions, self.d_model, self.d_k);
+        fill(&mut p[l.we..l.we + dm * TOKEN_FEATURES], TOKEN_FEATURES, dm, 1.0);
+        fill(&mut p[l.pos..l.pos + n * dm], dm, dm, 1.0);
+        if self.attention {
+            for o in [l.wq, l.wk, l.wv] {
+                fill(&mut p[o..o + dm * dk], dm, dk, 1.0);
+            }
+        }
+        let last = l.layers.len() - 1;
+        for (k, (&o, w)) in l.layers.iter().zip(l.sizes.windows(2)).enumerate() {
+            let scale = if k == last { 0.1 } else { 1.0 };
+            fill(&mut p[o..o + w[0] * w[1]], w[0], w[1], scale);
+        }
+        p
+    }
+}
+
+/// Per-trajectory conditioning: the normalised feed, its mask and scale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conditioning {
+    /// Feed in normalised units (c_f / S).
+    pub h0: Vec<f64>,
+    /// Presence mask.
+    pub mask: Vec<bool>,
+    /// ln(S / 1 mol m^-3) / 10, S the total feed concentration.
+    pub log_scale: f64,
+    /// Valences.
+    pub z: Vec<f64>,
+}
+
+/// Scratch of one evaluation (the forward cache the VJP reuses).
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    u: Vec<f64>,
+    e: Vec<f64>,
+    q: Vec<f64>,
+    k: Vec<f64>,
+    v: Vec<f64>,
+    a: Vec<f64>,
+    o: Vec<f64>,
+    acts: Vec<Vec<f64>>,
+    // Backward buffers.
+    g_next: Vec<f64>,
+    g_cur: Vec<f64>,
+    ebar: Vec<f64>,
+    qbar: Vec<f64>,
+    kbar: Vec<f64>,
+    vbar: Vec<f64>,
+    abar: Vec<f64>,
+    raw: Vec<f64>,
+}
+
+impl Workspace {
+    /// Buffers for `cfg`.
+    pub fn new(cfg: &NetworkConfig) -> Self {
+        let (n, dm, dk) = (cfg.ions, cfg.d_model, cfg.d_k);
+        let l = cfg.layout();
+        let widest = *l.sizes.iter().max().expect("layers");
+        Self {
+            u: vec![0.0; n * TOKEN_FEATURES],
+            e: vec![0.0; n * dm],
+            q: vec![0.0; n * dk],
+            k: vec![0.0; n * dk],
+            v: vec![0.0; n * dk],
+            a: vec![0.0; n * n],
+            o: vec![0.0; n * cfg.token_out()],
+            acts: l.sizes.iter().map(|&s| vec![0.0; s]).collect(),
+            g_next: vec![0.0; widest],
+            g_cur: vec![0.0; widest],
+            ebar: vec![0.0; n * dm],
+            qbar: vec![0.0; n * dk],
+            kbar: vec![0.0; n * dk],
+            vbar: vec![0.0; n * dk],
+            abar: vec![0.0; n * n],
+            raw: vec![0.0; n],
+        }
+    }
+
+    /// The attention matrix of the last evaluation (row i: how ion i attends to each ion).
+    pub fn attention(&self) -> &[f64] {
+        &self.a
+    }
+
+    /// The raw network output g of the last evaluation.
+    pub fn raw_output(&self) -> &[f64] {
+        &self.raw
+    }
+}
+
+#[inline]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for q in 0..4 {
+            acc[q] += x[q] * y[q];
+        }
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
+}
+
+/// tanh via expm1 (see neural-ode's `TanhMlp`): faster than libm's tanh, a few ulp accurate.
+#[inline]
+fn tanh(x: f64) -> f64 {
+    if x.abs() > 20.0 {
+        x.signum()
+    } else {
+        let e = (2.0 * x).exp_m1();
+        e / (e + 2.0)
+    }
+}
+
+/// Evaluates the raw network output g (before masking, scaling and projection) at
+/// normalised flux `tau` and state `h`; fills the workspace cache.
+pub fn forward(cfg: &NetworkConfig, l: &Layout, p: &[f64], c: &Conditioning, tau: f64, h: &[f64], ws: &mut Workspace) {
+    let (n, dm, dk) = (cfg.ions, cfg.d_model, cfg.d_k);
+    let tf = TOKEN_FEATURES;
+    for j in 0..n {
+        let u = &mut ws.u[j * tf..(j + 1) * tf];
+        if c.mask[j] {
+            u[0] = h[j] / c.h0[j];
+            u[1] = c.h0[j].ln() / 5.0;
+            u[2] = tau;
+        } else {
+            u.fill(0.0);
+        }
+        for m in 0..dm {
+            ws.e[j * dm + m] = if c.mask[j] {
+                dot(&p[l.we + m * tf..l.we + (m + 1) * tf], u) + p[l.be + m] + p[l.pos + j * dm + m]
+            } else {
+                0.0
+            };
+        }
+    }
+    let tout = cfg.token_out();
+    if cfg.attention {
+        for j in 0..n {
+            for kk in 0..dk {
+                let (mut q, mut k, mut v) = (0.0, 0.0, 0.0);
+                for m in 0..dm {
+                    let e = ws.e[j * dm + m];
+                    q += e * p[l.wq + m * dk + kk];
+                    k += e * p[l.wk + m * dk + kk];
+                    v += e * p[l.wv + m * dk + kk];
+                }
+                ws.q[j * dk + kk] = q;
+                ws.k[j * dk + kk] = k;
+                ws.v[j * dk + kk] = v;
+            }
+        }
+        let scale = 1.0 / (dk as f64).sqrt();
+        for i in 0..n {
+            let row = &mut ws.a[i * n..(i + 1) * n];
+            if !c.mask[i] {
+                row.fill(0.0);
+                continue;
+            }
+            let mut mx = f64::NEG_INFINITY;
+            for j in 0..n {
+                if c.mask[j] {
+                    row[j] = scale * dot(&ws.q[i * dk..(i + 1) * dk], &ws.k[j * dk..(j + 1) * dk]);
+                    mx = mx.max(row[j]);
+                }
+            }
+            let mut sum = 0.0;
+            for j in 0..n {
+                row[j] = if c.mask[j] { (row[j] - mx).exp() } else { 0.0 };
+                sum += row[j];
+            }
+            row.iter_mut().for_each(|x| *x /= sum);
+        }
+        for i in 0..n {
+            for kk in 0..dk {
+                let mut s = 0.0;
+                for j in 0..n {
+                    s += ws.a[i * n + j] * ws.v[j * dk + kk];
+                }
+                ws.o[i * dk + kk] = s;
+            }
+        }
+    } else {
+        ws.o.copy_from_slice(&ws.e);
+    }
+    // Perceptron input: token outputs, ratios, tau, log scale.
+    let x = &mut ws.acts[0];
+    x[..n * tout].copy_from_slice(&ws.o);
+    for j in 0..n {
+        x[n * tout + j] = ws.u[j * tf];
+    }
+    x[n * tout + n] = tau;
+    x[n * tout + n + 1] = c.log_scale;
+    let layers = l.layers.len();
+    for li in 0..layers {
+        let (ni, no) = (l.sizes[li], l.sizes[li + 1]);
+        let off = l.layers[li];
+        let (prev, rest) = ws.acts.split_at_mut(li + 1);
+        let xin = &prev[li];
+        let out = &mut rest[0];
+        for o in 0..no {
+            let acc = p[off + ni * no + o] + dot(&p[off + o * ni..off + (o + 1) * ni], xin);
+            out[o] = if li + 1 < layers { tanh(acc) } else { acc };
+        }
+    }
+    ws.raw.copy_from_slice(&ws.acts[layers]);
+}
+
+/// Backpropagates the cotangent `graw` of the raw output g (after a [`forward`] at the same
+/// point): adds dL/dp into `pbar` and dL/dh into `hbar`. Parameters whose index is below
+/// `first_trainable` receive no gradient (frozen), which also skips their work.
+#[allow(clippy::too_many_arguments)]
+pub fn backward(
+    cfg: &NetworkConfig,
+    l: &Layout,
+    p: &[f64],
+    c: &Conditioning,
+    graw: &[f64],
+    ws: &mut Workspace,
+    pbar: &mut [f64],
+    hbar: &mut [f64],
+    first_trainable: usize,
+) {
+    let (n, dm, dk) = (cfg.ions, cfg.d_model, cfg.d_k);
+    let tf = TOKEN_FEATURES;
+    let tout = cfg.token_out();
+    let layers = l.layers.len();
+    ws.g_cur[..n].copy_from_slice(graw);
+    for li in (0..layers).rev() {
+        let (ni, no) = (l.sizes[li], l.sizes[li + 1]);
+        let off = l.layers[li];
+        let x = &ws.acts[li];
+        let train = off + ni * no + no > first_trainable;
+        ws.g_next[..ni].fill(0.0);
+        for o in 0..no {
+            let g = ws.g_cur[o];
+            if train {
+                pbar[off + ni * no + o] += g;
+                let row = &mut pbar[off + o * ni..off + (o + 1) * ni];
+                for i in 0..ni {
+                    row[i] += g * x[i];
+                }
+            }
+            let w = &p[off + o * ni..off + (o + 1) * ni];
+            for i in 0..ni {
+                ws.g_next[i] += g * w[i];
+            }
+        }
+        if li > 0 {
+            for i in 0..ni {
+                ws.g_next[i] *= 1.0 - x[i] * x[i];
+            }
+        }
+        std::mem::swap(&mut ws.g_cur, &mut ws.g_next);
+    }
+    // ws.g_cur now holds the cotangent of the perceptron input.
+    let xbar = &ws.g_cur;
+    for j in 0..n {
+        if c.mask[j] {
+            hbar[j] += xbar[n * tout + j] / c.h0[j];
+        }
+    }
+    let front_trainable = first_trainable == 0;
+    if cfg.attention {
+        // O = A V.
+        let obar = &xbar[..n * dk];
+        ws.vbar.fill(0.0);
+        for i in 0..n {
+            if !c.mask[i] {
+                for j in 0..n {
+                    ws.abar[i * n + j] = 0.0;
+                }
+                continue;
+            }
+            for j in 0..n {
+                ws.abar[i * n + j] = dot(&obar[i * dk..(i + 1) * dk], &ws.v[j * dk..(j + 1) * dk]);
+                let a = ws.a[i * n + j];
+                for kk in 0..dk {
+                    ws.vbar[j * dk + kk] += a * obar[i * dk + kk];
+                }
+            }
+        }
+        // Softmax rows, then scores = Q K^T / sqrt(dk).
+        let scale = 1.0 / (dk as f64).sqrt();
+        ws.qbar.fill(0.0);
+        ws.kbar.fill(0.0);
+        for i in 0..n {
+            if !c.mask[i] {
+                continue;
+            }
+            let s: f64 = (0..n).map(|j| ws.a[i * n + j] * ws.abar[i * n + j]).sum();
+            for j in 0..n {
+                let sbar = ws.a[i * n + j] * (ws.abar[i * n + j] - s) * scale;
+                if sbar == 0.0 {
+                    continue;
+                }
+                for kk in 0..dk {
+                    ws.qbar[i * dk + kk] += sbar * ws.k[j * dk + kk];
+                    ws.kbar[j * dk + kk] += sbar * ws.q[i * dk + kk];
+                }
+            }
+        }
+        ws.ebar.fill(0.0);
+        for j in 0..n {
+            if !c.mask[j] {
+                continue;
+            }
+            for m in 0..dm {
+                let e = ws.e[j * dm + m];
+                let mut acc = 0.0;
+                for kk in 0..dk {
+                    let (qb, kb, vb) = (ws.qbar[j * dk + kk], ws.kbar[j * dk + kk], ws.vbar[j * dk + kk]);
+                    acc += qb * p[l.wq + m * dk + kk] + kb * p[l.wk + m * dk + kk] + vb * p[l.wv + m * dk + kk];
+                    if front_trainable {
+                        pbar[l.wq + m * dk + kk] += e * qb;
+                        pbar[l.wk + m * dk + kk] += e * kb;
+                        pbar[l.wv + m * dk + kk] += e * vb;
+                    }
+                }
+                ws.ebar[j * dm + m] = acc;
+            }
+        }
+    } else {
+        ws.ebar.copy_from_slice(&xbar[..n * dm]);
+    }
+    // e_j = m_j (W_e u_j + b_e + P_j); u_j0 = h_j / h0_j.
+    for j in 0..n {
+        if !c.mask[j] {
+            continue;
+        }
+        let u = &ws.u[j * tf..(j + 1) * tf];
+        let mut u0bar = 0.0;
+        for m in 0..dm {
+            let eb = ws.ebar[j * dm + m];
+            u0bar += eb * p[l.we + m * tf];
+            if front_trainable {
+                for f in 0..tf {
+                    pbar[l.we + m * tf + f] += eb * u[f];
+                }
+                pbar[l.be + m] += eb;
+                pbar[l.pos + j * dm + m] += eb;
+            }
+        }
+        hbar[j] += u0bar / c.h0[j];
+    }
+}

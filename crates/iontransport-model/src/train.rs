@@ -1,0 +1,310 @@
+//! Training: pre-training on DSPM-DE trajectories (MSE), fine-tuning of the last two layers on
+//! measurements with targets drawn from N(mu, sigma^2) each epoch, Adam, early stopping.
+
+use crate::checkpoint::Checkpoint;
+use crate::data::Trajectory;
+use crate::error::{ModelError, Result};
+use crate::model::{IonModel, TrajectoryField};
+use indicatif::{ProgressBar, ProgressStyle};
+use neural_ode::{AdjointMethod, AdjointOptions, adjoint, solve};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Adam (Kingma & Ba 2015, Algorithm 1) on a slice of the parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Adam {
+    /// Learning rate.
+    pub lr: f64,
+    /// First-moment decay.
+    pub beta1: f64,
+    /// Second-moment decay.
+    pub beta2: f64,
+    /// Denominator guard.
+    pub eps: f64,
+    m: Vec<f64>,
+    v: Vec<f64>,
+    t: u64,
+}
+
+impl Adam {
+    /// Adam with the paper's defaults for `n` parameters.
+    pub fn new(n: usize, lr: f64) -> Self {
+        Self {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            m: vec![0.0; n],
+            v: vec![0.0; n],
+            t: 0,
+        }
+    }
+
+    /// One update of `p[start..]` with gradient `g` (full length).
+    pub fn step(&mut self, p: &mut [f64], g: &[f64], start: usize) {
+        self.t += 1;
+        let (c1, c2) = (1.0 - self.beta1.powi(self.t as i32), 1.0 - self.beta2.powi(self.t as i32));
+        for i in start..p.len() {
+            self.m[i] = self.beta1 * self.m[i] + (1.0 - self.beta1) * g[i];
+            self.v[i] = self.beta2 * self.v[i] + (1.0 - self.beta2) * g[i] * g[i];
+            p[i] -= self.lr * (self.m[i] / c1) / ((self.v[i] / c2).sqrt() + self.eps);
+        }
+    }
+}
+
+/// Which phase of the method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Phase {
+    /// All parameters, fixed targets (eq. 4: DSPM-DE data already carry their noise).
+    Pretrain,
+    /// Last two layers only, targets ~ N(mu, sigma^2) each epoch (eq. 5).
+    FineTune,
+}
+
+/// Training settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Phase.
+    pub phase: Phase,
+    /// Maximum epochs.
+    pub epochs: usize,
+    /// Mini-batch size (32 in the method).
+    pub batch_size: usize,
+    /// Adam learning rate (1e-3 in the method).
+    pub lr: f64,
+    /// Stop after this many epochs without a better validation loss.
+    pub patience: usize,
+    /// Seed of shuffling and target sampling.
+    pub seed: u64,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+impl TrainConfig {
+    /// The method's settings for a phase: batch 32, lr 1e-3.
+    pub fn method(phase: Phase, epochs: usize, seed: u64) -> Self {
+        Self {
+            phase,
+            epochs,
+            batch_size: 32,
+            lr: 1e-3,
+            patience: 10,
+            seed,
+            progress: false,
+        }
+    }
+}
+
+/// What a training run did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainReport {
+    /// (epoch, mean training loss, validation loss).
+    pub history: Vec<(usize, f64, f64)>,
+    /// Best validation loss (its parameters are the model's on return).
+    pub best_validation: f64,
+    /// Epochs run in this call.
+    pub epochs_run: usize,
+    /// Wall time, s.
+    pub seconds: f64,
+}
+
+/// Loss, gradient and measured-entry count of one trajectory. `targets` override the
+/// trajectory's (used for sampled fine-tuning targets).
+pub fn trajectory_gradient(
+    model: &IonModel,
+    t: &Trajectory,
+    targets: &[Option<f64>],
+    first_trainable: usize,
+    want_grad: bool,
+) -> Result<(f64, Vec<f64>, usize)> {
+    let n = model.config.ions.len();
+    let mut field = TrajectoryField::new(model, &t.feed.cond)?;
+    field.first_trainable = first_trainable;
+    let sol = solve(&field, &model.params, 0.0, &t.feed.cond.h0, &t.taus, &model.solver_options(want_grad))?;
+    let penalty = model.soft_penalty(&t.feed.cond)?;
+    let mut loss = 0.0;
+    let mut count = 0;
+    let mut dl = vec![0.0; sol.y.len()];
+    for k in 0..t.taus.len() {
+        let h = sol.state(k);
+        for j in 0..n {
+            if let Some(y) = targets[k * n + j] {
+                let d = h[j] - y;
+                loss += d * d;
+                dl[k * n + j] = 2.0 * d;
+                count += 1;
+            }
+        }
+        if let Some(pen) = &penalty {
+            loss += pen.accumulate_gradient(h, 1.0, &mut dl[k * n..(k + 1) * n])?;
+        }
+    }
+    if !want_grad {
+        return Ok((loss, vec![], count));
+    }
+    let grads = adjoint(&field, &model.params, &sol, &dl, &AdjointOptions::new(AdjointMethod::Discrete, model.config.rtol, model.config.atol))?;
+    Ok((loss, grads.p, count))
+}
+
+/// Mean squared error (normalised units) over a set, with the soft penalty if any.
+pub fn evaluate_loss(model: &IonModel, set: &[Trajectory]) -> Result<f64> {
+    let parts: Vec<Result<(f64, usize)>> = set
+        .par_iter()
+        .map(|t| trajectory_gradient(model, t, &t.targets, 0, false).map(|(l, _, c)| (l, c)))
+        .collect();
+    let (mut l, mut c) = (0.0, 0);
+    for p in parts {
+        let (a, b) = p?;
+        l += a;
+        c += b;
+    }
+    Ok(if c == 0 { 0.0 } else { l / c as f64 })
+}
+
+fn sample_targets(t: &Trajectory, rng: &mut ChaCha8Rng) -> Vec<Option<f64>> {
+    let normal = Normal::new(0.0, 1.0).expect("unit normal");
+    t.targets
+        .iter()
+        .zip(&t.sds)
+        .map(|(mu, sd)| mu.map(|m| m + sd.unwrap_or(0.0) * normal.sample(rng)))
+        .collect()
+}
+
+/// Trains `model` in place; keeps the best-validation parameters. With `checkpoint`, the
+/// state is saved atomically after every epoch and `resume` continues from it.
+pub fn train(
+    model: &mut IonModel,
+    train_set: &[Trajectory],
+    validation: &[Trajectory],
+    cfg: &TrainConfig,
+    checkpoint: Option<&PathBuf>,
+    resume: Option<Checkpoint>,
+) -> Result<TrainReport> {
+    if train_set.is_empty() {
+        return Err(ModelError::Training("empty training set".into()));
+    }
+    if cfg.batch_size == 0 || !(cfg.lr > 0.0) {
+        return Err(ModelError::Training("batch size and learning rate must be positive".into()));
+    }
+    let start = std::time::Instant::now();
+    let first_trainable = match cfg.phase {
+        Phase::Pretrain => 0,
+        Phase::FineTune => model.fine_tune_start(),
+    };
+    let (mut adam, mut epoch0, mut best, mut best_params, mut history, mut stale) = match resume {
+        Some(c) => {
+            if c.config != model.config {
+                return Err(ModelError::Training("checkpoint belongs to a different model configuration".into()));
+            }
+            model.params = c.params.clone();
+            (
+                c.adam.unwrap_or_else(|| Adam::new(model.num_params(), cfg.lr)),
+                c.epoch,
+                c.best_validation.unwrap_or(f64::INFINITY),
+                c.best_params.unwrap_or_else(|| c.params.clone()),
+                c.history,
+                c.stale_epochs,
+            )
+        }
+        None => (Adam::new(model.num_params(), cfg.lr), 0, f64::INFINITY, model.params.clone(), vec![], 0),
+    };
+    let bar = if cfg.progress {
+        let b = ProgressBar::new(cfg.epochs as u64);
+        b.set_style(ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} ETA {eta}").expect("template"));
+        b.set_position(epoch0 as u64);
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut epochs_run = 0;
+    while epoch0 < cfg.epochs && stale < cfg.patience {
+        let epoch = epoch0;
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        rng.set_stream(epoch as u64);
+        let mut order: Vec<usize> = (0..train_set.len()).collect();
+        order.shuffle(&mut rng);
+        let mut epoch_loss = 0.0;
+        let mut epoch_count = 0;
+        for batch in order.chunks(cfg.batch_size) {
+            let targets: Vec<Vec<Option<f64>>> = batch
+                .iter()
+                .map(|&i| match cfg.phase {
+                    Phase::Pretrain => train_set[i].targets.clone(),
+                    Phase::FineTune => {
+                        let mut r = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0xF1E7);
+                        r.set_stream(((epoch as u64) << 32) | i as u64);
+                        sample_targets(&train_set[i], &mut r)
+                    }
+                })
+                .collect();
+            let parts: Vec<Result<(f64, Vec<f64>, usize)>> = batch
+                .par_iter()
+                .zip(targets.par_iter())
+                .map(|(&i, tg)| trajectory_gradient(model, &train_set[i], tg, first_trainable, true))
+                .collect();
+            let mut g = vec![0.0; model.num_params()];
+            let (mut l, mut c) = (0.0, 0usize);
+            for p in parts {
+                let (li, gi, ci) = p?;
+                l += li;
+                c += ci;
+                for (a, b) in g.iter_mut().zip(&gi) {
+                    *a += b;
+                }
+            }
+            if c == 0 {
+                continue;
+            }
+            let inv = 1.0 / c as f64;
+            g.iter_mut().for_each(|x| *x *= inv);
+            if g.iter().any(|x| !x.is_finite()) {
+                return Err(ModelError::Training(format!("non-finite gradient in epoch {epoch}")));
+            }
+            adam.step(&mut model.params, &g, first_trainable);
+            epoch_loss += l;
+            epoch_count += c;
+        }
+        let train_loss = epoch_loss / epoch_count.max(1) as f64;
+        let val_loss = if validation.is_empty() { train_loss } else { evaluate_loss(model, validation)? };
+        history.push((epoch, train_loss, val_loss));
+        if val_loss < best {
+            best = val_loss;
+            best_params = model.params.clone();
+            stale = 0;
+        } else {
+            stale += 1;
+        }
+        epoch0 += 1;
+        epochs_run += 1;
+        bar.set_position(epoch0 as u64);
+        bar.set_message(format!("train {train_loss:.3e} val {val_loss:.3e}"));
+        if let Some(path) = checkpoint {
+            Checkpoint {
+                config: model.config.clone(),
+                params: model.params.clone(),
+                best_params: Some(best_params.clone()),
+                adam: Some(adam.clone()),
+                epoch: epoch0,
+                best_validation: best.is_finite().then_some(best),
+                stale_epochs: stale,
+                history: history.clone(),
+                seed: cfg.seed,
+                phase: Some(cfg.phase),
+            }
+            .save(path)?;
+        }
+    }
+    bar.finish_and_clear();
+    model.params = best_params;
+    Ok(TrainReport {
+        history,
+        best_validation: best,
+        epochs_run,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,190 @@
+//! Gradients, masking invariances, electroneutrality and bad input of the attention neural ODE.
+
+use iontransport_model::data::trajectories;
+use iontransport_model::train::trajectory_gradient;
+use iontransport_model::{Checkpoint, Constraint, IonModel, ModelConfig, ModelError, NetworkConfig, PreparedFeed, TrajectoryField};
+use ion_species::{Composition, IonRegistry};
+use neural_ode::VectorField;
+
+fn tiny(constraint: Constraint, attention: bool) -> IonModel {
+    let reg = IonRegistry::canonical();
+    let net = NetworkConfig { hidden: 6, d_model: 4, d_k: 3, attention, ..NetworkConfig::default() };
+    let mut cfg = ModelConfig::for_registry(&reg, net, constraint);
+    cfg.rtol = 1e-11;
+    cfg.atol = 1e-13;
+    let mut m = IonModel::new(cfg, 5).unwrap();
+    // Larger last layer so the dynamics are not trivially small.
+    let start = m.layout().layers[4];
+    for p in &mut m.params[start..] {
+        *p *= 10.0;
+    }
+    m
+}
+
+fn feed_vec() -> Vec<f64> {
+    // Na+, K+, Li+, Mg2+, Ca2+, Cl-, SO4 2-, NO3- (K+ and Li+ absent).
+    vec![30.0, 0.0, 0.0, 5.0, 2.0, 34.0, 5.0, 0.0]
+}
+
+#[test]
+fn vector_field_vjp_matches_finite_differences() {
+    for (constraint, attention) in [(Constraint::Hard, true), (Constraint::Soft { weight: 1.0 }, true), (Constraint::Hard, false)] {
+        let m = tiny(constraint, attention);
+        let pf = PreparedFeed::new(&m.config, &feed_vec()).unwrap();
+        let f = TrajectoryField::new(&m, &pf.cond).unwrap();
+        let h: Vec<f64> = pf.cond.h0.iter().map(|x| x * 0.9).collect();
+        let a = [0.3, -0.2, 0.5, 0.7, -0.4, 0.1, 0.9, -0.6];
+        let mut ws = f.workspace();
+        let (mut vh, mut vp) = (vec![0.0; 8], vec![0.0; m.num_params()]);
+        f.vjp(0.7, &h, &m.params, &a, &mut ws, &mut vh, &mut vp);
+        let mut out = vec![0.0; 8];
+        let mut adot = |h: &[f64], p: &[f64]| {
+            f.eval(0.7, h, p, &mut ws, &mut out);
+            out.iter().zip(&a).map(|(x, w)| x * w).sum::<f64>()
+        };
+        let eps = 1e-6;
+        let mut worst: f64 = 0.0;
+        for j in 0..8 {
+            let (mut hp, mut hm) = (h.clone(), h.clone());
+            hp[j] += eps;
+            hm[j] -= eps;
+            let fd = (adot(&hp, &m.params) - adot(&hm, &m.params)) / (2.0 * eps);
+            worst = worst.max((fd - vh[j]).abs() / (1.0 + vh[j].abs()));
+        }
+        for i in 0..m.num_params() {
+            let (mut pp, mut pm) = (m.params.clone(), m.params.clone());
+            pp[i] += eps;
+            pm[i] -= eps;
+            let fd = (adot(&h, &pp) - adot(&h, &pm)) / (2.0 * eps);
+            worst = worst.max((fd - vp[i]).abs() / (1.0 + vp[i].abs()));
+        }
+        eprintln!("{constraint:?}, attention {attention}: worst VJP error {worst:.2e}");
+        assert!(worst < 1e-7, "{worst}");
+    }
+}
+
+#[test]
+fn whole_model_gradient_matches_finite_differences() {
+    let m = tiny(Constraint::Hard, true);
+    let reg = IonRegistry::canonical();
+    let pf = PreparedFeed::new(&m.config, &feed_vec()).unwrap();
+    let taus = [0.5, 1.0, 2.0];
+    let n = 8;
+    let mut targets = vec![None; 3 * n];
+    for k in 0..3 {
+        for j in 0..n {
+            if pf.cond.mask[j] {
+                targets[k * n + j] = Some(pf.cond.h0[j] * (1.0 - 0.2 * (k + 1) as f64 / 3.0));
+            }
+        }
+    }
+    let t = iontransport_model::data::Trajectory { id: "t".into(), feed: pf, taus: taus.to_vec(), targets: targets.clone(), sds: vec![None; 3 * n] };
+    let (_, g, _) = trajectory_gradient(&m, &t, &targets, 0, true).unwrap();
+    let _ = reg;
+    let loss = |p: &[f64]| {
+        let mm = IonModel::from_parts(m.config.clone(), p.to_vec()).unwrap();
+        trajectory_gradient(&mm, &t, &targets, 0, false).unwrap().0
+    };
+    let eps = 1e-5;
+    let mut worst: f64 = 0.0;
+    let gmax = g.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    for i in (0..m.num_params()).step_by(3) {
+        let (mut pp, mut pm) = (m.params.clone(), m.params.clone());
+        pp[i] += eps;
+        pm[i] -= eps;
+        let fd = (loss(&pp) - loss(&pm)) / (2.0 * eps);
+        worst = worst.max((fd - g[i]).abs() / gmax);
+    }
+    eprintln!("whole-model gradient vs FD: worst error {worst:.2e} of max |g| = {gmax:.2e}");
+    assert!(worst < 1e-5, "{worst}");
+}
+
+#[test]
+fn absent_ions_and_input_order_change_nothing() {
+    let m = tiny(Constraint::Hard, true);
+    let reg = IonRegistry::canonical();
+    let base = [("Na+", 30.0), ("Mg2+", 5.0), ("Ca2+", 2.0), ("Cl-", 34.0), ("SO4 2-", 5.0)];
+    let a = Composition::from_mmol_per_l(&reg, &base).unwrap();
+    let mut with_zero = base.to_vec();
+    with_zero.push(("K+", 0.0));
+    let b = Composition::from_mmol_per_l(&reg, &with_zero).unwrap();
+    let mut permuted = base.to_vec();
+    permuted.reverse();
+    let c = Composition::from_mmol_per_l(&reg, &permuted).unwrap();
+    let fluxes = [2e-6, 1e-5, 2e-5];
+    let pa = m.predict(&a, &fluxes).unwrap();
+    let bits = |p: &iontransport_model::Prediction| -> Vec<u64> {
+        p.permeate.iter().chain(&p.rejection).flatten().map(|x| x.to_bits()).collect()
+    };
+    assert_eq!(bits(&pa), bits(&m.predict(&b, &fluxes).unwrap()));
+    assert_eq!(bits(&pa), bits(&m.predict(&c, &fluxes).unwrap()));
+    // Absent ions stay at zero and get no attention.
+    let att = m.attention(&a, 1e-5).unwrap();
+    for row in &att {
+        assert_eq!(row[1], 0.0);
+        assert_eq!(row[2], 0.0);
+        assert_eq!(row[7], 0.0);
+    }
+    for (i, row) in att.iter().enumerate() {
+        let s: f64 = row.iter().sum();
+        if [0, 3, 4, 5, 6].contains(&i) {
+            assert!((s - 1.0).abs() < 1e-12);
+        } else {
+            assert_eq!(s, 0.0);
+        }
+    }
+    assert!(pa.permeate.iter().all(|row| row[1] == 0.0 && row[2] == 0.0 && row[7] == 0.0));
+}
+
+#[test]
+fn hard_model_predictions_are_electroneutral_soft_are_not() {
+    let reg = IonRegistry::canonical();
+    let feed = Composition::from_mmol_per_l(&reg, &[("Na+", 30.0), ("Mg2+", 5.0), ("Cl-", 30.0), ("SO4 2-", 5.0)]).unwrap();
+    let z = reg.valences();
+    let fluxes: Vec<f64> = (1..=10).map(|k| k as f64 * 3e-6).collect();
+    let charge = |m: &IonModel| {
+        m.predict(&feed, &fluxes)
+            .unwrap()
+            .permeate
+            .iter()
+            .map(|row| row.iter().zip(&z).map(|(c, z)| c * z).sum::<f64>().abs())
+            .fold(0.0f64, f64::max)
+    };
+    let hard = charge(&tiny(Constraint::Hard, true));
+    let soft = charge(&tiny(Constraint::Soft { weight: 1.0 }, true));
+    eprintln!("max |sum z c_p|: hard {hard:.2e}, soft {soft:.2e} eq/m3");
+    assert!(hard < 1e-11, "{hard}");
+    assert!(soft > 1e-6, "{soft}");
+}
+
+#[test]
+fn bad_inputs_are_clear_errors() {
+    let m = tiny(Constraint::Hard, true);
+    let mut reg = IonRegistry::canonical();
+    reg.extend_from_toml("[[ions]]\nname = \"F-\"\nformula = \"F\"\ncharge = -1\nstokes_radius = 1.66e-10\ndiffusivity = 1.475e-9\nhydrated_radius = 3.52e-10\nmolar_mass = 0.019\n").unwrap();
+    let with_f = Composition::from_mmol_per_l(&reg, &[("Na+", 10.0), ("F-", 10.0)]).unwrap();
+    assert!(matches!(m.predict(&with_f, &[1e-5]), Err(ModelError::UnknownIon(ref n)) if n == "F-"));
+    let unbalanced = Composition::from_mmol_per_l(&reg, &[("Na+", 10.0), ("Cl-", 5.0)]).unwrap();
+    let e = m.predict(&unbalanced, &[1e-5]).unwrap_err();
+    assert!(e.to_string().contains("electroneutral"), "{e}");
+    let ok = Composition::from_mmol_per_l(&reg, &[("Na+", 10.0), ("Cl-", 10.0)]).unwrap();
+    let e = m.predict(&ok, &[-1e-6]).unwrap_err();
+    assert!(e.to_string().contains("flux"), "{e}");
+    // Corrupted checkpoints.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.json");
+    Checkpoint::of_model(&m, 1).save(&path).unwrap();
+    let back = Checkpoint::load(&path).unwrap().model().unwrap();
+    assert_eq!(back, m);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+    assert!(matches!(Checkpoint::load(&path), Err(ModelError::BadCheckpoint { .. })));
+    // A flipped digit in a parameter still parses but fails the checksum.
+    let idx = text.find("\"params\":[").unwrap() + 12;
+    let mut bytes = text.clone().into_bytes();
+    bytes[idx] = if bytes[idx] == b'1' { b'2' } else { b'1' };
+    std::fs::write(&path, bytes).unwrap();
+    let e = Checkpoint::load(&path).unwrap_err();
+    assert!(e.to_string().contains("checksum") || e.to_string().contains("not a model file"), "{e}");
+    let _ = trajectories;
+}
