@@ -12,6 +12,8 @@
 pub mod checkpoint;
 pub mod data;
 mod error;
+pub mod evaluate;
+pub mod pipeline;
 pub mod model;
 pub mod network;
 pub mod train;

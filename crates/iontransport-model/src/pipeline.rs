@@ -1,0 +1,205 @@
+//! The main job: fit the DSPM-DE to the training measurements, generate DSPM-DE pre-training
+//! data with the fitted membrane, pre-train, fine-tune on the measurements, and compare both
+//! models on the held-out test feeds.
+
+use crate::data::{Split, Trajectory, split, trajectories};
+use crate::error::{ModelError, Result};
+use crate::evaluate::{Metrics, dspmde_prediction, metrics, neural_prediction};
+use crate::model::{Constraint, IonModel, ModelConfig};
+use crate::network::NetworkConfig;
+use crate::train::{Phase, TrainConfig, TrainReport, train};
+use ion_species::{Composition, IonRegistry};
+use np_transport::data::Dataset;
+use np_transport::generate::{GeneratorConfig, flux_grid, generate};
+use np_transport::{ChargeModel, Conditions, Dspmde, FitOptions, FitResult, Membrane, RejectionMeasurement, fit};
+use serde::{Deserialize, Serialize};
+
+/// Sizes of a pipeline run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineConfig {
+    /// DSPM-DE pre-training trajectories.
+    pub pretrain_feeds: usize,
+    /// Fluxes per pre-training trajectory.
+    pub pretrain_fluxes: usize,
+    /// Relative Gaussian noise of the pre-training data.
+    pub pretrain_noise: f64,
+    /// Pre-training epochs.
+    pub pretrain_epochs: usize,
+    /// Fine-tuning epochs.
+    pub finetune_epochs: usize,
+    /// Early-stopping patience.
+    pub patience: usize,
+    /// Test and validation fractions of the measurement feeds.
+    pub test_fraction: f64,
+    /// Validation fraction.
+    pub validation_fraction: f64,
+    /// Seed of everything.
+    pub seed: u64,
+    /// Network architecture.
+    pub network: NetworkConfig,
+    /// Electroneutrality.
+    pub constraint: Constraint,
+    /// Skip pre-training (ablation "NPT").
+    pub skip_pretraining: bool,
+    /// Measurement points used to fit the DSPM-DE (a subsample keeps the fit fast).
+    pub fit_points: usize,
+}
+
+impl PipelineConfig {
+    /// The small default that runs in minutes on 2 cores.
+    pub fn quick(seed: u64) -> Self {
+        Self {
+            pretrain_feeds: 1000,
+            pretrain_fluxes: 12,
+            pretrain_noise: 0.01,
+            pretrain_epochs: 100,
+            finetune_epochs: 100,
+            patience: 15,
+            test_fraction: 0.25,
+            validation_fraction: 0.15,
+            seed,
+            network: NetworkConfig::default(),
+            constraint: Constraint::Hard,
+            skip_pretraining: false,
+            fit_points: 60,
+        }
+    }
+
+    /// Paper-scale settings.
+    pub fn full(seed: u64) -> Self {
+        Self {
+            pretrain_feeds: 10_000,
+            pretrain_fluxes: 20,
+            pretrain_epochs: 200,
+            finetune_epochs: 300,
+            patience: 30,
+            fit_points: 400,
+            ..Self::quick(seed)
+        }
+    }
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct PipelineResult {
+    /// The fine-tuned model.
+    pub model: IonModel,
+    /// The fitted DSPM-DE membrane.
+    pub fitted: FitResult,
+    /// Test metrics of the neural model.
+    pub neural: Metrics,
+    /// Test metrics of the fitted DSPM-DE.
+    pub dspmde: Metrics,
+    /// Pre-training report (None when skipped).
+    pub pretrain: Option<TrainReport>,
+    /// Fine-tuning report.
+    pub finetune: TrainReport,
+    /// The split of the measurement feeds.
+    pub split: Split,
+    /// Seconds per stage: fit, generate, pre-train, fine-tune, evaluate.
+    pub seconds: [f64; 5],
+}
+
+fn pick(set: &[Trajectory], idx: &[usize]) -> Vec<Trajectory> {
+    idx.iter().map(|&i| set[i].clone()).collect()
+}
+
+/// Rejection measurements of trajectories (for fitting the DSPM-DE), up to `max_points`
+/// points taken evenly.
+pub fn rejection_measurements(set: &[Trajectory], reg: &IonRegistry, flux_scale: f64, max_points: usize) -> Result<Vec<RejectionMeasurement>> {
+    let n = reg.len();
+    let mut all = Vec::new();
+    for t in set {
+        let feed: Vec<f64> = t.feed.cond.h0.iter().map(|h| h * t.feed.scale).collect();
+        let comp = Composition::from_vector(reg, &feed, false)?;
+        for (k, tau) in t.taus.iter().enumerate() {
+            let rejections: Vec<(String, f64)> = (0..n)
+                .filter_map(|j| t.targets[k * n + j].map(|y| (reg.ions()[j].name.clone(), 1.0 - y / t.feed.cond.h0[j])))
+                .collect();
+            if !rejections.is_empty() {
+                all.push(RejectionMeasurement { feed: comp.clone(), flux: tau * flux_scale, rejections });
+            }
+        }
+    }
+    let stride = all.len().div_ceil(max_points.max(1)).max(1);
+    Ok(all.into_iter().step_by(stride).collect())
+}
+
+/// Runs the pipeline on `measurements` (the synthetic set, or real data in the same format).
+pub fn run(measurements: &Dataset, cfg: &PipelineConfig, reg: &IonRegistry, progress: bool) -> Result<PipelineResult> {
+    let mut seconds = [0.0; 5];
+    let model_cfg = ModelConfig::for_registry(reg, cfg.network.clone(), cfg.constraint);
+    let all = trajectories(&model_cfg, measurements)?;
+    let sp = split(all.len(), cfg.validation_fraction, cfg.test_fraction, cfg.seed)?;
+    let (tr, va, te) = (pick(&all, &sp.train), pick(&all, &sp.validation), pick(&all, &sp.test));
+
+    // 1. Fit the DSPM-DE (single pore radius, constant charge) to the training feeds.
+    let t0 = std::time::Instant::now();
+    let meas = rejection_measurements(&tr, reg, model_cfg.flux_scale, cfg.fit_points)?;
+    let fitted = fit(
+        &meas,
+        &FitOptions {
+            initial: Membrane { charge: ChargeModel::Constant(-40.0), ..Membrane::nf270_like() },
+            conditions: Conditions::default(),
+            fit_dielectric: false,
+            max_evaluations: 300,
+        },
+    )?;
+    let dspm = Dspmde::new(fitted.membrane.clone(), Conditions::default())?;
+    seconds[0] = t0.elapsed().as_secs_f64();
+
+    // 2. Pre-training data from the fitted DSPM-DE on random feeds.
+    let t1 = std::time::Instant::now();
+    let mut model = IonModel::new(model_cfg.clone(), cfg.seed)?;
+    let j_max = all.iter().flat_map(|t| t.taus.iter()).fold(0.0f64, |m, x| m.max(*x)) * model_cfg.flux_scale;
+    let pretrain = if cfg.skip_pretraining {
+        None
+    } else {
+        let generated = generate(
+            &dspm,
+            reg,
+            &GeneratorConfig {
+                feeds: cfg.pretrain_feeds,
+                fluxes: flux_grid(j_max * 1.1, cfg.pretrain_fluxes),
+                noise: cfg.pretrain_noise,
+                seed: cfg.seed.wrapping_add(101),
+                regime_weights: [0.7, 0.3, 0.0],
+                shard: (0, 1),
+                progress,
+            },
+            "dspmde-pretraining (fitted membrane)",
+        )?;
+        seconds[1] = t1.elapsed().as_secs_f64();
+        let pre = trajectories(&model_cfg, &generated.dataset)?;
+        let psplit = split(pre.len(), 0.1, 0.0, cfg.seed)?;
+        let t2 = std::time::Instant::now();
+        let mut tc = TrainConfig::method(Phase::Pretrain, cfg.pretrain_epochs, cfg.seed);
+        tc.patience = cfg.patience;
+        tc.progress = progress;
+        let rep = train(&mut model, &pick(&pre, &psplit.train), &pick(&pre, &psplit.validation), &tc, None, None)?;
+        seconds[2] = t2.elapsed().as_secs_f64();
+        Some(rep)
+    };
+
+    // 3. Fine-tune on the training measurements (the whole network when not pre-trained).
+    let t3 = std::time::Instant::now();
+    let mut tc = TrainConfig::method(Phase::FineTune, cfg.finetune_epochs, cfg.seed.wrapping_add(7));
+    if cfg.skip_pretraining {
+        tc.phase = Phase::Pretrain;
+    }
+    tc.patience = cfg.patience;
+    tc.progress = progress;
+    let finetune = train(&mut model, &tr, &va, &tc, None, None)?;
+    seconds[3] = t3.elapsed().as_secs_f64();
+
+    // 4. Compare on the test feeds.
+    let t4 = std::time::Instant::now();
+    if te.is_empty() {
+        return Err(ModelError::Training("the test split is empty".into()));
+    }
+    let z = reg.valences();
+    let neural = metrics(&te, &z, &|t| neural_prediction(&model, t))?;
+    let dspmde = metrics(&te, &z, &|t| dspmde_prediction(&dspm, reg, model_cfg.flux_scale, t))?;
+    seconds[4] = t4.elapsed().as_secs_f64();
+    Ok(PipelineResult { model, fitted, neural, dspmde, pretrain, finetune, split: sp, seconds })
+}
