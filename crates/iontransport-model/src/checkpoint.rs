@@ -99,20 +99,29 @@ impl Checkpoint {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        let file: File = serde_json::from_str(&text).map_err(|e| bad(format!("not a model file: {e}")))?;
+        let file: File =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not a model file: {e}")))?;
         if file.format != FORMAT {
             return Err(bad(format!("format `{}` is not `{FORMAT}`", file.format)));
         }
         if file.version != VERSION {
-            return Err(bad(format!("version {} is not supported (expected {VERSION})", file.version)));
+            return Err(bad(format!(
+                "version {} is not supported (expected {VERSION})",
+                file.version
+            )));
         }
         let c = file.checkpoint;
         if checksum(&c.params) != file.checksum {
-            return Err(bad("parameter checksum mismatch: the file is corrupted".into()));
+            return Err(bad(
+                "parameter checksum mismatch: the file is corrupted".into()
+            ));
         }
         let expected = c.config.network.num_params();
         if c.params.len() != expected {
-            return Err(bad(format!("{} parameters for an architecture of {expected}", c.params.len())));
+            return Err(bad(format!(
+                "{} parameters for an architecture of {expected}",
+                c.params.len()
+            )));
         }
         Ok(c)
     }

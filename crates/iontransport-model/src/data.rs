@@ -33,7 +33,11 @@ impl Trajectory {
 /// the model lacks is an error if any sample contains it.
 pub fn trajectories(config: &ModelConfig, data: &Dataset) -> Result<Vec<Trajectory>> {
     let n = config.ions.len();
-    let map: Vec<Option<usize>> = data.ions.iter().map(|name| config.ions.iter().position(|m| m == name)).collect();
+    let map: Vec<Option<usize>> = data
+        .ions
+        .iter()
+        .map(|name| config.ions.iter().position(|m| m == name))
+        .collect();
     let mut out = Vec::with_capacity(data.samples.len());
     for s in &data.samples {
         let mut feed = vec![0.0; n];
@@ -82,8 +86,11 @@ pub struct Split {
 /// Splits `n` samples (feeds) into train/validation/test by the given fractions, seeded. The
 /// unit is the feed: all flux points of a sample fall in the same set.
 pub fn split(n: usize, validation: f64, test: f64, seed: u64) -> Result<Split> {
-    if !(0.0..1.0).contains(&validation) || !(0.0..1.0).contains(&test) || validation + test >= 1.0 {
-        return Err(ModelError::InvalidInput(format!("split fractions {validation} + {test} must be in [0, 1)")));
+    if !(0.0..1.0).contains(&validation) || !(0.0..1.0).contains(&test) || validation + test >= 1.0
+    {
+        return Err(ModelError::InvalidInput(format!(
+            "split fractions {validation} + {test} must be in [0, 1)"
+        )));
     }
     let mut idx: Vec<usize> = (0..n).collect();
     idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
@@ -93,7 +100,9 @@ pub fn split(n: usize, validation: f64, test: f64, seed: u64) -> Result<Split> {
     let val = idx[nt..nt + nv].to_vec();
     let train = idx[nt + nv..].to_vec();
     if train.is_empty() {
-        return Err(ModelError::InvalidInput(format!("{n} samples leave no training data")));
+        return Err(ModelError::InvalidInput(format!(
+            "{n} samples leave no training data"
+        )));
     }
     Ok(Split {
         train,

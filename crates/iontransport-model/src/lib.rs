@@ -13,9 +13,9 @@ pub mod checkpoint;
 pub mod data;
 mod error;
 pub mod evaluate;
-pub mod pipeline;
 pub mod model;
 pub mod network;
+pub mod pipeline;
 pub mod train;
 
 pub use checkpoint::Checkpoint;

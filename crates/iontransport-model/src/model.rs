@@ -80,17 +80,26 @@ impl PreparedFeed {
     pub fn new(config: &ModelConfig, feed: &[f64]) -> Result<Self> {
         let n = config.ions.len();
         if feed.len() != n {
-            return Err(ModelError::InvalidInput(format!("feed has {} entries, the model {n} ions", feed.len())));
+            return Err(ModelError::InvalidInput(format!(
+                "feed has {} entries, the model {n} ions",
+                feed.len()
+            )));
         }
         if let Some(c) = feed.iter().find(|c| !(c.is_finite() && **c >= 0.0)) {
-            return Err(ModelError::InvalidInput(format!("feed concentration {c} must be finite and >= 0")));
+            return Err(ModelError::InvalidInput(format!(
+                "feed concentration {c} must be finite and >= 0"
+            )));
         }
         let s: f64 = feed.iter().sum();
         if s <= 0.0 {
             return Err(ModelError::InvalidInput("the feed holds no ion".into()));
         }
         let charge: f64 = feed.iter().zip(&config.valences).map(|(c, z)| c * z).sum();
-        let total: f64 = feed.iter().zip(&config.valences).map(|(c, z)| c * z.abs()).sum();
+        let total: f64 = feed
+            .iter()
+            .zip(&config.valences)
+            .map(|(c, z)| c * z.abs())
+            .sum();
         if charge.abs() > 1e-3 * total {
             return Err(ModelError::InvalidInput(format!(
                 "the feed is not electroneutral: sum z c = {charge:.4e} eq/m3 ({:.2} % of the total charge)",
@@ -174,22 +183,46 @@ impl VectorField for TrajectoryField<'_> {
         }
     }
 
-    fn vjp(&self, tau: f64, h: &[f64], p: &[f64], a: &[f64], ws: &mut Workspace, vjp_h: &mut [f64], vjp_p: &mut [f64]) {
+    fn vjp(
+        &self,
+        tau: f64,
+        h: &[f64],
+        p: &[f64],
+        a: &[f64],
+        ws: &mut Workspace,
+        vjp_h: &mut [f64],
+        vjp_p: &mut [f64],
+    ) {
         let cfg = &self.model.config.network;
         forward(cfg, &self.model.layout, p, self.cond, tau, h, ws);
         let n = cfg.ions;
         let mut abar = [0.0f64; 32];
         abar[..n].copy_from_slice(a);
         if let Some(pr) = &self.projector {
-            pr.vjp(&mut abar[..n]).expect("dimensions checked at construction");
+            pr.vjp(&mut abar[..n])
+                .expect("dimensions checked at construction");
         }
         // dh_j = m_j h0_j g_j.
         for j in 0..n {
-            abar[j] = if self.cond.mask[j] { abar[j] * self.cond.h0[j] } else { 0.0 };
+            abar[j] = if self.cond.mask[j] {
+                abar[j] * self.cond.h0[j]
+            } else {
+                0.0
+            };
         }
         vjp_h.fill(0.0);
         vjp_p.fill(0.0);
-        backward(cfg, &self.model.layout, p, self.cond, &abar[..n], ws, vjp_p, vjp_h, self.first_trainable);
+        backward(
+            cfg,
+            &self.model.layout,
+            p,
+            self.cond,
+            &abar[..n],
+            ws,
+            vjp_p,
+            vjp_h,
+            self.first_trainable,
+        );
     }
 }
 
@@ -228,14 +261,22 @@ impl IonModel {
         }
         let params = config.network.init_params(seed);
         let layout = config.network.layout();
-        Ok(Self { config, params, layout })
+        Ok(Self {
+            config,
+            params,
+            layout,
+        })
     }
 
     /// A model from a configuration and parameters (checked for length and finiteness).
     pub fn from_parts(config: ModelConfig, params: Vec<f64>) -> Result<Self> {
         let mut m = Self::new(config, 0)?;
         if params.len() != m.layout.total {
-            return Err(ModelError::InvalidInput(format!("{} parameters for a model of {}", params.len(), m.layout.total)));
+            return Err(ModelError::InvalidInput(format!(
+                "{} parameters for a model of {}",
+                params.len(),
+                m.layout.total
+            )));
         }
         if params.iter().any(|p| !p.is_finite()) {
             return Err(ModelError::InvalidInput("non-finite parameter".into()));
@@ -272,10 +313,14 @@ impl IonModel {
     /// (m/s, non-decreasing, >= 0) in one ODE solve from J_v = 0 where h = feed.
     pub fn predict_vector(&self, feed: &[f64], fluxes: &[f64]) -> Result<Prediction> {
         if let Some(j) = fluxes.iter().find(|j| !(j.is_finite() && **j >= 0.0)) {
-            return Err(ModelError::InvalidInput(format!("flux {j} m/s must be finite and >= 0")));
+            return Err(ModelError::InvalidInput(format!(
+                "flux {j} m/s must be finite and >= 0"
+            )));
         }
         if fluxes.windows(2).any(|w| w[1] < w[0]) {
-            return Err(ModelError::InvalidInput("fluxes must be non-decreasing".into()));
+            return Err(ModelError::InvalidInput(
+                "fluxes must be non-decreasing".into(),
+            ));
         }
         if fluxes.is_empty() {
             return Err(ModelError::InvalidInput("no flux given".into()));
@@ -283,16 +328,39 @@ impl IonModel {
         let pf = PreparedFeed::new(&self.config, feed)?;
         let field = TrajectoryField::new(self, &pf.cond)?;
         let taus: Vec<f64> = fluxes.iter().map(|j| j / self.config.flux_scale).collect();
-        let sol = solve(&field, &self.params, 0.0, &pf.cond.h0, &taus, &self.solver_options(false))?;
+        let sol = solve(
+            &field,
+            &self.params,
+            0.0,
+            &pf.cond.h0,
+            &taus,
+            &self.solver_options(false),
+        )?;
         let n = self.config.ions.len();
         let mut permeate = Vec::with_capacity(fluxes.len());
         let mut rejection = Vec::with_capacity(fluxes.len());
         for k in 0..fluxes.len() {
             let h = sol.state(k);
-            permeate.push((0..n).map(|j| if pf.cond.mask[j] { h[j] * pf.scale } else { 0.0 }).collect());
+            permeate.push(
+                (0..n)
+                    .map(|j| {
+                        if pf.cond.mask[j] {
+                            h[j] * pf.scale
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect(),
+            );
             rejection.push(
                 (0..n)
-                    .map(|j| if pf.cond.mask[j] { 1.0 - h[j] / pf.cond.h0[j] } else { f64::NAN })
+                    .map(|j| {
+                        if pf.cond.mask[j] {
+                            1.0 - h[j] / pf.cond.h0[j]
+                        } else {
+                            f64::NAN
+                        }
+                    })
                     .collect(),
             );
         }
@@ -315,16 +383,28 @@ impl IonModel {
     /// feed at flux `flux` (m/s), evaluated on the predicted state there.
     pub fn attention(&self, feed: &Composition, flux: f64) -> Result<Vec<Vec<f64>>> {
         if !self.config.network.attention {
-            return Err(ModelError::InvalidInput("this model has no attention layer".into()));
+            return Err(ModelError::InvalidInput(
+                "this model has no attention layer".into(),
+            ));
         }
         let pf = PreparedFeed::from_composition(&self.config, feed)?;
         let v: Vec<f64> = pf.cond.h0.iter().map(|h| h * pf.scale).collect();
         let pred = self.predict_vector(&v, &[flux])?;
         let h: Vec<f64> = pred.permeate[0].iter().map(|c| c / pf.scale).collect();
         let mut ws = Workspace::new(&self.config.network);
-        forward(&self.config.network, &self.layout, &self.params, &pf.cond, flux / self.config.flux_scale, &h, &mut ws);
+        forward(
+            &self.config.network,
+            &self.layout,
+            &self.params,
+            &pf.cond,
+            flux / self.config.flux_scale,
+            &h,
+            &mut ws,
+        );
         let n = self.config.ions.len();
-        Ok((0..n).map(|i| ws.attention()[i * n..(i + 1) * n].to_vec()).collect())
+        Ok((0..n)
+            .map(|i| ws.attention()[i * n..(i + 1) * n].to_vec())
+            .collect())
     }
 
     /// The soft penalty of a state, when the model is soft-constrained.

@@ -60,7 +60,11 @@ pub struct Layout {
 impl NetworkConfig {
     /// Width of the token representation fed to the perceptron.
     fn token_out(&self) -> usize {
-        if self.attention { self.d_k } else { self.d_model }
+        if self.attention {
+            self.d_k
+        } else {
+            self.d_model
+        }
     }
 
     /// Parameter layout.
@@ -125,7 +129,12 @@ impl NetworkConfig {
             p.iter_mut().for_each(|x| *x = b * next());
         };
         let (n, dm, dk) = (self.ions, self.d_model, self.d_k);
-        fill(&mut p[l.we..l.we + dm * TOKEN_FEATURES], TOKEN_FEATURES, dm, 1.0);
+        fill(
+            &mut p[l.we..l.we + dm * TOKEN_FEATURES],
+            TOKEN_FEATURES,
+            dm,
+            1.0,
+        );
         fill(&mut p[l.pos..l.pos + n * dm], dm, dm, 1.0);
         if self.attention {
             for o in [l.wq, l.wk, l.wv] {
@@ -243,7 +252,15 @@ fn tanh(x: f64) -> f64 {
 
 /// Evaluates the raw network output g (before masking, scaling and projection) at
 /// normalised flux `tau` and state `h`; fills the workspace cache.
-pub fn forward(cfg: &NetworkConfig, l: &Layout, p: &[f64], c: &Conditioning, tau: f64, h: &[f64], ws: &mut Workspace) {
+pub fn forward(
+    cfg: &NetworkConfig,
+    l: &Layout,
+    p: &[f64],
+    c: &Conditioning,
+    tau: f64,
+    h: &[f64],
+    ws: &mut Workspace,
+) {
     let (n, dm, dk) = (cfg.ions, cfg.d_model, cfg.d_k);
     let tf = TOKEN_FEATURES;
     for j in 0..n {
@@ -438,8 +455,14 @@ pub fn backward(
                 let e = ws.e[j * dm + m];
                 let mut acc = 0.0;
                 for kk in 0..dk {
-                    let (qb, kb, vb) = (ws.qbar[j * dk + kk], ws.kbar[j * dk + kk], ws.vbar[j * dk + kk]);
-                    acc += qb * p[l.wq + m * dk + kk] + kb * p[l.wk + m * dk + kk] + vb * p[l.wv + m * dk + kk];
+                    let (qb, kb, vb) = (
+                        ws.qbar[j * dk + kk],
+                        ws.kbar[j * dk + kk],
+                        ws.vbar[j * dk + kk],
+                    );
+                    acc += qb * p[l.wq + m * dk + kk]
+                        + kb * p[l.wk + m * dk + kk]
+                        + vb * p[l.wv + m * dk + kk];
                     if front_trainable {
                         pbar[l.wq + m * dk + kk] += e * qb;
                         pbar[l.wk + m * dk + kk] += e * kb;

@@ -11,7 +11,9 @@ use crate::train::{Phase, TrainConfig, TrainReport, train};
 use ion_species::{Composition, IonRegistry};
 use np_transport::data::Dataset;
 use np_transport::generate::{GeneratorConfig, flux_grid, generate};
-use np_transport::{ChargeModel, Conditions, Dspmde, FitOptions, FitResult, Membrane, RejectionMeasurement, fit};
+use np_transport::{
+    ChargeModel, Conditions, Dspmde, FitOptions, FitResult, Membrane, RejectionMeasurement, fit,
+};
 use serde::{Deserialize, Serialize};
 
 /// Sizes of a pipeline run.
@@ -106,7 +108,12 @@ fn pick(set: &[Trajectory], idx: &[usize]) -> Vec<Trajectory> {
 
 /// Rejection measurements of trajectories (for fitting the DSPM-DE), up to `max_points`
 /// points taken evenly.
-pub fn rejection_measurements(set: &[Trajectory], reg: &IonRegistry, flux_scale: f64, max_points: usize) -> Result<Vec<RejectionMeasurement>> {
+pub fn rejection_measurements(
+    set: &[Trajectory],
+    reg: &IonRegistry,
+    flux_scale: f64,
+    max_points: usize,
+) -> Result<Vec<RejectionMeasurement>> {
     let n = reg.len();
     let mut all = Vec::new();
     for t in set {
@@ -114,10 +121,17 @@ pub fn rejection_measurements(set: &[Trajectory], reg: &IonRegistry, flux_scale:
         let comp = Composition::from_vector(reg, &feed, false)?;
         for (k, tau) in t.taus.iter().enumerate() {
             let rejections: Vec<(String, f64)> = (0..n)
-                .filter_map(|j| t.targets[k * n + j].map(|y| (reg.ions()[j].name.clone(), 1.0 - y / t.feed.cond.h0[j])))
+                .filter_map(|j| {
+                    t.targets[k * n + j]
+                        .map(|y| (reg.ions()[j].name.clone(), 1.0 - y / t.feed.cond.h0[j]))
+                })
                 .collect();
             if !rejections.is_empty() {
-                all.push(RejectionMeasurement { feed: comp.clone(), flux: tau * flux_scale, rejections });
+                all.push(RejectionMeasurement {
+                    feed: comp.clone(),
+                    flux: tau * flux_scale,
+                    rejections,
+                });
             }
         }
     }
@@ -126,12 +140,26 @@ pub fn rejection_measurements(set: &[Trajectory], reg: &IonRegistry, flux_scale:
 }
 
 /// Runs the pipeline on `measurements` (the synthetic set, or real data in the same format).
-pub fn run(measurements: &Dataset, cfg: &PipelineConfig, reg: &IonRegistry, progress: bool) -> Result<PipelineResult> {
+pub fn run(
+    measurements: &Dataset,
+    cfg: &PipelineConfig,
+    reg: &IonRegistry,
+    progress: bool,
+) -> Result<PipelineResult> {
     let mut seconds = [0.0; 5];
     let model_cfg = ModelConfig::for_registry(reg, cfg.network.clone(), cfg.constraint);
     let all = trajectories(&model_cfg, measurements)?;
-    let sp = split(all.len(), cfg.validation_fraction, cfg.test_fraction, cfg.seed)?;
-    let (tr, va, te) = (pick(&all, &sp.train), pick(&all, &sp.validation), pick(&all, &sp.test));
+    let sp = split(
+        all.len(),
+        cfg.validation_fraction,
+        cfg.test_fraction,
+        cfg.seed,
+    )?;
+    let (tr, va, te) = (
+        pick(&all, &sp.train),
+        pick(&all, &sp.validation),
+        pick(&all, &sp.test),
+    );
 
     // 1. Fit the DSPM-DE (single pore radius, constant charge) to the training feeds.
     let t0 = std::time::Instant::now();
@@ -139,7 +167,10 @@ pub fn run(measurements: &Dataset, cfg: &PipelineConfig, reg: &IonRegistry, prog
     let fitted = fit(
         &meas,
         &FitOptions {
-            initial: Membrane { charge: ChargeModel::Constant(-40.0), ..Membrane::nf270_like() },
+            initial: Membrane {
+                charge: ChargeModel::Constant(-40.0),
+                ..Membrane::nf270_like()
+            },
             conditions: Conditions::default(),
             fit_dielectric: false,
             max_evaluations: 300,
@@ -151,7 +182,11 @@ pub fn run(measurements: &Dataset, cfg: &PipelineConfig, reg: &IonRegistry, prog
     // 2. Pre-training data from the fitted DSPM-DE on random feeds.
     let t1 = std::time::Instant::now();
     let mut model = IonModel::new(model_cfg.clone(), cfg.seed)?;
-    let j_max = all.iter().flat_map(|t| t.taus.iter()).fold(0.0f64, |m, x| m.max(*x)) * model_cfg.flux_scale;
+    let j_max = all
+        .iter()
+        .flat_map(|t| t.taus.iter())
+        .fold(0.0f64, |m, x| m.max(*x))
+        * model_cfg.flux_scale;
     let pretrain = if cfg.skip_pretraining {
         None
     } else {
@@ -176,14 +211,25 @@ pub fn run(measurements: &Dataset, cfg: &PipelineConfig, reg: &IonRegistry, prog
         let mut tc = TrainConfig::method(Phase::Pretrain, cfg.pretrain_epochs, cfg.seed);
         tc.patience = cfg.patience;
         tc.progress = progress;
-        let rep = train(&mut model, &pick(&pre, &psplit.train), &pick(&pre, &psplit.validation), &tc, None, None)?;
+        let rep = train(
+            &mut model,
+            &pick(&pre, &psplit.train),
+            &pick(&pre, &psplit.validation),
+            &tc,
+            None,
+            None,
+        )?;
         seconds[2] = t2.elapsed().as_secs_f64();
         Some(rep)
     };
 
     // 3. Fine-tune on the training measurements (the whole network when not pre-trained).
     let t3 = std::time::Instant::now();
-    let mut tc = TrainConfig::method(Phase::FineTune, cfg.finetune_epochs, cfg.seed.wrapping_add(7));
+    let mut tc = TrainConfig::method(
+        Phase::FineTune,
+        cfg.finetune_epochs,
+        cfg.seed.wrapping_add(7),
+    );
     if cfg.skip_pretraining {
         tc.phase = Phase::Pretrain;
     }
@@ -199,7 +245,18 @@ pub fn run(measurements: &Dataset, cfg: &PipelineConfig, reg: &IonRegistry, prog
     }
     let z = reg.valences();
     let neural = metrics(&te, &z, &|t| neural_prediction(&model, t))?;
-    let dspmde = metrics(&te, &z, &|t| dspmde_prediction(&dspm, reg, model_cfg.flux_scale, t))?;
+    let dspmde = metrics(&te, &z, &|t| {
+        dspmde_prediction(&dspm, reg, model_cfg.flux_scale, t)
+    })?;
     seconds[4] = t4.elapsed().as_secs_f64();
-    Ok(PipelineResult { model, fitted, neural, dspmde, pretrain, finetune, split: sp, seconds })
+    Ok(PipelineResult {
+        model,
+        fitted,
+        neural,
+        dspmde,
+        pretrain,
+        finetune,
+        split: sp,
+        seconds,
+    })
 }

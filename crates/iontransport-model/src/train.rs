@@ -48,7 +48,10 @@ impl Adam {
     /// One update of `p[start..]` with gradient `g` (full length).
     pub fn step(&mut self, p: &mut [f64], g: &[f64], start: usize) {
         self.t += 1;
-        let (c1, c2) = (1.0 - self.beta1.powi(self.t as i32), 1.0 - self.beta2.powi(self.t as i32));
+        let (c1, c2) = (
+            1.0 - self.beta1.powi(self.t as i32),
+            1.0 - self.beta2.powi(self.t as i32),
+        );
         for i in start..p.len() {
             self.m[i] = self.beta1 * self.m[i] + (1.0 - self.beta1) * g[i];
             self.v[i] = self.beta2 * self.v[i] + (1.0 - self.beta2) * g[i] * g[i];
@@ -125,7 +128,14 @@ pub fn trajectory_gradient(
     let n = model.config.ions.len();
     let mut field = TrajectoryField::new(model, &t.feed.cond)?;
     field.first_trainable = first_trainable;
-    let sol = solve(&field, &model.params, 0.0, &t.feed.cond.h0, &t.taus, &model.solver_options(want_grad))?;
+    let sol = solve(
+        &field,
+        &model.params,
+        0.0,
+        &t.feed.cond.h0,
+        &t.taus,
+        &model.solver_options(want_grad),
+    )?;
     let penalty = model.soft_penalty(&t.feed.cond)?;
     let mut loss = 0.0;
     let mut count = 0;
@@ -134,6 +144,9 @@ pub fn trajectory_gradient(
         let h = sol.state(k);
         for j in 0..n {
             if let Some(y) = targets[k * n + j] {
+                // MSE in normalised concentrations c / S (the method's loss). Training in
+                // rejection space (weights 1/h0^2) was tried and gave a 3.4x worse test error in
+                // both spaces at the quick scale: trace ions' extreme rejections dominate it.
                 let d = h[j] - y;
                 loss += d * d;
                 dl[k * n + j] = 2.0 * d;
@@ -147,7 +160,17 @@ pub fn trajectory_gradient(
     if !want_grad {
         return Ok((loss, vec![], count));
     }
-    let grads = adjoint(&field, &model.params, &sol, &dl, &AdjointOptions::new(AdjointMethod::Discrete, model.config.rtol, model.config.atol))?;
+    let grads = adjoint(
+        &field,
+        &model.params,
+        &sol,
+        &dl,
+        &AdjointOptions::new(
+            AdjointMethod::Discrete,
+            model.config.rtol,
+            model.config.atol,
+        ),
+    )?;
     Ok((loss, grads.p, count))
 }
 
@@ -188,8 +211,10 @@ pub fn train(
     if train_set.is_empty() {
         return Err(ModelError::Training("empty training set".into()));
     }
-    if cfg.batch_size == 0 || !(cfg.lr > 0.0) {
-        return Err(ModelError::Training("batch size and learning rate must be positive".into()));
+    if cfg.batch_size == 0 || cfg.lr.is_nan() || cfg.lr <= 0.0 {
+        return Err(ModelError::Training(
+            "batch size and learning rate must be positive".into(),
+        ));
     }
     let start = std::time::Instant::now();
     let first_trainable = match cfg.phase {
@@ -199,11 +224,14 @@ pub fn train(
     let (mut adam, mut epoch0, mut best, mut best_params, mut history, mut stale) = match resume {
         Some(c) => {
             if c.config != model.config {
-                return Err(ModelError::Training("checkpoint belongs to a different model configuration".into()));
+                return Err(ModelError::Training(
+                    "checkpoint belongs to a different model configuration".into(),
+                ));
             }
             model.params = c.params.clone();
             (
-                c.adam.unwrap_or_else(|| Adam::new(model.num_params(), cfg.lr)),
+                c.adam
+                    .unwrap_or_else(|| Adam::new(model.num_params(), cfg.lr)),
                 c.epoch,
                 c.best_validation.unwrap_or(f64::INFINITY),
                 c.best_params.unwrap_or_else(|| c.params.clone()),
@@ -211,11 +239,21 @@ pub fn train(
                 c.stale_epochs,
             )
         }
-        None => (Adam::new(model.num_params(), cfg.lr), 0, f64::INFINITY, model.params.clone(), vec![], 0),
+        None => (
+            Adam::new(model.num_params(), cfg.lr),
+            0,
+            f64::INFINITY,
+            model.params.clone(),
+            vec![],
+            0,
+        ),
     };
     let bar = if cfg.progress {
         let b = ProgressBar::new(cfg.epochs as u64);
-        b.set_style(ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} ETA {eta}").expect("template"));
+        b.set_style(
+            ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} ETA {eta}")
+                .expect("template"),
+        );
         b.set_position(epoch0 as u64);
         b
     } else {
@@ -245,7 +283,9 @@ pub fn train(
             let parts: Vec<Result<(f64, Vec<f64>, usize)>> = batch
                 .par_iter()
                 .zip(targets.par_iter())
-                .map(|(&i, tg)| trajectory_gradient(model, &train_set[i], tg, first_trainable, true))
+                .map(|(&i, tg)| {
+                    trajectory_gradient(model, &train_set[i], tg, first_trainable, true)
+                })
                 .collect();
             let mut g = vec![0.0; model.num_params()];
             let (mut l, mut c) = (0.0, 0usize);
@@ -263,14 +303,20 @@ pub fn train(
             let inv = 1.0 / c as f64;
             g.iter_mut().for_each(|x| *x *= inv);
             if g.iter().any(|x| !x.is_finite()) {
-                return Err(ModelError::Training(format!("non-finite gradient in epoch {epoch}")));
+                return Err(ModelError::Training(format!(
+                    "non-finite gradient in epoch {epoch}"
+                )));
             }
             adam.step(&mut model.params, &g, first_trainable);
             epoch_loss += l;
             epoch_count += c;
         }
         let train_loss = epoch_loss / epoch_count.max(1) as f64;
-        let val_loss = if validation.is_empty() { train_loss } else { evaluate_loss(model, validation)? };
+        let val_loss = if validation.is_empty() {
+            train_loss
+        } else {
+            evaluate_loss(model, validation)?
+        };
         history.push((epoch, train_loss, val_loss));
         if val_loss < best {
             best = val_loss;

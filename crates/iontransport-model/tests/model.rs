@@ -1,14 +1,23 @@
 //! Gradients, masking invariances, electroneutrality and bad input of the attention neural ODE.
 
+use ion_species::{Composition, IonRegistry};
 use iontransport_model::data::trajectories;
 use iontransport_model::train::trajectory_gradient;
-use iontransport_model::{Checkpoint, Constraint, IonModel, ModelConfig, ModelError, NetworkConfig, PreparedFeed, TrajectoryField};
-use ion_species::{Composition, IonRegistry};
+use iontransport_model::{
+    Checkpoint, Constraint, IonModel, ModelConfig, ModelError, NetworkConfig, PreparedFeed,
+    TrajectoryField,
+};
 use neural_ode::VectorField;
 
 fn tiny(constraint: Constraint, attention: bool) -> IonModel {
     let reg = IonRegistry::canonical();
-    let net = NetworkConfig { hidden: 6, d_model: 4, d_k: 3, attention, ..NetworkConfig::default() };
+    let net = NetworkConfig {
+        hidden: 6,
+        d_model: 4,
+        d_k: 3,
+        attention,
+        ..NetworkConfig::default()
+    };
     let mut cfg = ModelConfig::for_registry(&reg, net, constraint);
     cfg.rtol = 1e-11;
     cfg.atol = 1e-13;
@@ -28,7 +37,11 @@ fn feed_vec() -> Vec<f64> {
 
 #[test]
 fn vector_field_vjp_matches_finite_differences() {
-    for (constraint, attention) in [(Constraint::Hard, true), (Constraint::Soft { weight: 1.0 }, true), (Constraint::Hard, false)] {
+    for (constraint, attention) in [
+        (Constraint::Hard, true),
+        (Constraint::Soft { weight: 1.0 }, true),
+        (Constraint::Hard, false),
+    ] {
         let m = tiny(constraint, attention);
         let pf = PreparedFeed::new(&m.config, &feed_vec()).unwrap();
         let f = TrajectoryField::new(&m, &pf.cond).unwrap();
@@ -78,8 +91,26 @@ fn whole_model_gradient_matches_finite_differences() {
             }
         }
     }
-    let t = iontransport_model::data::Trajectory { id: "t".into(), feed: pf, taus: taus.to_vec(), targets: targets.clone(), sds: vec![None; 3 * n] };
+    let t = iontransport_model::data::Trajectory {
+        id: "t".into(),
+        feed: pf,
+        taus: taus.to_vec(),
+        targets: targets.clone(),
+        sds: vec![None; 3 * n],
+    };
     let (_, g, _) = trajectory_gradient(&m, &t, &targets, 0, true).unwrap();
+    // Frozen front: the gradient of the trainable tail is unchanged, the rest is zero.
+    let start = m.fine_tune_start();
+    let (_, gf, _) = trajectory_gradient(&m, &t, &targets, start, true).unwrap();
+    assert!(gf[..start].iter().all(|x| *x == 0.0));
+    for i in start..m.num_params() {
+        assert!(
+            (gf[i] - g[i]).abs() <= 1e-9 * (1.0 + g[i].abs()),
+            "{i}: {} vs {}",
+            gf[i],
+            g[i]
+        );
+    }
     let _ = reg;
     let loss = |p: &[f64]| {
         let mm = IonModel::from_parts(m.config.clone(), p.to_vec()).unwrap();
@@ -103,7 +134,13 @@ fn whole_model_gradient_matches_finite_differences() {
 fn absent_ions_and_input_order_change_nothing() {
     let m = tiny(Constraint::Hard, true);
     let reg = IonRegistry::canonical();
-    let base = [("Na+", 30.0), ("Mg2+", 5.0), ("Ca2+", 2.0), ("Cl-", 34.0), ("SO4 2-", 5.0)];
+    let base = [
+        ("Na+", 30.0),
+        ("Mg2+", 5.0),
+        ("Ca2+", 2.0),
+        ("Cl-", 34.0),
+        ("SO4 2-", 5.0),
+    ];
     let a = Composition::from_mmol_per_l(&reg, &base).unwrap();
     let mut with_zero = base.to_vec();
     with_zero.push(("K+", 0.0));
@@ -114,7 +151,12 @@ fn absent_ions_and_input_order_change_nothing() {
     let fluxes = [2e-6, 1e-5, 2e-5];
     let pa = m.predict(&a, &fluxes).unwrap();
     let bits = |p: &iontransport_model::Prediction| -> Vec<u64> {
-        p.permeate.iter().chain(&p.rejection).flatten().map(|x| x.to_bits()).collect()
+        p.permeate
+            .iter()
+            .chain(&p.rejection)
+            .flatten()
+            .map(|x| x.to_bits())
+            .collect()
     };
     assert_eq!(bits(&pa), bits(&m.predict(&b, &fluxes).unwrap()));
     assert_eq!(bits(&pa), bits(&m.predict(&c, &fluxes).unwrap()));
@@ -133,13 +175,21 @@ fn absent_ions_and_input_order_change_nothing() {
             assert_eq!(s, 0.0);
         }
     }
-    assert!(pa.permeate.iter().all(|row| row[1] == 0.0 && row[2] == 0.0 && row[7] == 0.0));
+    assert!(
+        pa.permeate
+            .iter()
+            .all(|row| row[1] == 0.0 && row[2] == 0.0 && row[7] == 0.0)
+    );
 }
 
 #[test]
 fn hard_model_predictions_are_electroneutral_soft_are_not() {
     let reg = IonRegistry::canonical();
-    let feed = Composition::from_mmol_per_l(&reg, &[("Na+", 30.0), ("Mg2+", 5.0), ("Cl-", 30.0), ("SO4 2-", 5.0)]).unwrap();
+    let feed = Composition::from_mmol_per_l(
+        &reg,
+        &[("Na+", 30.0), ("Mg2+", 5.0), ("Cl-", 30.0), ("SO4 2-", 5.0)],
+    )
+    .unwrap();
     let z = reg.valences();
     let fluxes: Vec<f64> = (1..=10).map(|k| k as f64 * 3e-6).collect();
     let charge = |m: &IonModel| {
@@ -178,13 +228,19 @@ fn bad_inputs_are_clear_errors() {
     assert_eq!(back, m);
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, &text[..text.len() / 2]).unwrap();
-    assert!(matches!(Checkpoint::load(&path), Err(ModelError::BadCheckpoint { .. })));
+    assert!(matches!(
+        Checkpoint::load(&path),
+        Err(ModelError::BadCheckpoint { .. })
+    ));
     // A flipped digit in a parameter still parses but fails the checksum.
     let idx = text.find("\"params\":[").unwrap() + 12;
     let mut bytes = text.clone().into_bytes();
     bytes[idx] = if bytes[idx] == b'1' { b'2' } else { b'1' };
     std::fs::write(&path, bytes).unwrap();
     let e = Checkpoint::load(&path).unwrap_err();
-    assert!(e.to_string().contains("checksum") || e.to_string().contains("not a model file"), "{e}");
+    assert!(
+        e.to_string().contains("checksum") || e.to_string().contains("not a model file"),
+        "{e}"
+    );
     let _ = trajectories;
 }

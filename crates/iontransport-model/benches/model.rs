@@ -1,0 +1,74 @@
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
+//! Training throughput, inference latency for one feed over 50 fluxes, and the speed-up over
+//! a DSPM-DE sweep of the same feed.
+
+use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use ion_species::{Composition, IonRegistry};
+use iontransport_model::data::trajectories;
+use iontransport_model::train::trajectory_gradient;
+use iontransport_model::{Constraint, IonModel, ModelConfig, NetworkConfig};
+use np_transport::generate::{GeneratorConfig, flux_grid, generate};
+use np_transport::{Conditions, Dspmde, Membrane};
+
+fn bench(c: &mut Criterion) {
+    let reg = IonRegistry::canonical();
+    let cfg = ModelConfig::for_registry(&reg, NetworkConfig::default(), Constraint::Hard);
+    let model = IonModel::new(cfg.clone(), 1).unwrap();
+    eprintln!("model parameters: {}", model.num_params());
+    let feed = Composition::from_mmol_per_l(
+        &reg,
+        &[
+            ("Na+", 50.0),
+            ("K+", 2.0),
+            ("Li+", 1.0),
+            ("Mg2+", 10.0),
+            ("Ca2+", 5.0),
+            ("Cl-", 70.0),
+            ("SO4 2-", 6.0),
+            ("NO3-", 1.0),
+        ],
+    )
+    .unwrap()
+    .balanced_with(&reg, "Cl-")
+    .unwrap();
+    let fluxes = flux_grid(3e-5, 50);
+    c.bench_function("neural ODE inference, 8 ions, 50 fluxes", |b| {
+        b.iter(|| model.predict(black_box(&feed), &fluxes).unwrap())
+    });
+    let dspm = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
+    c.bench_function("DSPM-DE sweep, 8 ions, 50 fluxes", |b| {
+        b.iter(|| dspm.sweep(black_box(&feed), &fluxes).unwrap())
+    });
+
+    // Training: gradient of one DSPM-DE trajectory (12 fluxes), as in pre-training.
+    let data = generate(
+        &dspm,
+        &reg,
+        &GeneratorConfig {
+            feeds: 64,
+            fluxes: flux_grid(2e-5, 12),
+            seed: 3,
+            ..GeneratorConfig::default()
+        },
+        "bench",
+    )
+    .unwrap();
+    let trs = trajectories(&cfg, &data.dataset).unwrap();
+    let mut k = 0;
+    c.bench_function("training: one trajectory gradient (12 fluxes)", |b| {
+        b.iter(|| {
+            k = (k + 1) % trs.len();
+            trajectory_gradient(&model, &trs[k], &trs[k].targets, 0, true).unwrap()
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(20)
+        .measurement_time(std::time::Duration::from_secs(3));
+    targets = bench
+}
+criterion_main!(benches);

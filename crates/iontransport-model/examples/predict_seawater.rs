@@ -1,0 +1,70 @@
+//! Loads the shipped trained model and prints rejections for a seawater-like feed.
+//!
+//! `cargo run --release --example predict_seawater`
+//!
+//! The model (models/nf270-synthetic.json) was trained by the README's main job on the
+//! SYNTHETIC measurement set (data/synthetic-measurements.csv), not on lab data.
+
+use ion_species::{Composition, IonRegistry};
+use iontransport_model::Checkpoint;
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/nf270-synthetic.json");
+    let model = Checkpoint::load(&path)?.model()?;
+    println!(
+        "model: {} ({} parameters, trained on synthetic data)",
+        path.display(),
+        model.num_params()
+    );
+    let reg = IonRegistry::canonical();
+    // Major ions of standard seawater (Millero et al. 2008), balanced explicitly with Cl-.
+    let feed = Composition::from_mmol_per_l(
+        &reg,
+        &[
+            ("Na+", 468.97),
+            ("Mg2+", 52.82),
+            ("Ca2+", 10.28),
+            ("K+", 10.21),
+            ("Cl-", 545.87),
+            ("SO4 2-", 28.24),
+        ],
+    )?
+    .balanced_with(&reg, "Cl-")?;
+    let lmh = 1e-3 / 3600.0;
+    let fluxes: Vec<f64> = [5.0, 10.0, 20.0, 30.0, 45.0, 60.0]
+        .iter()
+        .map(|f| f * lmh)
+        .collect();
+    let p = model.predict(&feed, &fluxes)?;
+    let present: Vec<usize> = (0..p.ions.len())
+        .filter(|&j| !p.rejection[0][j].is_nan())
+        .collect();
+    print!("{:>10}", "J_v [LMH]");
+    for &j in &present {
+        print!("{:>9}", p.ions[j]);
+    }
+    println!();
+    for (k, j) in fluxes.iter().enumerate() {
+        print!("{:>10.1}", j / lmh);
+        for &i in &present {
+            print!("{:>9.3}", p.rejection[k][i]);
+        }
+        println!();
+    }
+    let a = model.attention(&feed, 20.0 * lmh)?;
+    println!("attention at 20 LMH (row attends to column):");
+    print!("{:>8}", "");
+    for &j in &present {
+        print!("{:>8}", p.ions[j]);
+    }
+    println!();
+    for &i in &present {
+        print!("{:>8}", p.ions[i]);
+        for &j in &present {
+            print!("{:>8.3}", a[i][j]);
+        }
+        println!();
+    }
+    Ok(())
+}
