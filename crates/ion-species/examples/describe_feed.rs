@@ -9,31 +9,21 @@ use ion_species::{Composition, DEFAULT_NEUTRALITY_TOL, IonRegistry};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let reg = IonRegistry::canonical();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let pairs: Vec<(String, f64)> = if args.is_empty() {
-        // Major ions of standard seawater, mmol/kg (Millero et al. 2008, Deep-Sea Res. I 55:50).
-        [
-            ("Na+", 468.97),
-            ("Mg2+", 52.82),
-            ("Ca2+", 10.28),
-            ("K+", 10.21),
-            ("Cl-", 545.87),
-            ("SO4 2-", 28.24),
-        ]
-        .iter()
-        .map(|(n, c)| (n.to_string(), *c))
-        .collect()
+    let feed = if args.is_empty() {
+        Composition::standard_seawater_major_ions(&reg)?
     } else {
-        args.iter()
+        let pairs = args
+            .iter()
             .map(|a| {
                 let (n, c) = a
                     .split_once('=')
                     .ok_or_else(|| format!("expected ION=mmol/L, got `{a}`"))?;
                 Ok((n.to_string(), c.trim().parse::<f64>()?))
             })
-            .collect::<Result<_, Box<dyn std::error::Error>>>()?
+            .collect::<Result<Vec<(String, f64)>, Box<dyn std::error::Error>>>()?;
+        let refs: Vec<(&str, f64)> = pairs.iter().map(|(n, c)| (n.as_str(), *c)).collect();
+        Composition::from_mmol_per_l(&reg, &refs)?
     };
-    let refs: Vec<(&str, f64)> = pairs.iter().map(|(n, c)| (n.as_str(), *c)).collect();
-    let feed = Composition::from_mmol_per_l(&reg, &refs)?;
 
     println!(
         "{:<8} {:>4} {:>10} {:>12} {:>10} {:>12}",

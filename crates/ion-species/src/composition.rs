@@ -122,6 +122,24 @@ impl Composition {
         Ok(c)
     }
 
+    /// The major ions of standard seawater as given (not balanced): Na+ 468.97, Mg2+ 52.82,
+    /// Ca2+ 10.28, K+ 10.21, Cl- 545.87, SO4 2- 28.24 mmol/kg, taken as mmol/L (Millero et
+    /// al. 2008, Deep-Sea Res. I 55:50, Table 4). Without bicarbonate and minor ions the set
+    /// carries +3.03 eq/m^3 of excess charge; balance it explicitly (e.g. with Cl-).
+    pub fn standard_seawater_major_ions(registry: &IonRegistry) -> Result<Self> {
+        Self::from_mmol_per_l(
+            registry,
+            &[
+                ("Na+", 468.97),
+                ("Mg2+", 52.82),
+                ("Ca2+", 10.28),
+                ("K+", 10.21),
+                ("Cl-", 545.87),
+                ("SO4 2-", 28.24),
+            ],
+        )
+    }
+
     /// Adds an ion with concentration `c` (mol/m^3).
     pub fn insert(&mut self, ion: Ion, c: f64) -> Result<()> {
         check_value(&ion.name, c)?;
@@ -319,20 +337,8 @@ mod tests {
 
     #[test]
     fn seawater_like_feed_is_neutral_after_balancing() {
-        // Major ions of standard seawater (Millero et al. 2008), mmol/kg ~ mmol/L.
         let r = reg();
-        let sw = Composition::from_mmol_per_l(
-            &r,
-            &[
-                ("Na+", 468.97),
-                ("Mg2+", 52.82),
-                ("Ca2+", 10.28),
-                ("K+", 10.21),
-                ("Cl-", 545.87),
-                ("SO4 2-", 28.24),
-            ],
-        )
-        .unwrap();
+        let sw = Composition::standard_seawater_major_ions(&r).unwrap();
         // Bicarbonate and others are missing, so it is not neutral as given.
         assert!(sw.check_electroneutral(DEFAULT_NEUTRALITY_TOL).is_err());
         let fixed = sw.balanced_with(&r, "Cl-").unwrap();

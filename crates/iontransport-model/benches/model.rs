@@ -42,13 +42,24 @@ fn bench(c: &mut Criterion) {
         let mut ws = f.workspace();
         let mut dh = vec![0.0; 8];
         let h: Vec<f64> = pf.cond.h0.iter().map(|x| 0.9 * x).collect();
-        c.bench_function("vector field: one evaluation (attention + 5 layers + projection)", |b| {
-            b.iter(|| f.eval(0.5, black_box(&h), &model.params, &mut ws, &mut dh))
-        });
+        c.bench_function(
+            "vector field: one evaluation (attention + 5 layers + projection)",
+            |b| b.iter(|| f.eval(0.5, black_box(&h), &model.params, &mut ws, &mut dh)),
+        );
         let a = vec![0.1; 8];
         let (mut vh, mut vp) = (vec![0.0; 8], vec![0.0; model.num_params()]);
         c.bench_function("vector field: one VJP", |b| {
-            b.iter(|| f.vjp(0.5, black_box(&h), &model.params, &a, &mut ws, &mut vh, &mut vp))
+            b.iter(|| {
+                f.vjp(
+                    0.5,
+                    black_box(&h),
+                    &model.params,
+                    &a,
+                    &mut ws,
+                    &mut vh,
+                    &mut vp,
+                )
+            })
         });
     }
     c.bench_function("neural ODE inference, 8 ions, 50 fluxes", |b| {

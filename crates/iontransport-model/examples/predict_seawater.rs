@@ -19,18 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let reg = IonRegistry::canonical();
     // Major ions of standard seawater (Millero et al. 2008), balanced explicitly with Cl-.
-    let feed = Composition::from_mmol_per_l(
-        &reg,
-        &[
-            ("Na+", 468.97),
-            ("Mg2+", 52.82),
-            ("Ca2+", 10.28),
-            ("K+", 10.21),
-            ("Cl-", 545.87),
-            ("SO4 2-", 28.24),
-        ],
-    )?
-    .balanced_with(&reg, "Cl-")?;
+    let feed = Composition::standard_seawater_major_ions(&reg)?.balanced_with(&reg, "Cl-")?;
     let lmh = 1e-3 / 3600.0;
     let fluxes: Vec<f64> = [5.0, 10.0, 20.0, 30.0, 45.0, 60.0]
         .iter()

@@ -222,33 +222,7 @@ impl Workspace {
     }
 }
 
-#[inline]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for q in 0..4 {
-            acc[q] += x[q] * y[q];
-        }
-    }
-    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    for (x, y) in ra.iter().zip(rb) {
-        s += x * y;
-    }
-    s
-}
-
-/// tanh via expm1 (see neural-ode's `TanhMlp`): faster than libm's tanh, a few ulp accurate.
-#[inline]
-fn tanh(x: f64) -> f64 {
-    if x.abs() > 20.0 {
-        x.signum()
-    } else {
-        let e = (2.0 * x).exp_m1();
-        e / (e + 2.0)
-    }
-}
+use neural_ode::{dot, fast_tanh as tanh};
 
 /// Evaluates the raw network output g (before masking, scaling and projection) at
 /// normalised flux `tau` and state `h`; fills the workspace cache.

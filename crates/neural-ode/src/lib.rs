@@ -58,7 +58,7 @@ pub use batch::{BatchGradient, Problem, gradient_batch, solve_batch};
 pub use dense::DenseOutput;
 pub use error::{OdeError, Result};
 pub use field::{AnalyticField, FdWorkspace, FnField, VectorField};
-pub use mlp::{MlpWorkspace, TanhMlp};
+pub use mlp::{MlpWorkspace, TanhMlp, dot, fast_tanh};
 pub use options::{PiController, SolverOptions, Stats, Tolerance};
 pub use sensitivity::{Sensitivities, forward_sensitivities};
 pub use solver::{Solution, solve};

@@ -81,7 +81,7 @@ impl TanhMlp {
 /// Dot product with four independent accumulators, so the compiler can vectorise it (a single
 /// floating-point accumulator is a serial dependency chain).
 #[inline]
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0; 4];
     let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
     let (ra, rb) = (ca.remainder(), cb.remainder());
@@ -100,7 +100,7 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// tanh(x) = expm1(2x) / (expm1(2x) + 2): one `expm1` instead of libm's slower `tanh`,
 /// accurate to a few ulp, and exact limits beyond |x| = 20 where tanh is 1 to f64 precision.
 #[inline]
-pub(crate) fn fast_tanh(x: f64) -> f64 {
+pub fn fast_tanh(x: f64) -> f64 {
     if x.abs() > 20.0 {
         x.signum()
     } else {

@@ -8,18 +8,7 @@ use np_transport::{Conditions, Dspmde, Membrane, Polarisation};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let reg = IonRegistry::canonical();
     // Major ions of standard seawater (Millero et al. 2008), balanced explicitly with Cl-.
-    let feed = Composition::from_mmol_per_l(
-        &reg,
-        &[
-            ("Na+", 468.97),
-            ("Mg2+", 52.82),
-            ("Ca2+", 10.28),
-            ("K+", 10.21),
-            ("Cl-", 545.87),
-            ("SO4 2-", 28.24),
-        ],
-    )?
-    .balanced_with(&reg, "Cl-")?;
+    let feed = Composition::standard_seawater_major_ions(&reg)?.balanced_with(&reg, "Cl-")?;
     let membrane = Membrane::nf270_like();
     let conditions = Conditions {
         polarisation: Polarisation::Film { thickness: 2e-5 },
