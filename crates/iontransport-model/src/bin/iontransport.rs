@@ -416,6 +416,11 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
                 if full { "--full" } else { "quick (default)" }
             );
             let r = run(&ds, &cfg, &reg, true)?;
+            println!(
+                "model: attention neural ODE, {} parameters, {:?} electroneutrality",
+                r.model.num_params(),
+                r.model.config.constraint
+            );
             let ChargeModel::Constant(x) = r.fitted.membrane.charge else {
                 unreachable!("fit gives constant charge")
             };
