@@ -13,21 +13,26 @@ pub struct DenseOutput {
     pub(crate) h: Vec<f64>,
     pub(crate) y: Vec<f64>,
     pub(crate) k: Vec<f64>,
+    /// Per step, the 7 stage records of the vector field (empty without records).
+    pub(crate) records: Vec<f64>,
+    pub(crate) record_len: usize,
 }
 
 impl DenseOutput {
-    pub(crate) fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize, record_len: usize) -> Self {
         Self {
             n,
+            record_len,
             ..Self::default()
         }
     }
 
-    pub(crate) fn push(&mut self, t: f64, h: f64, y: &[f64], k: &[f64]) {
+    pub(crate) fn push(&mut self, t: f64, h: f64, y: &[f64], k: &[f64], records: &[f64]) {
         self.t.push(t);
         self.h.push(h);
         self.y.extend_from_slice(y);
         self.k.extend_from_slice(k);
+        self.records.extend_from_slice(records);
     }
 
     /// Number of stored steps.

@@ -95,15 +95,24 @@ pub(crate) fn discrete_adjoint<F: VectorField>(
                 }
                 stage_y[l] = y[l] + h * acc;
             }
-            f.vjp(
-                t + C[s] * h,
-                &stage_y,
-                p,
-                &kbar[s * n..(s + 1) * n],
-                &mut ws,
-                &mut vy,
-                &mut vp,
-            );
+            let r = d.record_len;
+            let cot = &kbar[s * n..(s + 1) * n];
+            if r > 0 {
+                // The forward pass kept this stage's record: no recomputation.
+                let rec = &d.records[(i * 7 + s) * r..(i * 7 + s + 1) * r];
+                f.vjp_recorded(
+                    t + C[s] * h,
+                    &stage_y,
+                    p,
+                    cot,
+                    &mut ws,
+                    rec,
+                    &mut vy,
+                    &mut vp,
+                );
+            } else {
+                f.vjp(t + C[s] * h, &stage_y, p, cot, &mut ws, &mut vy, &mut vp);
+            }
             stats.nvjp += 1;
             for (a, b) in pbar.iter_mut().zip(&vp) {
                 *a += b;

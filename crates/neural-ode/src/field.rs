@@ -34,6 +34,45 @@ pub trait VectorField: Sync {
         vjp_y: &mut [f64],
         vjp_p: &mut [f64],
     );
+
+    /// Length of the record an evaluation can leave for a later VJP at the same point
+    /// (e.g. a network's activations); 0 (the default) means the VJP recomputes what it needs.
+    /// The discrete adjoint uses records to skip the forward pass inside each VJP.
+    fn record_len(&self) -> usize {
+        0
+    }
+
+    /// Evaluates f like [`VectorField::eval`] and writes the record (length
+    /// [`VectorField::record_len`]) for [`VectorField::vjp_recorded`].
+    #[allow(clippy::too_many_arguments)]
+    fn eval_record(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        ws: &mut Self::Workspace,
+        dy: &mut [f64],
+        _record: &mut [f64],
+    ) {
+        self.eval(t, y, p, ws, dy)
+    }
+
+    /// [`VectorField::vjp`] at a point whose record was written by
+    /// [`VectorField::eval_record`] with the same `t`, `y` and `p`.
+    #[allow(clippy::too_many_arguments)]
+    fn vjp_recorded(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        a: &[f64],
+        ws: &mut Self::Workspace,
+        _record: &[f64],
+        vjp_y: &mut [f64],
+        vjp_p: &mut [f64],
+    ) {
+        self.vjp(t, y, p, a, ws, vjp_y, vjp_p)
+    }
 }
 
 /// A vector field from a plain closure `f(t, y, p, dy)`, with vector-Jacobian products by

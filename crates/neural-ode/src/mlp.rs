@@ -145,6 +145,62 @@ impl VectorField for TanhMlp {
         vjp_p: &mut [f64],
     ) {
         self.forward(t, y, p, ws);
+        self.backward(p, a, ws, vjp_y, vjp_p);
+    }
+
+    fn record_len(&self) -> usize {
+        self.sizes.iter().sum()
+    }
+
+    fn eval_record(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        ws: &mut MlpWorkspace,
+        dy: &mut [f64],
+        record: &mut [f64],
+    ) {
+        self.forward(t, y, p, ws);
+        dy.copy_from_slice(ws.acts.last().expect("output layer"));
+        let mut off = 0;
+        for a in &ws.acts {
+            record[off..off + a.len()].copy_from_slice(a);
+            off += a.len();
+        }
+    }
+
+    fn vjp_recorded(
+        &self,
+        _t: f64,
+        _y: &[f64],
+        p: &[f64],
+        a: &[f64],
+        ws: &mut MlpWorkspace,
+        record: &[f64],
+        vjp_y: &mut [f64],
+        vjp_p: &mut [f64],
+    ) {
+        let mut off = 0;
+        for act in &mut ws.acts {
+            let len = act.len();
+            act.copy_from_slice(&record[off..off + len]);
+            off += len;
+        }
+        self.backward(p, a, ws, vjp_y, vjp_p);
+    }
+}
+
+impl TanhMlp {
+    /// Backpropagation from the activations in `ws` (left by a forward pass or a record).
+    fn backward(
+        &self,
+        p: &[f64],
+        a: &[f64],
+        ws: &mut MlpWorkspace,
+        vjp_y: &mut [f64],
+        vjp_p: &mut [f64],
+    ) {
         let layers = self.sizes.len() - 1;
         let mut off = p.len();
         // grad holds dL/d(pre-activation output) of the current layer.
@@ -155,21 +211,26 @@ impl VectorField for TanhMlp {
             let x = &ws.acts[l];
             let (gw, gb) = vjp_p[off..off + ni * no + no].split_at_mut(ni * no);
             gb.copy_from_slice(&ws.grad[..no]);
-            ws.grad_next[..ni].fill(0.0);
+            let gn = &mut ws.grad_next[..ni];
+            gn.fill(0.0);
             let w = &p[off..off + ni * no];
-            for o in 0..no {
-                let g = ws.grad[o];
-                let row = &w[o * ni..(o + 1) * ni];
-                let grow = &mut gw[o * ni..(o + 1) * ni];
-                for i in 0..ni {
-                    grow[i] = g * x[i];
-                    ws.grad_next[i] += g * row[i];
+            // Zipped iterators (no index checks) let the compiler vectorise both updates.
+            for ((&g, row), grow) in ws.grad[..no]
+                .iter()
+                .zip(w.chunks_exact(ni))
+                .zip(gw.chunks_exact_mut(ni))
+            {
+                for ((gr, &xi), (gni, &wi)) in
+                    grow.iter_mut().zip(x.iter()).zip(gn.iter_mut().zip(row))
+                {
+                    *gr = g * xi;
+                    *gni += g * wi;
                 }
             }
             if l > 0 {
                 // Through tanh: d tanh(u)/du = 1 - tanh(u)^2, with tanh(u) stored in acts[l].
-                for i in 0..ni {
-                    ws.grad_next[i] *= 1.0 - x[i] * x[i];
+                for (gni, &xi) in gn.iter_mut().zip(x.iter()) {
+                    *gni *= 1.0 - xi * xi;
                 }
             }
             std::mem::swap(&mut ws.grad, &mut ws.grad_next);

@@ -11,13 +11,25 @@ use crate::tableau::{A, B, C, E, dense_weights};
 pub(crate) trait Rhs {
     fn dim(&self) -> usize;
     fn call(&mut self, t: f64, y: &[f64], dy: &mut [f64]);
+    /// Evaluates stage `stage` (0..7) of a step, keeping its record when recording.
+    fn call_stage(&mut self, t: f64, y: &[f64], dy: &mut [f64], _stage: usize) {
+        self.call(t, y, dy)
+    }
+    /// The records of the current step's 7 stages (empty when not recording).
+    fn stage_records(&self) -> &[f64] {
+        &[]
+    }
+    /// After an accepted step, the last stage's record becomes the next step's first (FSAL).
+    fn carry_fsal(&mut self) {}
 }
 
-/// The user's vector field with fixed parameters.
+/// The user's vector field with fixed parameters. With `records` non-empty (7 x record_len)
+/// every stage evaluation keeps its record for the discrete adjoint.
 pub(crate) struct FieldRhs<'a, F: VectorField> {
     pub f: &'a F,
     pub p: &'a [f64],
     pub ws: F::Workspace,
+    pub records: Vec<f64>,
 }
 
 impl<F: VectorField> Rhs for FieldRhs<'_, F> {
@@ -26,6 +38,22 @@ impl<F: VectorField> Rhs for FieldRhs<'_, F> {
     }
     fn call(&mut self, t: f64, y: &[f64], dy: &mut [f64]) {
         self.f.eval(t, y, self.p, &mut self.ws, dy)
+    }
+    fn call_stage(&mut self, t: f64, y: &[f64], dy: &mut [f64], stage: usize) {
+        if self.records.is_empty() {
+            self.f.eval(t, y, self.p, &mut self.ws, dy)
+        } else {
+            let r = self.records.len() / 7;
+            let rec = &mut self.records[stage * r..(stage + 1) * r];
+            self.f.eval_record(t, y, self.p, &mut self.ws, dy, rec)
+        }
+    }
+    fn stage_records(&self) -> &[f64] {
+        &self.records
+    }
+    fn carry_fsal(&mut self) {
+        let r = self.records.len() / 7;
+        self.records.copy_within(6 * r..7 * r, 0);
     }
 }
 
@@ -91,13 +119,15 @@ pub fn solve<F: VectorField>(
 ) -> Result<Solution> {
     check_len("y0", f.dim(), y0.len())?;
     check_len("p", f.num_params(), p.len())?;
+    let record_len = if opts.dense { f.record_len() } else { 0 };
     let mut rhs = FieldRhs {
         f,
         p,
         ws: f.workspace(),
+        records: vec![0.0; 7 * record_len],
     };
     let mut y = Vec::with_capacity(save_at.len() * y0.len());
-    let mut dense = opts.dense.then(|| DenseOutput::new(y0.len()));
+    let mut dense = opts.dense.then(|| DenseOutput::new(y0.len(), record_len));
     let stats = integrate(&mut rhs, t0, y0, save_at, opts, &mut y, dense.as_mut())?;
     Ok(Solution {
         n: y0.len(),
@@ -236,7 +266,7 @@ pub(crate) fn integrate<R: Rhs>(
         return Ok(st);
     }
 
-    rhs.call(t0, &y, &mut k[..n]);
+    rhs.call_stage(t0, &y, &mut k[..n], 0);
     st.nfe += 1;
     if k[..n].iter().any(|v| !v.is_finite()) {
         return Err(OdeError::NonFinite {
@@ -304,7 +334,7 @@ pub(crate) fn integrate<R: Rhs>(
                 ytmp[i] = y[i] + h * acc;
             }
             let (_, ks) = k.split_at_mut(s * n);
-            rhs.call(t + C[s] * h, &ytmp, &mut ks[..n]);
+            rhs.call_stage(t + C[s] * h, &ytmp, &mut ks[..n], s);
         }
         for i in 0..n {
             let mut acc = 0.0;
@@ -316,7 +346,7 @@ pub(crate) fn integrate<R: Rhs>(
         let t_new = if last { t_end } else { t + h };
         {
             let (_, k7) = k.split_at_mut(6 * n);
-            rhs.call(t_new, &ynew, k7);
+            rhs.call_stage(t_new, &ynew, k7, 6);
         }
         st.nfe += 6;
 
@@ -355,8 +385,9 @@ pub(crate) fn integrate<R: Rhs>(
                 next += 1;
             }
             if let Some(d) = dense.as_deref_mut() {
-                d.push(t, h, &y, &k);
+                d.push(t, h, &y, &k, rhs.stage_records());
             }
+            rhs.carry_fsal();
             t = t_new;
             std::mem::swap(&mut y, &mut ynew);
             k.copy_within(6 * n..7 * n, 0);
