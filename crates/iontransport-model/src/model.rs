@@ -139,6 +139,7 @@ pub struct TrajectoryField<'a> {
     model: &'a IonModel,
     cond: &'a Conditioning,
     projector: Option<Projector<f64>>,
+    cache_len: usize,
     /// Parameters below this index are frozen (no gradient).
     pub first_trainable: usize,
 }
@@ -154,6 +155,7 @@ impl<'a> TrajectoryField<'a> {
             model,
             cond,
             projector,
+            cache_len: Workspace::new(&model.config.network).cache_len(),
             first_trainable: 0,
         })
     }
@@ -193,8 +195,62 @@ impl VectorField for TrajectoryField<'_> {
         vjp_h: &mut [f64],
         vjp_p: &mut [f64],
     ) {
+        forward(
+            &self.model.config.network,
+            &self.model.layout,
+            p,
+            self.cond,
+            tau,
+            h,
+            ws,
+        );
+        self.backward_from_cache(p, a, ws, vjp_h, vjp_p);
+    }
+
+    fn record_len(&self) -> usize {
+        self.cache_len
+    }
+
+    fn eval_record(
+        &self,
+        tau: f64,
+        h: &[f64],
+        p: &[f64],
+        ws: &mut Workspace,
+        dh: &mut [f64],
+        record: &mut [f64],
+    ) {
+        self.eval(tau, h, p, ws, dh);
+        ws.save_cache(record);
+    }
+
+    fn vjp_recorded(
+        &self,
+        _tau: f64,
+        _h: &[f64],
+        p: &[f64],
+        a: &[f64],
+        ws: &mut Workspace,
+        record: &[f64],
+        vjp_h: &mut [f64],
+        vjp_p: &mut [f64],
+    ) {
+        ws.load_cache(record);
+        self.backward_from_cache(p, a, ws, vjp_h, vjp_p);
+    }
+}
+
+impl TrajectoryField<'_> {
+    /// The VJP from the forward cache in `ws`: projection, masking and scaling, network.
+    fn backward_from_cache(
+        &self,
+        p: &[f64],
+        a: &[f64],
+        ws: &mut Workspace,
+        vjp_h: &mut [f64],
+        vjp_p: &mut [f64],
+    ) {
         let cfg = &self.model.config.network;
-        forward(cfg, &self.model.layout, p, self.cond, tau, h, ws);
         let n = cfg.ions;
         let mut abar = [0.0f64; 32];
         abar[..n].copy_from_slice(a);

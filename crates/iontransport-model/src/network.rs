@@ -220,6 +220,51 @@ impl Workspace {
     pub fn raw_output(&self) -> &[f64] {
         &self.raw
     }
+
+    /// Length of the forward cache (what [`backward`] reads).
+    pub fn cache_len(&self) -> usize {
+        self.forward_buffers().map(<[f64]>::len).sum()
+    }
+
+    fn forward_buffers(&self) -> impl Iterator<Item = &[f64]> {
+        [
+            &self.u, &self.e, &self.q, &self.k, &self.v, &self.a, &self.o, &self.raw,
+        ]
+        .into_iter()
+        .map(Vec::as_slice)
+        .chain(self.acts.iter().map(Vec::as_slice))
+    }
+
+    /// Copies the forward cache into `record` (length [`Workspace::cache_len`]).
+    pub fn save_cache(&self, record: &mut [f64]) {
+        let mut off = 0;
+        for b in self.forward_buffers() {
+            record[off..off + b.len()].copy_from_slice(b);
+            off += b.len();
+        }
+    }
+
+    /// Restores the forward cache from a record written by [`Workspace::save_cache`].
+    pub fn load_cache(&mut self, record: &[f64]) {
+        let mut off = 0;
+        for b in [
+            &mut self.u,
+            &mut self.e,
+            &mut self.q,
+            &mut self.k,
+            &mut self.v,
+            &mut self.a,
+            &mut self.o,
+            &mut self.raw,
+        ]
+        .into_iter()
+        .chain(self.acts.iter_mut())
+        {
+            let len = b.len();
+            b.copy_from_slice(&record[off..off + len]);
+            off += len;
+        }
+    }
 }
 
 use neural_ode::{dot, fast_tanh as tanh};
@@ -351,24 +396,27 @@ pub fn backward(
         let off = l.layers[li];
         let x = &ws.acts[li];
         let train = off + ni * no + no > first_trainable;
-        ws.g_next[..ni].fill(0.0);
-        for o in 0..no {
-            let g = ws.g_cur[o];
+        let gn = &mut ws.g_next[..ni];
+        gn.fill(0.0);
+        // Zipped iterators (no index checks) let the compiler vectorise these loops.
+        let w = &p[off..off + ni * no];
+        for (o, (&g, row)) in ws.g_cur[..no].iter().zip(w.chunks_exact(ni)).enumerate() {
             if train {
                 pbar[off + ni * no + o] += g;
-                let row = &mut pbar[off + o * ni..off + (o + 1) * ni];
-                for i in 0..ni {
-                    row[i] += g * x[i];
+                for (pb, &xi) in pbar[off + o * ni..off + (o + 1) * ni]
+                    .iter_mut()
+                    .zip(x.iter())
+                {
+                    *pb += g * xi;
                 }
             }
-            let w = &p[off + o * ni..off + (o + 1) * ni];
-            for i in 0..ni {
-                ws.g_next[i] += g * w[i];
+            for (gni, &wi) in gn.iter_mut().zip(row) {
+                *gni += g * wi;
             }
         }
         if li > 0 {
-            for i in 0..ni {
-                ws.g_next[i] *= 1.0 - x[i] * x[i];
+            for (gni, &xi) in gn.iter_mut().zip(x.iter()) {
+                *gni *= 1.0 - xi * xi;
             }
         }
         std::mem::swap(&mut ws.g_cur, &mut ws.g_next);
