@@ -16,6 +16,7 @@ pub mod evaluate;
 pub mod model;
 pub mod network;
 pub mod pipeline;
+pub mod reproduce;
 pub mod train;
 
 pub use checkpoint::Checkpoint;

@@ -67,6 +67,34 @@ impl PipelineConfig {
         }
     }
 
+    /// The per-run size of `reproduce --quick` (8 variants per seed, so smaller than the main job).
+    pub fn reproduce_quick(seed: u64) -> Self {
+        Self {
+            pretrain_feeds: 300,
+            pretrain_epochs: 30,
+            finetune_epochs: 40,
+            patience: 10,
+            ..Self::quick(seed)
+        }
+    }
+
+    /// A tiny configuration for tests (seconds).
+    pub fn tiny(seed: u64) -> Self {
+        Self {
+            pretrain_feeds: 24,
+            pretrain_fluxes: 6,
+            pretrain_epochs: 2,
+            finetune_epochs: 2,
+            patience: 2,
+            fit_points: 20,
+            network: NetworkConfig {
+                hidden: 8,
+                ..NetworkConfig::default()
+            },
+            ..Self::quick(seed)
+        }
+    }
+
     /// Paper-scale settings.
     pub fn full(seed: u64) -> Self {
         Self {

@@ -134,6 +134,21 @@ enum Command {
         #[arg(long)]
         parity: Option<PathBuf>,
     },
+    /// Ablations (attention, hard/soft, pre-training) over seeds; writes results.json and report.md.
+    Reproduce {
+        /// Measurement CSV (default: the shipped synthetic set).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Paper-scale runs instead of the quick default.
+        #[arg(long)]
+        full: bool,
+        /// Seeds, comma-separated.
+        #[arg(long, default_value = "0,1")]
+        seeds: String,
+        /// Output folder.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+    },
     /// The whole pipeline: fit DSPM-DE, generate, pre-train, fine-tune, evaluate.
     Pipeline {
         /// Measurement CSV (default: the shipped synthetic set, generated if missing).
@@ -374,6 +389,32 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 np_transport::data::write_atomic(&p, text.as_bytes())?;
             }
+        }
+        Command::Reproduce {
+            data,
+            full,
+            seeds,
+            out,
+        } => {
+            let path = data.unwrap_or_else(shipped_measurements);
+            let ds = Dataset::read_csv(&path, &reg)?;
+            let seeds: Vec<u64> = seeds
+                .split(',')
+                .map(|s| s.trim().parse())
+                .collect::<Result<_, _>>()?;
+            let (base, name) = if full {
+                (PipelineConfig::full(0), "full")
+            } else {
+                (PipelineConfig::reproduce_quick(0), "quick")
+            };
+            let res =
+                iontransport_model::reproduce::reproduce(&ds, &base, name, &seeds, &reg, &out)?;
+            print!("{}", iontransport_model::reproduce::report(&res));
+            println!(
+                "\nwrote {}/results.json and {}/report.md",
+                out.display(),
+                out.display()
+            );
         }
         Command::Pipeline {
             data,
