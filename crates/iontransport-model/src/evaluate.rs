@@ -4,7 +4,6 @@ use crate::data::Trajectory;
 use crate::error::Result;
 use crate::model::IonModel;
 use ion_species::{Composition, IonRegistry};
-use neural_ode::solve;
 use np_transport::Dspmde;
 use serde::{Deserialize, Serialize};
 
@@ -79,15 +78,7 @@ pub fn metrics(
 
 /// The neural model's normalised predictions for a trajectory.
 pub fn neural_prediction(model: &IonModel, t: &Trajectory) -> Result<Vec<f64>> {
-    let field = crate::model::TrajectoryField::new(model, &t.feed.cond)?;
-    let sol = solve(
-        &field,
-        &model.params,
-        0.0,
-        &t.feed.cond.h0,
-        &t.taus,
-        &model.solver_options(false),
-    )?;
+    let (_, sol) = model.solve_trajectory(&t.feed.cond, &t.taus, 0, false)?;
     Ok(sol.y)
 }
 

@@ -463,6 +463,29 @@ impl IonModel {
             .collect())
     }
 
+    /// Solves one trajectory (from tau = 0, h = feed, to every tau of `taus`) with the
+    /// parameters below `first_trainable` frozen; `dense` keeps the steps (and stage records)
+    /// for the discrete adjoint. Returns the field too, for the adjoint.
+    pub fn solve_trajectory<'a>(
+        &'a self,
+        cond: &'a Conditioning,
+        taus: &[f64],
+        first_trainable: usize,
+        dense: bool,
+    ) -> Result<(TrajectoryField<'a>, neural_ode::Solution)> {
+        let mut field = TrajectoryField::new(self, cond)?;
+        field.first_trainable = first_trainable;
+        let sol = solve(
+            &field,
+            &self.params,
+            0.0,
+            &cond.h0,
+            taus,
+            &self.solver_options(dense),
+        )?;
+        Ok((field, sol))
+    }
+
     /// The soft penalty of a state, when the model is soft-constrained.
     pub fn soft_penalty(&self, cond: &Conditioning) -> Result<Option<SoftPenalty<f64>>> {
         Ok(match self.config.constraint {

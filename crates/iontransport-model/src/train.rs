@@ -4,9 +4,9 @@
 use crate::checkpoint::Checkpoint;
 use crate::data::Trajectory;
 use crate::error::{ModelError, Result};
-use crate::model::{IonModel, TrajectoryField};
+use crate::model::IonModel;
 use indicatif::{ProgressBar, ProgressStyle};
-use neural_ode::{AdjointMethod, AdjointOptions, adjoint, solve};
+use neural_ode::{AdjointMethod, AdjointOptions, adjoint};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -126,16 +126,7 @@ pub fn trajectory_gradient(
     want_grad: bool,
 ) -> Result<(f64, Vec<f64>, usize)> {
     let n = model.config.ions.len();
-    let mut field = TrajectoryField::new(model, &t.feed.cond)?;
-    field.first_trainable = first_trainable;
-    let sol = solve(
-        &field,
-        &model.params,
-        0.0,
-        &t.feed.cond.h0,
-        &t.taus,
-        &model.solver_options(want_grad),
-    )?;
+    let (field, sol) = model.solve_trajectory(&t.feed.cond, &t.taus, first_trainable, want_grad)?;
     let penalty = model.soft_penalty(&t.feed.cond)?;
     let mut loss = 0.0;
     let mut count = 0;
