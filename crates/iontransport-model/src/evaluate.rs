@@ -78,8 +78,7 @@ pub fn metrics(
 
 /// The neural model's normalised predictions for a trajectory.
 pub fn neural_prediction(model: &IonModel, t: &Trajectory) -> Result<Vec<f64>> {
-    let (_, sol) = model.solve_trajectory(&t.feed.cond, &t.taus, 0, false)?;
-    Ok(sol.y)
+    model.predict_normalised(&t.feed.cond, &t.taus)
 }
 
 /// The DSPM-DE model's normalised predictions for a trajectory (ion order of `reg`).

@@ -21,6 +21,8 @@ pub mod train;
 
 pub use checkpoint::Checkpoint;
 pub use error::{ModelError, Result};
-pub use model::{Constraint, IonModel, ModelConfig, Prediction, PreparedFeed, TrajectoryField};
+pub use model::{
+    Architecture, Constraint, IonModel, ModelConfig, Prediction, PreparedFeed, TrajectoryField,
+};
 pub use network::NetworkConfig;
 pub use train::{Phase, TrainConfig, TrainReport, train};

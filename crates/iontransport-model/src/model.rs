@@ -19,6 +19,18 @@ pub enum Constraint {
     },
 }
 
+/// How the network produces predictions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Architecture {
+    /// The method: the network is the vector field dh/dtau of an ODE integrated from the feed.
+    #[default]
+    NeuralOde,
+    /// Baseline without the ODE: the same network maps (feed, tau) straight to
+    /// h = h0 + tau * P(h0 * g(h0, tau)) (a feed-forward regressor of the same size; with
+    /// attention off it is the FNN baseline).
+    Direct,
+}
+
 /// Everything that defines a model besides its parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
@@ -36,6 +48,9 @@ pub struct ModelConfig {
     pub rtol: f64,
     /// Absolute tolerance (normalised concentration units).
     pub atol: f64,
+    /// Neural ODE (default) or direct regression baseline.
+    #[serde(default)]
+    pub architecture: Architecture,
 }
 
 impl ModelConfig {
@@ -52,6 +67,7 @@ impl ModelConfig {
             valences: reg.valences(),
             rtol: 1e-5,
             atol: 1e-7,
+            architecture: Architecture::NeuralOde,
         }
     }
 }
@@ -288,6 +304,18 @@ fn raw_to_rate(c: &Conditioning, raw: &[f64], dh: &mut [f64]) {
     }
 }
 
+/// Row access to predicted states.
+struct States {
+    y: Vec<f64>,
+    n: usize,
+}
+
+impl States {
+    fn state(&self, k: usize) -> &[f64] {
+        &self.y[k * self.n..(k + 1) * self.n]
+    }
+}
+
 /// Permeate prediction for one feed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prediction {
@@ -382,17 +410,10 @@ impl IonModel {
             return Err(ModelError::InvalidInput("no flux given".into()));
         }
         let pf = PreparedFeed::new(&self.config, feed)?;
-        let field = TrajectoryField::new(self, &pf.cond)?;
         let taus: Vec<f64> = fluxes.iter().map(|j| j / self.config.flux_scale).collect();
-        let sol = solve(
-            &field,
-            &self.params,
-            0.0,
-            &pf.cond.h0,
-            &taus,
-            &self.solver_options(false),
-        )?;
+        let states = self.predict_normalised(&pf.cond, &taus)?;
         let n = self.config.ions.len();
+        let sol = States { y: states, n };
         let mut permeate = Vec::with_capacity(fluxes.len());
         let mut rejection = Vec::with_capacity(fluxes.len());
         for k in 0..fluxes.len() {
@@ -484,6 +505,84 @@ impl IonModel {
             &self.solver_options(dense),
         )?;
         Ok((field, sol))
+    }
+
+    /// Normalised predictions h (row-major, one row per tau) for a prepared feed.
+    pub fn predict_normalised(&self, cond: &Conditioning, taus: &[f64]) -> Result<Vec<f64>> {
+        match self.config.architecture {
+            Architecture::NeuralOde => Ok(self.solve_trajectory(cond, taus, 0, false)?.1.y),
+            Architecture::Direct => {
+                let mut ws = Workspace::new(&self.config.network);
+                let mut out = Vec::with_capacity(taus.len() * cond.h0.len());
+                for &tau in taus {
+                    out.extend(self.direct_point(cond, tau, &mut ws)?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// The direct baseline at one tau: h = h0 + tau * P(m h0 g).
+    pub(crate) fn direct_point(
+        &self,
+        cond: &Conditioning,
+        tau: f64,
+        ws: &mut Workspace,
+    ) -> Result<Vec<f64>> {
+        forward(
+            &self.config.network,
+            &self.layout,
+            &self.params,
+            cond,
+            tau,
+            &cond.h0,
+            ws,
+        );
+        let n = cond.h0.len();
+        let mut dh = vec![0.0; n];
+        raw_to_rate(cond, ws.raw_output(), &mut dh);
+        if self.config.constraint == Constraint::Hard {
+            Projector::new(&cond.z, &cond.mask)?.project(&mut dh)?;
+        }
+        Ok((0..n).map(|j| cond.h0[j] + tau * dh[j]).collect())
+    }
+
+    /// Adds d loss / d params of the direct baseline at one tau (after [`IonModel::direct_point`]
+    /// left its forward cache in `ws`), given `dl` = d loss / d h.
+    pub(crate) fn direct_backward(
+        &self,
+        cond: &Conditioning,
+        tau: f64,
+        dl: &[f64],
+        ws: &mut Workspace,
+        pbar: &mut [f64],
+        first_trainable: usize,
+    ) -> Result<()> {
+        let n = cond.h0.len();
+        let mut a = dl.to_vec();
+        if self.config.constraint == Constraint::Hard {
+            Projector::new(&cond.z, &cond.mask)?.vjp(&mut a)?;
+        }
+        for j in 0..n {
+            a[j] = if cond.mask[j] {
+                a[j] * tau * cond.h0[j]
+            } else {
+                0.0
+            };
+        }
+        let mut hbar = vec![0.0; n];
+        backward(
+            &self.config.network,
+            &self.layout,
+            &self.params,
+            cond,
+            &a,
+            ws,
+            pbar,
+            &mut hbar,
+            first_trainable,
+        );
+        Ok(())
     }
 
     /// The soft penalty of a state, when the model is soft-constrained.

@@ -5,7 +5,7 @@
 use crate::data::{Split, Trajectory, split, trajectories};
 use crate::error::{ModelError, Result};
 use crate::evaluate::{Metrics, dspmde_prediction, metrics, neural_prediction};
-use crate::model::{Constraint, IonModel, ModelConfig};
+use crate::model::{Architecture, Constraint, IonModel, ModelConfig};
 use crate::network::NetworkConfig;
 use crate::train::{Phase, TrainConfig, TrainReport, train};
 use ion_species::{Composition, IonRegistry};
@@ -45,6 +45,9 @@ pub struct PipelineConfig {
     pub skip_pretraining: bool,
     /// Measurement points used to fit the DSPM-DE (a subsample keeps the fit fast).
     pub fit_points: usize,
+    /// Neural ODE (the method) or the direct regression baseline.
+    #[serde(default)]
+    pub architecture: Architecture,
 }
 
 impl PipelineConfig {
@@ -64,6 +67,7 @@ impl PipelineConfig {
             constraint: Constraint::Hard,
             skip_pretraining: false,
             fit_points: 60,
+            architecture: Architecture::NeuralOde,
         }
     }
 
@@ -175,7 +179,8 @@ pub fn run(
     progress: bool,
 ) -> Result<PipelineResult> {
     let mut seconds = [0.0; 5];
-    let model_cfg = ModelConfig::for_registry(reg, cfg.network.clone(), cfg.constraint);
+    let mut model_cfg = ModelConfig::for_registry(reg, cfg.network.clone(), cfg.constraint);
+    model_cfg.architecture = cfg.architecture;
     let all = trajectories(&model_cfg, measurements)?;
     let sp = split(
         all.len(),

@@ -125,6 +125,9 @@ pub fn trajectory_gradient(
     first_trainable: usize,
     want_grad: bool,
 ) -> Result<(f64, Vec<f64>, usize)> {
+    if model.config.architecture == crate::model::Architecture::Direct {
+        return direct_gradient(model, t, targets, first_trainable, want_grad);
+    }
     let n = model.config.ions.len();
     let (field, sol) = model.solve_trajectory(&t.feed.cond, &t.taus, first_trainable, want_grad)?;
     let penalty = model.soft_penalty(&t.feed.cond)?;
@@ -163,6 +166,46 @@ pub fn trajectory_gradient(
         ),
     )?;
     Ok((loss, grads.p, count))
+}
+
+/// [`trajectory_gradient`] for the direct (non-ODE) baseline: each flux point is one
+/// network evaluation.
+fn direct_gradient(
+    model: &IonModel,
+    t: &Trajectory,
+    targets: &[Option<f64>],
+    first_trainable: usize,
+    want_grad: bool,
+) -> Result<(f64, Vec<f64>, usize)> {
+    let n = model.config.ions.len();
+    let cond = &t.feed.cond;
+    let penalty = model.soft_penalty(cond)?;
+    let mut ws = crate::network::Workspace::new(&model.config.network);
+    let mut grad = if want_grad {
+        vec![0.0; model.num_params()]
+    } else {
+        vec![]
+    };
+    let (mut loss, mut count) = (0.0, 0);
+    for (k, &tau) in t.taus.iter().enumerate() {
+        let h = model.direct_point(cond, tau, &mut ws)?;
+        let mut dl = vec![0.0; n];
+        for j in 0..n {
+            if let Some(y) = targets[k * n + j] {
+                let d = h[j] - y;
+                loss += d * d;
+                dl[j] = 2.0 * d;
+                count += 1;
+            }
+        }
+        if let Some(pen) = &penalty {
+            loss += pen.accumulate_gradient(&h, 1.0, &mut dl)?;
+        }
+        if want_grad {
+            model.direct_backward(cond, tau, &dl, &mut ws, &mut grad, first_trainable)?;
+        }
+    }
+    Ok((loss, grad, count))
 }
 
 /// Mean squared error (normalised units) over a set, with the soft penalty if any.

@@ -244,3 +244,47 @@ fn bad_inputs_are_clear_errors() {
     );
     let _ = trajectories;
 }
+
+#[test]
+fn direct_baseline_gradient_matches_finite_differences() {
+    use iontransport_model::Architecture;
+    let mut m = tiny(Constraint::Hard, true);
+    m.config.architecture = Architecture::Direct;
+    let pf = PreparedFeed::new(&m.config, &feed_vec()).unwrap();
+    let n = 8;
+    let taus = [0.5, 1.5];
+    let mut targets = vec![None; 2 * n];
+    for k in 0..2 {
+        for j in 0..n {
+            if pf.cond.mask[j] {
+                targets[k * n + j] = Some(pf.cond.h0[j] * 0.8);
+            }
+        }
+    }
+    let t = iontransport_model::data::Trajectory {
+        id: "d".into(),
+        feed: pf,
+        taus: taus.to_vec(),
+        targets: targets.clone(),
+        sds: vec![None; 2 * n],
+    };
+    let (_, g, _) = trajectory_gradient(&m, &t, &targets, 0, true).unwrap();
+    let loss = |p: &[f64]| {
+        let mm = IonModel::from_parts(m.config.clone(), p.to_vec()).unwrap();
+        trajectory_gradient(&mm, &t, &targets, 0, false).unwrap().0
+    };
+    let gmax = g.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    let mut worst: f64 = 0.0;
+    for i in (0..m.num_params()).step_by(2) {
+        let (mut pp, mut pm) = (m.params.clone(), m.params.clone());
+        pp[i] += 1e-6;
+        pm[i] -= 1e-6;
+        worst = worst.max(((loss(&pp) - loss(&pm)) / 2e-6 - g[i]).abs() / gmax);
+    }
+    assert!(worst < 1e-7, "{worst}");
+    // Its predictions at tau = 0 are the feed, and they are electroneutral.
+    let h = m.predict_normalised(&t.feed.cond, &[0.0, 1.0]).unwrap();
+    assert_eq!(&h[..n], &t.feed.cond.h0[..]);
+    let q: f64 = h[n..].iter().zip(&t.feed.cond.z).map(|(a, b)| a * b).sum();
+    assert!(q.abs() < 1e-14);
+}

@@ -23,7 +23,7 @@ fn tiny_reproduction_writes_a_consistent_report() {
         dir.path(),
     )
     .unwrap();
-    assert_eq!(res.variants.len(), 8);
+    assert_eq!(res.variants.len(), 10);
     let json: Results =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap())
             .unwrap();
@@ -48,7 +48,9 @@ fn tiny_reproduction_writes_a_consistent_report() {
             .parameters
     };
     assert_eq!(p("ATT-HIB-PT") - p("NOATT-HIB-PT"), 192);
-    assert_eq!(json.claims.len(), 4);
+    assert_eq!(json.claims.len(), 5);
+    // The FNN baselines have exactly the neural ODE's parameter count.
+    assert_eq!(p("FNN-ATT-HIB-PT"), p("ATT-HIB-PT"));
     for (claim, _, why) in &json.claims {
         assert!(report.contains(claim.as_str()) && report.contains(why.as_str()));
     }
