@@ -10,9 +10,11 @@
 //! h = c / S (S = total feed concentration) and tau = J_v / J_scale.
 
 pub mod checkpoint;
+pub mod conv;
 pub mod data;
 mod error;
 pub mod evaluate;
+pub mod figures;
 pub mod model;
 pub mod network;
 pub mod pipeline;

@@ -2,6 +2,8 @@
 //! layers -> dh/dtau, with hand-written vector-Jacobian products (checked against finite
 //! differences in the tests; see docs/model.md for why not dfdx).
 
+pub use crate::conv::Body;
+use crate::conv::{self, ConvLayer};
 use serde::{Deserialize, Serialize};
 
 /// Token features per ion: ratio h_j / h0_j, scaled log feed fraction, normalised flux.
@@ -20,6 +22,9 @@ pub struct NetworkConfig {
     pub hidden: usize,
     /// Use the attention layer (false: the embeddings go straight to the perceptron).
     pub attention: bool,
+    /// What follows the tokens: the five-layer perceptron (default) or a convolutional body.
+    #[serde(default)]
+    pub body: Body,
 }
 
 impl Default for NetworkConfig {
@@ -30,6 +35,7 @@ impl Default for NetworkConfig {
             d_k: 8,
             hidden: 32,
             attention: true,
+            body: Body::Mlp,
         }
     }
 }
@@ -51,8 +57,11 @@ pub struct Layout {
     pub wv: usize,
     /// Start of each linear layer (weights out x in, then bias).
     pub layers: Vec<usize>,
-    /// Layer widths, input first.
+    /// Layer widths, input first (for a convolutional body: the flattened token width and
+    /// the ion count).
     pub sizes: Vec<usize>,
+    /// The convolutions of a convolutional body (empty for the perceptron).
+    pub conv: Vec<ConvLayer>,
     /// Total parameter count.
     pub total: usize,
 }
@@ -84,15 +93,18 @@ impl NetworkConfig {
         } else {
             (0, 0, 0)
         };
-        let sizes = vec![
-            n * self.token_out() + n + 2,
-            self.hidden,
-            self.hidden,
-            self.hidden,
-            self.hidden,
-            n,
-        ];
-        let layers = sizes.windows(2).map(|w| take(w[0] * w[1] + w[1])).collect();
+        let flat = n * self.token_out() + n + 2;
+        let (layers, sizes, conv, total) = if self.body == Body::Mlp {
+            let sizes = vec![flat, self.hidden, self.hidden, self.hidden, self.hidden, n];
+            let layers = sizes.windows(2).map(|w| take(w[0] * w[1] + w[1])).collect();
+            (layers, sizes, Vec::new(), off)
+        } else {
+            // Per slot: the token output, the ratio h/h0, tau and the log scale.
+            let conv = conv::plan(self.body, n, self.token_out() + 3, off);
+            let layers = conv.iter().map(|l| l.off).collect();
+            let total = off + conv.iter().map(ConvLayer::size).sum::<usize>();
+            (layers, vec![flat, n], conv, total)
+        };
         Layout {
             we,
             be,
@@ -102,13 +114,27 @@ impl NetworkConfig {
             wv,
             layers,
             sizes,
-            total: off,
+            conv,
+            total,
         }
     }
 
     /// Number of parameters.
     pub fn num_params(&self) -> usize {
         self.layout().total
+    }
+
+    /// This configuration with the body `kind(width)` whose width (1..=256) brings the total
+    /// parameter count closest to `target` (how the CNN and U-Net baselines are matched to
+    /// the perceptron's size).
+    pub fn with_matched_body(&self, kind: fn(usize) -> Body, target: usize) -> Self {
+        (1..=256)
+            .map(|w| Self {
+                body: kind(w),
+                ..self.clone()
+            })
+            .min_by_key(|c| c.num_params().abs_diff(target))
+            .expect("non-empty range")
     }
 
     /// Deterministic Glorot-uniform initialisation (SplitMix64 stream from `seed`); biases 0,
@@ -142,9 +168,22 @@ impl NetworkConfig {
             }
         }
         let last = l.layers.len() - 1;
-        for (k, (&o, w)) in l.layers.iter().zip(l.sizes.windows(2)).enumerate() {
-            let scale = if k == last { 0.1 } else { 1.0 };
-            fill(&mut p[o..o + w[0] * w[1]], w[0], w[1], scale);
+        if l.conv.is_empty() {
+            for (k, (&o, w)) in l.layers.iter().zip(l.sizes.windows(2)).enumerate() {
+                let scale = if k == last { 0.1 } else { 1.0 };
+                fill(&mut p[o..o + w[0] * w[1]], w[0], w[1], scale);
+            }
+        } else {
+            for (k, c) in l.conv.iter().enumerate() {
+                let scale = if k == last { 0.1 } else { 1.0 };
+                let w = c.cout * conv::KERNEL * c.cin;
+                fill(
+                    &mut p[c.off..c.off + w],
+                    conv::KERNEL * c.cin,
+                    conv::KERNEL * c.cout,
+                    scale,
+                );
+            }
         }
         p
     }
@@ -174,7 +213,12 @@ pub struct Workspace {
     a: Vec<f64>,
     o: Vec<f64>,
     acts: Vec<Vec<f64>>,
+    // Convolutional body: inputs and outputs of each convolution (empty for the perceptron).
+    cx: Vec<Vec<f64>>,
+    cy: Vec<Vec<f64>>,
     // Backward buffers.
+    cgy: Vec<Vec<f64>>,
+    cgx: Vec<f64>,
     g_next: Vec<f64>,
     g_cur: Vec<f64>,
     ebar: Vec<f64>,
@@ -190,7 +234,13 @@ impl Workspace {
     pub fn new(cfg: &NetworkConfig) -> Self {
         let (n, dm, dk) = (cfg.ions, cfg.d_model, cfg.d_k);
         let l = cfg.layout();
-        let widest = *l.sizes.iter().max().expect("layers");
+        let widest = l
+            .sizes
+            .iter()
+            .copied()
+            .chain(l.conv.first().map(|c| c.len * c.cin))
+            .max()
+            .expect("layers");
         Self {
             u: vec![0.0; n * TOKEN_FEATURES],
             e: vec![0.0; n * dm],
@@ -200,6 +250,10 @@ impl Workspace {
             a: vec![0.0; n * n],
             o: vec![0.0; n * cfg.token_out()],
             acts: l.sizes.iter().map(|&s| vec![0.0; s]).collect(),
+            cx: l.conv.iter().map(|c| vec![0.0; c.len * c.cin]).collect(),
+            cy: l.conv.iter().map(|c| vec![0.0; c.len * c.cout]).collect(),
+            cgy: l.conv.iter().map(|c| vec![0.0; c.len * c.cout]).collect(),
+            cgx: vec![0.0; l.conv.iter().map(|c| c.len * c.cin).max().unwrap_or(0)],
             g_next: vec![0.0; widest],
             g_cur: vec![0.0; widest],
             ebar: vec![0.0; n * dm],
@@ -233,6 +287,8 @@ impl Workspace {
         .into_iter()
         .map(Vec::as_slice)
         .chain(self.acts.iter().map(Vec::as_slice))
+        .chain(self.cx.iter().map(Vec::as_slice))
+        .chain(self.cy.iter().map(Vec::as_slice))
     }
 
     /// Copies the forward cache into `record` (length [`Workspace::cache_len`]).
@@ -259,6 +315,8 @@ impl Workspace {
         ]
         .into_iter()
         .chain(self.acts.iter_mut())
+        .chain(self.cx.iter_mut())
+        .chain(self.cy.iter_mut())
         {
             let len = b.len();
             b.copy_from_slice(&record[off..off + len]);
@@ -356,6 +414,23 @@ pub fn forward(
     }
     x[n * tout + n] = tau;
     x[n * tout + n + 1] = c.log_scale;
+    if !l.conv.is_empty() {
+        // Per-slot features [token output, ratio, tau, log scale]; padding slots stay zero.
+        let cin = tout + 3;
+        let f = &mut ws.cx[0];
+        f.fill(0.0);
+        for j in 0..n {
+            let row = &mut f[j * cin..(j + 1) * cin];
+            row[..tout].copy_from_slice(&ws.o[j * tout..(j + 1) * tout]);
+            row[tout] = ws.u[j * tf];
+            row[tout + 1] = tau;
+            row[tout + 2] = c.log_scale;
+        }
+        conv::forward(&l.conv, p, &mut ws.cx, &mut ws.cy);
+        let out = &ws.cy[l.conv.len() - 1];
+        ws.raw.copy_from_slice(&out[..n]);
+        return;
+    }
     let layers = l.layers.len();
     for li in 0..layers {
         let (ni, no) = (l.sizes[li], l.sizes[li + 1]);
@@ -386,9 +461,66 @@ pub fn backward(
     hbar: &mut [f64],
     first_trainable: usize,
 ) {
-    let (n, dm, dk) = (cfg.ions, cfg.d_model, cfg.d_k);
-    let tf = TOKEN_FEATURES;
+    let n = cfg.ions;
+    if !l.conv.is_empty() {
+        conv_backward(cfg, l, p, graw, ws, pbar, first_trainable);
+    } else {
+        mlp_backward(l, p, graw, ws, pbar, first_trainable, n);
+    }
+    // ws.g_cur now holds the cotangent of the perceptron input.
+    token_backward(cfg, l, p, c, ws, pbar, hbar, first_trainable);
+}
+
+/// The convolutional body's VJP, leaving the cotangent of the flattened token input
+/// [token outputs, ratios, tau, log scale] in `ws.g_cur` (as the perceptron's does).
+fn conv_backward(
+    cfg: &NetworkConfig,
+    l: &Layout,
+    p: &[f64],
+    graw: &[f64],
+    ws: &mut Workspace,
+    pbar: &mut [f64],
+    first_trainable: usize,
+) {
+    let n = cfg.ions;
     let tout = cfg.token_out();
+    let cin = tout + 3;
+    let last = ws.cgy.len() - 1;
+    ws.cgy[last].fill(0.0);
+    ws.cgy[last][..n].copy_from_slice(graw);
+    // The feature cotangent goes to g_next (sized for it by Workspace::new).
+    let mut gx0 = std::mem::take(&mut ws.g_next);
+    conv::backward(
+        &l.conv,
+        p,
+        &ws.cx,
+        &ws.cy,
+        &mut ws.cgy,
+        &mut ws.cgx,
+        pbar,
+        first_trainable,
+        &mut gx0[..ws.cx[0].len()],
+    );
+    let g = &mut ws.g_cur;
+    g.fill(0.0);
+    for j in 0..n {
+        let row = &gx0[j * cin..(j + 1) * cin];
+        g[j * tout..(j + 1) * tout].copy_from_slice(&row[..tout]);
+        g[n * tout + j] = row[tout];
+    }
+    ws.g_next = gx0;
+}
+
+/// The perceptron's VJP, leaving the cotangent of its input in `ws.g_cur`.
+fn mlp_backward(
+    l: &Layout,
+    p: &[f64],
+    graw: &[f64],
+    ws: &mut Workspace,
+    pbar: &mut [f64],
+    first_trainable: usize,
+    n: usize,
+) {
     let layers = l.layers.len();
     ws.g_cur[..n].copy_from_slice(graw);
     for li in (0..layers).rev() {
@@ -421,7 +553,24 @@ pub fn backward(
         }
         std::mem::swap(&mut ws.g_cur, &mut ws.g_next);
     }
-    // ws.g_cur now holds the cotangent of the perceptron input.
+}
+
+/// The token stage's VJP (attention, embeddings) from the perceptron-input cotangent in
+/// `ws.g_cur`.
+#[allow(clippy::too_many_arguments)]
+fn token_backward(
+    cfg: &NetworkConfig,
+    l: &Layout,
+    p: &[f64],
+    c: &Conditioning,
+    ws: &mut Workspace,
+    pbar: &mut [f64],
+    hbar: &mut [f64],
+    first_trainable: usize,
+) {
+    let (n, dm, dk) = (cfg.ions, cfg.d_model, cfg.d_k);
+    let tf = TOKEN_FEATURES;
+    let tout = cfg.token_out();
     let xbar = &ws.g_cur;
     for j in 0..n {
         if c.mask[j] {

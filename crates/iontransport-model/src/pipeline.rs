@@ -71,17 +71,6 @@ impl PipelineConfig {
         }
     }
 
-    /// The per-run size of `reproduce --quick` (8 variants per seed, so smaller than the main job).
-    pub fn reproduce_quick(seed: u64) -> Self {
-        Self {
-            pretrain_feeds: 300,
-            pretrain_epochs: 30,
-            finetune_epochs: 40,
-            patience: 10,
-            ..Self::quick(seed)
-        }
-    }
-
     /// A tiny configuration for tests (seconds).
     pub fn tiny(seed: u64) -> Self {
         Self {
@@ -171,16 +160,42 @@ pub fn rejection_measurements(
     Ok(all.into_iter().step_by(stride).collect())
 }
 
-/// Runs the pipeline on `measurements` (the synthetic set, or real data in the same format).
-pub fn run(
+/// What every model variant of one seed shares: the split, the fitted DSPM-DE, its test
+/// metrics and the pre-training data (computed once by [`prepare`], reused by [`run_prepared`]).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Trajectories of the measurements (normalised).
+    pub all: Vec<Trajectory>,
+    /// The split of the measurement feeds.
+    pub split: Split,
+    /// The fitted DSPM-DE.
+    pub fitted: FitResult,
+    /// A solver with the fitted membrane.
+    pub dspm: Dspmde,
+    /// Test metrics of the fitted DSPM-DE.
+    pub dspmde: Metrics,
+    /// DSPM-DE pre-training data (None when the configuration skips pre-training).
+    pub pretraining: Option<Dataset>,
+    /// Seconds to fit and to generate.
+    pub seconds: [f64; 2],
+}
+
+impl Prepared {
+    /// The held-out test trajectories.
+    pub fn test(&self) -> Vec<Trajectory> {
+        pick(&self.all, &self.split.test)
+    }
+}
+
+/// Splits the measurements, fits the DSPM-DE to the training feeds, scores it on the test
+/// feeds and generates the pre-training data with the fitted membrane (seeded by `cfg.seed`).
+pub fn prepare(
     measurements: &Dataset,
     cfg: &PipelineConfig,
     reg: &IonRegistry,
     progress: bool,
-) -> Result<PipelineResult> {
-    let mut seconds = [0.0; 5];
-    let mut model_cfg = ModelConfig::for_registry(reg, cfg.network.clone(), cfg.constraint);
-    model_cfg.architecture = cfg.architecture;
+) -> Result<Prepared> {
+    let model_cfg = ModelConfig::for_registry(reg, cfg.network.clone(), cfg.constraint);
     let all = trajectories(&model_cfg, measurements)?;
     let sp = split(
         all.len(),
@@ -188,11 +203,12 @@ pub fn run(
         cfg.test_fraction,
         cfg.seed,
     )?;
-    let (tr, va, te) = (
-        pick(&all, &sp.train),
-        pick(&all, &sp.validation),
-        pick(&all, &sp.test),
-    );
+    let tr = pick(&all, &sp.train);
+    let te = pick(&all, &sp.test);
+    if te.is_empty() {
+        return Err(ModelError::Training("the test split is empty".into()));
+    }
+    let mut seconds = [0.0; 2];
 
     // 1. Fit the DSPM-DE (single pore radius, constant charge) to the training feeds.
     let t0 = std::time::Instant::now();
@@ -212,15 +228,18 @@ pub fn run(
     let dspm = Dspmde::new(fitted.membrane.clone(), Conditions::default())?;
     seconds[0] = t0.elapsed().as_secs_f64();
 
+    let dspmde = metrics(&te, &reg.valences(), &|t| {
+        dspmde_prediction(&dspm, reg, model_cfg.flux_scale, t)
+    })?;
+
     // 2. Pre-training data from the fitted DSPM-DE on random feeds.
     let t1 = std::time::Instant::now();
-    let mut model = IonModel::new(model_cfg.clone(), cfg.seed)?;
     let j_max = all
         .iter()
         .flat_map(|t| t.taus.iter())
         .fold(0.0f64, |m, x| m.max(*x))
         * model_cfg.flux_scale;
-    let pretrain = if cfg.skip_pretraining {
+    let pretraining = if cfg.skip_pretraining {
         None
     } else {
         let generated = generate(
@@ -238,22 +257,72 @@ pub fn run(
             "dspmde-pretraining (fitted membrane)",
         )?;
         seconds[1] = t1.elapsed().as_secs_f64();
-        let pre = trajectories(&model_cfg, &generated.dataset)?;
-        let psplit = split(pre.len(), 0.1, 0.0, cfg.seed)?;
-        let t2 = std::time::Instant::now();
-        let mut tc = TrainConfig::method(Phase::Pretrain, cfg.pretrain_epochs, cfg.seed);
-        tc.patience = cfg.patience;
-        tc.progress = progress;
-        let rep = train(
-            &mut model,
-            &pick(&pre, &psplit.train),
-            &pick(&pre, &psplit.validation),
-            &tc,
-            None,
-            None,
-        )?;
-        seconds[2] = t2.elapsed().as_secs_f64();
-        Some(rep)
+        Some(generated.dataset)
+    };
+    Ok(Prepared {
+        all,
+        split: sp,
+        fitted,
+        dspm,
+        dspmde,
+        pretraining,
+        seconds,
+    })
+}
+
+/// Runs the pipeline on `measurements` (the synthetic set, or real data in the same format).
+pub fn run(
+    measurements: &Dataset,
+    cfg: &PipelineConfig,
+    reg: &IonRegistry,
+    progress: bool,
+) -> Result<PipelineResult> {
+    let prep = prepare(measurements, cfg, reg, progress)?;
+    run_prepared(&prep, cfg, reg, progress)
+}
+
+/// Pre-trains (unless `cfg.skip_pretraining`), fine-tunes and evaluates one model variant on
+/// prepared data; `prep` must come from [`prepare`] with the same seed and data sizes.
+pub fn run_prepared(
+    prep: &Prepared,
+    cfg: &PipelineConfig,
+    reg: &IonRegistry,
+    progress: bool,
+) -> Result<PipelineResult> {
+    let mut seconds = [prep.seconds[0], prep.seconds[1], 0.0, 0.0, 0.0];
+    let mut model_cfg = ModelConfig::for_registry(reg, cfg.network.clone(), cfg.constraint);
+    model_cfg.architecture = cfg.architecture;
+    let (tr, va, te) = (
+        pick(&prep.all, &prep.split.train),
+        pick(&prep.all, &prep.split.validation),
+        pick(&prep.all, &prep.split.test),
+    );
+    let mut model = IonModel::new(model_cfg.clone(), cfg.seed)?;
+    let pretrain = match (&prep.pretraining, cfg.skip_pretraining) {
+        (_, true) => None,
+        (None, false) => {
+            return Err(ModelError::InvalidInput(
+                "prepared without pre-training data, but the configuration pre-trains".into(),
+            ));
+        }
+        (Some(generated), false) => {
+            let pre = trajectories(&model_cfg, generated)?;
+            let psplit = split(pre.len(), 0.1, 0.0, cfg.seed)?;
+            let t2 = std::time::Instant::now();
+            let mut tc = TrainConfig::method(Phase::Pretrain, cfg.pretrain_epochs, cfg.seed);
+            tc.patience = cfg.patience;
+            tc.progress = progress;
+            let rep = train(
+                &mut model,
+                &pick(&pre, &psplit.train),
+                &pick(&pre, &psplit.validation),
+                &tc,
+                None,
+                None,
+            )?;
+            seconds[2] = t2.elapsed().as_secs_f64();
+            Some(rep)
+        }
     };
 
     // 3. Fine-tune on the training measurements (the whole network when not pre-trained).
@@ -273,23 +342,16 @@ pub fn run(
 
     // 4. Compare on the test feeds.
     let t4 = std::time::Instant::now();
-    if te.is_empty() {
-        return Err(ModelError::Training("the test split is empty".into()));
-    }
-    let z = reg.valences();
-    let neural = metrics(&te, &z, &|t| neural_prediction(&model, t))?;
-    let dspmde = metrics(&te, &z, &|t| {
-        dspmde_prediction(&dspm, reg, model_cfg.flux_scale, t)
-    })?;
+    let neural = metrics(&te, &reg.valences(), &|t| neural_prediction(&model, t))?;
     seconds[4] = t4.elapsed().as_secs_f64();
     Ok(PipelineResult {
         model,
-        fitted,
+        fitted: prep.fitted.clone(),
         neural,
-        dspmde,
+        dspmde: prep.dspmde.clone(),
         pretrain,
         finetune,
-        split: sp,
+        split: prep.split.clone(),
         seconds,
     })
 }

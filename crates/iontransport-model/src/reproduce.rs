@@ -1,17 +1,57 @@
-//! Ablations of the method on the same splits and seeds: attention on/off, hard/soft
-//! electroneutrality, with/without pre-training, each against the fitted DSPM-DE, plus
-//! feed-forward (FNN) baselines of the same size; writes `results.json` and `report.md`.
-//! (CNN and U-Net baselines and the figures are not built yet.)
+//! The reproduction suite: the neural ODE and FNN, CNN and U-Net baselines (each with and
+//! without attention, parameter counts matched), each with the pre-training (PT/NPT) and
+//! electroneutrality (HIB/SIB) ablations, over seeds on the same splits, against the fitted
+//! DSPM-DE; writes `results.json`, `report.md` and the figures (SVG and PNG).
 
 use crate::error::{ModelError, Result};
-use crate::model::{Architecture, Constraint};
-use crate::network::NetworkConfig;
-use crate::pipeline::{PipelineConfig, run};
-use ion_species::IonRegistry;
+use crate::evaluate::dspmde_prediction;
+use crate::figures::{self, Bars, Heatmaps, Parity, RejectionCurves};
+use crate::model::{Architecture, Constraint, IonModel};
+use crate::network::{Body, NetworkConfig};
+use crate::pipeline::{PipelineConfig, Prepared, prepare, run_prepared};
+use ion_species::{Composition, IonRegistry};
 use np_transport::data::{Dataset, write_atomic};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::Path;
+
+/// The model family of a variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Method {
+    /// The attention neural ODE (the method).
+    NeuralOde,
+    /// Feed-forward network: the same network as a direct (feed, J_v) -> permeate regressor.
+    Fnn,
+    /// 1-D CNN over the ion slots, direct regressor.
+    Cnn,
+    /// 1-D U-Net over the ion slots, direct regressor.
+    UNet,
+}
+
+impl Method {
+    /// All methods, the method first.
+    pub const ALL: [Method; 4] = [Method::NeuralOde, Method::Fnn, Method::Cnn, Method::UNet];
+
+    /// Prefix of variant names ("" for the method).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Method::NeuralOde => "",
+            Method::Fnn => "FNN-",
+            Method::Cnn => "CNN-",
+            Method::UNet => "UNET-",
+        }
+    }
+
+    /// Display name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Method::NeuralOde => "neural ODE",
+            Method::Fnn => "FNN",
+            Method::Cnn => "CNN",
+            Method::UNet => "U-Net",
+        }
+    }
+}
 
 /// One model variant of the ablation grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,9 +64,51 @@ pub struct Variant {
     pub hard: bool,
     /// Pre-trained on DSPM-DE data.
     pub pretrained: bool,
-    /// The direct (non-ODE) regression baseline instead of the neural ODE.
-    #[serde(default)]
-    pub direct: bool,
+    /// Model family.
+    pub method: Method,
+}
+
+impl Variant {
+    /// The variant's name, e.g. "ATT-HIB-PT" or "CNN-NOATT-SIB-NPT".
+    pub fn name_of(method: Method, attention: bool, hard: bool, pretrained: bool) -> String {
+        format!(
+            "{}{}-{}-{}",
+            method.prefix(),
+            if attention { "ATT" } else { "NOATT" },
+            if hard { "HIB" } else { "SIB" },
+            if pretrained { "PT" } else { "NPT" }
+        )
+    }
+
+    /// The network of this variant: the base perceptron for the neural ODE and FNN, a
+    /// convolutional body whose width brings the parameter count closest to the neural ODE's
+    /// (same attention setting) for the CNN and U-Net.
+    pub fn network(&self, base: &NetworkConfig) -> NetworkConfig {
+        let mlp = NetworkConfig {
+            attention: self.attention,
+            body: Body::Mlp,
+            ..base.clone()
+        };
+        let kind: fn(usize) -> Body = match self.method {
+            Method::NeuralOde | Method::Fnn => return mlp,
+            Method::Cnn => |channels| Body::Cnn { channels },
+            Method::UNet => |channels| Body::UNet { channels },
+        };
+        mlp.with_matched_body(kind, mlp.num_params())
+    }
+}
+
+/// The attention matrix of the main model for one named test composition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttentionMap {
+    /// Sample id of the test feed.
+    pub feed: String,
+    /// Flux the matrix is evaluated at, m/s.
+    pub flux: f64,
+    /// Present ions (labels of rows and columns).
+    pub ions: Vec<String>,
+    /// Row i: the weights ion i gives each ion (rows sum to 1).
+    pub matrix: Vec<Vec<f64>>,
 }
 
 /// Results of one variant over the seeds.
@@ -61,6 +143,10 @@ pub struct Results {
     pub variants: Vec<VariantResult>,
     /// Statements about the method's claims, with the numbers behind them.
     pub claims: Vec<(String, bool, String)>,
+    /// Attention matrices of the main model (first seed) for named test compositions.
+    pub attention: Vec<AttentionMap>,
+    /// Figure files written next to the report (SVG and PNG of each).
+    pub figures: Vec<String>,
 }
 
 /// Mean and sample standard deviation.
@@ -75,41 +161,52 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     (m, sd)
 }
 
-/// The 2 x 2 x 2 grid of attention, constraint and pre-training.
+/// Every method with and without attention, hard/soft electroneutrality and with/without
+/// pre-training: 4 x 2 x 2 x 2 = 32 variants, the method's eight first.
 pub fn variants() -> Vec<Variant> {
     let mut v = Vec::new();
-    for attention in [true, false] {
-        for hard in [true, false] {
-            for pretrained in [true, false] {
-                v.push(Variant {
-                    name: format!(
-                        "{}-{}-{}",
-                        if attention { "ATT" } else { "NOATT" },
-                        if hard { "HIB" } else { "SIB" },
-                        if pretrained { "PT" } else { "NPT" }
-                    ),
-                    attention,
-                    hard,
-                    pretrained,
-                    direct: false,
-                });
+    for method in Method::ALL {
+        for attention in [true, false] {
+            for hard in [true, false] {
+                for pretrained in [true, false] {
+                    v.push(Variant {
+                        name: Variant::name_of(method, attention, hard, pretrained),
+                        attention,
+                        hard,
+                        pretrained,
+                        method,
+                    });
+                }
             }
         }
-    }
-    // Feed-forward baselines of the same size (the same network without the ODE).
-    for attention in [true, false] {
-        v.push(Variant {
-            name: format!("FNN-{}-HIB-PT", if attention { "ATT" } else { "NOATT" }),
-            attention,
-            hard: true,
-            pretrained: true,
-            direct: true,
-        });
     }
     v
 }
 
-/// Runs every variant for every seed on `measurements` and writes the results folder.
+/// The pipeline configuration of `v` on top of `base`.
+fn variant_config(v: &Variant, base: &PipelineConfig, seed: u64) -> PipelineConfig {
+    PipelineConfig {
+        seed,
+        network: v.network(&base.network),
+        constraint: if v.hard {
+            Constraint::Hard
+        } else {
+            Constraint::Soft { weight: 1.0 }
+        },
+        skip_pretraining: !v.pretrained,
+        architecture: if v.method == Method::NeuralOde {
+            Architecture::NeuralOde
+        } else {
+            Architecture::Direct
+        },
+        ..base.clone()
+    }
+}
+
+/// Runs every variant for every seed on `measurements` and writes the results folder `out`:
+/// results.json, report.md and the figures. Per seed the split, the DSPM-DE fit and the
+/// pre-training data are computed once and shared by all variants. `progress` prints one
+/// line per trained variant to stderr.
 pub fn reproduce(
     measurements: &Dataset,
     base: &PipelineConfig,
@@ -117,6 +214,7 @@ pub fn reproduce(
     seeds: &[u64],
     reg: &IonRegistry,
     out: &Path,
+    progress: bool,
 ) -> Result<Results> {
     if seeds.is_empty() {
         return Err(ModelError::InvalidInput("no seed given".into()));
@@ -125,9 +223,10 @@ pub fn reproduce(
         path: out.display().to_string(),
         message: e.to_string(),
     })?;
-    let mut results = Vec::new();
-    for v in variants() {
-        let mut r = VariantResult {
+    let all = variants();
+    let mut results: Vec<VariantResult> = all
+        .iter()
+        .map(|v| VariantResult {
             variant: v.clone(),
             parameters: 0,
             mse: vec![],
@@ -135,46 +234,52 @@ pub fn reproduce(
             max_relative_charge: vec![],
             train_seconds: vec![],
             dspmde_mse: vec![],
+        })
+        .collect();
+    let mut showcase: Option<(Prepared, IonModel)> = None;
+    for &seed in seeds {
+        let shared = PipelineConfig {
+            seed,
+            skip_pretraining: false,
+            ..base.clone()
         };
-        for &seed in seeds {
-            let cfg = PipelineConfig {
-                seed,
-                network: NetworkConfig {
-                    attention: v.attention,
-                    ..base.network.clone()
-                },
-                constraint: if v.hard {
-                    Constraint::Hard
-                } else {
-                    Constraint::Soft { weight: 1.0 }
-                },
-                skip_pretraining: !v.pretrained,
-                architecture: if v.direct {
-                    Architecture::Direct
-                } else {
-                    Architecture::NeuralOde
-                },
-                ..base.clone()
-            };
-            let p = run(measurements, &cfg, reg, false)?;
+        let prep = prepare(measurements, &shared, reg, false)?;
+        for r in results.iter_mut() {
+            let cfg = variant_config(&r.variant, base, seed);
+            let p = run_prepared(&prep, &cfg, reg, false)?;
+            let secs = p.pretrain.as_ref().map_or(0.0, |t| t.seconds) + p.finetune.seconds;
+            if progress {
+                eprintln!(
+                    "seed {seed} {:<20} {:>5} parameters  test MSE {:.3e}  ({secs:.1} s)",
+                    r.variant.name,
+                    p.model.num_params(),
+                    p.neural.mse
+                );
+            }
             r.parameters = p.model.num_params();
             r.mse.push(p.neural.mse);
             r.within_10_percent.push(p.neural.within_10_percent);
             r.max_relative_charge.push(p.neural.max_relative_charge);
-            r.train_seconds
-                .push(p.pretrain.as_ref().map_or(0.0, |t| t.seconds) + p.finetune.seconds);
+            r.train_seconds.push(secs);
             r.dspmde_mse.push(p.dspmde.mse);
+            if showcase.is_none() && r.variant.name == MAIN {
+                showcase = Some((prep.clone(), p.model));
+            }
         }
-        results.push(r);
     }
+    let (prep, model) = showcase.expect("the main variant ran");
+    let attention = attention_maps(&model, &prep, reg)?;
     let claims = judge(&results);
-    let res = Results {
+    let mut res = Results {
         configuration: configuration.to_string(),
         seeds: seeds.to_vec(),
         synthetic: measurements.synthetic.clone(),
         variants: results,
         claims,
+        attention,
+        figures: Vec::new(),
     };
+    res.figures = write_figures(&res, &prep, &model, reg, out)?;
     let json = serde_json::to_string_pretty(&res).map_err(|e| ModelError::Io {
         path: "results.json".into(),
         message: e.to_string(),
@@ -182,6 +287,199 @@ pub fn reproduce(
     write_atomic(&out.join("results.json"), json.as_bytes())?;
     write_atomic(&out.join("report.md"), report(&res).as_bytes())?;
     Ok(res)
+}
+
+/// The method's main variant.
+pub const MAIN: &str = "ATT-HIB-PT";
+
+/// Test trajectories with the most ions first (ties: split order), for the named examples.
+fn showcase_feeds(prep: &Prepared, count: usize) -> Vec<crate::data::Trajectory> {
+    let mut te = prep.test();
+    te.sort_by_key(|t| std::cmp::Reverse(t.feed.cond.mask.iter().filter(|m| **m).count()));
+    te.truncate(count);
+    te
+}
+
+fn composition_of(t: &crate::data::Trajectory, reg: &IonRegistry) -> Result<Composition> {
+    let feed: Vec<f64> = t.feed.cond.h0.iter().map(|h| h * t.feed.scale).collect();
+    Ok(Composition::from_vector(reg, &feed, false)?)
+}
+
+fn present(t: &crate::data::Trajectory) -> Vec<usize> {
+    (0..t.feed.cond.mask.len())
+        .filter(|&j| t.feed.cond.mask[j])
+        .collect()
+}
+
+/// Attention of the main model for three test compositions, at their highest measured flux.
+fn attention_maps(
+    model: &IonModel,
+    prep: &Prepared,
+    reg: &IonRegistry,
+) -> Result<Vec<AttentionMap>> {
+    let mut maps = Vec::new();
+    for t in showcase_feeds(prep, 3) {
+        let flux = t.taus.iter().fold(0.0f64, |a, b| a.max(*b)) * model.config.flux_scale;
+        let a = model.attention(&composition_of(&t, reg)?, flux)?;
+        let idx = present(&t);
+        maps.push(AttentionMap {
+            feed: t.id.clone(),
+            flux,
+            ions: idx.iter().map(|&j| model.config.ions[j].clone()).collect(),
+            matrix: idx
+                .iter()
+                .map(|&i| idx.iter().map(|&j| a[i][j]).collect())
+                .collect(),
+        });
+    }
+    Ok(maps)
+}
+
+/// Writes the five figures (SVG and PNG each); returns their file names.
+fn write_figures(
+    res: &Results,
+    prep: &Prepared,
+    model: &IonModel,
+    reg: &IonRegistry,
+    out: &Path,
+) -> Result<Vec<String>> {
+    let mut written = Vec::new();
+    let synthetic = if res.synthetic.is_some() {
+        " (SYNTHETIC measurements)"
+    } else {
+        ""
+    };
+    // 1. Rejection against flux for the test feed with the most ions.
+    let t = showcase_feeds(prep, 1)
+        .pop()
+        .ok_or_else(|| ModelError::Training("the test split is empty".into()))?;
+    let idx = present(&t);
+    let n = t.feed.cond.h0.len();
+    let tmax = t.taus.iter().fold(0.0f64, |a, b| a.max(*b));
+    let grid: Vec<f64> = (1..=40).map(|k| tmax * 1.05 * k as f64 / 40.0).collect();
+    let hn = model.predict_normalised(&t.feed.cond, &grid)?;
+    let mut on_grid = t.clone();
+    on_grid.taus = grid.clone();
+    let hd = dspmde_prediction(&prep.dspm, reg, model.config.flux_scale, &on_grid)?;
+    let rej = |h: &[f64], j: usize, k: usize| 1.0 - h[k * n + j] / t.feed.cond.h0[j];
+    let fig = RejectionCurves {
+        title: format!("Test feed {}: rejection vs flux{synthetic}", t.id),
+        ions: idx.iter().map(|&j| model.config.ions[j].clone()).collect(),
+        measured_flux: t.taus.iter().map(|x| x * model.config.flux_scale).collect(),
+        measured: idx
+            .iter()
+            .map(|&j| {
+                (0..t.taus.len())
+                    .map(|k| t.targets[k * n + j].map_or(f64::NAN, |y| 1.0 - y / t.feed.cond.h0[j]))
+                    .collect()
+            })
+            .collect(),
+        grid: grid.iter().map(|x| x * model.config.flux_scale).collect(),
+        dspmde: idx
+            .iter()
+            .map(|&j| (0..grid.len()).map(|k| rej(&hd, j, k)).collect())
+            .collect(),
+        neural: idx
+            .iter()
+            .map(|&j| (0..grid.len()).map(|k| rej(&hn, j, k)).collect())
+            .collect(),
+    };
+    figures::save(out, "rejection-vs-flux", &fig)?;
+    written.push("rejection-vs-flux".to_string());
+
+    // 2. Parity of every test prediction, both models.
+    let te = prep.test();
+    let neural = crate::evaluate::metrics(&te, &reg.valences(), &|t| {
+        crate::evaluate::neural_prediction(model, t)
+    })?;
+    let fig = Parity {
+        title: format!("Test permeate, {} feeds{synthetic}", te.len()),
+        unit: "c_p / S".into(),
+        models: vec![
+            (format!("neural ODE ({MAIN})"), neural.parity),
+            ("fitted DSPM-DE".into(), prep.dspmde.parity.clone()),
+        ],
+    };
+    figures::save(out, "parity", &fig)?;
+    written.push("parity".to_string());
+
+    // 3. MSE of every method with and without attention (hard, pre-trained).
+    let stat = |m: Method, a: bool, h: bool, p: bool| {
+        let name = Variant::name_of(m, a, h, p);
+        res.variants
+            .iter()
+            .find(|r| r.variant.name == name)
+            .map_or((f64::NAN, 0.0), |r| mean_sd(&r.mse))
+    };
+    let d = mean_sd(&res.variants[0].dspmde_mse).0;
+    let groups: Vec<String> = Method::ALL.iter().map(|m| m.label().to_string()).collect();
+    let fig = Bars {
+        title: "Test MSE with and without attention (HIB, PT; mean ± sd over seeds)".into(),
+        y_label: "test MSE of c_p / S".into(),
+        groups: groups.clone(),
+        series: [true, false]
+            .iter()
+            .map(|&a| {
+                (
+                    if a {
+                        "with attention"
+                    } else {
+                        "without attention"
+                    }
+                    .to_string(),
+                    Method::ALL
+                        .iter()
+                        .map(|&m| stat(m, a, true, true))
+                        .collect(),
+                )
+            })
+            .collect(),
+        reference: Some(("fitted DSPM-DE".into(), d)),
+    };
+    figures::save(out, "mse-attention", &fig)?;
+    written.push("mse-attention".to_string());
+
+    // 4. Ablations: pre-training and constraint, with attention.
+    let fig = Bars {
+        title: "Ablations with attention: pre-training (PT/NPT), hard/soft (HIB/SIB)".into(),
+        y_label: "test MSE of c_p / S".into(),
+        groups,
+        series: [(true, true), (true, false), (false, true), (false, false)]
+            .iter()
+            .map(|&(h, p)| {
+                (
+                    format!(
+                        "{}-{}",
+                        if h { "HIB" } else { "SIB" },
+                        if p { "PT" } else { "NPT" }
+                    ),
+                    Method::ALL.iter().map(|&m| stat(m, true, h, p)).collect(),
+                )
+            })
+            .collect(),
+        reference: Some(("fitted DSPM-DE".into(), d)),
+    };
+    figures::save(out, "ablations", &fig)?;
+    written.push("ablations".to_string());
+
+    // 5. Attention heatmaps.
+    let fig = Heatmaps {
+        title: format!("Attention of the neural ODE ({MAIN}), test feeds at their highest flux"),
+        panels: res
+            .attention
+            .iter()
+            .map(|a| {
+                (
+                    format!("{} at {:.1} µm/s", a.feed, a.flux * 1e6),
+                    a.ions.clone(),
+                    a.matrix.clone(),
+                )
+            })
+            .collect(),
+    };
+    figures::save(out, "attention", &fig)?;
+    written.push("attention".to_string());
+    Ok(written)
 }
 
 fn find<'a>(rs: &'a [VariantResult], name: &str) -> &'a VariantResult {
@@ -193,65 +491,74 @@ fn find<'a>(rs: &'a [VariantResult], name: &str) -> &'a VariantResult {
 /// Compares mean test MSE of variant pairs for each claim.
 fn judge(rs: &[VariantResult]) -> Vec<(String, bool, String)> {
     let m = |name: &str| mean_sd(&find(rs, name).mse).0;
+    let name = Variant::name_of;
     let mut claims = Vec::new();
-    let main = "ATT-HIB-PT";
-    let d = mean_sd(&find(rs, main).dspmde_mse).0;
+    let d = mean_sd(&find(rs, MAIN).dspmde_mse).0;
     claims.push((
         "the neural model beats the DSPM-DE fit".to_string(),
-        m(main) < d,
-        format!(
-            "{main} test MSE {:.3e} vs fitted DSPM-DE {:.3e}",
-            m(main),
-            d
-        ),
+        m(MAIN) < d,
+        format!("{MAIN} test MSE {:.3e} vs fitted DSPM-DE {d:.3e}", m(MAIN)),
     ));
-    let (f1, f2) = (m("FNN-ATT-HIB-PT"), m("FNN-NOATT-HIB-PT"));
-    claims.push((
-        "it beats FNN baselines of similar parameter count".to_string(),
-        m(main) < f1 && m(main) < f2,
-        format!(
-            "{main} {:.3e} vs FNN-ATT-HIB-PT {f1:.3e} and FNN-NOATT-HIB-PT {f2:.3e} (CNN and U-Net not built)",
-            m(main)
-        ),
-    ));
-    let mut pairs = Vec::new();
     let mut all = true;
-    for c in ["HIB-PT", "HIB-NPT", "SIB-PT", "SIB-NPT"] {
-        let (a, b) = (m(&format!("ATT-{c}")), m(&format!("NOATT-{c}")));
-        all &= a < b;
-        pairs.push(format!("{c}: {a:.3e} vs {b:.3e}"));
-    }
-    claims.push((
-        "attention always helps".to_string(),
-        all,
-        format!("with vs without attention, {}", pairs.join("; ")),
-    ));
-    let mut pairs = Vec::new();
-    let mut all = true;
-    for c in ["ATT-HIB", "ATT-SIB", "NOATT-HIB", "NOATT-SIB"] {
-        let (a, b) = (m(&format!("{c}-PT")), m(&format!("{c}-NPT")));
-        all &= b > 1.1 * a;
-        pairs.push(format!("{c}: PT {a:.3e} vs NPT {b:.3e}"));
-    }
-    claims.push((
-        "no pre-training gives a clearly (> 10 %) higher test MSE".to_string(),
-        all,
-        pairs.join("; "),
-    ));
-    let mut pairs = Vec::new();
-    let mut all = true;
-    for c in ["ATT", "NOATT"] {
-        for p in ["PT", "NPT"] {
-            let (a, b) = (m(&format!("{c}-HIB-{p}")), m(&format!("{c}-SIB-{p}")));
-            all &= a < b;
-            pairs.push(format!("{c}-{p}: hard {a:.3e} vs soft {b:.3e}"));
+    let mut parts = Vec::new();
+    for method in [Method::Fnn, Method::Cnn, Method::UNet] {
+        for a in [true, false] {
+            let b = name(method, a, true, true);
+            all &= m(MAIN) < m(&b);
+            parts.push(format!(
+                "{b} {:.3e} ({} parameters)",
+                m(&b),
+                find(rs, &b).parameters
+            ));
         }
     }
     claims.push((
-        "hard constraints beat soft ones".to_string(),
+        "it beats FNN, CNN and U-Net baselines of similar parameter count".to_string(),
         all,
-        pairs.join("; "),
+        format!(
+            "{MAIN} {:.3e} ({} parameters) vs {}",
+            m(MAIN),
+            find(rs, MAIN).parameters,
+            parts.join(", ")
+        ),
     ));
+    // Pairwise claims over every method and the other two ablation axes.
+    let mut pairs = |label: &str,
+                     better: &dyn Fn(f64, f64) -> bool,
+                     pick: &dyn Fn(Method, bool, bool) -> (String, String)| {
+        let (mut held, mut total, mut parts) = (0, 0, Vec::new());
+        for method in Method::ALL {
+            for x in [true, false] {
+                for y in [true, false] {
+                    let (a, b) = pick(method, x, y);
+                    let (ma, mb) = (m(&a), m(&b));
+                    total += 1;
+                    if better(ma, mb) {
+                        held += 1;
+                    }
+                    parts.push(format!("{a} {ma:.3e} vs {b} {mb:.3e}"));
+                }
+            }
+        }
+        claims.push((
+            label.to_string(),
+            held == total,
+            format!("in {held} of {total} pairs: {}", parts.join("; ")),
+        ));
+    };
+    pairs("attention always helps", &|a, b| a < b, &|method, h, p| {
+        (name(method, true, h, p), name(method, false, h, p))
+    });
+    pairs(
+        "no pre-training gives a clearly (> 10 %) higher test MSE",
+        &|a, b| b > 1.1 * a,
+        &|method, a, h| (name(method, a, h, true), name(method, a, h, false)),
+    );
+    pairs(
+        "hard constraints beat soft ones",
+        &|a, b| a < b,
+        &|method, a, p| (name(method, a, true, p), name(method, a, false, p)),
+    );
     claims
 }
 
@@ -298,7 +605,11 @@ pub fn report(res: &Results) -> String {
     }
     let _ = writeln!(
         s,
-        "\nMSE in normalised concentrations c_p / S on the held-out test feeds.\n\n## The method's claims on this data\n"
+        "\nMSE in normalised concentrations c_p / S on the held-out test feeds. Names: method \
+         (none = the neural ODE; FNN, CNN, UNET = direct (feed, J_v) -> permeate regressors), \
+         ATT/NOATT attention, HIB/SIB hard/soft electroneutrality, PT/NPT with/without \
+         DSPM-DE pre-training. FNN shares the neural ODE's network exactly; CNN and U-Net \
+         widths are chosen to match its parameter count.\n\n## The method's claims on this data\n"
     );
     for (claim, holds, why) in &res.claims {
         let _ = writeln!(
@@ -309,9 +620,24 @@ pub fn report(res: &Results) -> String {
             why
         );
     }
-    let _ = writeln!(
-        s,
-        "\nNot yet run: the CNN and U-Net baselines and the figures (see the open issue). FNN rows are the same network used as a direct (feed, flux) -> permeate regressor, without the ODE."
-    );
+    let _ = writeln!(s, "\n## Attention of {MAIN} (first seed)\n");
+    for a in &res.attention {
+        let _ = writeln!(
+            s,
+            "Test feed {} at J_v = {:.3e} m/s (row: ion; columns: weight given to each ion):\n",
+            a.feed, a.flux
+        );
+        let _ = writeln!(s, "| | {} |", a.ions.join(" | "));
+        let _ = writeln!(s, "|---|{}", "---|".repeat(a.ions.len()));
+        for (ion, row) in a.ions.iter().zip(&a.matrix) {
+            let cells: Vec<String> = row.iter().map(|x| format!("{x:.3}")).collect();
+            let _ = writeln!(s, "| {ion} | {} |", cells.join(" | "));
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(s, "## Figures\n");
+    for f in &res.figures {
+        let _ = writeln!(s, "![{f}]({f}.png) ([SVG]({f}.svg))\n");
+    }
     s
 }

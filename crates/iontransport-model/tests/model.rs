@@ -2,6 +2,7 @@
 
 use ion_species::{Composition, IonRegistry};
 use iontransport_model::data::trajectories;
+use iontransport_model::network::Body;
 use iontransport_model::train::trajectory_gradient;
 use iontransport_model::{
     Checkpoint, Constraint, IonModel, ModelConfig, ModelError, NetworkConfig, PreparedFeed,
@@ -10,12 +11,17 @@ use iontransport_model::{
 use neural_ode::VectorField;
 
 fn tiny(constraint: Constraint, attention: bool) -> IonModel {
+    tiny_with(constraint, attention, Body::Mlp)
+}
+
+fn tiny_with(constraint: Constraint, attention: bool, body: Body) -> IonModel {
     let reg = IonRegistry::canonical();
     let net = NetworkConfig {
         hidden: 6,
         d_model: 4,
         d_k: 3,
         attention,
+        body,
         ..NetworkConfig::default()
     };
     let mut cfg = ModelConfig::for_registry(&reg, net, constraint);
@@ -37,12 +43,20 @@ fn feed_vec() -> Vec<f64> {
 
 #[test]
 fn vector_field_vjp_matches_finite_differences() {
-    for (constraint, attention) in [
-        (Constraint::Hard, true),
-        (Constraint::Soft { weight: 1.0 }, true),
-        (Constraint::Hard, false),
+    for (constraint, attention, body) in [
+        (Constraint::Hard, true, Body::Mlp),
+        (Constraint::Soft { weight: 1.0 }, true, Body::Mlp),
+        (Constraint::Hard, false, Body::Mlp),
+        (Constraint::Hard, true, Body::Cnn { channels: 3 }),
+        (
+            Constraint::Soft { weight: 1.0 },
+            false,
+            Body::Cnn { channels: 3 },
+        ),
+        (Constraint::Hard, true, Body::UNet { channels: 2 }),
+        (Constraint::Hard, false, Body::UNet { channels: 2 }),
     ] {
-        let m = tiny(constraint, attention);
+        let m = tiny_with(constraint, attention, body);
         let pf = PreparedFeed::new(&m.config, &feed_vec()).unwrap();
         let f = TrajectoryField::new(&m, &pf.cond).unwrap();
         let h: Vec<f64> = pf.cond.h0.iter().map(|x| x * 0.9).collect();
@@ -71,7 +85,7 @@ fn vector_field_vjp_matches_finite_differences() {
             let fd = (adot(&h, &pp) - adot(&h, &pm)) / (2.0 * eps);
             worst = worst.max((fd - vp[i]).abs() / (1.0 + vp[i].abs()));
         }
-        eprintln!("{constraint:?}, attention {attention}: worst VJP error {worst:.2e}");
+        eprintln!("{constraint:?}, attention {attention}, {body:?}: worst VJP error {worst:.2e}");
         assert!(worst < 1e-7, "{worst}");
     }
 }
@@ -247,8 +261,18 @@ fn bad_inputs_are_clear_errors() {
 
 #[test]
 fn direct_baseline_gradient_matches_finite_differences() {
+    for body in [
+        Body::Mlp,
+        Body::Cnn { channels: 3 },
+        Body::UNet { channels: 2 },
+    ] {
+        direct_gradient_check(body);
+    }
+}
+
+fn direct_gradient_check(body: Body) {
     use iontransport_model::Architecture;
-    let mut m = tiny(Constraint::Hard, true);
+    let mut m = tiny_with(Constraint::Hard, true, body);
     m.config.architecture = Architecture::Direct;
     let pf = PreparedFeed::new(&m.config, &feed_vec()).unwrap();
     let n = 8;
@@ -281,7 +305,7 @@ fn direct_baseline_gradient_matches_finite_differences() {
         pm[i] -= 1e-6;
         worst = worst.max(((loss(&pp) - loss(&pm)) / 2e-6 - g[i]).abs() / gmax);
     }
-    assert!(worst < 1e-7, "{worst}");
+    assert!(worst < 1e-7, "{body:?}: {worst}");
     // Its predictions at tau = 0 are the feed, and they are electroneutral.
     let h = m.predict_normalised(&t.feed.cond, &[0.0, 1.0]).unwrap();
     assert_eq!(&h[..n], &t.feed.cond.h0[..]);

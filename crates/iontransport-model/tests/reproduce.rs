@@ -1,14 +1,15 @@
-//! `reproduce` on a tiny configuration: the results folder exists, parses, and the report's
-//! numbers are those of results.json.
+//! `reproduce` on a tiny configuration: the results folder exists and parses, every figure is a
+//! valid SVG and PNG, the report's numbers are those of results.json, and the baselines'
+//! parameter counts match the method's.
 
 use ion_species::IonRegistry;
 use iontransport_model::pipeline::PipelineConfig;
-use iontransport_model::reproduce::{Results, mean_sd, reproduce};
+use iontransport_model::reproduce::{Method, Results, mean_sd, reproduce};
 use np_transport::data::Dataset;
 use std::path::Path;
 
 #[test]
-fn tiny_reproduction_writes_a_consistent_report() {
+fn tiny_reproduction_writes_a_consistent_report_and_figures() {
     let reg = IonRegistry::canonical();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/synthetic-measurements.csv");
     let mut ds = Dataset::read_csv(&path, &reg).unwrap();
@@ -21,9 +22,11 @@ fn tiny_reproduction_writes_a_consistent_report() {
         &[0],
         &reg,
         dir.path(),
+        false,
     )
     .unwrap();
-    assert_eq!(res.variants.len(), 10);
+    // 4 methods x attention x constraint x pre-training.
+    assert_eq!(res.variants.len(), 32);
     let json: Results =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap())
             .unwrap();
@@ -39,7 +42,6 @@ fn tiny_reproduction_writes_a_consistent_report() {
         assert!(report.contains(&cell), "report lacks `{cell}`");
         assert!(m.is_finite() && m > 0.0);
     }
-    // Attention adds exactly W_q, W_k, W_v (3 x 8 x 8 parameters).
     let p = |n: &str| {
         json.variants
             .iter()
@@ -47,11 +49,71 @@ fn tiny_reproduction_writes_a_consistent_report() {
             .unwrap()
             .parameters
     };
+    // Attention adds exactly W_q, W_k, W_v (3 x 8 x 8 parameters).
     assert_eq!(p("ATT-HIB-PT") - p("NOATT-HIB-PT"), 192);
+    // Every baseline within 10 % of the method's parameter count (FNN exactly).
+    for att in ["ATT", "NOATT"] {
+        let target = p(&format!("{att}-HIB-PT")) as f64;
+        assert_eq!(p(&format!("FNN-{att}-HIB-PT")) as f64, target);
+        for m in ["CNN", "UNET"] {
+            let got = p(&format!("{m}-{att}-HIB-PT")) as f64;
+            assert!(
+                (got / target - 1.0).abs() < 0.10,
+                "{m}-{att}: {got} vs {target}"
+            );
+        }
+    }
+    assert!(
+        json.variants
+            .iter()
+            .filter(|v| v.variant.method == Method::Cnn)
+            .count()
+            == 8
+    );
     assert_eq!(json.claims.len(), 5);
-    // The FNN baselines have exactly the neural ODE's parameter count.
-    assert_eq!(p("FNN-ATT-HIB-PT"), p("ATT-HIB-PT"));
     for (claim, _, why) in &json.claims {
         assert!(report.contains(claim.as_str()) && report.contains(why.as_str()));
+    }
+    // Attention maps: rows of present ions, each summing to 1, printed in the report.
+    assert!(!json.attention.is_empty());
+    for a in &json.attention {
+        assert_eq!(a.matrix.len(), a.ions.len());
+        for row in &a.matrix {
+            assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            let cells: Vec<String> = row.iter().map(|x| format!("{x:.3}")).collect();
+            assert!(report.contains(&cells.join(" | ")));
+        }
+    }
+    // Every figure: a well-formed SVG and a decodable PNG of the stated size, linked in the report.
+    assert_eq!(
+        json.figures,
+        [
+            "rejection-vs-flux",
+            "parity",
+            "mse-attention",
+            "ablations",
+            "attention"
+        ]
+    );
+    for f in &json.figures {
+        let svg = std::fs::read_to_string(dir.path().join(format!("{f}.svg"))).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{f}.svg: {e}"));
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        // Text was drawn (titles, axes), not only shapes.
+        assert!(
+            doc.descendants().any(|n| n.has_tag_name("text")),
+            "{f}.svg has no text"
+        );
+        let png = std::fs::read(dir.path().join(format!("{f}.png"))).unwrap();
+        let img = image::load_from_memory(&png).unwrap_or_else(|e| panic!("{f}.png: {e}"));
+        assert!(img.width() >= 400 && img.height() >= 400);
+        // Not blank: some pixels are darker than the white background.
+        let rgb = img.to_rgb8();
+        let dark = rgb
+            .pixels()
+            .filter(|p| p.0.iter().all(|&c| c < 100))
+            .count();
+        assert!(dark > 500, "{f}.png looks blank ({dark} dark pixels)");
+        assert!(report.contains(&format!("({f}.png)")));
     }
 }

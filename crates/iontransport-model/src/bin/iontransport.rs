@@ -134,17 +134,22 @@ enum Command {
         #[arg(long)]
         parity: Option<PathBuf>,
     },
-    /// Ablations (attention, hard/soft, pre-training) over seeds; writes results.json and report.md.
+    /// The study: neural ODE vs FNN, CNN and U-Net baselines (with/without attention), the
+    /// PT/NPT and HIB/SIB ablations, over seeds, against the fitted DSPM-DE; writes
+    /// results.json, report.md and the figures (SVG, PNG).
     Reproduce {
         /// Measurement CSV (default: the shipped synthetic set).
         #[arg(long)]
         data: Option<PathBuf>,
-        /// Paper-scale runs instead of the quick default.
+        /// The small configuration (minutes on 2 cores; the default).
+        #[arg(long, conflicts_with = "full")]
+        quick: bool,
+        /// Paper-scale runs (10,000 pre-training trajectories, hundreds of epochs; hours).
         #[arg(long)]
         full: bool,
-        /// Seeds, comma-separated.
-        #[arg(long, default_value = "0,1")]
-        seeds: String,
+        /// Seeds, comma-separated (default: 0,1 quick; 0,1,2,3,4 full).
+        #[arg(long)]
+        seeds: Option<String>,
         /// Output folder.
         #[arg(long, default_value = "results")]
         out: PathBuf,
@@ -392,10 +397,12 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Reproduce {
             data,
+            quick: _,
             full,
             seeds,
             out,
         } => {
+            let seeds = seeds.unwrap_or_else(|| if full { "0,1,2,3,4" } else { "0,1" }.into());
             let path = data.unwrap_or_else(shipped_measurements);
             let ds = Dataset::read_csv(&path, &reg)?;
             let seeds: Vec<u64> = seeds
@@ -405,15 +412,16 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
             let (base, name) = if full {
                 (PipelineConfig::full(0), "full")
             } else {
-                (PipelineConfig::reproduce_quick(0), "quick")
+                (PipelineConfig::quick(0), "quick")
             };
-            let res =
-                iontransport_model::reproduce::reproduce(&ds, &base, name, &seeds, &reg, &out)?;
+            let res = iontransport_model::reproduce::reproduce(
+                &ds, &base, name, &seeds, &reg, &out, true,
+            )?;
             print!("{}", iontransport_model::reproduce::report(&res));
             println!(
-                "\nwrote {}/results.json and {}/report.md",
+                "\nwrote {0}/results.json, {0}/report.md and the figures {0}/{{{1}}}.{{svg,png}}",
                 out.display(),
-                out.display()
+                res.figures.join(",")
             );
         }
         Command::Pipeline {
