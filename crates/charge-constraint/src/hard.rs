@@ -120,6 +120,83 @@ impl<T: Real> Projector<T> {
         self.project_batch(batch)
     }
 
+    /// Replaces `v` by its projection onto z^T v = 0 that is orthogonal in the metric
+    /// diag(1 / w): v - (w ⊙ z) (z^T v) / (sum_j z_j^2 w_j), over present entries. The
+    /// correction of entry j is proportional to w_j; with w = h (current concentrations) and
+    /// v = h ⊙ g, every component of the result is h_j (g_j - z_j s), so an ODE
+    /// dh/dt = P_h(h ⊙ g) keeps each h_j > 0 and sum z h constant. Weights should be positive
+    /// on present entries; when sum z^2 w <= 0 the map is the identity. Allocation-free.
+    ///
+    /// ```
+    /// use charge_constraint::Projector;
+    /// // Na+, Mg2+ (absent), Cl- (a trace), SO4 2-.
+    /// let p = Projector::<f64>::new(&[1.0, 2.0, -1.0, -2.0], &[true, false, true, true]).unwrap();
+    /// let h = [10.0, 0.0, 1e-6, 5.0];
+    /// let mut v = [-1.0, 0.0, -1e-6, -20.0];
+    /// p.project_weighted(&h, &mut v).unwrap();
+    /// assert!(p.residual(&v).unwrap().abs() < 1e-12);
+    /// assert!(v[2].abs() < 1e-5); // the trace's rate vanishes with its concentration
+    /// ```
+    pub fn project_weighted(&self, w: &[T], v: &mut [T]) -> Result<(), ConstraintError> {
+        check_len("w", self.dim(), w.len())?;
+        check_len("v", self.dim(), v.len())?;
+        let (d, s) = self.weighted_coefficients(w, v);
+        if d > T::zero() {
+            for ((x, &z), &wj) in v.iter_mut().zip(&self.z_masked).zip(w) {
+                *x = *x - wj * z * s;
+            }
+        }
+        Ok(())
+    }
+
+    /// (sum z^2 w, z^T v / sum z^2 w) over present entries; the second is 0 when the first is.
+    fn weighted_coefficients(&self, w: &[T], v: &[T]) -> (T, T) {
+        let d = self
+            .z_masked
+            .iter()
+            .zip(w)
+            .fold(T::zero(), |acc, (&z, &wj)| acc + z * z * wj);
+        if d > T::zero() {
+            (d, self.dot(v) / d)
+        } else {
+            (d, T::zero())
+        }
+    }
+
+    /// Vector-Jacobian product of [`Projector::project_weighted`] at (w, v): replaces the
+    /// cotangent `a` of the output by the cotangent of `v`, and adds the cotangent of `w` into
+    /// `w_bar` (the projection depends on its weights). Allocation-free.
+    pub fn vjp_weighted(
+        &self,
+        w: &[T],
+        v: &[T],
+        a: &mut [T],
+        w_bar: &mut [T],
+    ) -> Result<(), ConstraintError> {
+        check_len("w", self.dim(), w.len())?;
+        check_len("v", self.dim(), v.len())?;
+        check_len("a", self.dim(), a.len())?;
+        check_len("w_bar", self.dim(), w_bar.len())?;
+        let (d, s) = self.weighted_coefficients(w, v);
+        if d <= T::zero() {
+            return Ok(());
+        }
+        // out = v - (w ⊙ z) s with s = z^T v / d, d = sum z^2 w.
+        let wza = self
+            .z_masked
+            .iter()
+            .zip(w)
+            .zip(a.iter())
+            .fold(T::zero(), |acc, ((&z, &wj), &aj)| acc + wj * z * aj);
+        let r = wza / d;
+        for ((x, wb), &z) in a.iter_mut().zip(w_bar.iter_mut()).zip(&self.z_masked) {
+            // d out_j / d w_k = -delta_jk z_j s + w_j z_j s z_k^2 / d.
+            *wb = *wb - *x * z * s + r * s * z * z;
+            *x = *x - z * r;
+        }
+        Ok(())
+    }
+
     /// The dense n x n matrix of the map (row-major), for inspection and tests.
     pub fn matrix(&self) -> Vec<T> {
         let n = self.dim();

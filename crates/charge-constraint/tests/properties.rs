@@ -142,3 +142,70 @@ fn penalty_is_positive_off_the_constraint() {
     assert!(s.value(&[1.0, 0.0, 0.0]).unwrap() > 0.0);
     assert_eq!(s.value(&[1.0, 0.0, 1.0]).unwrap(), 0.0);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn weighted_projection_is_neutral_and_keeps_signs((z, mask, h, a) in problem()) {
+        // Positive weights w = |h| + 0.01; v = w ⊙ g with g = a: every output entry is w_j times
+        // (g_j - z_j s), so it vanishes with w_j, and z^T out = 0.
+        let p = Projector::new(&z, &mask).unwrap();
+        let w: Vec<f64> = h.iter().map(|x| x.abs() + 0.01).collect();
+        let mut v: Vec<f64> = w.iter().zip(&a).map(|(wj, g)| wj * g).collect();
+        let v0 = v.clone();
+        p.project_weighted(&w, &mut v).unwrap();
+        let scale = z.iter().zip(&v0).map(|(x, y)| (x * y).abs()).sum::<f64>().max(1.0);
+        prop_assert!(p.residual(&v).unwrap().abs() <= 1e-12 * scale);
+        // Idempotent.
+        let mut twice = v.clone();
+        p.project_weighted(&w, &mut twice).unwrap();
+        for (x, y) in v.iter().zip(&twice) {
+            prop_assert!((x - y).abs() <= 1e-12 * (1.0 + x.abs()));
+        }
+        // Structure: out_j = w_j (g_j - z_j s) with one s for all present entries, so an entry
+        // vanishes with its weight (what keeps h > 0 in dh/dt = P_h(h ⊙ g)).
+        let mut common: Option<f64> = None;
+        for j in 0..z.len() {
+            if !mask[j] {
+                prop_assert_eq!(v[j], v0[j]);
+            } else if z[j].abs() > 0.1 {
+                let sj = (a[j] - v[j] / w[j]) / z[j];
+                if let Some(c) = common {
+                    prop_assert!((sj - c).abs() <= 1e-9 * (1.0 + c.abs()), "{} vs {}", sj, c);
+                } else {
+                    common = Some(sj);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn weighted_vjp_matches_central_finite_differences((z, mask, h, a) in problem()) {
+        let p = Projector::new(&z, &mask).unwrap();
+        let w: Vec<f64> = h.iter().map(|x| x.abs() / 10.0 + 0.5).collect();
+        let v: Vec<f64> = a.iter().enumerate().map(|(i, x)| x + 0.1 * i as f64).collect();
+        let c: Vec<f64> = (0..z.len()).map(|i| ((i * 7 % 5) as f64 - 2.0) / 3.0).collect();
+        let f = |w: &[f64], v: &[f64]| {
+            let mut o = v.to_vec();
+            p.project_weighted(w, &mut o).unwrap();
+            dot(&c, &o)
+        };
+        let mut vbar = c.clone();
+        let mut wbar = vec![0.0; z.len()];
+        p.vjp_weighted(&w, &v, &mut vbar, &mut wbar).unwrap();
+        let eps = 1e-6;
+        for k in 0..z.len() {
+            let (mut vp, mut vm) = (v.clone(), v.clone());
+            vp[k] += eps;
+            vm[k] -= eps;
+            let fd = (f(&w, &vp) - f(&w, &vm)) / (2.0 * eps);
+            prop_assert!((fd - vbar[k]).abs() <= 1e-7 * (1.0 + fd.abs()), "v {k}: {fd} vs {}", vbar[k]);
+            let (mut wp, mut wm) = (w.clone(), w.clone());
+            wp[k] += eps;
+            wm[k] -= eps;
+            let fd = (f(&wp, &v) - f(&wm, &v)) / (2.0 * eps);
+            prop_assert!((fd - wbar[k]).abs() <= 1e-6 * (1.0 + fd.abs()), "w {k}: {fd} vs {}", wbar[k]);
+        }
+    }
+}

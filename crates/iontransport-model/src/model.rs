@@ -17,6 +17,10 @@ pub enum Constraint {
         /// Penalty weight.
         weight: f64,
     },
+    /// Hard and positivity-preserving (an extension, not the published method): the rate is
+    /// h ⊙ g projected onto sum z_j dh_j = 0 orthogonally in the metric diag(1/h), so
+    /// dh_j/dtau = h_j (g_j - z_j s): electroneutral, and no concentration can cross zero.
+    HardPositive,
 }
 
 /// How the network produces predictions.
@@ -164,7 +168,9 @@ impl<'a> TrajectoryField<'a> {
     /// The field for `cond`.
     pub fn new(model: &'a IonModel, cond: &'a Conditioning) -> Result<Self> {
         let projector = match model.config.constraint {
-            Constraint::Hard => Some(Projector::new(&cond.z, &cond.mask)?),
+            Constraint::Hard | Constraint::HardPositive => {
+                Some(Projector::new(&cond.z, &cond.mask)?)
+            }
             Constraint::Soft { .. } => None,
         };
         Ok(Self {
@@ -195,6 +201,21 @@ impl VectorField for TrajectoryField<'_> {
     fn eval(&self, tau: f64, h: &[f64], p: &[f64], ws: &mut Workspace, dh: &mut [f64]) {
         let cfg = &self.model.config.network;
         forward(cfg, &self.model.layout, p, self.cond, tau, h, ws);
+        if self.positive() {
+            // dh = P_h(h ⊙ g).
+            for j in 0..dh.len() {
+                dh[j] = if self.cond.mask[j] {
+                    h[j] * ws.raw_output()[j]
+                } else {
+                    0.0
+                };
+            }
+            if let Some(pr) = &self.projector {
+                pr.project_weighted(h, dh)
+                    .expect("dimensions checked at construction");
+            }
+            return;
+        }
         raw_to_rate(self.cond, ws.raw_output(), dh);
         if let Some(pr) = &self.projector {
             pr.project(dh).expect("dimensions checked at construction");
@@ -220,7 +241,7 @@ impl VectorField for TrajectoryField<'_> {
             h,
             ws,
         );
-        self.backward_from_cache(p, a, ws, vjp_h, vjp_p);
+        self.backward_from_cache(h, p, a, ws, vjp_h, vjp_p);
     }
 
     fn record_len(&self) -> usize {
@@ -243,7 +264,7 @@ impl VectorField for TrajectoryField<'_> {
     fn vjp_recorded(
         &self,
         _tau: f64,
-        _h: &[f64],
+        h: &[f64],
         p: &[f64],
         a: &[f64],
         ws: &mut Workspace,
@@ -252,14 +273,19 @@ impl VectorField for TrajectoryField<'_> {
         vjp_p: &mut [f64],
     ) {
         ws.load_cache(record);
-        self.backward_from_cache(p, a, ws, vjp_h, vjp_p);
+        self.backward_from_cache(h, p, a, ws, vjp_h, vjp_p);
     }
 }
 
 impl TrajectoryField<'_> {
     /// The VJP from the forward cache in `ws`: projection, masking and scaling, network.
+    fn positive(&self) -> bool {
+        self.model.config.constraint == Constraint::HardPositive
+    }
+
     fn backward_from_cache(
         &self,
+        h: &[f64],
         p: &[f64],
         a: &[f64],
         ws: &mut Workspace,
@@ -270,6 +296,44 @@ impl TrajectoryField<'_> {
         let n = cfg.ions;
         let mut abar = [0.0f64; 32];
         abar[..n].copy_from_slice(a);
+        if self.positive() {
+            // dh = P_h(v), v = m ⊙ h ⊙ g: cotangents of v (then g) and of h directly.
+            let g = ws.raw_output();
+            let mut v = [0.0f64; 32];
+            for j in 0..n {
+                v[j] = if self.cond.mask[j] { h[j] * g[j] } else { 0.0 };
+            }
+            let mut hbar = [0.0f64; 32];
+            if let Some(pr) = &self.projector {
+                pr.vjp_weighted(h, &v[..n], &mut abar[..n], &mut hbar[..n])
+                    .expect("dimensions checked at construction");
+            }
+            for j in 0..n {
+                if self.cond.mask[j] {
+                    hbar[j] += abar[j] * g[j];
+                    abar[j] *= h[j];
+                } else {
+                    abar[j] = 0.0;
+                }
+            }
+            vjp_h.fill(0.0);
+            vjp_p.fill(0.0);
+            backward(
+                cfg,
+                &self.model.layout,
+                p,
+                self.cond,
+                &abar[..n],
+                ws,
+                vjp_p,
+                vjp_h,
+                self.first_trainable,
+            );
+            for j in 0..n {
+                vjp_h[j] += hbar[j];
+            }
+            return;
+        }
         if let Some(pr) = &self.projector {
             pr.vjp(&mut abar[..n])
                 .expect("dimensions checked at construction");
@@ -541,8 +605,13 @@ impl IonModel {
         let n = cond.h0.len();
         let mut dh = vec![0.0; n];
         raw_to_rate(cond, ws.raw_output(), &mut dh);
-        if self.config.constraint == Constraint::Hard {
-            Projector::new(&cond.z, &cond.mask)?.project(&mut dh)?;
+        match self.config.constraint {
+            Constraint::Hard => Projector::new(&cond.z, &cond.mask)?.project(&mut dh)?,
+            // The direct model has no state: the weights are the feed's.
+            Constraint::HardPositive => {
+                Projector::new(&cond.z, &cond.mask)?.project_weighted(&cond.h0, &mut dh)?
+            }
+            Constraint::Soft { .. } => {}
         }
         Ok((0..n).map(|j| cond.h0[j] + tau * dh[j]).collect())
     }
@@ -560,8 +629,20 @@ impl IonModel {
     ) -> Result<()> {
         let n = cond.h0.len();
         let mut a = dl.to_vec();
-        if self.config.constraint == Constraint::Hard {
-            Projector::new(&cond.z, &cond.mask)?.vjp(&mut a)?;
+        match self.config.constraint {
+            Constraint::Hard => Projector::new(&cond.z, &cond.mask)?.vjp(&mut a)?,
+            Constraint::HardPositive => {
+                let mut v = vec![0.0; n];
+                raw_to_rate(cond, ws.raw_output(), &mut v);
+                let mut unused = vec![0.0; n];
+                Projector::new(&cond.z, &cond.mask)?.vjp_weighted(
+                    &cond.h0,
+                    &v,
+                    &mut a,
+                    &mut unused,
+                )?
+            }
+            Constraint::Soft { .. } => {}
         }
         for j in 0..n {
             a[j] = if cond.mask[j] {
@@ -588,7 +669,7 @@ impl IonModel {
     /// The soft penalty of a state, when the model is soft-constrained.
     pub fn soft_penalty(&self, cond: &Conditioning) -> Result<Option<SoftPenalty<f64>>> {
         Ok(match self.config.constraint {
-            Constraint::Hard => None,
+            Constraint::Hard | Constraint::HardPositive => None,
             Constraint::Soft { weight } => Some(SoftPenalty::new(&cond.z, &cond.mask, weight)?),
         })
     }

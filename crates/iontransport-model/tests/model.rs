@@ -55,6 +55,8 @@ fn vector_field_vjp_matches_finite_differences() {
         ),
         (Constraint::Hard, true, Body::UNet { channels: 2 }),
         (Constraint::Hard, false, Body::UNet { channels: 2 }),
+        (Constraint::HardPositive, true, Body::Mlp),
+        (Constraint::HardPositive, false, Body::Cnn { channels: 3 }),
     ] {
         let m = tiny_with(constraint, attention, body);
         let pf = PreparedFeed::new(&m.config, &feed_vec()).unwrap();
@@ -261,18 +263,19 @@ fn bad_inputs_are_clear_errors() {
 
 #[test]
 fn direct_baseline_gradient_matches_finite_differences() {
-    for body in [
-        Body::Mlp,
-        Body::Cnn { channels: 3 },
-        Body::UNet { channels: 2 },
+    for (body, constraint) in [
+        (Body::Mlp, Constraint::Hard),
+        (Body::Cnn { channels: 3 }, Constraint::Hard),
+        (Body::UNet { channels: 2 }, Constraint::Hard),
+        (Body::Mlp, Constraint::HardPositive),
     ] {
-        direct_gradient_check(body);
+        direct_gradient_check(body, constraint);
     }
 }
 
-fn direct_gradient_check(body: Body) {
+fn direct_gradient_check(body: Body, constraint: Constraint) {
     use iontransport_model::Architecture;
-    let mut m = tiny_with(Constraint::Hard, true, body);
+    let mut m = tiny_with(constraint, true, body);
     m.config.architecture = Architecture::Direct;
     let pf = PreparedFeed::new(&m.config, &feed_vec()).unwrap();
     let n = 8;
@@ -311,4 +314,51 @@ fn direct_gradient_check(body: Body) {
     assert_eq!(&h[..n], &t.feed.cond.h0[..]);
     let q: f64 = h[n..].iter().zip(&t.feed.cond.z).map(|(a, b)| a * b).sum();
     assert!(q.abs() < 1e-14);
+}
+
+#[test]
+fn positive_projection_keeps_concentrations_positive_where_the_plain_one_does_not() {
+    // A field pushed hard towards depletion: every raw output strongly negative. With the
+    // Euclidean projection the trace ion (Cl-, 0.1 % of the charge) is driven below zero; with
+    // the h-weighted one every concentration stays positive and the permeate stays neutral.
+    let run = |constraint| {
+        let mut m = tiny(constraint, true);
+        let l = m.layout().clone();
+        let last = *l.layers.last().unwrap();
+        let (ni, no) = (l.sizes[l.sizes.len() - 2], l.sizes[l.sizes.len() - 1]);
+        for o in 0..no {
+            for i in 0..ni {
+                m.params[last + o * ni + i] = 0.0;
+            }
+            // Bias: depletion rate -3 for cations, -1 for anions.
+            m.params[last + ni * no + o] = if m.config.valences[o] > 0.0 {
+                -3.0
+            } else {
+                -1.0
+            };
+        }
+        // K2SO4 with a trace of Cl-: K+, SO4 2-, Cl- present.
+        let feed = vec![0.0, 100.1, 0.0, 0.0, 0.0, 0.1, 50.0, 0.0];
+        m.predict_vector(&feed, &[1e-5, 2e-5, 4e-5]).unwrap()
+    };
+    let plain = run(Constraint::Hard);
+    let positive = run(Constraint::HardPositive);
+    let min = |p: &iontransport_model::Prediction| {
+        p.permeate
+            .iter()
+            .flat_map(|r| [r[1], r[5], r[6]])
+            .fold(f64::INFINITY, f64::min)
+    };
+    assert!(min(&plain) < 0.0, "plain projection min {}", min(&plain));
+    assert!(
+        min(&positive) > 0.0,
+        "positive projection min {}",
+        min(&positive)
+    );
+    let z = IonRegistry::canonical().valences();
+    for row in &positive.permeate {
+        let q: f64 = row.iter().zip(&z).map(|(c, z)| c * z).sum();
+        let tot: f64 = row.iter().zip(&z).map(|(c, z)| (c * z).abs()).sum();
+        assert!(q.abs() <= 1e-9 * tot, "charge {q} of {tot}");
+    }
 }

@@ -74,8 +74,11 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Soft electroneutrality with this penalty weight (default: hard projection).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "positive")]
         soft: Option<f64>,
+        /// Hard and positivity-preserving projection (extension; see docs/model.md).
+        #[arg(long)]
+        positive: bool,
         /// Without the attention layer.
         #[arg(long)]
         no_attention: bool,
@@ -165,6 +168,9 @@ enum Command {
         /// Seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Hard and positivity-preserving projection (extension; see docs/model.md).
+        #[arg(long)]
+        positive: bool,
         /// Save the fine-tuned model here.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -265,6 +271,7 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
             epochs,
             seed,
             soft,
+            positive,
             no_attention,
         } => {
             let ds = Dataset::read_csv(&data, &reg)?;
@@ -275,8 +282,11 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
                         attention: !no_attention,
                         ..NetworkConfig::default()
                     };
-                    let constraint =
-                        soft.map_or(Constraint::Hard, |w| Constraint::Soft { weight: w });
+                    let constraint = match (soft, positive) {
+                        (Some(w), _) => Constraint::Soft { weight: w },
+                        (None, true) => Constraint::HardPositive,
+                        (None, false) => Constraint::Hard,
+                    };
                     (
                         IonModel::new(ModelConfig::for_registry(&reg, net, constraint), seed)?,
                         Phase::Pretrain,
@@ -428,6 +438,7 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
             data,
             full,
             seed,
+            positive,
             out,
         } => {
             let path = data.unwrap_or_else(shipped_measurements);
@@ -455,11 +466,14 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
                     path.display()
                 );
             }
-            let cfg = if full {
+            let mut cfg = if full {
                 PipelineConfig::full(seed)
             } else {
                 PipelineConfig::quick(seed)
             };
+            if positive {
+                cfg.constraint = Constraint::HardPositive;
+            }
             println!(
                 "configuration: {}",
                 if full { "--full" } else { "quick (default)" }
