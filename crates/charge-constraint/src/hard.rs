@@ -121,11 +121,13 @@ impl<T: Real> Projector<T> {
     }
 
     /// Replaces `v` by its projection onto z^T v = 0 that is orthogonal in the metric
-    /// diag(1 / w): v - (w ⊙ z) (z^T v) / (sum_j z_j^2 w_j), over present entries. The
-    /// correction of entry j is proportional to w_j; with w = h (current concentrations) and
+    /// diag(1 / |w|): v - (|w| ⊙ z) (z^T v) / (sum_j z_j^2 |w_j|), over present entries. The
+    /// correction of entry j is proportional to |w_j|; with w = h (current concentrations) and
     /// v = h ⊙ g, every component of the result is h_j (g_j - z_j s), so an ODE
-    /// dh/dt = P_h(h ⊙ g) keeps each h_j > 0 and sum z h constant. Weights should be positive
-    /// on present entries; when sum z^2 w <= 0 the map is the identity. Allocation-free.
+    /// dh/dt = P_h(h ⊙ g) keeps each h_j > 0 and sum z h constant. The result satisfies
+    /// z^T v = 0 for any weights: |w| keeps the metric positive if a solver's trial state dips
+    /// below zero, and when every present weight is zero the Euclidean projection is used.
+    /// Allocation-free.
     ///
     /// ```
     /// use charge_constraint::Projector;
@@ -143,19 +145,22 @@ impl<T: Real> Projector<T> {
         let (d, s) = self.weighted_coefficients(w, v);
         if d > T::zero() {
             for ((x, &z), &wj) in v.iter_mut().zip(&self.z_masked).zip(w) {
-                *x = *x - wj * z * s;
+                *x = *x - wj.abs() * z * s;
             }
+        } else {
+            self.project_unchecked(v);
         }
         Ok(())
     }
 
-    /// (sum z^2 w, z^T v / sum z^2 w) over present entries; the second is 0 when the first is.
+    /// (sum z^2 |w|, z^T v / sum z^2 |w|) over present entries; the second is 0 when the
+    /// first is.
     fn weighted_coefficients(&self, w: &[T], v: &[T]) -> (T, T) {
         let d = self
             .z_masked
             .iter()
             .zip(w)
-            .fold(T::zero(), |acc, (&z, &wj)| acc + z * z * wj);
+            .fold(T::zero(), |acc, (&z, &wj)| acc + z * z * wj.abs());
         if d > T::zero() {
             (d, self.dot(v) / d)
         } else {
@@ -179,19 +184,27 @@ impl<T: Real> Projector<T> {
         check_len("w_bar", self.dim(), w_bar.len())?;
         let (d, s) = self.weighted_coefficients(w, v);
         if d <= T::zero() {
+            // The Euclidean fallback does not depend on w.
+            self.project_unchecked(a);
             return Ok(());
         }
-        // out = v - (w ⊙ z) s with s = z^T v / d, d = sum z^2 w.
+        // out = v - (|w| ⊙ z) s with s = z^T v / d, d = sum z^2 |w|.
         let wza = self
             .z_masked
             .iter()
             .zip(w)
             .zip(a.iter())
-            .fold(T::zero(), |acc, ((&z, &wj), &aj)| acc + wj * z * aj);
+            .fold(T::zero(), |acc, ((&z, &wj), &aj)| acc + wj.abs() * z * aj);
         let r = wza / d;
-        for ((x, wb), &z) in a.iter_mut().zip(w_bar.iter_mut()).zip(&self.z_masked) {
-            // d out_j / d w_k = -delta_jk z_j s + w_j z_j s z_k^2 / d.
-            *wb = *wb - *x * z * s + r * s * z * z;
+        for (((x, wb), &z), &wk) in a
+            .iter_mut()
+            .zip(w_bar.iter_mut())
+            .zip(&self.z_masked)
+            .zip(w)
+        {
+            // d out_j / d|w_k| = -delta_jk z_j s + |w_j| z_j s z_k^2 / d; d|w|/dw = sign(w).
+            let sign = if wk < T::zero() { -T::one() } else { T::one() };
+            *wb = *wb + sign * (r * s * z * z - *x * z * s);
             *x = *x - z * r;
         }
         Ok(())
@@ -258,6 +271,27 @@ mod tests {
         let mut h = [0.3, 0.9];
         p.project(&mut h).unwrap();
         assert_eq!(h, [0.3, 0.9]);
+    }
+
+    #[test]
+    fn weighted_projection_is_neutral_for_any_weights() {
+        let p = Projector::<f64>::unmasked(&[1.0, 2.0, -1.0, -2.0]).unwrap();
+        // Negative trial weights: the metric uses |w|, and the result is neutral.
+        let mut v = [0.3, -0.1, 0.7, 0.2];
+        p.project_weighted(&[-1e-3, 2.0, 1e-4, -0.5], &mut v)
+            .unwrap();
+        assert!(p.residual(&v).unwrap().abs() < 1e-15);
+        // All weights zero: the Euclidean projection.
+        let mut v = [0.3, -0.1, 0.7, 0.2];
+        let mut e = v;
+        p.project_weighted(&[0.0; 4], &mut v).unwrap();
+        p.project(&mut e).unwrap();
+        assert_eq!(v, e);
+        let (mut a, mut wb) = ([1.0, 0.5, -0.2, 0.1], [0.0; 4]);
+        let mut pa = a;
+        p.vjp_weighted(&[0.0; 4], &v, &mut a, &mut wb).unwrap();
+        p.vjp(&mut pa).unwrap();
+        assert_eq!((a, wb), (pa, [0.0; 4]));
     }
 
     #[test]

@@ -278,11 +278,12 @@ impl VectorField for TrajectoryField<'_> {
 }
 
 impl TrajectoryField<'_> {
-    /// The VJP from the forward cache in `ws`: projection, masking and scaling, network.
+    /// Whether the rate is the positivity-preserving P_h(h ⊙ g) rather than P(h0 ⊙ g).
     fn positive(&self) -> bool {
         self.model.config.constraint == Constraint::HardPositive
     }
 
+    /// The VJP from the forward cache in `ws`: projection, masking and scaling, network.
     fn backward_from_cache(
         &self,
         h: &[f64],
@@ -296,14 +297,15 @@ impl TrajectoryField<'_> {
         let n = cfg.ions;
         let mut abar = [0.0f64; 32];
         abar[..n].copy_from_slice(a);
+        // The rate's own dependence on h (positivity-preserving form only; else zero).
+        let mut hbar = [0.0f64; 32];
+        let g = ws.raw_output();
         if self.positive() {
             // dh = P_h(v), v = m ⊙ h ⊙ g: cotangents of v (then g) and of h directly.
-            let g = ws.raw_output();
             let mut v = [0.0f64; 32];
             for j in 0..n {
                 v[j] = if self.cond.mask[j] { h[j] * g[j] } else { 0.0 };
             }
-            let mut hbar = [0.0f64; 32];
             if let Some(pr) = &self.projector {
                 pr.vjp_weighted(h, &v[..n], &mut abar[..n], &mut hbar[..n])
                     .expect("dimensions checked at construction");
@@ -316,35 +318,19 @@ impl TrajectoryField<'_> {
                     abar[j] = 0.0;
                 }
             }
-            vjp_h.fill(0.0);
-            vjp_p.fill(0.0);
-            backward(
-                cfg,
-                &self.model.layout,
-                p,
-                self.cond,
-                &abar[..n],
-                ws,
-                vjp_p,
-                vjp_h,
-                self.first_trainable,
-            );
-            for j in 0..n {
-                vjp_h[j] += hbar[j];
+        } else {
+            if let Some(pr) = &self.projector {
+                pr.vjp(&mut abar[..n])
+                    .expect("dimensions checked at construction");
             }
-            return;
-        }
-        if let Some(pr) = &self.projector {
-            pr.vjp(&mut abar[..n])
-                .expect("dimensions checked at construction");
-        }
-        // dh_j = m_j h0_j g_j.
-        for j in 0..n {
-            abar[j] = if self.cond.mask[j] {
-                abar[j] * self.cond.h0[j]
-            } else {
-                0.0
-            };
+            // dh_j = m_j h0_j g_j.
+            for j in 0..n {
+                abar[j] = if self.cond.mask[j] {
+                    abar[j] * self.cond.h0[j]
+                } else {
+                    0.0
+                };
+            }
         }
         vjp_h.fill(0.0);
         vjp_p.fill(0.0);
@@ -359,6 +345,9 @@ impl TrajectoryField<'_> {
             vjp_h,
             self.first_trainable,
         );
+        for j in 0..n {
+            vjp_h[j] += hbar[j];
+        }
     }
 }
 

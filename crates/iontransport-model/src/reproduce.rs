@@ -66,6 +66,10 @@ pub struct Variant {
     pub pretrained: bool,
     /// Model family.
     pub method: Method,
+    /// The positivity-preserving hard projection (extension, "HIB+"; see
+    /// `Constraint::HardPositive`) instead of the Euclidean one.
+    #[serde(default)]
+    pub positive: bool,
 }
 
 impl Variant {
@@ -162,7 +166,8 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64) {
 }
 
 /// Every method with and without attention, hard/soft electroneutrality and with/without
-/// pre-training: 4 x 2 x 2 x 2 = 32 variants, the method's eight first.
+/// pre-training: 4 x 2 x 2 x 2 = 32 variants, the method's eight first; then the two
+/// pre-trained neural ODEs with the positivity-preserving projection (the extension).
 pub fn variants() -> Vec<Variant> {
     let mut v = Vec::new();
     for method in Method::ALL {
@@ -175,10 +180,22 @@ pub fn variants() -> Vec<Variant> {
                         hard,
                         pretrained,
                         method,
+                        positive: false,
                     });
                 }
             }
         }
+    }
+    // The extension: the neural ODE with the positivity-preserving projection, pre-trained.
+    for attention in [true, false] {
+        v.push(Variant {
+            name: format!("{}-HIB+-PT", if attention { "ATT" } else { "NOATT" }),
+            attention,
+            hard: true,
+            pretrained: true,
+            method: Method::NeuralOde,
+            positive: true,
+        });
     }
     v
 }
@@ -188,7 +205,9 @@ fn variant_config(v: &Variant, base: &PipelineConfig, seed: u64) -> PipelineConf
     PipelineConfig {
         seed,
         network: v.network(&base.network),
-        constraint: if v.hard {
+        constraint: if v.positive {
+            Constraint::HardPositive
+        } else if v.hard {
             Constraint::Hard
         } else {
             Constraint::Soft { weight: 1.0 }
@@ -607,7 +626,8 @@ pub fn report(res: &Results) -> String {
         s,
         "\nMSE in normalised concentrations c_p / S on the held-out test feeds. Names: method \
          (none = the neural ODE; FNN, CNN, UNET = direct (feed, J_v) -> permeate regressors), \
-         ATT/NOATT attention, HIB/SIB hard/soft electroneutrality, PT/NPT with/without \
+         ATT/NOATT attention, HIB/SIB hard/soft electroneutrality (HIB+: the \
+         positivity-preserving hard projection, an extension), PT/NPT with/without \
          DSPM-DE pre-training. FNN shares the neural ODE's network exactly; CNN and U-Net \
          widths are chosen to match its parameter count.\n\n## The method's claims on this data\n"
     );

@@ -25,8 +25,8 @@ fn tiny_reproduction_writes_a_consistent_report_and_figures() {
         false,
     )
     .unwrap();
-    // 4 methods x attention x constraint x pre-training.
-    assert_eq!(res.variants.len(), 32);
+    // 4 methods x attention x constraint x pre-training, and the two HIB+ extension rows.
+    assert_eq!(res.variants.len(), 34);
     let json: Results =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap())
             .unwrap();
