@@ -65,6 +65,41 @@ fn bench(c: &mut Criterion) {
     c.bench_function("neural ODE inference, 8 ions, 50 fluxes", |b| {
         b.iter(|| model.predict(black_box(&feed), &fluxes).unwrap())
     });
+    // The baselines of the study (direct regressors, parameter counts matched) and the
+    // positivity-preserving neural ODE, same feed and fluxes.
+    {
+        use iontransport_model::Architecture;
+        use iontransport_model::network::Body;
+        let base = NetworkConfig::default();
+        let target = base.num_params();
+        for (name, net) in [
+            ("FNN", base.clone()),
+            (
+                "CNN",
+                base.with_matched_body(|channels| Body::Cnn { channels }, target),
+            ),
+            (
+                "U-Net",
+                base.with_matched_body(|channels| Body::UNet { channels }, target),
+            ),
+        ] {
+            let mut cfg = ModelConfig::for_registry(&reg, net, Constraint::Hard);
+            cfg.architecture = Architecture::Direct;
+            let m = IonModel::new(cfg, 1).unwrap();
+            c.bench_function(
+                &format!(
+                    "{name} baseline inference, {} parameters, 50 fluxes",
+                    m.num_params()
+                ),
+                |b| b.iter(|| m.predict(black_box(&feed), &fluxes).unwrap()),
+            );
+        }
+        let cfg = ModelConfig::for_registry(&reg, base, Constraint::HardPositive);
+        let m = IonModel::new(cfg, 1).unwrap();
+        c.bench_function("neural ODE (HIB+) inference, 8 ions, 50 fluxes", |b| {
+            b.iter(|| m.predict(black_box(&feed), &fluxes).unwrap())
+        });
+    }
     let dspm = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
     c.bench_function("DSPM-DE sweep, 8 ions, 50 fluxes", |b| {
         b.iter(|| dspm.sweep(black_box(&feed), &fluxes).unwrap())
