@@ -16,6 +16,7 @@ mod model;
 pub mod partition;
 mod solver;
 mod transport;
+pub mod watertap;
 
 pub use constants::*;
 pub use error::{Result, TransportError};

@@ -94,7 +94,12 @@ pub fn donnan(
 
 /// Finds psi with g(psi) = sum z_i q_i exp(-z_i psi) + x = 0. g is strictly decreasing when
 /// any charged species is present, so a bracketed Newton iteration is safe.
-fn solve_potential(z: &[f64], x: f64, guess: f64, q: &dyn Fn(usize) -> f64) -> Result<f64> {
+pub(crate) fn solve_potential(
+    z: &[f64],
+    x: f64,
+    guess: f64,
+    q: &dyn Fn(usize) -> f64,
+) -> Result<f64> {
     let n = z.len();
     let g = |psi: f64| -> (f64, f64) {
         let mut v = x;

@@ -1,0 +1,865 @@
+//! A 0D nanofiltration module with the equations of WaterTAP's `NanofiltrationDSPMDE0D`, so
+//! that results can be compared line by line with that widely used model.
+//!
+//! WaterTAP (<https://github.com/watertap-org/watertap>, files
+//! `watertap/unit_models/nanofiltration_DSPMDE_0D.py` and
+//! `watertap/property_models/ion_DSPMDE_prop_pack.py`, 2022-23 versions) evaluates the DSPM-DE
+//! at the module inlet (x = 0) and outlet (x = 1) and averages:
+//!
+//! * pore transport: one element, pore-average concentration and one potential difference,
+//!   j_i = -K_d,i D_i (c_exit - c_entr)/dx_e + K_c,i c_avg J_v - z_i c_avg K_d,i D_i F/RT
+//!   (Phi_exit - Phi_entr)/dx_e, with j_i = J_v c_p,i (our `PoreScheme::Elements(1)`);
+//! * partitioning at both faces: gamma_pore c_pore / (gamma c) = phi Phi_B exp(-z F dPhi/RT),
+//!   with Born solvation on the Stokes radius and electroneutral pore ends (charge X_d);
+//! * water flux: J_v = r_p^2 (dP - dpi) / (8 mu dx_e) with van 't Hoff pi = RT sum c at the
+//!   feed-side interface and in the local permeate;
+//! * polarisation (optional): the linearised film
+//!   j_i = -k_f,i (c_int - c_bulk) + J_v c_int - z_i c_int D_i F/RT dPhi/dy with an
+//!   electroneutral interface and k_f,i from the spiral-wound correlation
+//!   k_f = 0.753 (eta/(2 - eta))^0.5 (2 D/h) Sc^(-1/6) (Pe h/(2 L_mix))^0.5,
+//!   Sc = mu/(rho D), Pe = 2 h v / D (Guillen & Hoek 2009 as cited by Roy et al. 2015);
+//! * module balance: the average of the inlet and outlet fluxes times the area leaves the
+//!   feed; the intrinsic rejection is 1 - c_mixed permeate / c_interface at the inlet.
+//!
+//! Property conventions follow WaterTAP's property package: concentrations are per volume of
+//! solution with a constant density of 1000 kg/m^3 (c_j = 1000 n_j / sum_k n_k M_k, water
+//! included), J_v = J_water M_water / rho_water(T) with the pure-water density of Sharqawy et
+//! al. (2010, Desalin. Water Treat. 16:354, eq. 8), viscosity 1e-3 Pa s, bulk permittivity
+//! 80.4. Its Davies option is reproduced as written there: ln gamma = -A z^2 (sqrt(I)/(1 +
+//! sqrt(I)) - 0.3 I) with I the molal ionic strength and A the Debye-Hueckel constant
+//! (2 pi N_A)^0.5 / ln 10 (e^2 / (4 pi eps0 eps k T))^1.5 evaluated in SI base units (0.01555
+//! at 25 °C). That is far smaller than the textbook 0.51 (L/mol)^0.5 of
+//! [`crate::partition::davies_ln_gamma`], so WaterTAP's "Davies" solutions are close to ideal
+//! ones; `tests/watertap.rs` shows both the agreement and the size of the difference.
+//!
+//! Units are SI: flows mol/s, fluxes mol/(m^2 s), concentrations mol/m^3, pressures Pa.
+
+use crate::constants::{BOLTZMANN, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, VACUUM_PERMITTIVITY};
+use crate::error::{Result, TransportError};
+use crate::hindrance::{Hindrance, LAMBDA_MAX};
+use crate::partition::{born_factor, solve_potential};
+use nalgebra::{DMatrix, DVector};
+
+/// Avogadro constant, 1/mol (exact, 2019 SI).
+const AVOGADRO: f64 = 6.022_140_76e23;
+/// Molar mass of water used by WaterTAP's DSPM-DE tests, kg/mol.
+pub const WATER_MOLAR_MASS: f64 = 0.018;
+
+/// One dissolved species as WaterTAP's property package takes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Species {
+    /// Name used in errors and reports.
+    pub name: String,
+    /// Valence z.
+    pub charge: f64,
+    /// Bulk diffusivity, m^2/s.
+    pub diffusivity: f64,
+    /// Stokes radius, m.
+    pub stokes_radius: f64,
+    /// Molar mass, kg/mol.
+    pub molar_mass: f64,
+}
+
+/// Activity model of the partitioning equations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaterTapActivity {
+    /// gamma = 1.
+    Ideal,
+    /// WaterTAP's Davies form (see the module documentation).
+    Davies,
+}
+
+/// Spiral-wound feed channel for the mass-transfer correlation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpiralWound {
+    /// Channel height h, m.
+    pub channel_height: f64,
+    /// Spacer porosity (the open fraction of the channel cross-section).
+    pub spacer_porosity: f64,
+    /// Cross-flow velocity at the inlet, m/s.
+    pub inlet_velocity: f64,
+    /// Spacer mixing efficiency eta (WaterTAP's default 0.5).
+    pub mixing_efficiency: f64,
+    /// Spacer mixing length L_mix, m (WaterTAP's default 0.6).
+    pub mixing_length: f64,
+}
+
+/// A 0D nanofiltration module with WaterTAP's equations and property conventions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Module0d {
+    /// Dissolved species.
+    pub species: Vec<Species>,
+    /// Pore radius, m.
+    pub pore_radius: f64,
+    /// Effective membrane thickness dx / A_k, m.
+    pub effective_thickness: f64,
+    /// Membrane charge density X_d, mol/m^3.
+    pub charge_density: f64,
+    /// Pore relative permittivity.
+    pub pore_dielectric: f64,
+    /// Bulk relative permittivity (WaterTAP: 80.4).
+    pub bulk_dielectric: f64,
+    /// Temperature, K.
+    pub temperature: f64,
+    /// Feed pressure (no pressure drop along the module), Pa.
+    pub feed_pressure: f64,
+    /// Permeate pressure, Pa.
+    pub permeate_pressure: f64,
+    /// Membrane area, m^2.
+    pub area: f64,
+    /// Dynamic viscosity, Pa s (WaterTAP: 1e-3).
+    pub viscosity: f64,
+    /// Solution density, kg/m^3 (WaterTAP's constant option: 1000).
+    pub density: f64,
+    /// Activity model.
+    pub activity: WaterTapActivity,
+    /// Concentration polarisation by the spiral-wound film, or none.
+    pub polarisation: Option<SpiralWound>,
+}
+
+/// Inlet stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inlet {
+    /// Molar flow of each species, mol/s (same order as [`Module0d::species`]).
+    pub flows: Vec<f64>,
+    /// Molar flow of water, mol/s.
+    pub water_flow: f64,
+}
+
+impl Inlet {
+    /// The inlet of WaterTAP's tests: `mass_flow` kg/s with the given mass fractions of the
+    /// species, water making up the rest, then the flow of species `adjust_by` changed so that
+    /// the stream is electroneutral (WaterTAP's `assert_electroneutrality(adjust_by_ion=..)`).
+    pub fn from_mass_fractions(
+        species: &[Species],
+        mass_flow: f64,
+        fractions: &[f64],
+        adjust_by: usize,
+    ) -> Result<Self> {
+        if fractions.len() != species.len() || adjust_by >= species.len() {
+            return Err(TransportError::InvalidFeed(
+                "one mass fraction per species and a valid species to adjust are needed".into(),
+            ));
+        }
+        if !(mass_flow.is_finite() && mass_flow > 0.0) {
+            return Err(TransportError::InvalidParameter {
+                name: "mass_flow",
+                value: mass_flow,
+                reason: "must be finite and > 0, in kg/s",
+            });
+        }
+        let total: f64 = fractions.iter().sum();
+        if fractions.iter().any(|w| !(w.is_finite() && *w >= 0.0)) || total >= 1.0 {
+            return Err(TransportError::InvalidFeed(
+                "mass fractions must be finite, >= 0 and sum to less than 1".into(),
+            ));
+        }
+        let mut flows: Vec<f64> = species
+            .iter()
+            .zip(fractions)
+            .map(|(s, w)| w * mass_flow / s.molar_mass)
+            .collect();
+        let water_flow = (1.0 - total) * mass_flow / WATER_MOLAR_MASS;
+        let others: f64 = (0..species.len())
+            .filter(|&j| j != adjust_by)
+            .map(|j| species[j].charge * flows[j])
+            .sum();
+        let adjusted = -others / species[adjust_by].charge;
+        if !(adjusted.is_finite() && adjusted >= 0.0) {
+            return Err(TransportError::InvalidFeed(format!(
+                "adjusting {} cannot make the inlet electroneutral",
+                species[adjust_by].name
+            )));
+        }
+        flows[adjust_by] = adjusted;
+        Ok(Self { flows, water_flow })
+    }
+}
+
+/// The solution at one end of the module (x = 0 inlet, x = 1 outlet).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalState {
+    /// Bulk feed concentrations, mol/m^3.
+    pub bulk: Vec<f64>,
+    /// Feed-side membrane-interface concentrations, mol/m^3.
+    pub interface: Vec<f64>,
+    /// Pore-entrance concentrations, mol/m^3.
+    pub pore_entrance: Vec<f64>,
+    /// Pore-exit concentrations, mol/m^3.
+    pub pore_exit: Vec<f64>,
+    /// Local permeate concentrations, mol/m^3.
+    pub permeate: Vec<f64>,
+    /// Potentials of pore entrance, pore exit and permeate relative to the feed interface, V.
+    pub potentials: [f64; 3],
+    /// Volumetric water flux, m/s.
+    pub water_flux: f64,
+    /// Mass-transfer coefficients, m/s (empty without polarisation).
+    pub mass_transfer: Vec<f64>,
+}
+
+/// The module solution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Module0dSolution {
+    /// Inlet and outlet states.
+    pub local: [LocalState; 2],
+    /// Average molar flux of each species, mol/(m^2 s).
+    pub flux: Vec<f64>,
+    /// Average molar flux of water, mol/(m^2 s).
+    pub water_flux: f64,
+    /// Mixed-permeate concentrations, mol/m^3.
+    pub permeate: Vec<f64>,
+    /// Retentate flows, mol/s, and water flow.
+    pub retentate: Inlet,
+    /// 1 - c_permeate / c_interface at the inlet.
+    pub rejection_intrinsic: Vec<f64>,
+    /// 1 - c_permeate / c_feed.
+    pub rejection_observed: Vec<f64>,
+    /// Volumetric recovery.
+    pub recovery: f64,
+    /// Outer (module balance) iterations.
+    pub iterations: usize,
+}
+
+/// Per-species constants of a module.
+struct Prepared {
+    z: Vec<f64>,
+    d: Vec<f64>,
+    mw: Vec<f64>,
+    kd_d: Vec<f64>,
+    kc: Vec<f64>,
+    /// Steric x Born partition factor.
+    k: Vec<f64>,
+    /// Hydraulic permeability r_p^2 / (8 mu dx_e), m/(Pa s).
+    lp: f64,
+    /// RT, J/mol.
+    rt: f64,
+    /// Water density (Sharqawy), kg/m^3.
+    rho_water: f64,
+    /// Davies constant A (WaterTAP's form), or None for ideal.
+    davies_a: Option<f64>,
+}
+
+impl Module0d {
+    /// WaterTAP's defaults around the given species and membrane: 298.15 K, 4 bar feed,
+    /// 101325 Pa permeate, bulk permittivity 80.4, viscosity 1e-3 Pa s, density 1000 kg/m^3,
+    /// WaterTAP's Davies activity, no polarisation, 50 m^2.
+    pub fn watertap_defaults(
+        species: Vec<Species>,
+        pore_radius: f64,
+        effective_thickness: f64,
+        charge_density: f64,
+        pore_dielectric: f64,
+    ) -> Self {
+        Self {
+            species,
+            pore_radius,
+            effective_thickness,
+            charge_density,
+            pore_dielectric,
+            bulk_dielectric: 80.4,
+            temperature: 298.15,
+            feed_pressure: 4e5,
+            permeate_pressure: 101_325.0,
+            area: 50.0,
+            viscosity: 1e-3,
+            density: 1000.0,
+            activity: WaterTapActivity::Davies,
+            polarisation: None,
+        }
+    }
+
+    fn prepare(&self) -> Result<Prepared> {
+        let bad = |name, value, reason| {
+            Err(TransportError::InvalidParameter {
+                name,
+                value,
+                reason,
+            })
+        };
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        if self.species.is_empty() || self.species.len() > 16 {
+            return Err(TransportError::InvalidFeed(
+                "a module needs 1 to 16 species".into(),
+            ));
+        }
+        for (name, v) in [
+            ("pore_radius", self.pore_radius),
+            ("effective_thickness", self.effective_thickness),
+            ("pore_dielectric", self.pore_dielectric),
+            ("bulk_dielectric", self.bulk_dielectric),
+            ("temperature", self.temperature),
+            ("area", self.area),
+            ("viscosity", self.viscosity),
+            ("density", self.density),
+            ("permeate_pressure", self.permeate_pressure),
+        ] {
+            if !positive(v) {
+                return bad(name, v, "must be finite and > 0 (SI units)");
+            }
+        }
+        if !(self.feed_pressure.is_finite() && self.feed_pressure > self.permeate_pressure) {
+            return bad(
+                "feed_pressure",
+                self.feed_pressure,
+                "must be finite and above the permeate pressure",
+            );
+        }
+        if !self.charge_density.is_finite() {
+            return bad("charge_density", self.charge_density, "must be finite");
+        }
+        if let Some(sw) = self.polarisation {
+            for (name, v) in [
+                ("channel_height", sw.channel_height),
+                ("spacer_porosity", sw.spacer_porosity),
+                ("inlet_velocity", sw.inlet_velocity),
+                ("mixing_efficiency", sw.mixing_efficiency),
+                ("mixing_length", sw.mixing_length),
+            ] {
+                if !positive(v) {
+                    return bad(name, v, "must be finite and > 0 (SI units)");
+                }
+            }
+            if sw.mixing_efficiency >= 2.0 {
+                return bad("mixing_efficiency", sw.mixing_efficiency, "must be < 2");
+            }
+        }
+        let t = self.temperature;
+        let n = self.species.len();
+        let mut p = Prepared {
+            z: Vec::with_capacity(n),
+            d: Vec::with_capacity(n),
+            mw: Vec::with_capacity(n),
+            kd_d: Vec::with_capacity(n),
+            kc: Vec::with_capacity(n),
+            k: Vec::with_capacity(n),
+            lp: self.pore_radius.powi(2) / (8.0 * self.viscosity * self.effective_thickness),
+            rt: GAS_CONSTANT * t,
+            rho_water: sharqawy_water_density(t),
+            davies_a: match self.activity {
+                WaterTapActivity::Ideal => None,
+                WaterTapActivity::Davies => Some(watertap_debye_huckel_a(self.bulk_dielectric, t)),
+            },
+        };
+        for s in &self.species {
+            if !(positive(s.diffusivity)
+                && positive(s.stokes_radius)
+                && positive(s.molar_mass)
+                && s.charge.is_finite())
+            {
+                return Err(TransportError::InvalidFeed(format!(
+                    "species {}: diffusivity, Stokes radius and molar mass must be finite and > 0",
+                    s.name
+                )));
+            }
+            let h = Hindrance::new(&s.name, s.stokes_radius, self.pore_radius)?;
+            debug_assert!(h.lambda <= LAMBDA_MAX);
+            p.z.push(s.charge);
+            p.d.push(s.diffusivity);
+            p.mw.push(s.molar_mass);
+            p.kd_d.push(h.kd * s.diffusivity);
+            p.kc.push(h.kc);
+            p.k.push(
+                h.phi
+                    * born_factor(
+                        s.charge,
+                        s.stokes_radius,
+                        self.pore_dielectric,
+                        self.bulk_dielectric,
+                        t,
+                    ),
+            );
+        }
+        Ok(p)
+    }
+
+    /// Concentrations (mol/m^3) of a stream with these species flows and water flow.
+    fn concentrations(&self, p: &Prepared, flows: &[f64], water: f64) -> Vec<f64> {
+        let mass: f64 =
+            flows.iter().zip(&p.mw).map(|(n, m)| n * m).sum::<f64>() + water * WATER_MOLAR_MASS;
+        flows.iter().map(|n| self.density * n / mass).collect()
+    }
+
+    /// Volumetric flow (m^3/s) of a stream.
+    fn volume_flow(&self, p: &Prepared, flows: &[f64], water: f64) -> f64 {
+        (flows.iter().zip(&p.mw).map(|(n, m)| n * m).sum::<f64>() + water * WATER_MOLAR_MASS)
+            / self.density
+    }
+
+    /// Mass-transfer coefficients (m/s) at cross-flow velocity `v`.
+    fn mass_transfer(&self, p: &Prepared, sw: &SpiralWound, v: f64) -> Vec<f64> {
+        let h = sw.channel_height;
+        let eta = sw.mixing_efficiency;
+        p.d.iter()
+            .map(|&d| {
+                let sc = self.viscosity / (self.density * d);
+                let pe = 2.0 * h * v / d;
+                0.753
+                    * (eta / (2.0 - eta)).sqrt()
+                    * (2.0 * d / h)
+                    * sc.powf(-1.0 / 6.0)
+                    * (pe * h / (2.0 * sw.mixing_length)).sqrt()
+            })
+            .collect()
+    }
+
+    /// Solves the module for `inlet`.
+    pub fn solve(&self, inlet: &Inlet) -> Result<Module0dSolution> {
+        let p = self.prepare()?;
+        let n = p.z.len();
+        if inlet.flows.len() != n {
+            return Err(TransportError::InvalidFeed(format!(
+                "{} inlet flows for {n} species",
+                inlet.flows.len()
+            )));
+        }
+        if inlet.flows.iter().any(|f| !(f.is_finite() && *f > 0.0))
+            || !(inlet.water_flow.is_finite() && inlet.water_flow > 0.0)
+        {
+            return Err(TransportError::InvalidFeed(
+                "inlet flows must be finite and > 0 (mol/s)".into(),
+            ));
+        }
+        let charge: f64 = inlet.flows.iter().zip(&p.z).map(|(f, z)| f * z).sum();
+        let scale: f64 = inlet.flows.iter().zip(&p.z).map(|(f, z)| f * z.abs()).sum();
+        if charge.abs() > 1e-6 * scale {
+            return Err(TransportError::InvalidFeed(format!(
+                "the inlet is not electroneutral (relative charge {:.2e})",
+                charge / scale
+            )));
+        }
+        let c_in = self.concentrations(&p, &inlet.flows, inlet.water_flow);
+        let v_in = self.volume_flow(&p, &inlet.flows, inlet.water_flow);
+        let kf_at = |v_ratio: f64| {
+            self.polarisation
+                .map(|sw| self.mass_transfer(&p, &sw, sw.inlet_velocity * v_ratio))
+        };
+        let kf_in = kf_at(1.0);
+        let mut u_in = self.local_solve(&p, &c_in, kf_in.as_deref(), None)?;
+        let mut c_out = c_in.clone();
+        let mut u_out = u_in.clone();
+        let mut kf_out = kf_in.clone();
+        let mut flux = vec![0.0; n];
+        let mut water_flux = 0.0;
+        let mut out_flows = inlet.flows.clone();
+        let mut out_water;
+        let mut est_flows = inlet.flows.clone();
+        let mut est_water = inlet.water_flow;
+        let mut relax = 1.0f64;
+        let mut last_change = f64::INFINITY;
+        for it in 1..=200 {
+            u_in = self.local_solve(&p, &c_in, kf_in.as_deref(), Some(&u_in))?;
+            u_out = self.local_solve(&p, &c_out, kf_out.as_deref(), Some(&u_out))?;
+            let (jin, jwin) = local_fluxes(&p, &u_in, n);
+            let (jout, jwout) = local_fluxes(&p, &u_out, n);
+            for j in 0..n {
+                flux[j] = 0.5 * (jin[j] + jout[j]);
+                out_flows[j] = inlet.flows[j] - self.area * flux[j];
+            }
+            water_flux = 0.5 * (jwin + jwout);
+            out_water = inlet.water_flow - self.area * water_flux;
+            // Fixed-point residual of the outlet state, then an under-relaxed update: at high
+            // recovery the plain iteration overshoots.
+            let current = self.concentrations(&p, &est_flows, est_water);
+            let change = if out_flows.iter().all(|f| *f > 0.0) && out_water > 0.0 {
+                self.concentrations(&p, &out_flows, out_water)
+                    .iter()
+                    .zip(&current)
+                    .map(|(a, b)| (a / b - 1.0).abs())
+                    .fold(0.0, f64::max)
+            } else {
+                f64::INFINITY
+            };
+            if change >= last_change {
+                relax *= 0.5;
+                if relax < 1.0 / 1024.0 {
+                    return Err(TransportError::NotConverged {
+                        flux: water_flux * WATER_MOLAR_MASS / p.rho_water,
+                        iterations: it,
+                        residual: change,
+                        reason: "module mass balance: the membrane area removes (nearly) all the \
+                                 water or a species the inlet carries"
+                            .into(),
+                    });
+                }
+            }
+            last_change = change;
+            for j in 0..n {
+                est_flows[j] += relax * (out_flows[j] - est_flows[j]);
+            }
+            est_water += relax * (out_water - est_water);
+            c_out = self.concentrations(&p, &est_flows, est_water);
+            kf_out = kf_at(self.volume_flow(&p, &est_flows, est_water) / v_in);
+            if change < 1e-13 {
+                let local = [
+                    self.state(&p, &c_in, &u_in, kf_in.clone())?,
+                    self.state(&p, &c_out, &u_out, kf_out.clone())?,
+                ];
+                let mass: f64 = flux.iter().zip(&p.mw).map(|(j, m)| j * m).sum::<f64>()
+                    + water_flux * WATER_MOLAR_MASS;
+                let permeate: Vec<f64> = flux.iter().map(|j| self.density * j / mass).collect();
+                let rejection_intrinsic = permeate
+                    .iter()
+                    .zip(&local[0].interface)
+                    .map(|(cp, ci)| 1.0 - cp / ci)
+                    .collect();
+                let rejection_observed = permeate
+                    .iter()
+                    .zip(&c_in)
+                    .map(|(cp, cf)| 1.0 - cp / cf)
+                    .collect();
+                return Ok(Module0dSolution {
+                    local,
+                    flux: flux.clone(),
+                    water_flux,
+                    permeate,
+                    retentate: Inlet {
+                        flows: out_flows,
+                        water_flow: out_water,
+                    },
+                    rejection_intrinsic,
+                    rejection_observed,
+                    recovery: self.area * mass / self.density / v_in,
+                    iterations: it,
+                });
+            }
+        }
+        Err(TransportError::NotConverged {
+            flux: water_flux * WATER_MOLAR_MASS / p.rho_water,
+            iterations: 200,
+            residual: f64::NAN,
+            reason: "module mass balance (outlet state) did not converge".into(),
+        })
+    }
+
+    /// Solves one end of the module for the unknowns u = (ln c_p, psi_permeate, J_v * 1e6
+    /// [, ln c_interface, interface potential gradient * 1e-3]).
+    fn local_solve(
+        &self,
+        p: &Prepared,
+        bulk: &[f64],
+        kf: Option<&[f64]>,
+        start: Option<&[f64]>,
+    ) -> Result<Vec<f64>> {
+        let dp = self.feed_pressure - self.permeate_pressure;
+        if let Some(u0) = start {
+            if let Ok(u) = self.newton(p, bulk, kf, dp, u0.to_vec()) {
+                return Ok(u);
+            }
+        }
+        // Without polarisation first, from several permeate guesses; then polarisation is
+        // switched on from that solution (the interface starts at the bulk).
+        for f in [0.5, 0.9, 0.2, 0.05, 0.99] {
+            let mut u: Vec<f64> = bulk.iter().map(|c| (f * c).ln()).collect();
+            u.push(0.0);
+            let dpi = p.rt * (1.0 - f) * bulk.iter().sum::<f64>();
+            u.push((p.lp * (dp - dpi)).max(1e-3 * p.lp * dp) * 1e6);
+            match self.newton(p, bulk, None, dp, u) {
+                Ok(u) => {
+                    let Some(kf) = kf else { return Ok(u) };
+                    let mut v = u;
+                    v.extend(bulk.iter().map(|c| c.ln()));
+                    v.push(0.0);
+                    match self.newton(p, bulk, Some(kf), dp, v) {
+                        Ok(v) => return Ok(v),
+                        Err(_) => continue,
+                    }
+                }
+                Err(_) => continue,
+            }
+        }
+        // Continuation in the applied pressure from the near-zero-flux limit, where the
+        // permeate equals the feed-side interface.
+        let mut u: Vec<f64> = bulk.iter().map(|c| c.ln()).collect();
+        u.push(0.0);
+        let mut level = dp * 1e-3;
+        u.push(p.lp * level * 1e6);
+        if kf.is_some() {
+            u.extend(bulk.iter().map(|c| c.ln()));
+            u.push(0.0);
+        }
+        u = self.newton(p, bulk, kf, level, u)?;
+        let mut factor = 2.0f64;
+        while level < dp {
+            let next = (level * factor).min(dp);
+            match self.newton(p, bulk, kf, next, u.clone()) {
+                Ok(v) => {
+                    u = v;
+                    level = next;
+                    factor = (factor * 1.5).min(4.0);
+                }
+                Err(e) => {
+                    factor = factor.sqrt();
+                    if factor < 1.0 + 1e-3 {
+                        let Some(kf) = kf else { return Err(e) };
+                        // The linearised film has no positive interface concentration of a
+                        // rejected ion once J_v reaches k_f: say so.
+                        let k_min = kf.iter().fold(f64::INFINITY, |a, k| a.min(*k));
+                        return Err(self.not_converged(
+                            0,
+                            f64::NAN,
+                            &format!(
+                                "pressure continuation stopped at {level:.4e} Pa with J_v = {:.3e} m/s; \
+                                 the linearised polarisation film has no solution once J_v \
+                                 approaches the smallest mass-transfer coefficient {k_min:.3e} m/s",
+                                u[p.z.len() + 1] * 1e-6
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(u)
+    }
+
+    /// Damped Newton with a forward-difference Jacobian on [`Self::residual`].
+    fn newton(
+        &self,
+        p: &Prepared,
+        bulk: &[f64],
+        kf: Option<&[f64]>,
+        dp: f64,
+        mut u: Vec<f64>,
+    ) -> Result<Vec<f64>> {
+        let m = u.len();
+        let mut r = vec![0.0; m];
+        let mut r_trial = vec![0.0; m];
+        let norm = |r: &[f64]| r.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let eval = |u: &[f64], r: &mut [f64]| -> bool {
+            self.residual(p, bulk, kf, dp, u, r).is_ok() && r.iter().all(|v| v.is_finite())
+        };
+        if !eval(&u, &mut r) {
+            return Err(self.not_converged(0, f64::NAN, "residual undefined at the start"));
+        }
+        let mut jac = DMatrix::<f64>::zeros(m, m);
+        for it in 1..=100 {
+            let f0 = norm(&r);
+            if r.iter().all(|v| v.abs() < 1e-12) {
+                if u[p.z.len() + 1] <= 0.0 {
+                    return Err(self.not_converged(
+                        it,
+                        f0,
+                        "no positive water flux: the applied pressure is below the osmotic pressure difference",
+                    ));
+                }
+                return Ok(u);
+            }
+            for k in 0..m {
+                let h = 1e-7 * u[k].abs().max(1.0);
+                let mut up = u.clone();
+                up[k] += h;
+                if !eval(&up, &mut r_trial) {
+                    up[k] = u[k] - h;
+                    if !eval(&up, &mut r_trial) {
+                        return Err(self.not_converged(it, f0, "Jacobian undefined"));
+                    }
+                    for i in 0..m {
+                        jac[(i, k)] = (r[i] - r_trial[i]) / h;
+                    }
+                } else {
+                    for i in 0..m {
+                        jac[(i, k)] = (r_trial[i] - r[i]) / h;
+                    }
+                }
+            }
+            let Some(step) = jac.clone().lu().solve(&DVector::from_column_slice(&r)) else {
+                return Err(self.not_converged(it, f0, "singular Jacobian"));
+            };
+            // Limit changes of logarithms and potentials to 2 per iteration.
+            let biggest = step.iter().fold(0.0f64, |a, s| a.max(s.abs()));
+            let mut alpha = if biggest > 2.0 { 2.0 / biggest } else { 1.0 };
+            loop {
+                let trial: Vec<f64> = u
+                    .iter()
+                    .zip(step.iter())
+                    .map(|(a, s)| a - alpha * s)
+                    .collect();
+                if eval(&trial, &mut r_trial) && norm(&r_trial) < (1.0 - 1e-4 * alpha) * f0 {
+                    u = trial;
+                    r.copy_from_slice(&r_trial);
+                    break;
+                }
+                alpha *= 0.5;
+                if alpha < 1e-6 {
+                    // At round-off level no step can reduce the residual further.
+                    if r.iter().all(|v| v.abs() < 1e-9) && u[p.z.len() + 1] > 0.0 {
+                        return Ok(u);
+                    }
+                    return Err(self.not_converged(it, f0, "line search failed"));
+                }
+            }
+        }
+        Err(self.not_converged(100, norm(&r), "Newton iteration limit"))
+    }
+
+    fn not_converged(&self, iterations: usize, residual: f64, reason: &str) -> TransportError {
+        TransportError::NotConverged {
+            flux: f64::NAN,
+            iterations,
+            residual,
+            reason: format!("WaterTAP-compatible local solve: {reason}"),
+        }
+    }
+
+    /// Pore-side concentrations and Donnan potential (dimensionless) for an outside
+    /// solution `c`.
+    fn partition(&self, p: &Prepared, c: &[f64], out: &mut [f64]) -> Result<f64> {
+        let n = p.z.len();
+        let mut ln_g_out = [0.0f64; 16];
+        let mut ln_g_pore = [0.0f64; 16];
+        self.ln_gamma(p, c, &mut ln_g_out[..n]);
+        let mut psi = 0.0;
+        for _ in 0..200 {
+            let q = |i: usize| p.k[i] * c[i] * (ln_g_out[i] - ln_g_pore[i]).exp();
+            psi = solve_potential(&p.z, self.charge_density, psi, &q)?;
+            for i in 0..n {
+                out[i] = q(i) * (-p.z[i] * psi).exp();
+            }
+            if p.davies_a.is_none() {
+                return Ok(psi);
+            }
+            let mut next = [0.0f64; 16];
+            self.ln_gamma(p, out, &mut next[..n]);
+            let change = (0..n).fold(0.0f64, |a, i| a.max((next[i] - ln_g_pore[i]).abs()));
+            ln_g_pore[..n].copy_from_slice(&next[..n]);
+            if change < 1e-15 {
+                let q = |i: usize| p.k[i] * c[i] * (ln_g_out[i] - ln_g_pore[i]).exp();
+                psi = solve_potential(&p.z, self.charge_density, psi, &q)?;
+                for i in 0..n {
+                    out[i] = q(i) * (-p.z[i] * psi).exp();
+                }
+                return Ok(psi);
+            }
+        }
+        Err(self.not_converged(200, f64::NAN, "activity iteration at a pore face"))
+    }
+
+    /// WaterTAP's ln gamma of every species in a solution of concentrations `c` (mol/m^3).
+    fn ln_gamma(&self, p: &Prepared, c: &[f64], out: &mut [f64]) {
+        let Some(a) = p.davies_a else {
+            out.iter_mut().for_each(|g| *g = 0.0);
+            return;
+        };
+        // Molality = c / (mass of water per volume), from WaterTAP's flow-based definition.
+        let water = self.density - c.iter().zip(&p.mw).map(|(c, m)| c * m).sum::<f64>();
+        let i = 0.5
+            * c.iter()
+                .zip(&p.z)
+                .map(|(c, z)| z * z * c / water)
+                .sum::<f64>();
+        let s = i.max(0.0).sqrt();
+        for (g, z) in out.iter_mut().zip(&p.z) {
+            *g = -a * z * z * (s / (1.0 + s) - 0.3 * i);
+        }
+    }
+
+    /// Residuals of one end of the module (see [`Self::local_solve`] for u).
+    fn residual(
+        &self,
+        p: &Prepared,
+        bulk: &[f64],
+        kf: Option<&[f64]>,
+        dp: f64,
+        u: &[f64],
+        r: &mut [f64],
+    ) -> Result<()> {
+        let n = p.z.len();
+        let mut cp = [0.0f64; 16];
+        let mut cm = [0.0f64; 16];
+        let mut ce = [0.0f64; 16];
+        let mut cx = [0.0f64; 16];
+        for j in 0..n {
+            cp[j] = u[j].exp();
+            cm[j] = if kf.is_some() {
+                u[n + 2 + j].exp()
+            } else {
+                bulk[j]
+            };
+        }
+        let psi_perm = u[n];
+        let jv = u[n + 1] * 1e-6;
+        let psi_entr = self.partition(p, &cm[..n], &mut ce[..n])?;
+        let psi_exit = psi_perm + self.partition(p, &cp[..n], &mut cx[..n])?;
+        let dx = self.effective_thickness;
+        for j in 0..n {
+            let avg = 0.5 * (ce[j] + cx[j]);
+            let pore = -p.kd_d[j] * (cx[j] - ce[j]) / dx + p.kc[j] * avg * jv
+                - p.z[j] * avg * p.kd_d[j] * (psi_exit - psi_entr) / dx;
+            r[j] = (jv * cp[j] - pore) / ((p.kd_d[j] / dx + jv.abs()) * cm[j]);
+        }
+        let charge = |c: &[f64]| {
+            let q: f64 = c.iter().zip(&p.z).map(|(c, z)| c * z).sum();
+            let s: f64 = c.iter().zip(&p.z).map(|(c, z)| c * z.abs()).sum();
+            q / s
+        };
+        r[n] = charge(&cp[..n]);
+        let dpi = p.rt * (cm[..n].iter().sum::<f64>() - cp[..n].iter().sum::<f64>());
+        r[n + 1] = (jv - p.lp * (dp - dpi)) / (p.lp * (dp + dpi.abs()));
+        if let Some(kf) = kf {
+            let grad = u[2 * n + 2] * 1e3;
+            for j in 0..n {
+                let film = -kf[j] * (cm[j] - bulk[j]) + jv * cm[j] - p.z[j] * cm[j] * p.d[j] * grad;
+                r[n + 2 + j] = (jv * cp[j] - film) / (kf[j] * bulk[j]);
+            }
+            r[2 * n + 2] = charge(&cm[..n]);
+        }
+        Ok(())
+    }
+
+    /// The full state of one end from its solved unknowns.
+    fn state(
+        &self,
+        p: &Prepared,
+        bulk: &[f64],
+        u: &[f64],
+        kf: Option<Vec<f64>>,
+    ) -> Result<LocalState> {
+        let n = p.z.len();
+        let permeate: Vec<f64> = u[..n].iter().map(|v| v.exp()).collect();
+        let interface: Vec<f64> = if kf.is_some() {
+            u[n + 2..2 * n + 2].iter().map(|v| v.exp()).collect()
+        } else {
+            bulk.to_vec()
+        };
+        let mut pore_entrance = vec![0.0; n];
+        let mut pore_exit = vec![0.0; n];
+        let psi_entr = self.partition(p, &interface, &mut pore_entrance)?;
+        let psi_exit = u[n] + self.partition(p, &permeate, &mut pore_exit)?;
+        let volt = p.rt / FARADAY;
+        Ok(LocalState {
+            bulk: bulk.to_vec(),
+            interface,
+            pore_entrance,
+            pore_exit,
+            permeate,
+            potentials: [psi_entr * volt, psi_exit * volt, u[n] * volt],
+            water_flux: u[n + 1] * 1e-6,
+            mass_transfer: kf.unwrap_or_default(),
+        })
+    }
+}
+
+/// Molar fluxes of the species and of water at one end, mol/(m^2 s).
+fn local_fluxes(p: &Prepared, u: &[f64], n: usize) -> (Vec<f64>, f64) {
+    let jv = u[n + 1] * 1e-6;
+    (
+        u[..n].iter().map(|v| jv * v.exp()).collect(),
+        jv * p.rho_water / WATER_MOLAR_MASS,
+    )
+}
+
+/// Density of pure water, kg/m^3, at temperature `t` (K): Sharqawy, Lienhard & Zubair (2010),
+/// Desalin. Water Treat. 16:354, eq. 8 with S = 0, as in WaterTAP's property package.
+pub fn sharqawy_water_density(t: f64) -> f64 {
+    let t = t - 273.15;
+    9.999e2 + 2.034e-2 * t - 6.162e-3 * t * t + 2.261e-5 * t.powi(3) - 4.657e-8 * t.powi(4)
+}
+
+/// WaterTAP's Debye-Hueckel constant: (2 pi N_A)^0.5 / ln 10 (e^2 / (4 pi eps0 eps k T))^1.5
+/// evaluated in SI base units (dimensionless in WaterTAP; 0.01555 at 298.15 K and eps 80.4).
+pub fn watertap_debye_huckel_a(eps: f64, t: f64) -> f64 {
+    let pi = std::f64::consts::PI;
+    (2.0 * pi * AVOGADRO).sqrt() / std::f64::consts::LN_10
+        * (ELEMENTARY_CHARGE * ELEMENTARY_CHARGE
+            / (4.0 * pi * VACUUM_PERMITTIVITY * eps * BOLTZMANN * t))
+            .powf(1.5)
+}

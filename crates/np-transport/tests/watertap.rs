@@ -1,0 +1,351 @@
+//! Line-by-line comparison with WaterTAP's `NanofiltrationDSPMDE0D`.
+//!
+//! Reference values: watertap-org/watertap, file
+//! `watertap/unit_models/tests/test_nanofiltration_DSPMDE_0D.py` at commit
+//! ea74a668ccabb70c4b55e360ab3915f5f193c8ca, `test_solution` of the classes named below,
+//! which assert them with `pytest.approx(..., rel=1e-3)`: that is the stated precision.
+//! Inputs are those of the same classes (seawater-like 5-ion feed, 1 kg/s, 4 bar, r_p 0.5 nm,
+//! dx_e 1.33 um, X_d -27 mol/m^3, eps_p 41.3, 50 m^2, spiral-wound channel h 0.5 mm, spacer
+//! porosity 0.85, inlet velocity 0.25 m/s, mixing efficiency 0.5 and length 0.6 m).
+
+use np_transport::watertap::{
+    Inlet, Module0d, Module0dSolution, Species, SpiralWound, WaterTapActivity,
+};
+
+fn species(names: &[&str]) -> Vec<Species> {
+    // name, z, D (m^2/s), r_s (m), M (kg/mol): the test's property-package data.
+    let all = [
+        ("Ca", 2.0, 9.2e-10, 3.09e-10, 0.04),
+        ("SO4", -2.0, 1.06e-9, 2.3e-10, 0.096),
+        ("Mg", 2.0, 7.06e-10, 3.47e-10, 0.024),
+        ("Na", 1.0, 1.33e-9, 1.84e-10, 0.023),
+        ("Cl", -1.0, 2.03e-9, 1.21e-10, 0.035),
+    ];
+    names
+        .iter()
+        .map(|n| {
+            let (name, charge, diffusivity, stokes_radius, molar_mass) =
+                *all.iter().find(|s| s.0 == *n).expect("known species");
+            Species {
+                name: name.into(),
+                charge,
+                diffusivity,
+                stokes_radius,
+                molar_mass,
+            }
+        })
+        .collect()
+}
+
+fn module(names: &[&str], polarised: bool) -> Module0d {
+    let mut m = Module0d::watertap_defaults(species(names), 0.5e-9, 1.33e-6, -27.0, 41.3);
+    if polarised {
+        m.polarisation = Some(SpiralWound {
+            channel_height: 5e-4,
+            spacer_porosity: 0.85,
+            inlet_velocity: 0.25,
+            mixing_efficiency: 0.5,
+            mixing_length: 0.6,
+        });
+    }
+    m
+}
+
+const FIVE: [&str; 5] = ["Ca", "SO4", "Mg", "Na", "Cl"];
+const SEAWATER: [f64; 5] = [382e-6, 2136e-6, 1394e-6, 11122e-6, 20101.6e-6];
+
+fn solve(names: &[&str], fractions: &[f64], polarised: bool) -> Module0dSolution {
+    let m = module(names, polarised);
+    let inlet = Inlet::from_mass_fractions(&m.species, 1.0, fractions, names.len() - 1).unwrap();
+    m.solve(&inlet).unwrap()
+}
+
+/// Largest relative deviation from WaterTAP's values; prints the comparison.
+fn compare(
+    case: &str,
+    names: &[&str],
+    s: &Module0dSolution,
+    flux: &[f64],
+    water: f64,
+    rejection: &[f64],
+) -> f64 {
+    let mut worst = (s.water_flux / water - 1.0).abs();
+    println!("{case}: H2O flux {:.6e} vs {water:.6e}", s.water_flux);
+    for (j, name) in names.iter().enumerate() {
+        let ef = (s.flux[j] / flux[j] - 1.0).abs();
+        let er = (s.rejection_intrinsic[j] / rejection[j] - 1.0).abs();
+        println!(
+            "{case}: {name:>3} flux {:.6e} vs {:.6e} ({ef:.1e}), R {:.6} vs {:.6} ({er:.1e})",
+            s.flux[j], flux[j], s.rejection_intrinsic[j], rejection[j]
+        );
+        worst = worst.max(ef).max(er);
+    }
+    worst
+}
+
+#[test]
+fn reproduces_watertap_without_polarisation() {
+    // TestNanoFiltration_without_CP_5ions.
+    let s = solve(&FIVE, &SEAWATER, false);
+    let worst = compare(
+        "without CP",
+        &FIVE,
+        &s,
+        &[1.860337e-6, 1.850918e-6, 5.972139e-06, 0.0003574, 0.0003694],
+        0.039150,
+        &[0.731772, 0.8854559, 0.8584226, -0.017782, 0.1143856],
+    );
+    // Stated precision 1e-3; found 9.2e-5 (the Na flux, which WaterTAP prints with 4 digits).
+    assert!(worst < 1e-4, "worst relative deviation {worst:.2e}");
+}
+
+#[test]
+fn reproduces_watertap_with_spiral_wound_polarisation() {
+    // TestNanoFiltration_with_CP_5ions.
+    let s = solve(&FIVE, &SEAWATER, true);
+    let worst = compare(
+        "with CP",
+        &FIVE,
+        &s,
+        &[1.9289e-06, 1.95859e-06, 6.56667e-06, 0.00029831, 0.00031137],
+        0.032671,
+        &[0.6905496, 0.8687813, 0.83309579, -0.0265173, 0.11538899],
+    );
+    // Within the stated 1e-3 (found 8.3e-4 on the Na flux): the sulfate and magnesium values
+    // agree to 1e-6, the monovalent ones to < 1e-3.
+    assert!(worst < 1e-3, "worst relative deviation {worst:.2e}");
+}
+
+#[test]
+fn reproduces_watertap_at_double_concentration() {
+    // TestNanoFiltration_with_CP_5ions_double_concentration.
+    let double: Vec<f64> = SEAWATER.iter().map(|w| 2.0 * w).collect();
+    let s = solve(&FIVE, &double, true);
+    let worst = compare(
+        "double",
+        &FIVE,
+        &s,
+        &[
+            1.4258536e-06,
+            2.9210354e-06,
+            5.5916186e-06,
+            0.0001269756,
+            0.0001352,
+        ],
+        0.0069096,
+        &[0.441427, 0.510229, 0.64273, 0.00753, 0.11317679],
+    );
+    // Found 4.8e-4 on R(Na) = 0.00753, printed by WaterTAP with 3 digits; all other values
+    // agree to 2.4e-4 or better.
+    assert!(worst < 1e-3, "worst relative deviation {worst:.2e}");
+}
+
+#[test]
+fn the_module_conserves_mass_and_its_permeate_is_neutral() {
+    let m = module(&FIVE, true);
+    let inlet = Inlet::from_mass_fractions(&m.species, 1.0, &SEAWATER, 4).unwrap();
+    let s = m.solve(&inlet).unwrap();
+    for j in 0..5 {
+        let permeate = m.area * s.flux[j];
+        let balance = inlet.flows[j] - s.retentate.flows[j] - permeate;
+        assert!(
+            balance.abs() < 1e-12 * inlet.flows[j],
+            "species {j}: {balance:e}"
+        );
+    }
+    let water = inlet.water_flow - s.retentate.water_flow - m.area * s.water_flux;
+    assert!(water.abs() < 1e-12 * inlet.water_flow);
+    for state in &s.local {
+        let q: f64 = state
+            .permeate
+            .iter()
+            .zip(&m.species)
+            .map(|(c, sp)| c * sp.charge)
+            .sum();
+        let qp: f64 = state
+            .pore_entrance
+            .iter()
+            .zip(&m.species)
+            .map(|(c, sp)| c * sp.charge)
+            .sum::<f64>()
+            + m.charge_density;
+        assert!(q.abs() < 1e-9 && qp.abs() < 1e-9, "{q:e} {qp:e}");
+        // The polarised interface is more concentrated than the bulk in the rejected ions.
+        assert!(state.interface[1] > state.bulk[1]);
+    }
+    assert!(s.recovery > 0.0 && s.recovery < 0.1, "{}", s.recovery);
+}
+
+#[test]
+fn watertaps_davies_form_is_close_to_ideal_and_the_textbook_one_is_not() {
+    // WaterTAP's Debye-Hueckel constant in SI base units is ~0.0155, so its activity
+    // correction is small: ideal activity moves the fluxes by ~0.5 %, not by the 20-40 %
+    // the textbook constant (0.51 (L/mol)^0.5) would.
+    let a = np_transport::watertap::watertap_debye_huckel_a(80.4, 298.15);
+    assert!((a - 0.015548).abs() < 1e-5, "{a}");
+    let davies = solve(&FIVE, &SEAWATER, false);
+    let mut m = module(&FIVE, false);
+    m.activity = WaterTapActivity::Ideal;
+    let inlet = Inlet::from_mass_fractions(&m.species, 1.0, &SEAWATER, 4).unwrap();
+    let ideal = m.solve(&inlet).unwrap();
+    let rel = (ideal.water_flux / davies.water_flux - 1.0).abs();
+    assert!(rel > 1e-3 && rel < 1e-2, "{rel}");
+}
+
+#[test]
+fn watertaps_nacl_case_agrees_only_to_two_percent() {
+    // TestNanoFiltration_with_CP_2ions: here the agreement is 1.6 % on the water flux and
+    // 1 % on the salt flux, outside the stated 1e-3, while the three 5-ion cases of the same
+    // file and the same equations agree within it. The cause is not known (an older model
+    // version behind these values is one possibility); the bound below records the size of
+    // the gap so that a change in it is noticed.
+    let names = ["Na", "Cl"];
+    let s = solve(&names, &[11122e-6, 20101.6e-6], true);
+    let worst = compare(
+        "NaCl",
+        &names,
+        &s,
+        &[0.0010636, 0.0010636],
+        0.1313564,
+        &[0.096269, 0.096269],
+    );
+    assert!((s.flux[0] - s.flux[1]).abs() < 1e-12 * s.flux[0]);
+    assert!(worst > 1e-3 && worst < 2e-2, "{worst:.2e}");
+}
+
+#[test]
+fn our_single_element_scheme_is_watertaps_local_model() {
+    // The inlet end of the module solved by WaterTAP's equations (ideal activity, no
+    // polarisation) and by np-transport's DSPM-DE with `PoreScheme::Elements(1)` at the same
+    // water flux give the same permeate.
+    use ion_species::{Composition, Ion};
+    use np_transport::{Activity, ChargeModel, Conditions, Dspmde, Membrane, PoreScheme};
+    let mut m = module(&FIVE, false);
+    m.activity = WaterTapActivity::Ideal;
+    let inlet = Inlet::from_mass_fractions(&m.species, 1.0, &SEAWATER, 4).unwrap();
+    let s = m.solve(&inlet).unwrap();
+    let local = &s.local[0];
+    let ions: Vec<Ion> = m
+        .species
+        .iter()
+        .map(|sp| Ion {
+            name: sp.name.clone(),
+            formula: sp.name.clone(),
+            charge: sp.charge as i32,
+            stokes_radius: sp.stokes_radius,
+            diffusivity: sp.diffusivity,
+            hydrated_radius: sp.stokes_radius,
+            molar_mass: sp.molar_mass,
+            aliases: vec![],
+            source: "WaterTAP test data".into(),
+        })
+        .collect();
+    let feed = Composition::from_si(ions.into_iter().zip(local.bulk.iter().copied())).unwrap();
+    let membrane = Membrane {
+        pore_radius: m.pore_radius,
+        effective_thickness: m.effective_thickness,
+        charge: ChargeModel::Constant(m.charge_density),
+        pore_dielectric: m.pore_dielectric,
+        pore_size_distribution: None,
+    };
+    let conditions = Conditions {
+        activity: Activity::Ideal,
+        scheme: PoreScheme::Elements(1),
+        bulk_dielectric: m.bulk_dielectric,
+        tolerance: 1e-12,
+        ..Conditions::default()
+    };
+    let point = Dspmde::new(membrane, conditions)
+        .unwrap()
+        .solve(&feed, local.water_flux)
+        .unwrap();
+    for (j, (a, b)) in point.permeate.iter().zip(&local.permeate).enumerate() {
+        assert!((a / b - 1.0).abs() < 1e-8, "species {j}: {a} vs {b}");
+    }
+}
+
+#[test]
+fn bad_modules_and_inlets_are_typed_errors() {
+    use np_transport::TransportError;
+    let m = module(&FIVE, false);
+    let inlet = Inlet::from_mass_fractions(&m.species, 1.0, &SEAWATER, 4).unwrap();
+    // Not electroneutral.
+    let mut skewed = inlet.clone();
+    skewed.flows[3] *= 1.1;
+    assert!(matches!(
+        m.solve(&skewed),
+        Err(TransportError::InvalidFeed(_))
+    ));
+    // Negative and NaN flows.
+    let mut negative = inlet.clone();
+    negative.flows[0] = -1e-3;
+    assert!(matches!(
+        m.solve(&negative),
+        Err(TransportError::InvalidFeed(_))
+    ));
+    let mut nan = inlet.clone();
+    nan.water_flow = f64::NAN;
+    assert!(matches!(m.solve(&nan), Err(TransportError::InvalidFeed(_))));
+    // Mg2+ (0.347 nm) does not fit a 0.3 nm pore.
+    let mut small = m.clone();
+    small.pore_radius = 0.3e-9;
+    assert!(matches!(
+        small.solve(&inlet),
+        Err(TransportError::IonLargerThanPore { .. })
+    ));
+    // A feed pressure below the permeate pressure.
+    let mut low = m.clone();
+    low.feed_pressure = 1e5;
+    assert!(matches!(
+        low.solve(&inlet),
+        Err(TransportError::InvalidParameter {
+            name: "feed_pressure",
+            ..
+        })
+    ));
+    // Parameters.
+    let mut bad = m.clone();
+    bad.area = f64::NAN;
+    assert!(matches!(
+        bad.solve(&inlet),
+        Err(TransportError::InvalidParameter { name: "area", .. })
+    ));
+    assert!(Inlet::from_mass_fractions(&m.species, 1.0, &[0.5, 0.6, 0.0, 0.0, 0.0], 4).is_err());
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #[test]
+        fn module_solves_conserve_mass_or_fail_with_an_error(
+            rp in 0.40e-9f64..0.8e-9,
+            x in -150.0f64..60.0,
+            eps_p in 30.0f64..80.0,
+            pressure in 2e5f64..1.2e6,
+            area in 1.0f64..50.0,
+            scale in 0.02f64..2.0,
+            polarised in proptest::bool::ANY,
+        ) {
+            let mut m = module(&FIVE, polarised);
+            m.pore_radius = rp;
+            m.charge_density = x;
+            m.pore_dielectric = eps_p;
+            m.feed_pressure = pressure;
+            m.area = area;
+            let fractions: Vec<f64> = SEAWATER.iter().map(|w| w * scale).collect();
+            let inlet = Inlet::from_mass_fractions(&m.species, 1.0, &fractions, 4).unwrap();
+            if let Ok(s) = m.solve(&inlet) {
+                for j in 0..5 {
+                    prop_assert!(s.flux[j].is_finite() && s.flux[j] >= 0.0);
+                    let balance = inlet.flows[j] - s.retentate.flows[j] - m.area * s.flux[j];
+                    prop_assert!(balance.abs() < 1e-10 * inlet.flows[j]);
+                    prop_assert!(s.rejection_intrinsic[j].is_finite());
+                }
+                prop_assert!(s.water_flux > 0.0);
+            }
+        }
+    }
+}
