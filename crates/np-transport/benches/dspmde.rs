@@ -90,6 +90,18 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.finish();
+
+    // WaterTAP-compatible 0D module (two local solves per mass-balance iteration).
+    let mut g = c.benchmark_group("WaterTAP 0D module, 5 ions");
+    for case in np_transport::watertap::published_cases()
+        .into_iter()
+        .take(2)
+    {
+        g.bench_function(case.name, |b| {
+            b.iter(|| case.module.solve(black_box(&case.inlet)).unwrap())
+        });
+    }
+    g.finish();
 }
 
 criterion_group! {
