@@ -44,38 +44,60 @@ pub fn donnan(
     davies: bool,
     out: &mut [f64],
 ) -> Result<f64> {
+    let textbook = |c: &[f64], ln_g: &mut [f64]| {
+        let i = ionic_strength(z, c);
+        for (g, zi) in ln_g.iter_mut().zip(z) {
+            *g = davies_ln_gamma(*zi, i);
+        }
+    };
+    let activity: LnGamma = if davies { Some(&textbook) } else { None };
+    donnan_with(z, k, cb, x, activity, 1e-13, out)
+}
+
+/// An activity model: writes ln gamma of every species for concentrations c; None = ideal.
+pub(crate) type LnGamma<'a> = Option<&'a dyn Fn(&[f64], &mut [f64])>;
+
+/// [`donnan`] with any activity model: `ln_gamma(c, out)` writes ln gamma of every species in
+/// a solution of concentrations `c`; `None` is the ideal solution. The pore-side activity
+/// coefficients are found by fixed-point iteration until they change by less than `tol`.
+pub(crate) fn donnan_with(
+    z: &[f64],
+    k: &[f64],
+    cb: &[f64],
+    x: f64,
+    ln_gamma: LnGamma,
+    tol: f64,
+    out: &mut [f64],
+) -> Result<f64> {
     let n = z.len();
     let mut ln_gb = [0.0f64; 16];
     let mut ln_gp = [0.0f64; 16];
+    let mut next = [0.0f64; 16];
     if n > 16 {
         return Err(TransportError::InvalidFeed(
             "at most 16 species are supported".into(),
         ));
     }
-    if davies {
-        let ib = ionic_strength(z, cb);
-        for i in 0..n {
-            ln_gb[i] = davies_ln_gamma(z[i], ib);
-        }
+    if let Some(f) = ln_gamma {
+        f(cb, &mut ln_gb[..n]);
     }
     let mut psi = 0.0;
-    for _ in 0..100 {
+    for _ in 0..200 {
         let q = |i: usize| k[i] * cb[i] * (ln_gb[i] - ln_gp[i]).exp();
         psi = solve_potential(z, x, psi, &q)?;
         for i in 0..n {
             out[i] = q(i) * (-z[i] * psi).exp();
         }
-        if !davies {
+        let Some(f) = ln_gamma else {
             return Ok(psi);
-        }
-        let ip = ionic_strength(z, out);
+        };
+        f(out, &mut next[..n]);
         let mut change: f64 = 0.0;
         for i in 0..n {
-            let new = davies_ln_gamma(z[i], ip);
-            change = change.max((new - ln_gp[i]).abs());
-            ln_gp[i] = new;
+            change = change.max((next[i] - ln_gp[i]).abs());
+            ln_gp[i] = next[i];
         }
-        if change < 1e-13 {
+        if change < tol {
             let q = |i: usize| k[i] * cb[i] * (ln_gb[i] - ln_gp[i]).exp();
             psi = solve_potential(z, x, psi, &q)?;
             for i in 0..n {
@@ -86,20 +108,15 @@ pub fn donnan(
     }
     Err(TransportError::NotConverged {
         flux: f64::NAN,
-        iterations: 100,
+        iterations: 200,
         residual: f64::NAN,
-        reason: "Davies activity iteration at an interface".into(),
+        reason: "activity iteration at an interface".into(),
     })
 }
 
 /// Finds psi with g(psi) = sum z_i q_i exp(-z_i psi) + x = 0. g is strictly decreasing when
 /// any charged species is present, so a bracketed Newton iteration is safe.
-pub(crate) fn solve_potential(
-    z: &[f64],
-    x: f64,
-    guess: f64,
-    q: &dyn Fn(usize) -> f64,
-) -> Result<f64> {
+fn solve_potential(z: &[f64], x: f64, guess: f64, q: &dyn Fn(usize) -> f64) -> Result<f64> {
     let n = z.len();
     let g = |psi: f64| -> (f64, f64) {
         let mut v = x;

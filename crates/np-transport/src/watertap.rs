@@ -53,7 +53,7 @@
 use crate::constants::{BOLTZMANN, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, VACUUM_PERMITTIVITY};
 use crate::error::{Result, TransportError};
 use crate::hindrance::{Hindrance, LAMBDA_MAX};
-use crate::partition::{born_factor, solve_potential};
+use crate::partition::{LnGamma, born_factor, donnan_with};
 use nalgebra::{DMatrix, DVector};
 
 /// Avogadro constant, 1/mol (exact, 2019 SI).
@@ -719,34 +719,13 @@ impl Module0d {
     /// Pore-side concentrations and Donnan potential (dimensionless) for an outside
     /// solution `c`.
     fn partition(&self, p: &Prepared, c: &[f64], out: &mut [f64]) -> Result<f64> {
-        let n = p.z.len();
-        let mut ln_g_out = [0.0f64; 16];
-        let mut ln_g_pore = [0.0f64; 16];
-        self.ln_gamma(p, c, &mut ln_g_out[..n]);
-        let mut psi = 0.0;
-        for _ in 0..200 {
-            let q = |i: usize| p.k[i] * c[i] * (ln_g_out[i] - ln_g_pore[i]).exp();
-            psi = solve_potential(&p.z, self.charge_density, psi, &q)?;
-            for i in 0..n {
-                out[i] = q(i) * (-p.z[i] * psi).exp();
-            }
-            if p.davies_a.is_none() {
-                return Ok(psi);
-            }
-            let mut next = [0.0f64; 16];
-            self.ln_gamma(p, out, &mut next[..n]);
-            let change = (0..n).fold(0.0f64, |a, i| a.max((next[i] - ln_g_pore[i]).abs()));
-            ln_g_pore[..n].copy_from_slice(&next[..n]);
-            if change < 1e-15 {
-                let q = |i: usize| p.k[i] * c[i] * (ln_g_out[i] - ln_g_pore[i]).exp();
-                psi = solve_potential(&p.z, self.charge_density, psi, &q)?;
-                for i in 0..n {
-                    out[i] = q(i) * (-p.z[i] * psi).exp();
-                }
-                return Ok(psi);
-            }
-        }
-        Err(self.not_converged(200, f64::NAN, "activity iteration at a pore face"))
+        let activity = |c: &[f64], ln_g: &mut [f64]| self.ln_gamma(p, c, ln_g);
+        let ln_gamma: LnGamma = if p.davies_a.is_some() {
+            Some(&activity)
+        } else {
+            None
+        };
+        donnan_with(&p.z, &p.k, c, self.charge_density, ln_gamma, 1e-15, out)
     }
 
     /// WaterTAP's ln gamma of every species in a solution of concentrations `c` (mol/m^3).
