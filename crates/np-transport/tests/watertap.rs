@@ -245,42 +245,39 @@ fn bad_modules_and_inlets_are_typed_errors() {
     assert!(Inlet::from_mass_fractions(&m.species, 1.0, &[0.5, 0.6, 0.0, 0.0, 0.0], 4).is_err());
 }
 
-mod properties {
-    use super::*;
-    use proptest::prelude::*;
+use proptest::prelude::*;
 
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
-        #[test]
-        fn module_solves_conserve_mass_or_fail_with_an_error(
-            rp in 0.40e-9f64..0.8e-9,
-            x in -150.0f64..60.0,
-            eps_p in 30.0f64..80.0,
-            pressure in 2e5f64..1.2e6,
-            area in 1.0f64..50.0,
-            scale in 0.02f64..2.0,
-            polarised in proptest::bool::ANY,
-        ) {
-            let mut m = module(polarised);
-            m.pore_radius = rp;
-            m.charge_density = x;
-            m.pore_dielectric = eps_p;
-            m.feed_pressure = pressure;
-            m.area = area;
-            let fractions: Vec<f64> = [382e-6, 2136e-6, 1394e-6, 11122e-6, 20101.6e-6]
-                .iter()
-                .map(|w| w * scale)
-                .collect();
-            let inlet = Inlet::from_mass_fractions(&m.species, 1.0, &fractions, 4).unwrap();
-            if let Ok(s) = m.solve(&inlet) {
-                for j in 0..5 {
-                    prop_assert!(s.flux[j].is_finite() && s.flux[j] >= 0.0);
-                    let balance = inlet.flows[j] - s.retentate.flows[j] - m.area * s.flux[j];
-                    prop_assert!(balance.abs() < 1e-10 * inlet.flows[j]);
-                    prop_assert!(s.rejection_intrinsic[j].is_finite());
-                }
-                prop_assert!(s.water_flux > 0.0);
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn module_solves_conserve_mass_or_fail_with_an_error(
+        rp in 0.40e-9f64..0.8e-9,
+        x in -150.0f64..60.0,
+        eps_p in 30.0f64..80.0,
+        pressure in 2e5f64..1.2e6,
+        area in 1.0f64..50.0,
+        scale in 0.02f64..2.0,
+        polarised in proptest::bool::ANY,
+    ) {
+        let mut m = module(polarised);
+        m.pore_radius = rp;
+        m.charge_density = x;
+        m.pore_dielectric = eps_p;
+        m.feed_pressure = pressure;
+        m.area = area;
+        let fractions: Vec<f64> = [382e-6, 2136e-6, 1394e-6, 11122e-6, 20101.6e-6]
+            .iter()
+            .map(|w| w * scale)
+            .collect();
+        let inlet = Inlet::from_mass_fractions(&m.species, 1.0, &fractions, 4).unwrap();
+        if let Ok(s) = m.solve(&inlet) {
+            for j in 0..5 {
+                prop_assert!(s.flux[j].is_finite() && s.flux[j] >= 0.0);
+                let balance = inlet.flows[j] - s.retentate.flows[j] - m.area * s.flux[j];
+                prop_assert!(balance.abs() < 1e-10 * inlet.flows[j]);
+                prop_assert!(s.rejection_intrinsic[j].is_finite());
             }
+            prop_assert!(s.water_flux > 0.0);
         }
     }
 }
