@@ -76,6 +76,20 @@ pub struct Species {
     pub molar_mass: f64,
 }
 
+impl Species {
+    /// The species with the data of an `ion_species` ion (valence, diffusivity, Stokes radius,
+    /// molar mass).
+    pub fn from_ion(ion: &ion_species::Ion) -> Self {
+        Self {
+            name: ion.name.clone(),
+            charge: ion.z(),
+            diffusivity: ion.diffusivity,
+            stokes_radius: ion.stokes_radius,
+            molar_mass: ion.molar_mass,
+        }
+    }
+}
+
 /// Activity model of the partitioning equations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaterTapActivity {
@@ -83,6 +97,16 @@ pub enum WaterTapActivity {
     Ideal,
     /// WaterTAP's Davies form (see the module documentation).
     Davies,
+}
+
+/// How the feed-side mass-transfer coefficients of the polarisation film are obtained
+/// (WaterTAP's `MassTransferCoefficient.spiral_wound` and `.fixed`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum MassTransfer {
+    /// From the spiral-wound correlation, at the inlet and the outlet cross-flow velocity.
+    SpiralWound(SpiralWound),
+    /// Given k_f of each species (m/s), the same at both ends.
+    Fixed(Vec<f64>),
 }
 
 /// Spiral-wound feed channel for the mass-transfer correlation.
@@ -129,8 +153,8 @@ pub struct Module0d {
     pub density: f64,
     /// Activity model.
     pub activity: WaterTapActivity,
-    /// Concentration polarisation by the spiral-wound film, or none.
-    pub polarisation: Option<SpiralWound>,
+    /// Concentration polarisation by the linearised film, or none.
+    pub polarisation: Option<MassTransfer>,
 }
 
 /// Inlet stream.
@@ -323,21 +347,36 @@ impl Module0d {
         if !self.charge_density.is_finite() {
             return bad("charge_density", self.charge_density, "must be finite");
         }
-        if let Some(sw) = self.polarisation {
-            for (name, v) in [
-                ("channel_height", sw.channel_height),
-                ("spacer_porosity", sw.spacer_porosity),
-                ("inlet_velocity", sw.inlet_velocity),
-                ("mixing_efficiency", sw.mixing_efficiency),
-                ("mixing_length", sw.mixing_length),
-            ] {
-                if !positive(v) {
-                    return bad(name, v, "must be finite and > 0 (SI units)");
+        match &self.polarisation {
+            Some(MassTransfer::SpiralWound(sw)) => {
+                for (name, v) in [
+                    ("channel_height", sw.channel_height),
+                    ("spacer_porosity", sw.spacer_porosity),
+                    ("inlet_velocity", sw.inlet_velocity),
+                    ("mixing_efficiency", sw.mixing_efficiency),
+                    ("mixing_length", sw.mixing_length),
+                ] {
+                    if !positive(v) {
+                        return bad(name, v, "must be finite and > 0 (SI units)");
+                    }
+                }
+                if sw.mixing_efficiency >= 2.0 {
+                    return bad("mixing_efficiency", sw.mixing_efficiency, "must be < 2");
                 }
             }
-            if sw.mixing_efficiency >= 2.0 {
-                return bad("mixing_efficiency", sw.mixing_efficiency, "must be < 2");
+            Some(MassTransfer::Fixed(k)) => {
+                if k.len() != self.species.len() {
+                    return bad(
+                        "mass_transfer",
+                        k.len() as f64,
+                        "one fixed coefficient per species is needed",
+                    );
+                }
+                if let Some(v) = k.iter().find(|v| !positive(**v)) {
+                    return bad("mass_transfer", *v, "must be finite and > 0, in m/s");
+                }
             }
+            None => {}
         }
         let t = self.temperature;
         let n = self.species.len();
@@ -445,9 +484,12 @@ impl Module0d {
         }
         let c_in = self.concentrations(&p, &inlet.flows, inlet.water_flow);
         let v_in = self.volume_flow(&p, &inlet.flows, inlet.water_flow);
-        let kf_at = |v_ratio: f64| {
-            self.polarisation
-                .map(|sw| self.mass_transfer(&p, &sw, sw.inlet_velocity * v_ratio))
+        let kf_at = |v_ratio: f64| match &self.polarisation {
+            Some(MassTransfer::SpiralWound(sw)) => {
+                Some(self.mass_transfer(&p, sw, sw.inlet_velocity * v_ratio))
+            }
+            Some(MassTransfer::Fixed(k)) => Some(k.clone()),
+            None => None,
         };
         let kf_in = kf_at(1.0);
         let mut u_in = self.local_solve(&p, &c_in, kf_in.as_deref(), None)?;
@@ -913,13 +955,13 @@ pub fn published_cases() -> Vec<PublishedCase> {
             let fractions: Vec<f64> = which.iter().map(|&i| conc * DATA[i].5).collect();
             let mut module = Module0d::watertap_defaults(species, 0.5e-9, 1.33e-6, -27.0, 41.3);
             if polarised {
-                module.polarisation = Some(SpiralWound {
+                module.polarisation = Some(MassTransfer::SpiralWound(SpiralWound {
                     channel_height: 5e-4,
                     spacer_porosity: 0.85,
                     inlet_velocity: 0.25,
                     mixing_efficiency: 0.5,
                     mixing_length: 0.6,
-                });
+                }));
             }
             let inlet =
                 Inlet::from_mass_fractions(&module.species, 1.0, &fractions, which.len() - 1)

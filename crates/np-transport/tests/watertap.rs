@@ -9,7 +9,8 @@
 //! porosity 0.85, inlet velocity 0.25 m/s, mixing efficiency 0.5 and length 0.6 m).
 
 use np_transport::watertap::{
-    Inlet, Module0d, Module0dSolution, PublishedCase, WaterTapActivity, published_cases,
+    Inlet, MassTransfer, Module0d, Module0dSolution, PublishedCase, Species, WaterTapActivity,
+    published_cases,
 };
 
 fn case(name: &str) -> PublishedCase {
@@ -194,6 +195,57 @@ fn our_single_element_scheme_is_watertaps_local_model() {
     for (j, (a, b)) in point.permeate.iter().zip(&local.permeate).enumerate() {
         assert!((a / b - 1.0).abs() < 1e-8, "species {j}: {a} vs {b}");
     }
+}
+
+#[test]
+fn fixed_mass_transfer_matches_the_correlation_and_its_large_limit_is_no_polarisation() {
+    let spiral = module(true);
+    let inlet = seawater_inlet(&spiral);
+    let s = spiral.solve(&inlet).unwrap();
+    // The inlet end sees only the inlet bulk and k_f: fixing k_f to the correlation's inlet
+    // values reproduces the inlet state.
+    let mut fixed = spiral.clone();
+    fixed.polarisation = Some(MassTransfer::Fixed(s.local[0].mass_transfer.clone()));
+    let f = fixed.solve(&inlet).unwrap();
+    for (a, b) in f.local[0].permeate.iter().zip(&s.local[0].permeate) {
+        assert!((a / b - 1.0).abs() < 1e-9, "{a} vs {b}");
+    }
+    // Outlet k_f from the slower outlet velocity is smaller, so the fixed-k_f module has less
+    // polarisation there and more water flux.
+    assert!(f.water_flux > s.water_flux);
+    // k_f -> infinity: the film vanishes and the module without polarisation is recovered.
+    let mut stiff = spiral.clone();
+    stiff.polarisation = Some(MassTransfer::Fixed(vec![1.0; 5]));
+    let a = stiff.solve(&inlet).unwrap();
+    let b = module(false).solve(&inlet).unwrap();
+    for (x, y) in a.flux.iter().zip(&b.flux) {
+        assert!((x / y - 1.0).abs() < 1e-5, "{x} vs {y}");
+    }
+    // One coefficient per species.
+    stiff.polarisation = Some(MassTransfer::Fixed(vec![1e-5; 3]));
+    assert!(stiff.solve(&inlet).is_err());
+}
+
+#[test]
+fn species_from_the_ion_registry_give_a_working_module() {
+    use ion_species::IonRegistry;
+    let reg = IonRegistry::canonical();
+    let names = ["Na+", "Mg2+", "Cl-", "SO4 2-"];
+    let species: Vec<Species> = names
+        .iter()
+        .map(|n| Species::from_ion(reg.parse(n).unwrap()))
+        .collect();
+    assert_eq!(species[3].charge, -2.0);
+    let m = Module0d::watertap_defaults(species, 0.5e-9, 1.33e-6, -27.0, 41.3);
+    // 10 mmol/L NaCl + 2 mmol/L MgSO4 in 1 kg/s.
+    let mw: Vec<f64> = m.species.iter().map(|s| s.molar_mass).collect();
+    let mol = [10.0e-3, 2.0e-3, 10.0e-3, 2.0e-3];
+    let fractions: Vec<f64> = mol.iter().zip(&mw).map(|(c, m)| c * m).collect();
+    let inlet = Inlet::from_mass_fractions(&m.species, 1.0, &fractions, 2).unwrap();
+    let s = m.solve(&inlet).unwrap();
+    // A negative membrane rejects sulfate more than chloride.
+    assert!(s.rejection_observed[3] > s.rejection_observed[2]);
+    assert!(s.rejection_observed[3] > 0.5, "{:?}", s.rejection_observed);
 }
 
 #[test]
