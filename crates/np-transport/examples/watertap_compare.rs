@@ -12,9 +12,10 @@ fn main() -> Result<(), np_transport::TransportError> {
         let (s, worst) = case.compare()?;
         let took = start.elapsed();
         println!(
-            "{} (solved in {:.1} ms)",
+            "{} (solved in {:.1} ms, {} mass-balance iterations)",
             case.name,
-            took.as_secs_f64() * 1e3
+            took.as_secs_f64() * 1e3,
+            s.iterations
         );
         println!(
             "  {:<8} {:>13} {:>13} {:>9}   {:>10} {:>10} {:>9}",
