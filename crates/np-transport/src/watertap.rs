@@ -260,6 +260,12 @@ pub struct Module0dSolution {
     pub iterations: usize,
 }
 
+/// A factorised Jacobian (with its size) kept between Newton solves of one module end.
+type Chord = Option<(
+    usize,
+    nalgebra::linalg::LU<f64, nalgebra::Dyn, nalgebra::Dyn>,
+)>;
+
 /// Per-species constants of a module.
 struct Prepared {
     z: Vec<f64>,
@@ -492,7 +498,8 @@ impl Module0d {
             None => None,
         };
         let kf_in = kf_at(1.0);
-        let mut u_in = self.local_solve(&p, &c_in, kf_in.as_deref(), None)?;
+        let (mut chord_in, mut chord_out): (Chord, Chord) = (None, None);
+        let mut u_in = self.local_solve(&p, &c_in, kf_in.as_deref(), None, &mut chord_in)?;
         let mut c_out = c_in.clone();
         let mut u_out = u_in.clone();
         let mut kf_out = kf_in.clone();
@@ -505,8 +512,9 @@ impl Module0d {
         let mut relax = 1.0f64;
         let mut last_change = f64::INFINITY;
         for it in 1..=200 {
-            u_in = self.local_solve(&p, &c_in, kf_in.as_deref(), Some(&u_in))?;
-            u_out = self.local_solve(&p, &c_out, kf_out.as_deref(), Some(&u_out))?;
+            u_in = self.local_solve(&p, &c_in, kf_in.as_deref(), Some(&u_in), &mut chord_in)?;
+            u_out =
+                self.local_solve(&p, &c_out, kf_out.as_deref(), Some(&u_out), &mut chord_out)?;
             let (jin, jwin) = local_fluxes(&p, &u_in, n);
             let (jout, jwout) = local_fluxes(&p, &u_out, n);
             for j in 0..n {
@@ -597,10 +605,11 @@ impl Module0d {
         bulk: &[f64],
         kf: Option<&[f64]>,
         start: Option<&[f64]>,
+        cache: &mut Chord,
     ) -> Result<Vec<f64>> {
         let dp = self.feed_pressure - self.permeate_pressure;
         if let Some(u0) = start {
-            if let Ok(u) = self.newton(p, bulk, kf, dp, u0.to_vec()) {
+            if let Ok(u) = self.newton(p, bulk, kf, dp, u0.to_vec(), cache) {
                 return Ok(u);
             }
         }
@@ -611,13 +620,13 @@ impl Module0d {
             u.push(0.0);
             let dpi = p.rt * (1.0 - f) * bulk.iter().sum::<f64>();
             u.push((p.lp * (dp - dpi)).max(1e-3 * p.lp * dp) * 1e6);
-            match self.newton(p, bulk, None, dp, u) {
+            match self.newton(p, bulk, None, dp, u, &mut None) {
                 Ok(u) => {
                     let Some(kf) = kf else { return Ok(u) };
                     let mut v = u;
                     v.extend(bulk.iter().map(|c| c.ln()));
                     v.push(0.0);
-                    match self.newton(p, bulk, Some(kf), dp, v) {
+                    match self.newton(p, bulk, Some(kf), dp, v, &mut None) {
                         Ok(v) => return Ok(v),
                         Err(_) => continue,
                     }
@@ -635,11 +644,11 @@ impl Module0d {
             u.extend(bulk.iter().map(|c| c.ln()));
             u.push(0.0);
         }
-        u = self.newton(p, bulk, kf, level, u)?;
+        u = self.newton(p, bulk, kf, level, u, &mut None)?;
         let mut factor = 2.0f64;
         while level < dp {
             let next = (level * factor).min(dp);
-            match self.newton(p, bulk, kf, next, u.clone()) {
+            match self.newton(p, bulk, kf, next, u.clone(), &mut None) {
                 Ok(v) => {
                     u = v;
                     level = next;
@@ -677,6 +686,7 @@ impl Module0d {
         kf: Option<&[f64]>,
         dp: f64,
         mut u: Vec<f64>,
+        cache: &mut Chord,
     ) -> Result<Vec<f64>> {
         let m = u.len();
         let mut r = vec![0.0; m];
@@ -701,6 +711,23 @@ impl Module0d {
                 }
                 return Ok(u);
             }
+            // Chord step with the factorised Jacobian of an earlier solve (the outer mass
+            // balance changes the outlet state only a little between calls); kept only
+            // while it contracts fast.
+            if let Some((size, lu)) = cache.as_ref() {
+                if *size == m {
+                    if let Some(step) = lu.solve(&DVector::from_column_slice(&r)) {
+                        let trial: Vec<f64> =
+                            u.iter().zip(step.iter()).map(|(a, s)| a - s).collect();
+                        if eval(&trial, &mut r_trial) && norm(&r_trial) < 0.25 * f0 {
+                            u = trial;
+                            r.copy_from_slice(&r_trial);
+                            continue;
+                        }
+                    }
+                }
+                *cache = None;
+            }
             for k in 0..m {
                 let h = 1e-7 * u[k].abs().max(1.0);
                 let mut up = u.clone();
@@ -719,9 +746,11 @@ impl Module0d {
                     }
                 }
             }
-            let Some(step) = jac.clone().lu().solve(&DVector::from_column_slice(&r)) else {
+            let lu = jac.clone().lu();
+            let Some(step) = lu.solve(&DVector::from_column_slice(&r)) else {
                 return Err(self.not_converged(it, f0, "singular Jacobian"));
             };
+            *cache = Some((m, lu));
             // Limit changes of logarithms and potentials to 2 per iteration.
             let biggest = step.iter().fold(0.0f64, |a, s| a.max(s.abs()));
             let mut alpha = if biggest > 2.0 { 2.0 / biggest } else { 1.0 };
