@@ -349,6 +349,8 @@ impl Figure for Bars {
                 }
             })
             .y_desc(self.y_label.as_str())
+            .y_label_formatter(&|v| tick_label(*v))
+            .light_line_style(WHITE)
             .label_style(("sans-serif", 14))
             .draw()?;
         let ns = self.series.len().max(1) as f64;
@@ -480,6 +482,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn tick_labels_hide_round_off() {
+        assert_eq!(tick_label(0.010000000000001), "1e-2");
+        assert_eq!(tick_label(0.0025), "2.5e-3");
+        assert_eq!(tick_label(0.002), "2e-3");
+    }
+
+    #[test]
     fn figures_are_written_as_svg_and_png() {
         let dir = tempfile::tempdir().unwrap();
         let fig = Bars {
@@ -495,4 +504,11 @@ mod tests {
         let png = std::fs::read(&paths[1]).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     }
+}
+
+/// A log-axis tick label with at most two significant digits ("1e-3", "2.5e-3"): the default
+/// formatter prints round-off such as 0.0100000000001.
+fn tick_label(v: f64) -> String {
+    let t = format!("{v:.1e}");
+    t.replace(".0e", "e")
 }

@@ -354,6 +354,69 @@ fn attention_maps(
     Ok(maps)
 }
 
+/// The two bar charts of a study, built from its results alone: test MSE with and without
+/// attention per method (hard constraint, pre-trained), and the PT/NPT and HIB/SIB ablations
+/// with attention; each with the fitted DSPM-DE's MSE as a reference line. Returns
+/// (file stem, figure) pairs.
+pub fn summary_figures(res: &Results) -> Vec<(&'static str, Bars)> {
+    // 3. MSE of every method with and without attention (hard, pre-trained).
+    let stat = |m: Method, a: bool, h: bool, p: bool| {
+        let name = Variant::name_of(m, a, h, p);
+        res.variants
+            .iter()
+            .find(|r| r.variant.name == name)
+            .map_or((f64::NAN, 0.0), |r| mean_sd(&r.mse))
+    };
+    let d = mean_sd(&res.variants[0].dspmde_mse).0;
+    let groups: Vec<String> = Method::ALL.iter().map(|m| m.label().to_string()).collect();
+    let fig = Bars {
+        title: "Test MSE with and without attention (HIB, PT; mean ± sd over seeds)".into(),
+        y_label: "test MSE of c_p / S".into(),
+        groups: groups.clone(),
+        series: [true, false]
+            .iter()
+            .map(|&a| {
+                (
+                    if a {
+                        "with attention"
+                    } else {
+                        "without attention"
+                    }
+                    .to_string(),
+                    Method::ALL
+                        .iter()
+                        .map(|&m| stat(m, a, true, true))
+                        .collect(),
+                )
+            })
+            .collect(),
+        reference: Some(("fitted DSPM-DE".into(), d)),
+    };
+    let attention = fig;
+
+    // 4. Ablations: pre-training and constraint, with attention.
+    let fig = Bars {
+        title: "Ablations with attention: pre-training (PT/NPT), hard/soft (HIB/SIB)".into(),
+        y_label: "test MSE of c_p / S".into(),
+        groups,
+        series: [(true, true), (true, false), (false, true), (false, false)]
+            .iter()
+            .map(|&(h, p)| {
+                (
+                    format!(
+                        "{}-{}",
+                        if h { "HIB" } else { "SIB" },
+                        if p { "PT" } else { "NPT" }
+                    ),
+                    Method::ALL.iter().map(|&m| stat(m, true, h, p)).collect(),
+                )
+            })
+            .collect(),
+        reference: Some(("fitted DSPM-DE".into(), d)),
+    };
+    vec![("mse-attention", attention), ("ablations", fig)]
+}
+
 /// Writes the five figures (SVG and PNG each); returns their file names.
 fn write_figures(
     res: &Results,
@@ -422,64 +485,11 @@ fn write_figures(
     figures::save(out, "parity", &fig)?;
     written.push("parity".to_string());
 
-    // 3. MSE of every method with and without attention (hard, pre-trained).
-    let stat = |m: Method, a: bool, h: bool, p: bool| {
-        let name = Variant::name_of(m, a, h, p);
-        res.variants
-            .iter()
-            .find(|r| r.variant.name == name)
-            .map_or((f64::NAN, 0.0), |r| mean_sd(&r.mse))
-    };
-    let d = mean_sd(&res.variants[0].dspmde_mse).0;
-    let groups: Vec<String> = Method::ALL.iter().map(|m| m.label().to_string()).collect();
-    let fig = Bars {
-        title: "Test MSE with and without attention (HIB, PT; mean ± sd over seeds)".into(),
-        y_label: "test MSE of c_p / S".into(),
-        groups: groups.clone(),
-        series: [true, false]
-            .iter()
-            .map(|&a| {
-                (
-                    if a {
-                        "with attention"
-                    } else {
-                        "without attention"
-                    }
-                    .to_string(),
-                    Method::ALL
-                        .iter()
-                        .map(|&m| stat(m, a, true, true))
-                        .collect(),
-                )
-            })
-            .collect(),
-        reference: Some(("fitted DSPM-DE".into(), d)),
-    };
-    figures::save(out, "mse-attention", &fig)?;
-    written.push("mse-attention".to_string());
-
-    // 4. Ablations: pre-training and constraint, with attention.
-    let fig = Bars {
-        title: "Ablations with attention: pre-training (PT/NPT), hard/soft (HIB/SIB)".into(),
-        y_label: "test MSE of c_p / S".into(),
-        groups,
-        series: [(true, true), (true, false), (false, true), (false, false)]
-            .iter()
-            .map(|&(h, p)| {
-                (
-                    format!(
-                        "{}-{}",
-                        if h { "HIB" } else { "SIB" },
-                        if p { "PT" } else { "NPT" }
-                    ),
-                    Method::ALL.iter().map(|&m| stat(m, true, h, p)).collect(),
-                )
-            })
-            .collect(),
-        reference: Some(("fitted DSPM-DE".into(), d)),
-    };
-    figures::save(out, "ablations", &fig)?;
-    written.push("ablations".to_string());
+    // 3-4. MSE bars: attention per method, and the ablations.
+    for (name, fig) in summary_figures(res) {
+        figures::save(out, name, &fig)?;
+        written.push(name.to_string());
+    }
 
     // 5. Attention heatmaps.
     let fig = Heatmaps {
