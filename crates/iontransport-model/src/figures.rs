@@ -477,6 +477,13 @@ fn label_at(labels: &[String], x: f64) -> String {
     }
 }
 
+/// A log-axis tick label with at most two significant digits ("1e-3", "2.5e-3"): the default
+/// formatter prints round-off such as 0.0100000000001.
+fn tick_label(v: f64) -> String {
+    let t = format!("{v:.1e}");
+    t.replace(".0e", "e")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,11 +511,4 @@ mod tests {
         let png = std::fs::read(&paths[1]).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     }
-}
-
-/// A log-axis tick label with at most two significant digits ("1e-3", "2.5e-3"): the default
-/// formatter prints round-off such as 0.0100000000001.
-fn tick_label(v: f64) -> String {
-    let t = format!("{v:.1e}");
-    t.replace(".0e", "e")
 }
