@@ -83,6 +83,13 @@ pub struct Split {
     pub test: Vec<usize>,
 }
 
+/// Share of the measured feeds held out for testing by the pipeline, the study and the CLI
+/// (`train`, `evaluate`): one value everywhere, so that `evaluate --seed s` scores exactly the
+/// feeds that training with seed s held out.
+pub const TEST_FRACTION: f64 = 0.25;
+/// Share of the measured feeds used for validation (early stopping), likewise shared.
+pub const VALIDATION_FRACTION: f64 = 0.15;
+
 /// Splits `n` samples (feeds) into train/validation/test by the given fractions, seeded. The
 /// unit is the feed: all flux points of a sample fall in the same set.
 pub fn split(n: usize, validation: f64, test: f64, seed: u64) -> Result<Split> {

@@ -60,8 +60,8 @@ impl PipelineConfig {
             pretrain_epochs: 100,
             finetune_epochs: 100,
             patience: 15,
-            test_fraction: 0.25,
-            validation_fraction: 0.15,
+            test_fraction: crate::data::TEST_FRACTION,
+            validation_fraction: crate::data::VALIDATION_FRACTION,
             seed,
             network: NetworkConfig::default(),
             constraint: Constraint::Hard,
@@ -354,4 +354,31 @@ pub fn run_prepared(
         split: prep.split.clone(),
         seconds,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_configuration_holds_out_the_feeds_the_cli_evaluates() {
+        // `iontransport evaluate --seed s` splits with data::{VALIDATION,TEST}_FRACTION; a
+        // pipeline or study model must have been tested on exactly those feeds.
+        for cfg in [
+            PipelineConfig::quick(3),
+            PipelineConfig::tiny(3),
+            PipelineConfig::full(3),
+        ] {
+            let a = crate::data::split(200, cfg.validation_fraction, cfg.test_fraction, 3).unwrap();
+            let b = crate::data::split(
+                200,
+                crate::data::VALIDATION_FRACTION,
+                crate::data::TEST_FRACTION,
+                3,
+            )
+            .unwrap();
+            assert_eq!(a.test, b.test);
+            assert_eq!(a.validation, b.validation);
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use ion_species::{Composition, ConcentrationUnit, IonRegistry};
-use iontransport_model::data::{split, trajectories};
+use iontransport_model::data::{TEST_FRACTION, VALIDATION_FRACTION, split, trajectories};
 use iontransport_model::evaluate::{metrics, neural_prediction};
 use iontransport_model::pipeline::{PipelineConfig, run};
 use iontransport_model::train::{Phase, TrainConfig, train};
@@ -294,7 +294,7 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             };
             let all = trajectories(&model.config, &ds)?;
-            let sp = split(all.len(), 0.15, 0.2, seed)?;
+            let sp = split(all.len(), VALIDATION_FRACTION, TEST_FRACTION, seed)?;
             let pick = |idx: &[usize]| idx.iter().map(|&i| all[i].clone()).collect::<Vec<_>>();
             let mut tc = TrainConfig::method(phase, epochs, seed);
             tc.progress = true;
@@ -385,7 +385,7 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
             let set: Vec<_> = if all {
                 trs
             } else {
-                let sp = split(trs.len(), 0.15, 0.2, seed)?;
+                let sp = split(trs.len(), VALIDATION_FRACTION, TEST_FRACTION, seed)?;
                 sp.test.iter().map(|&i| trs[i].clone()).collect()
             };
             let met = metrics(&set, &reg.valences(), &|t| neural_prediction(&m, t))?;
