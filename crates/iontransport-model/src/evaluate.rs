@@ -25,6 +25,42 @@ pub struct Metrics {
     pub count: usize,
     /// (measured, predicted) pairs for parity plots.
     pub parity: Vec<(f64, f64)>,
+    /// Where each parity pair comes from (same order as `parity`).
+    #[serde(default)]
+    pub sources: Vec<EntrySource>,
+}
+
+/// The feed, ion and flux point of one evaluated entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntrySource {
+    /// Feed id of the trajectory.
+    pub feed: String,
+    /// Ion slot (index into the model's ion list).
+    pub ion: usize,
+    /// Normalised flux tau = J_v / flux_scale of the point.
+    pub tau: f64,
+}
+
+impl Metrics {
+    /// Mean squared error (c_p / S) per feed, largest first: where a model fails.
+    pub fn mse_by_feed(&self) -> Vec<(String, f64, usize)> {
+        let mut acc: Vec<(String, f64, usize)> = Vec::new();
+        for ((y, p), src) in self.parity.iter().zip(&self.sources) {
+            let d = (p - y) * (p - y);
+            match acc.iter_mut().find(|(f, _, _)| *f == src.feed) {
+                Some(e) => {
+                    e.1 += d;
+                    e.2 += 1;
+                }
+                None => acc.push((src.feed.clone(), d, 1)),
+            }
+        }
+        for e in &mut acc {
+            e.1 /= e.2 as f64;
+        }
+        acc.sort_by(|a, b| b.1.total_cmp(&a.1));
+        acc
+    }
 }
 
 /// Metrics of predictions `pred(trajectory) -> h` (row-major points x ions) on `set`.
@@ -37,6 +73,7 @@ pub fn metrics(
     let (mut se, mut se_c, mut ae, mut within, mut count, mut max_q) =
         (0.0, 0.0, 0.0, 0usize, 0usize, 0.0f64);
     let mut parity = Vec::new();
+    let mut sources = Vec::new();
     for t in set {
         let h = pred(t)?;
         for k in 0..t.taus.len() {
@@ -60,6 +97,11 @@ pub fn metrics(
                     }
                     count += 1;
                     parity.push((y, row[j]));
+                    sources.push(EntrySource {
+                        feed: t.id.clone(),
+                        ion: j,
+                        tau: t.taus[k],
+                    });
                 }
             }
         }
@@ -73,6 +115,7 @@ pub fn metrics(
         max_relative_charge: max_q,
         count,
         parity,
+        sources,
     })
 }
 
@@ -105,4 +148,34 @@ pub fn dspmde_prediction(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_feed_errors_add_up_to_the_total_and_are_sorted() {
+        let src = |feed: &str, ion| EntrySource {
+            feed: feed.into(),
+            ion,
+            tau: 1.0,
+        };
+        let m = Metrics {
+            mse: 0.0,
+            mse_rejection: 0.0,
+            mae: 0.0,
+            within_10_percent: 0.0,
+            max_relative_charge: 0.0,
+            count: 4,
+            parity: vec![(1.0, 1.5), (2.0, 2.0), (1.0, 0.0), (3.0, 2.0)],
+            sources: vec![src("a", 0), src("a", 1), src("b", 0), src("b", 1)],
+        };
+        let by = m.mse_by_feed();
+        assert_eq!(by.len(), 2);
+        assert_eq!(by[0], ("b".to_string(), 1.0, 2));
+        assert_eq!(by[1], ("a".to_string(), 0.125, 2));
+        let total: f64 = by.iter().map(|(_, e, n)| e * *n as f64).sum();
+        assert_eq!(total, 0.25 + 0.0 + 1.0 + 1.0);
+    }
 }

@@ -397,10 +397,22 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
                 100.0 * met.within_10_percent,
                 met.max_relative_charge
             );
+            let worst = met.mse_by_feed();
+            if let Some((feed, mse, count)) = worst.first() {
+                println!(
+                    "worst feed: {feed}, MSE {mse:.4e} over {count} entries ({:.0} % of the total squared error)",
+                    100.0 * mse * *count as f64 / (met.mse * met.count as f64)
+                );
+            }
             if let Some(p) = parity {
-                let mut text = String::from("measured,predicted\n");
-                for (a, b) in &met.parity {
-                    text += &format!("{a:e},{b:e}\n");
+                let mut text = String::from("feed,ion,flux_m_per_s,measured,predicted\n");
+                for ((a, b), src) in met.parity.iter().zip(&met.sources) {
+                    text += &format!(
+                        "{},{},{:e},{a:e},{b:e}\n",
+                        src.feed,
+                        m.config.ions[src.ion],
+                        src.tau * m.config.flux_scale
+                    );
                 }
                 np_transport::data::write_atomic(&p, text.as_bytes())?;
             }
