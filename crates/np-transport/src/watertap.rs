@@ -17,7 +17,8 @@
 //!   j_i = -k_f,i (c_int - c_bulk) + J_v c_int - z_i c_int D_i F/RT dPhi/dy with an
 //!   electroneutral interface and k_f,i from the spiral-wound correlation
 //!   k_f = 0.753 (eta/(2 - eta))^0.5 (2 D/h) Sc^(-1/6) (Pe h/(2 L_mix))^0.5,
-//!   Sc = mu/(rho D), Pe = 2 h v / D (Guillen & Hoek 2009 as cited by Roy et al. 2015);
+//!   Sc = mu/(rho D), Pe = 2 h v / D (WaterTAP's `eq_Kf_comp`, after Roy et al. 2015,
+//!   doi:10.1016/j.memsci.2015.06.030, with WaterTAP's correction of the channel height);
 //! * module balance: the average of the inlet and outlet fluxes times the area leaves the
 //!   feed; the intrinsic rejection is 1 - c_mixed permeate / c_interface at the inlet.
 //!
