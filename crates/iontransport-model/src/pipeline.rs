@@ -12,7 +12,8 @@ use ion_species::{Composition, IonRegistry};
 use np_transport::data::Dataset;
 use np_transport::generate::{GeneratorConfig, flux_grid, generate};
 use np_transport::{
-    ChargeModel, Conditions, Dspmde, FitOptions, FitResult, Membrane, RejectionMeasurement, fit,
+    ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, FitResult, Membrane,
+    RejectionMeasurement, Starts, fit,
 };
 use serde::{Deserialize, Serialize};
 
@@ -223,6 +224,8 @@ pub fn prepare(
             conditions: Conditions::default(),
             fit_dielectric: false,
             max_evaluations: 300,
+            bounds: FitBounds::default(),
+            starts: Starts::Initial,
         },
     )?;
     let dspm = Dspmde::new(fitted.membrane.clone(), Conditions::default())?;

@@ -1,11 +1,25 @@
-//! Fitting membrane parameters to measured rejections by nonlinear least squares.
+//! Fitting membrane parameters to measured rejections by bounded, multi-start nonlinear least
+//! squares.
+//!
+//! Real data often pull an unbounded optimiser into regions where the model has no solution
+//! (a pore smaller than the largest ion) or no physical meaning (a pore permittivity above the
+//! bulk's). Here every parameter lives in an interval — the pore radius at least the largest
+//! Stokes radius / 0.95 (λ ≤ 0.95, the hindrance correlation's range), Δx/A_k > 0,
+//! 1 ≤ ε_p ≤ ε_b, and any narrower bounds the user gives — through a logistic map from an
+//! unbounded variable, so Levenberg–Marquardt never proposes an infeasible point. A trial point
+//! at which the DSPM-DE cannot be solved is given a large residual, so the optimiser rejects
+//! it as a step and shrinks its trust region instead of aborting. The fit runs from several
+//! starting points (the user's membrane and a documented grid, [`Starts::Grid`]), keeps the best
+//! and reports how many starts reached it; it fails only if no start converges.
 
 use crate::error::{Result, TransportError};
+use crate::hindrance::LAMBDA_MAX;
 use crate::model::{ChargeModel, Conditions, Membrane};
 use crate::solver::Dspmde;
 use ion_species::Composition;
 use levenberg_marquardt::{LeastSquaresProblem, LevenbergMarquardt};
 use nalgebra::{DMatrix, DVector, Dyn, Owned};
+use rayon::prelude::*;
 
 /// One measured operating point: a feed, a water flux (m/s) and the observed rejections of
 /// some of its ions (by canonical ion name).
@@ -19,7 +33,48 @@ pub struct RejectionMeasurement {
     pub rejections: Vec<(String, f64)>,
 }
 
-/// Which parameters to fit and where to start.
+/// Intervals the fitted parameters must stay in. The defaults are wide; the fit narrows them
+/// further to what the physics allows (pore radius ≥ largest Stokes radius / 0.95,
+/// ε_p ≤ the bulk permittivity of the conditions).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitBounds {
+    /// Pore radius, m (default 0.1–5 nm).
+    pub pore_radius: (f64, f64),
+    /// Δx/A_k, m (default 10 nm – 1 mm).
+    pub effective_thickness: (f64, f64),
+    /// X_d, mol/m³ (default −2000…+2000).
+    pub charge: (f64, f64),
+    /// ε_p (default 1…ε_b).
+    pub pore_dielectric: (f64, f64),
+}
+
+impl Default for FitBounds {
+    fn default() -> Self {
+        Self {
+            pore_radius: (0.1e-9, 5e-9),
+            effective_thickness: (1e-8, 1e-3),
+            charge: (-2000.0, 2000.0),
+            pore_dielectric: (1.0, f64::INFINITY),
+        }
+    }
+}
+
+/// Where the optimiser starts.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Starts {
+    /// Only the initial membrane.
+    Initial,
+    /// The initial membrane, then a grid of 9: pore radius at 1.05, 1.3 and 1.8 × its
+    /// lower bound (the largest Stokes radius / 0.95 unless the user's bound is higher) ×
+    /// X_d ∈ {−60, −10, +20} mol/m³, with Δx/A_k and ε_p of the initial membrane; all
+    /// moved into the bounds.
+    #[default]
+    Grid,
+    /// The initial membrane, then these (moved into the bounds).
+    These(Vec<Membrane>),
+}
+
+/// Which parameters to fit, within which bounds, and where to start.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitOptions {
     /// Starting membrane; its charge must be [`ChargeModel::Constant`]. Parameters not fitted
@@ -29,12 +84,32 @@ pub struct FitOptions {
     pub conditions: Conditions,
     /// Also fit the pore dielectric constant.
     pub fit_dielectric: bool,
-    /// Maximum residual evaluations of the optimiser (each solves every measurement).
+    /// Maximum residual evaluations of the optimiser per start (each solves every
+    /// measurement).
     pub max_evaluations: usize,
+    /// Parameter bounds.
+    pub bounds: FitBounds,
+    /// Starting points.
+    pub starts: Starts,
 }
 
-/// Fitted parameters with standard errors from the Jacobian at the optimum
-/// (sigma^2 (J^T J)^-1, sigma^2 = SSR / (m - p)).
+impl FitOptions {
+    /// Options with default bounds, the grid of starts, ε_p fixed and 400 evaluations per
+    /// start.
+    pub fn new(initial: Membrane, conditions: Conditions) -> Self {
+        Self {
+            initial,
+            conditions,
+            fit_dielectric: false,
+            max_evaluations: 400,
+            bounds: FitBounds::default(),
+            starts: Starts::Grid,
+        }
+    }
+}
+
+/// Fitted parameters with standard errors and correlations from the Jacobian at the optimum
+/// (covariance sigma^2 (J^T J)^-1, sigma^2 = SSR / (m - p), in the natural parameters).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitResult {
     /// The fitted membrane.
@@ -47,37 +122,122 @@ pub struct FitResult {
     pub se_charge: f64,
     /// Standard error of epsilon_p, when fitted.
     pub se_pore_dielectric: Option<f64>,
+    /// Names of the fitted parameters, in the order of [`Self::correlation`].
+    pub parameters: Vec<&'static str>,
+    /// Correlation matrix of the fitted parameters (row-major, p × p).
+    pub correlation: Vec<Vec<f64>>,
+    /// Parameters that ended within 0.1 % (of the interval) of a bound: their standard
+    /// errors describe the unconstrained curvature only.
+    pub at_bound: Vec<&'static str>,
     /// Root-mean-square rejection residual.
     pub rmse: f64,
     /// Residuals (model - measured), in measurement order.
     pub residuals: Vec<f64>,
-    /// Number of residual evaluations.
+    /// Number of residual evaluations over all starts.
     pub evaluations: usize,
+    /// Starting points tried.
+    pub starts: usize,
+    /// Starts whose optimiser converged.
+    pub converged_starts: usize,
+    /// Converged starts that reached the best fit (SSR within 1 % and every parameter within
+    /// 2 % of its interval).
+    pub agreeing_starts: usize,
 }
 
-/// The least-squares problem in transformed parameters
-/// (ln r_p, ln dx, X / 100, [ln eps_p]) so that positivity holds and scales are comparable.
+/// Names of the parameters, in fitting order.
+const NAMES: [&str; 4] = [
+    "pore_radius",
+    "effective_thickness",
+    "charge",
+    "pore_dielectric",
+];
+
+/// Residual given to every observation when the model cannot be solved at a trial point:
+/// far above any rejection error (|R| ≤ a few), so the step is always rejected.
+const INFEASIBLE_RESIDUAL: f64 = 10.0;
+
+/// The parameter intervals after the physics limits: (lo, hi, logarithmic) per parameter.
+#[derive(Debug, Clone)]
+struct Box {
+    ranges: Vec<(f64, f64, bool)>,
+}
+
+impl Box {
+    fn to_natural(&self, theta: &DVector<f64>) -> Vec<f64> {
+        theta
+            .iter()
+            .zip(&self.ranges)
+            .map(|(t, &(lo, hi, log))| {
+                let s = 1.0 / (1.0 + (-t).exp());
+                if log {
+                    (lo.ln() + (hi.ln() - lo.ln()) * s).exp()
+                } else {
+                    lo + (hi - lo) * s
+                }
+            })
+            .collect()
+    }
+
+    fn to_theta(&self, x: &[f64]) -> DVector<f64> {
+        DVector::from_iterator(
+            x.len(),
+            x.iter().zip(&self.ranges).map(|(v, &(lo, hi, log))| {
+                let f = if log {
+                    (v.ln() - lo.ln()) / (hi.ln() - lo.ln())
+                } else {
+                    (v - lo) / (hi - lo)
+                };
+                let f = f.clamp(1e-6, 1.0 - 1e-6);
+                (f / (1.0 - f)).ln()
+            }),
+        )
+    }
+
+    /// Fraction of the interval from the nearer bound (0 = at a bound).
+    fn margin(&self, x: &[f64]) -> Vec<f64> {
+        x.iter()
+            .zip(&self.ranges)
+            .map(|(v, &(lo, hi, log))| {
+                let f = if log {
+                    (v.ln() - lo.ln()) / (hi.ln() - lo.ln())
+                } else {
+                    (v - lo) / (hi - lo)
+                };
+                f.min(1.0 - f)
+            })
+            .collect()
+    }
+}
+
+/// The least-squares problem in unbounded variables theta (logistic maps onto the box).
 struct Problem<'a> {
     data: &'a [RejectionMeasurement],
     opts: &'a FitOptions,
+    bounds: &'a Box,
+    n_obs: usize,
     theta: DVector<f64>,
     residuals: Option<DVector<f64>>,
     evaluations: usize,
 }
 
+fn membrane_of(opts: &FitOptions, x: &[f64]) -> Membrane {
+    let mut m = opts.initial.clone();
+    m.pore_radius = x[0];
+    m.effective_thickness = x[1];
+    m.charge = ChargeModel::Constant(x[2]);
+    if opts.fit_dielectric {
+        m.pore_dielectric = x[3];
+    }
+    m
+}
+
 impl Problem<'_> {
     fn membrane(&self, theta: &DVector<f64>) -> Membrane {
-        let mut m = self.opts.initial.clone();
-        m.pore_radius = theta[0].exp();
-        m.effective_thickness = theta[1].exp();
-        m.charge = ChargeModel::Constant(100.0 * theta[2]);
-        if self.opts.fit_dielectric {
-            m.pore_dielectric = theta[3].exp();
-        }
-        m
+        membrane_of(self.opts, &self.bounds.to_natural(theta))
     }
 
-    fn eval(&mut self, theta: &DVector<f64>) -> Option<DVector<f64>> {
+    /// Residuals at theta, or None where the model cannot be solved.
+    fn solve(&mut self, theta: &DVector<f64>) -> Option<DVector<f64>> {
         self.evaluations += 1;
         residuals(self.data, &self.membrane(theta), &self.opts.conditions)
             .ok()
@@ -107,6 +267,32 @@ pub fn residuals(
     Ok(out)
 }
 
+/// Central (or, next to an unsolvable point, one-sided) differences of the residuals with
+/// respect to the variables `v`, mapped to a membrane by `map`; None if the model cannot be
+/// solved on either side of some variable.
+fn jacobian_fd(
+    r0: &DVector<f64>,
+    v: &DVector<f64>,
+    h: &[f64],
+    mut eval: impl FnMut(&DVector<f64>) -> Option<DVector<f64>>,
+) -> Option<DMatrix<f64>> {
+    let mut jac = DMatrix::zeros(r0.len(), v.len());
+    for j in 0..v.len() {
+        let mut vp = v.clone();
+        vp[j] += h[j];
+        let mut vm = v.clone();
+        vm[j] -= h[j];
+        let col = match (eval(&vp), eval(&vm)) {
+            (Some(rp), Some(rm)) => (rp - rm) / (2.0 * h[j]),
+            (Some(rp), None) => (rp - r0) / h[j],
+            (None, Some(rm)) => (r0 - rm) / h[j],
+            (None, None) => return None,
+        };
+        jac.set_column(j, &col);
+    }
+    Some(jac)
+}
+
 impl LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_> {
     type ResidualStorage = Owned<f64, Dyn>;
     type JacobianStorage = Owned<f64, Dyn, Dyn>;
@@ -115,7 +301,11 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_> {
     fn set_params(&mut self, x: &DVector<f64>) {
         self.theta = x.clone();
         let theta = self.theta.clone();
-        self.residuals = self.eval(&theta);
+        // An unsolvable trial point gets a large residual: the optimiser rejects the step.
+        self.residuals = Some(
+            self.solve(&theta)
+                .unwrap_or_else(|| DVector::from_element(self.n_obs, INFEASIBLE_RESIDUAL)),
+        );
     }
 
     fn params(&self) -> DVector<f64> {
@@ -128,30 +318,31 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_> {
 
     fn jacobian(&self) -> Option<DMatrix<f64>> {
         let r0 = self.residuals.clone()?;
-        let mut jac = DMatrix::zeros(r0.len(), self.theta.len());
         let mut probe = Problem {
             data: self.data,
             opts: self.opts,
+            bounds: self.bounds,
+            n_obs: self.n_obs,
             theta: self.theta.clone(),
             residuals: None,
             evaluations: 0,
         };
-        for j in 0..self.theta.len() {
-            // Central differences: the solver is converged to 1e-9, so this is accurate to ~1e-6.
-            let h = 1e-4;
-            let mut tp = self.theta.clone();
-            tp[j] += h;
-            let mut tm = self.theta.clone();
-            tm[j] -= h;
-            let rp = probe.eval(&tp)?;
-            let rm = probe.eval(&tm)?;
-            jac.set_column(j, &((rp - rm) / (2.0 * h)));
-        }
-        Some(jac)
+        // The solver is converged to 1e-9, so steps of 1e-4 give ~1e-6 accuracy.
+        let h = vec![1e-4; self.theta.len()];
+        jacobian_fd(&r0, &self.theta, &h, |t| probe.solve(t))
     }
 }
 
-/// Fits r_p, Delta x / A_k, X_d (and optionally epsilon_p) to measured rejections.
+/// One start's outcome.
+struct Run {
+    x: Vec<f64>,
+    residuals: DVector<f64>,
+    ssr: f64,
+    evaluations: usize,
+}
+
+/// Fits r_p, Δx/A_k, X_d (and optionally ε_p) to measured rejections, within bounds, from
+/// several starting points (see the module documentation).
 pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult> {
     let ChargeModel::Constant(x0) = opts.initial.charge else {
         return Err(TransportError::Fit(
@@ -159,6 +350,7 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
         ));
     };
     opts.initial.validate()?;
+    opts.conditions.validate()?;
     let n_obs: usize = data.iter().map(|m| m.rejections.len()).sum();
     let n_par = if opts.fit_dielectric { 4 } else { 3 };
     if n_obs <= n_par {
@@ -166,62 +358,274 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
             "{n_obs} observations cannot determine {n_par} parameters"
         )));
     }
-    let mut theta0 = vec![
-        opts.initial.pore_radius.ln(),
-        opts.initial.effective_thickness.ln(),
-        x0 / 100.0,
+    let bounds = physical_box(data, opts)?;
+    let mut initial = vec![
+        opts.initial.pore_radius,
+        opts.initial.effective_thickness,
+        x0,
     ];
     if opts.fit_dielectric {
-        theta0.push(opts.initial.pore_dielectric.ln());
+        initial.push(opts.initial.pore_dielectric);
     }
+    let starts = start_points(opts, &bounds, &initial);
+    let runs: Vec<Option<Run>> = starts
+        .par_iter()
+        .map(|x| run(data, opts, &bounds, n_obs, x))
+        .collect();
+    let evaluations: usize = runs.iter().flatten().map(|r| r.evaluations).sum();
+    let converged: Vec<&Run> = runs.iter().flatten().collect();
+    // Ties keep the earliest start, so the result does not depend on thread timing.
+    let best = converged
+        .iter()
+        .copied()
+        .reduce(|a, b| if b.ssr < a.ssr { b } else { a })
+        .ok_or_else(|| {
+            TransportError::Fit(format!(
+                "no start converged ({} starts within the bounds {:?}); check the data, \
+                 the conditions or widen the bounds",
+                starts.len(),
+                bounds.ranges
+            ))
+        })?;
+    let margin_best = bounds.margin(&best.x);
+    let agreeing_starts =
+        converged
+            .iter()
+            .filter(|r| {
+                r.ssr <= best.ssr * 1.01 + 1e-14
+                    && r.x.iter().zip(&best.x).zip(&bounds.ranges).all(
+                        |((a, b), &(lo, hi, log))| {
+                            let d = if log {
+                                (a.ln() - b.ln()).abs() / (hi.ln() - lo.ln())
+                            } else {
+                                (a - b).abs() / (hi - lo)
+                            };
+                            d < 0.02
+                        },
+                    )
+            })
+            .count();
+    let (se, correlation) = uncertainty(data, opts, &best.x, &best.residuals, n_obs, n_par)?;
+    let membrane = membrane_of(opts, &best.x);
+    let at_bound = margin_best
+        .iter()
+        .zip(NAMES)
+        .filter(|(m, _)| **m < 1e-3)
+        .map(|(_, n)| n)
+        .collect();
+    Ok(FitResult {
+        se_pore_radius: se[0],
+        se_effective_thickness: se[1],
+        se_charge: se[2],
+        se_pore_dielectric: opts.fit_dielectric.then(|| se[3]),
+        parameters: NAMES[..n_par].to_vec(),
+        correlation,
+        at_bound,
+        membrane,
+        rmse: (best.ssr / n_obs as f64).sqrt(),
+        residuals: best.residuals.iter().copied().collect(),
+        evaluations,
+        starts: starts.len(),
+        converged_starts: converged.len(),
+        agreeing_starts,
+    })
+}
+
+/// The user's bounds narrowed to the physics: r_p ≥ largest Stokes radius / λ_max, ε_p within
+/// [1, ε_b]; an empty interval is an error that names the parameter.
+fn physical_box(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<Box> {
+    let b = &opts.bounds;
+    let largest_ion = data
+        .iter()
+        .flat_map(|m| {
+            m.feed
+                .iter()
+                .filter(|(_, c)| *c > 0.0)
+                .map(|(i, _)| i.stokes_radius)
+        })
+        .fold(0.0f64, f64::max);
+    // Just inside λ = LAMBDA_MAX, where the hindrance correlation still holds.
+    let r_min = largest_ion / LAMBDA_MAX * (1.0 + 1e-6);
+    let mut ranges = vec![
+        (b.pore_radius.0.max(r_min), b.pore_radius.1, true),
+        (
+            b.effective_thickness.0.max(1e-12),
+            b.effective_thickness.1,
+            true,
+        ),
+        (b.charge.0, b.charge.1, false),
+    ];
+    if opts.fit_dielectric {
+        ranges.push((
+            b.pore_dielectric.0.max(1.0),
+            b.pore_dielectric.1.min(opts.conditions.bulk_dielectric),
+            false,
+        ));
+    }
+    for (name, &(lo, hi, _)) in NAMES.iter().zip(&ranges) {
+        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+            return Err(TransportError::Fit(format!(
+                "the bounds leave no room for {name}: [{lo:e}, {hi:e}] (the pore radius must \
+                 exceed the largest Stokes radius / {LAMBDA_MAX}, ε_p must lie in [1, ε_b])"
+            )));
+        }
+    }
+    Ok(Box { ranges })
+}
+
+/// The starting points of [`Starts`], each moved into the box.
+fn start_points(opts: &FitOptions, bounds: &Box, initial: &[f64]) -> Vec<Vec<f64>> {
+    let clamp = |x: Vec<f64>| -> Vec<f64> {
+        x.iter()
+            .zip(&bounds.ranges)
+            .map(|(v, &(lo, hi, log))| {
+                // Strictly inside, so the logistic map is finite.
+                let (a, b) = if log {
+                    (lo * (1.0 + 1e-3), hi * (1.0 - 1e-3))
+                } else {
+                    (lo + 1e-3 * (hi - lo), hi - 1e-3 * (hi - lo))
+                };
+                v.clamp(a, b)
+            })
+            .collect()
+    };
+    let mut out = vec![clamp(initial.to_vec())];
+    match &opts.starts {
+        Starts::Initial => {}
+        Starts::Grid => {
+            let r_lo = bounds.ranges[0].0;
+            for f in [1.05, 1.3, 1.8] {
+                for x in [-60.0, -10.0, 20.0] {
+                    let mut p = initial.to_vec();
+                    p[0] = r_lo * f;
+                    p[2] = x;
+                    out.push(clamp(p));
+                }
+            }
+        }
+        Starts::These(ms) => {
+            for m in ms {
+                let mut p = vec![
+                    m.pore_radius,
+                    m.effective_thickness,
+                    match m.charge {
+                        ChargeModel::Constant(x) => x,
+                        _ => initial[2],
+                    },
+                ];
+                if opts.fit_dielectric {
+                    p.push(m.pore_dielectric);
+                }
+                out.push(clamp(p));
+            }
+        }
+    }
+    out
+}
+
+/// One Levenberg–Marquardt run from `x`; None if the model cannot be solved there or the
+/// optimiser does not converge.
+fn run(
+    data: &[RejectionMeasurement],
+    opts: &FitOptions,
+    bounds: &Box,
+    n_obs: usize,
+    x: &[f64],
+) -> Option<Run> {
+    let theta0 = bounds.to_theta(x);
     let mut problem = Problem {
         data,
         opts,
-        theta: DVector::from_vec(theta0.clone()),
+        bounds,
+        n_obs,
+        theta: theta0.clone(),
         residuals: None,
         evaluations: 0,
     };
-    problem.set_params(&DVector::from_vec(theta0));
-    if problem.residuals.is_none() {
-        return Err(TransportError::Fit(
-            "the model cannot be solved at the starting parameters".into(),
-        ));
-    }
+    problem.solve(&theta0)?;
+    problem.set_params(&theta0);
+    let n_par = x.len();
     let (problem, report) = LevenbergMarquardt::new()
         .with_patience(opts.max_evaluations.max(10) / (n_par + 1))
         .minimize(problem);
-    let r = problem.residuals.clone().ok_or_else(|| {
-        TransportError::Fit(format!(
-            "no solution at the final parameters ({:?})",
-            report.termination
-        ))
-    })?;
     if !report.termination.was_successful() {
-        return Err(TransportError::Fit(format!(
-            "optimiser stopped: {:?}",
-            report.termination
-        )));
+        return None;
     }
-    let jac = problem
-        .jacobian()
-        .ok_or_else(|| TransportError::Fit("Jacobian failed at the optimum".into()))?;
-    let ssr = r.norm_squared();
-    let dof = (n_obs - n_par) as f64;
-    let cov = (jac.transpose() * &jac).try_inverse().ok_or_else(|| {
-        TransportError::Fit("parameters are not identifiable (singular J^T J)".into())
-    })? * (ssr / dof);
-    let se = |i: usize| cov[(i, i)].max(0.0).sqrt();
-    let membrane = problem.membrane(&problem.theta);
-    Ok(FitResult {
-        se_pore_radius: membrane.pore_radius * se(0),
-        se_effective_thickness: membrane.effective_thickness * se(1),
-        se_charge: 100.0 * se(2),
-        se_pore_dielectric: opts
-            .fit_dielectric
-            .then(|| membrane.pore_dielectric * se(3)),
-        membrane,
-        rmse: (ssr / n_obs as f64).sqrt(),
-        residuals: r.iter().copied().collect(),
-        evaluations: problem.evaluations,
+    let theta = problem.theta.clone();
+    let residuals = {
+        let mut p = problem;
+        p.solve(&theta)?
+    };
+    Some(Run {
+        x: bounds.to_natural(&theta),
+        ssr: residuals.norm_squared(),
+        residuals,
+        evaluations: report.number_of_evaluations,
     })
+}
+
+/// Standard errors and correlations in the natural parameters (ln r_p, ln Δx, X/100,
+/// [ln ε_p] for the differences, then mapped back), or a typed error when J^T J is singular.
+fn uncertainty(
+    data: &[RejectionMeasurement],
+    opts: &FitOptions,
+    x: &[f64],
+    r0: &DVector<f64>,
+    n_obs: usize,
+    n_par: usize,
+) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
+    let to_x = |v: &DVector<f64>| -> Vec<f64> {
+        let mut out = vec![v[0].exp(), v[1].exp(), 100.0 * v[2]];
+        if n_par == 4 {
+            out.push(v[3].exp());
+        }
+        out
+    };
+    let mut v = vec![x[0].ln(), x[1].ln(), x[2] / 100.0];
+    if n_par == 4 {
+        v.push(x[3].ln());
+    }
+    let v = DVector::from_vec(v);
+    let jac = jacobian_fd(r0, &v, &vec![1e-4; n_par], |t| {
+        residuals(data, &membrane_of(opts, &to_x(t)), &opts.conditions)
+            .ok()
+            .map(DVector::from_vec)
+    })
+    .ok_or_else(|| TransportError::Fit("Jacobian failed at the optimum".into()))?;
+    let jtj = jac.transpose() * &jac;
+    // Singular (or numerically so) J^T J: some parameter combination does not move any
+    // residual, so the data cannot determine it.
+    let scale = jtj.diagonal().max().max(f64::MIN_POSITIVE);
+    let singular = jtj
+        .clone()
+        .symmetric_eigenvalues()
+        .iter()
+        .any(|e| *e <= 1e-12 * scale);
+    let inverse = if singular { None } else { jtj.try_inverse() };
+    let Some(inverse) = inverse else {
+        return Err(TransportError::Fit(format!(
+            "the parameters are not identifiable from these data (singular J^T J): the \
+             rejections do not constrain {}; add fluxes, feeds or ions, or fix parameters",
+            NAMES[..n_par].join(", ")
+        )));
+    };
+    let cov = inverse * (r0.norm_squared() / (n_obs - n_par) as f64);
+    let se_v: Vec<f64> = (0..n_par).map(|i| cov[(i, i)].max(0.0).sqrt()).collect();
+    let se = vec![
+        x[0] * se_v[0],
+        x[1] * se_v[1],
+        100.0 * se_v[2],
+        if n_par == 4 { x[3] * se_v[3] } else { 0.0 },
+    ];
+    let correlation = (0..n_par)
+        .map(|i| {
+            (0..n_par)
+                .map(|j| {
+                    let d = se_v[i] * se_v[j];
+                    if d > 0.0 { cov[(i, j)] / d } else { 0.0 }
+                })
+                .collect()
+        })
+        .collect();
+    Ok((se, correlation))
 }

@@ -20,7 +20,7 @@ pub mod watertap;
 
 pub use constants::*;
 pub use error::{Result, TransportError};
-pub use fit::{FitOptions, FitResult, RejectionMeasurement, fit, residuals};
+pub use fit::{FitBounds, FitOptions, FitResult, RejectionMeasurement, Starts, fit, residuals};
 pub use model::{
     Activity, ChargeModel, Conditions, LogNormalPores, Membrane, Polarisation, PoreScheme,
 };

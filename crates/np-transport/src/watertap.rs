@@ -3,8 +3,9 @@
 //!
 //! WaterTAP (<https://github.com/watertap-org/watertap>, files
 //! `watertap/unit_models/nanofiltration_DSPMDE_0D.py` and
-//! `watertap/property_models/ion_DSPMDE_prop_pack.py`, 2022-23 versions) evaluates the DSPM-DE
-//! at the module inlet (x = 0) and outlet (x = 1) and averages:
+//! `watertap/property_models/multicomp_aq_sol_prop_pack.py`, formerly
+//! `ion_DSPMDE_prop_pack.py`) evaluates the DSPM-DE at the module inlet (x = 0) and outlet
+//! (x = 1) and averages:
 //!
 //! * pore transport: one element, pore-average concentration and one potential difference,
 //!   j_i = -K_d,i D_i (c_exit - c_entr)/dx_e + K_c,i c_avg J_v - z_i c_avg K_d,i D_i F/RT
@@ -25,13 +26,19 @@
 //! Property conventions follow WaterTAP's property package: concentrations are per volume of
 //! solution with a constant density of 1000 kg/m^3 (c_j = 1000 n_j / sum_k n_k M_k, water
 //! included), J_v = J_water M_water / rho_water(T) with the pure-water density of Sharqawy et
-//! al. (2010, Desalin. Water Treat. 16:354, eq. 8), viscosity 1e-3 Pa s, bulk permittivity
-//! 80.4. Its Davies option is reproduced as written there: ln gamma = -A z^2 (sqrt(I)/(1 +
-//! sqrt(I)) - 0.3 I) with I the molal ionic strength and A the Debye-Hueckel constant
-//! (2 pi N_A)^0.5 / ln 10 (e^2 / (4 pi eps0 eps k T))^1.5 evaluated in SI base units (0.01555
-//! at 25 °C). That is far smaller than the textbook 0.51 (L/mol)^0.5 of
-//! [`crate::partition::davies_ln_gamma`], so WaterTAP's "Davies" solutions are close to ideal
-//! ones; `tests/watertap.rs` shows both the agreement and the size of the difference.
+//! al. (2010, Desalin. Water Treat. 16:354, eq. 8), viscosity 1e-3 Pa s. Two conventions changed
+//! between releases; [`WaterTapVersion`] selects them (the unit model itself is unchanged from
+//! 1.0.0 to 1.8.0, checked by diffing the released sources):
+//!
+//! | | [`WaterTapVersion::V1_8`] (1.7.0 – 1.8.0, default) | [`WaterTapVersion::V1_6`] (0.6 – 1.6.0, incl. commit ea74a668) |
+//! |---|---|---|
+//! | Davies | log10 gamma = -A z^2 (sqrt(I)/(1 + sqrt(I)) - 0.3 I) | ln gamma = -A z^2 (same bracket) |
+//! | A | (2 pi N_A rho_w)^0.5 / ln 10 (e^2 / (4 pi eps0 eps_b k T))^1.5 = 0.5100 (kg/mol)^0.5 at 25 °C | the same without rho_w: 0.01555 at 25 °C, eps_b 80.4 |
+//! | bulk permittivity eps_b | 78.36 (Malmberg & Maryott 1956) | 80.4 |
+//!
+//! I is the molal ionic strength (mol per kg of water) in both. The older A is the Debye-Hückel
+//! constant evaluated without the water density, so that "Davies" is close to ideal;
+//! `tests/watertap.rs` keeps WaterTAP's published values of that era passing.
 //!
 //! Units are SI: flows mol/s, fluxes mol/(m^2 s), concentrations mol/m^3, pressures Pa.
 //!
@@ -91,6 +98,50 @@ impl Species {
     }
 }
 
+/// The WaterTAP release whose property conventions the module follows (see the module
+/// documentation's table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WaterTapVersion {
+    /// WaterTAP 1.7.0 – 1.8.0: log10 Davies with A from the water density, eps_b 78.36.
+    #[default]
+    V1_8,
+    /// WaterTAP 0.6 – 1.6.0 (including commit ea74a668 of the published regression values):
+    /// natural-log Davies with A evaluated without the water density, eps_b 80.4.
+    V1_6,
+}
+
+impl WaterTapVersion {
+    /// The bulk relative permittivity this version uses by default.
+    pub fn bulk_dielectric(self) -> f64 {
+        match self {
+            // WaterTAP 1.8 multicomp_aq_sol_prop_pack.py: dielectric_constant default, "from
+            // Malmberg-Maryott (1956)".
+            Self::V1_8 => 78.36,
+            // WaterTAP <= 1.6 ion_DSPMDE_prop_pack.py / multicomp_aq_sol_prop_pack.py.
+            Self::V1_6 => 80.4,
+        }
+    }
+
+    /// WaterTAP's Davies constant A at relative permittivity `eps` and temperature `t` (K):
+    /// (kg/mol)^0.5 for 1.8 (0.5100 at 25 °C, eps 78.36); the older dimensionless value
+    /// without the water density for 1.6.
+    pub fn davies_a(self, eps: f64, t: f64) -> f64 {
+        match self {
+            Self::V1_8 => watertap_debye_huckel_a(eps, t) * sharqawy_water_density(t).sqrt(),
+            Self::V1_6 => watertap_debye_huckel_a(eps, t),
+        }
+    }
+
+    /// ln gamma from WaterTAP's Davies bracket value `b` = sqrt(I)/(1 + sqrt(I)) - 0.3 I, charge
+    /// `z` and constant `a`.
+    fn ln_gamma(self, a: f64, z: f64, b: f64) -> f64 {
+        match self {
+            Self::V1_8 => -std::f64::consts::LN_10 * a * z * z * b,
+            Self::V1_6 => -a * z * z * b,
+        }
+    }
+}
+
 /// Activity model of the partitioning equations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaterTapActivity {
@@ -138,8 +189,11 @@ pub struct Module0d {
     pub charge_density: f64,
     /// Pore relative permittivity.
     pub pore_dielectric: f64,
-    /// Bulk relative permittivity (WaterTAP: 80.4).
+    /// Bulk relative permittivity ([`WaterTapVersion::bulk_dielectric`]: 78.36 in 1.8, 80.4
+    /// before 1.7).
     pub bulk_dielectric: f64,
+    /// Whose conventions (Davies form) the module follows.
+    pub version: WaterTapVersion,
     /// Temperature, K.
     pub temperature: f64,
     /// Feed pressure (no pressure drop along the module), Pa.
@@ -230,12 +284,39 @@ pub struct LocalState {
     pub pore_exit: Vec<f64>,
     /// Local permeate concentrations, mol/m^3.
     pub permeate: Vec<f64>,
-    /// Potentials of pore entrance, pore exit and permeate relative to the feed interface, V.
+    /// Potentials of pore entrance, pore exit and permeate relative to the feed interface, V
+    /// (WaterTAP's `electric_potential`).
     pub potentials: [f64; 3],
     /// Volumetric water flux, m/s.
     pub water_flux: f64,
+    /// Local molar flux of each species, mol/(m^2 s).
+    pub flux: Vec<f64>,
+    /// Local molar flux of water, mol/(m^2 s).
+    pub water_flux_molar: f64,
     /// Mass-transfer coefficients, m/s (empty without polarisation).
     pub mass_transfer: Vec<f64>,
+    /// Electric potential gradient in the polarisation film at the interface, V/m
+    /// (WaterTAP's `electric_potential_grad_feed_interface`; None without polarisation).
+    pub potential_gradient: Option<f64>,
+    /// Cross-flow velocity in the feed channel, m/s (None without a spiral-wound channel).
+    pub velocity: Option<f64>,
+    /// Activity coefficients at every location (all 1 for ideal activity).
+    pub activity: ActivityCoefficients,
+}
+
+/// Activity coefficients of each species at the locations of one module end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityCoefficients {
+    /// In the bulk feed.
+    pub bulk: Vec<f64>,
+    /// At the feed-side membrane interface.
+    pub interface: Vec<f64>,
+    /// At the pore entrance.
+    pub pore_entrance: Vec<f64>,
+    /// At the pore exit.
+    pub pore_exit: Vec<f64>,
+    /// In the local permeate.
+    pub permeate: Vec<f64>,
 }
 
 /// The module solution.
@@ -287,9 +368,9 @@ struct Prepared {
 }
 
 impl Module0d {
-    /// WaterTAP's defaults around the given species and membrane: 298.15 K, 4 bar feed,
-    /// 101325 Pa permeate, bulk permittivity 80.4, viscosity 1e-3 Pa s, density 1000 kg/m^3,
-    /// WaterTAP's Davies activity, no polarisation, 50 m^2.
+    /// WaterTAP 1.8's defaults around the given species and membrane (r_p m, dx/A_k m, X_d
+    /// mol/m^3, eps_p): 298.15 K, 4 bar feed, 101325 Pa permeate, bulk permittivity 78.36,
+    /// viscosity 1e-3 Pa s, density 1000 kg/m^3, Davies activity, no polarisation, 50 m^2.
     pub fn watertap_defaults(
         species: Vec<Species>,
         pore_radius: f64,
@@ -297,13 +378,34 @@ impl Module0d {
         charge_density: f64,
         pore_dielectric: f64,
     ) -> Self {
-        Self {
+        Self::watertap_defaults_of(
+            WaterTapVersion::V1_8,
             species,
             pore_radius,
             effective_thickness,
             charge_density,
             pore_dielectric,
-            bulk_dielectric: 80.4,
+        )
+    }
+
+    /// [`Self::watertap_defaults`] of a given WaterTAP version (its bulk permittivity and Davies
+    /// form).
+    pub fn watertap_defaults_of(
+        version: WaterTapVersion,
+        species: Vec<Species>,
+        pore_radius: f64,
+        effective_thickness: f64,
+        charge_density: f64,
+        pore_dielectric: f64,
+    ) -> Self {
+        Self {
+            version,
+            species,
+            pore_radius,
+            effective_thickness,
+            charge_density,
+            pore_dielectric,
+            bulk_dielectric: version.bulk_dielectric(),
             temperature: 298.15,
             feed_pressure: 4e5,
             permeate_pressure: 101_325.0,
@@ -399,7 +501,7 @@ impl Module0d {
             rho_water: sharqawy_water_density(t),
             davies_a: match self.activity {
                 WaterTapActivity::Ideal => None,
-                WaterTapActivity::Davies => Some(watertap_debye_huckel_a(self.bulk_dielectric, t)),
+                WaterTapActivity::Davies => Some(self.version.davies_a(self.bulk_dielectric, t)),
             },
         };
         for s in &self.species {
@@ -557,9 +659,14 @@ impl Module0d {
             c_out = self.concentrations(&p, &est_flows, est_water);
             kf_out = kf_at(self.volume_flow(&p, &est_flows, est_water) / v_in);
             if change < 1e-13 {
+                let velocity = |ratio: f64| match &self.polarisation {
+                    Some(MassTransfer::SpiralWound(sw)) => Some(sw.inlet_velocity * ratio),
+                    _ => None,
+                };
+                let v_out = self.volume_flow(&p, &est_flows, est_water) / v_in;
                 let local = [
-                    self.state(&p, &c_in, &u_in, kf_in.clone())?,
-                    self.state(&p, &c_out, &u_out, kf_out.clone())?,
+                    self.state(&p, &c_in, &u_in, kf_in.clone(), velocity(1.0))?,
+                    self.state(&p, &c_out, &u_out, kf_out.clone(), velocity(v_out))?,
                 ];
                 let mass: f64 = flux.iter().zip(&p.mw).map(|(j, m)| j * m).sum::<f64>()
                     + water_flux * WATER_MOLAR_MASS;
@@ -814,8 +921,9 @@ impl Module0d {
                 .map(|(c, z)| z * z * c / water)
                 .sum::<f64>();
         let s = i.max(0.0).sqrt();
+        let bracket = s / (1.0 + s) - 0.3 * i;
         for (g, z) in out.iter_mut().zip(&p.z) {
-            *g = -a * z * z * (s / (1.0 + s) - 0.3 * i);
+            *g = self.version.ln_gamma(a, *z, bracket);
         }
     }
 
@@ -879,6 +987,7 @@ impl Module0d {
         bulk: &[f64],
         u: &[f64],
         kf: Option<Vec<f64>>,
+        velocity: Option<f64>,
     ) -> Result<LocalState> {
         let n = p.z.len();
         let permeate: Vec<f64> = u[..n].iter().map(|v| v.exp()).collect();
@@ -892,15 +1001,34 @@ impl Module0d {
         let psi_entr = self.partition(p, &interface, &mut pore_entrance)?;
         let psi_exit = u[n] + self.partition(p, &permeate, &mut pore_exit)?;
         let volt = p.rt / FARADAY;
+        let gamma = |c: &[f64]| {
+            let mut g = vec![0.0; n];
+            self.ln_gamma(p, c, &mut g);
+            g.iter_mut().for_each(|v| *v = v.exp());
+            g
+        };
+        let activity = ActivityCoefficients {
+            bulk: gamma(bulk),
+            interface: gamma(&interface),
+            pore_entrance: gamma(&pore_entrance),
+            pore_exit: gamma(&pore_exit),
+            permeate: gamma(&permeate),
+        };
+        let (flux, water_flux_molar) = local_fluxes(p, u, n);
         Ok(LocalState {
             bulk: bulk.to_vec(),
+            potentials: [psi_entr * volt, psi_exit * volt, u[n] * volt],
+            water_flux: u[n + 1] * 1e-6,
+            flux,
+            water_flux_molar,
+            potential_gradient: kf.as_ref().map(|_| u[2 * n + 2] * 1e3 * volt),
+            mass_transfer: kf.unwrap_or_default(),
+            velocity,
+            activity,
             interface,
             pore_entrance,
             pore_exit,
             permeate,
-            potentials: [psi_entr * volt, psi_exit * volt, u[n] * volt],
-            water_flux: u[n + 1] * 1e-6,
-            mass_transfer: kf.unwrap_or_default(),
         })
     }
 }
@@ -921,8 +1049,10 @@ pub fn sharqawy_water_density(t: f64) -> f64 {
     9.999e2 + 2.034e-2 * t - 6.162e-3 * t * t + 2.261e-5 * t.powi(3) - 4.657e-8 * t.powi(4)
 }
 
-/// WaterTAP's Debye-Hueckel constant: (2 pi N_A)^0.5 / ln 10 (e^2 / (4 pi eps0 eps k T))^1.5
-/// evaluated in SI base units (dimensionless in WaterTAP; 0.01555 at 298.15 K and eps 80.4).
+/// WaterTAP's Debye-Hueckel constant before 1.7: (2 pi N_A)^0.5 / ln 10 (e^2 / (4 pi eps0 eps
+/// k T))^1.5 evaluated in SI base units (dimensionless in WaterTAP; 0.01555 at 298.15 K and eps
+/// 80.4). WaterTAP 1.7+ multiplies it by the square root of the water density
+/// ([`WaterTapVersion::davies_a`]).
 pub fn watertap_debye_huckel_a(eps: f64, t: f64) -> f64 {
     let pi = std::f64::consts::PI;
     (2.0 * pi * AVOGADRO).sqrt() / std::f64::consts::LN_10
@@ -983,7 +1113,14 @@ pub fn published_cases() -> Vec<PublishedCase> {
                 })
                 .collect();
             let fractions: Vec<f64> = which.iter().map(|&i| conc * DATA[i].5).collect();
-            let mut module = Module0d::watertap_defaults(species, 0.5e-9, 1.33e-6, -27.0, 41.3);
+            let mut module = Module0d::watertap_defaults_of(
+                WaterTapVersion::V1_6,
+                species,
+                0.5e-9,
+                1.33e-6,
+                -27.0,
+                41.3,
+            );
             if polarised {
                 module.polarisation = Some(MassTransfer::SpiralWound(SpiralWound {
                     channel_height: 5e-4,

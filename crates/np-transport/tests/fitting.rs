@@ -2,7 +2,8 @@
 
 use ion_species::{Composition, IonRegistry};
 use np_transport::{
-    ChargeModel, Conditions, Dspmde, FitOptions, Membrane, RejectionMeasurement, fit,
+    ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, Membrane, RejectionMeasurement, Starts,
+    fit,
 };
 
 fn truth() -> Membrane {
@@ -52,6 +53,8 @@ fn opts() -> FitOptions {
         conditions: Conditions::default(),
         fit_dielectric: false,
         max_evaluations: 400,
+        bounds: FitBounds::default(),
+        starts: Starts::Initial,
     }
 }
 
@@ -109,4 +112,265 @@ fn noisy_data_gives_standard_errors_that_cover_the_truth() {
 fn too_few_observations_is_an_error() {
     let d = data(&[0.0]);
     assert!(fit(&d[..2], &opts()).is_err());
+}
+
+/// Rejections of Mg2+, Li+ and Cl- for MgCl2 + LiCl brines on `m` (ideal, no polarisation),
+/// at four fluxes each, with fixed pseudo-noise of amplitude 0.003.
+fn brine(m: &Membrane) -> Vec<RejectionMeasurement> {
+    let reg = IonRegistry::canonical();
+    let feeds = [
+        Composition::from_mmol_per_l(&reg, &[("Mg2+", 100.0), ("Li+", 5.0), ("Cl-", 205.0)])
+            .unwrap(),
+        Composition::from_mmol_per_l(&reg, &[("Mg2+", 40.0), ("Li+", 20.0), ("Cl-", 100.0)])
+            .unwrap(),
+    ];
+    let noise = [0.002, -0.003, 0.001, 0.003, -0.002, 0.0];
+    let model = Dspmde::new(m.clone(), Conditions::default()).unwrap();
+    let mut out = vec![];
+    let mut k = 0;
+    for feed in &feeds {
+        for jv in [3e-6, 6e-6, 1.2e-5, 2.4e-5] {
+            let p = model.solve(feed, jv).unwrap();
+            let rejections = p
+                .ions
+                .iter()
+                .zip(&p.rejection)
+                .map(|(n, r)| {
+                    k += 1;
+                    (n.clone(), r + noise[k % noise.len()])
+                })
+                .collect();
+            out.push(RejectionMeasurement {
+                feed: feed.clone(),
+                flux: jv,
+                rejections,
+            });
+        }
+    }
+    out
+}
+
+/// An NF270-like membrane with a weak positive charge (MgCl2 brines at low pH) and
+/// eps_p = 41.3.
+fn tight_nf270() -> Membrane {
+    Membrane {
+        pore_radius: 0.6e-9,
+        effective_thickness: 1.2e-6,
+        charge: ChargeModel::Constant(10.0),
+        pore_dielectric: 41.3,
+        pore_size_distribution: None,
+    }
+}
+
+#[test]
+fn lithium_is_negatively_rejected_in_the_brine() {
+    // The published behaviour the fitting test relies on (Mg2+ and Cl- rejected, Li+ pushed
+    // through to keep the permeate neutral).
+    let d = brine(&tight_nf270());
+    let li = d[2].rejections.iter().find(|(n, _)| n == "Li+").unwrap().1;
+    let mg = d[2]
+        .rejections
+        .iter()
+        .find(|(n, _)| n == "Mg^2+")
+        .unwrap()
+        .1;
+    assert!(li < -0.3 && mg > 0.9, "R(Li) {li}, R(Mg) {mg}");
+}
+
+/// The Gauss-Newton step in (ln r_p, ln dx, X/100) from `m`: where an unbounded optimiser
+/// would go next.
+fn unbounded_step(data: &[RejectionMeasurement], m: &Membrane) -> [f64; 3] {
+    use np_transport::residuals;
+    let c = Conditions::default();
+    let at = |v: [f64; 3]| {
+        let m = Membrane {
+            pore_radius: v[0].exp(),
+            effective_thickness: v[1].exp(),
+            charge: ChargeModel::Constant(100.0 * v[2]),
+            ..m.clone()
+        };
+        residuals(data, &m, &c).unwrap()
+    };
+    let ChargeModel::Constant(x) = m.charge else {
+        panic!()
+    };
+    let v = [m.pore_radius.ln(), m.effective_thickness.ln(), x / 100.0];
+    let r = at(v);
+    let n = r.len();
+    let mut jac = nalgebra::DMatrix::zeros(n, 3);
+    for k in 0..3 {
+        let (mut p, mut q) = (v, v);
+        p[k] += 1e-5;
+        q[k] -= 1e-5;
+        let (rp, rq) = (at(p), at(q));
+        for i in 0..n {
+            jac[(i, k)] = (rp[i] - rq[i]) / 2e-5;
+        }
+    }
+    let r = nalgebra::DVector::from_vec(r);
+    let step = (jac.transpose() * &jac).try_inverse().unwrap() * (jac.transpose() * r);
+    [v[0] - step[0], v[1] - step[1], v[2] - step[2]]
+}
+
+#[test]
+fn bounded_fit_crosses_the_infeasible_region_without_aborting() {
+    let truth = tight_nf270();
+    let data = brine(&truth);
+    // From this start the unbounded Gauss-Newton step lands at a pore below
+    // r_s(Mg) / 0.95 = 0.365 nm, where the DSPM-DE has no solution (the failure the
+    // unbounded fit aborted on).
+    let start = Membrane {
+        pore_radius: 0.5e-9,
+        effective_thickness: 3e-6,
+        charge: ChargeModel::Constant(-10.0),
+        pore_dielectric: 41.3,
+        pore_size_distribution: None,
+    };
+    let r_min = 0.347e-9 / 0.95;
+    let next = unbounded_step(&data, &start);
+    assert!(
+        next[0].exp() < r_min,
+        "the unbounded step goes to {:e} m",
+        next[0].exp()
+    );
+    let mut o = opts();
+    o.initial = start;
+    o.starts = Starts::Grid;
+    let r = fit(&data, &o).unwrap();
+    let ChargeModel::Constant(x) = r.membrane.charge else {
+        panic!()
+    };
+    eprintln!(
+        "r_p {:.4e} ± {:.1e}, dx {:.3e}, X {x:.2} ± {:.2}, rmse {:.2e}, starts {}/{}/{}, \
+         corr {:?}, at bound {:?}",
+        r.membrane.pore_radius,
+        r.se_pore_radius,
+        r.membrane.effective_thickness,
+        r.se_charge,
+        r.rmse,
+        r.agreeing_starts,
+        r.converged_starts,
+        r.starts,
+        r.correlation,
+        r.at_bound
+    );
+    assert!(r.membrane.pore_radius >= r_min);
+    assert_eq!(r.starts, 10);
+    assert!(r.converged_starts >= 5, "{}", r.converged_starts);
+    assert!(r.agreeing_starts >= 3, "{}", r.agreeing_starts);
+    // The noise is 0.003 at most: the best fit explains the data to that level.
+    assert!(r.rmse < 3e-3, "{}", r.rmse);
+    assert!((r.membrane.pore_radius - truth.pore_radius).abs() < 4.0 * r.se_pore_radius + 0.01e-9);
+    assert!((x - 10.0).abs() < 4.0 * r.se_charge + 0.5, "{x}");
+    // Correlations: symmetric, unit diagonal, within [-1, 1].
+    for i in 0..3 {
+        assert!((r.correlation[i][i] - 1.0).abs() < 1e-12);
+        for j in 0..3 {
+            assert!((r.correlation[i][j] - r.correlation[j][i]).abs() < 1e-12);
+            assert!(r.correlation[i][j].abs() <= 1.0 + 1e-12);
+        }
+    }
+}
+
+#[test]
+fn pore_permittivity_stays_between_one_and_the_bulk_value() {
+    let data = brine(&tight_nf270());
+    let mut o = opts();
+    o.fit_dielectric = true;
+    o.initial.pore_dielectric = 70.0;
+    o.initial.charge = ChargeModel::Constant(10.0);
+    let r = fit(&data, &o).unwrap();
+    let eps_b = Conditions::default().bulk_dielectric;
+    assert!(
+        r.membrane.pore_dielectric >= 1.0 && r.membrane.pore_dielectric <= eps_b,
+        "{}",
+        r.membrane.pore_dielectric
+    );
+    assert!(r.se_pore_dielectric.unwrap() > 0.0);
+    assert_eq!(r.parameters.len(), 4);
+}
+
+#[test]
+fn user_bounds_are_respected_and_empty_ones_are_errors() {
+    let data = brine(&tight_nf270());
+    let mut o = opts();
+    o.bounds.charge = (-100.0, 0.0); // excludes the true +10
+    o.initial.charge = ChargeModel::Constant(-30.0);
+    let r = fit(&data, &o).unwrap();
+    let ChargeModel::Constant(x) = r.membrane.charge else {
+        panic!()
+    };
+    assert!((-100.0..=0.0).contains(&x));
+    // A pore bound below the true 0.6 nm: the fit ends on it and says so.
+    let mut o = opts();
+    o.bounds.pore_radius = (0.1e-9, 0.45e-9);
+    let r = fit(&data, &o).unwrap();
+    assert!(r.membrane.pore_radius <= 0.45e-9);
+    assert!(
+        r.at_bound.contains(&"pore_radius"),
+        "{:e} {:?}",
+        r.membrane.pore_radius,
+        r.at_bound
+    );
+    // A pore bound below what Mg2+ needs leaves nothing.
+    o.bounds.pore_radius = (0.1e-9, 0.3e-9);
+    let e = fit(&data, &o).unwrap_err().to_string();
+    assert!(e.contains("pore_radius"), "{e}");
+}
+
+#[test]
+fn unidentifiable_parameters_are_an_error_not_zero_standard_errors() {
+    // One neutral-ish salt at one flux, repeated: the rejection at one point cannot fix three
+    // parameters (the same observation 5 times).
+    let reg = IonRegistry::canonical();
+    let feed = Composition::from_mmol_per_l(&reg, &[("Na+", 10.0), ("Cl-", 10.0)]).unwrap();
+    let p = Dspmde::new(truth(), Conditions::default())
+        .unwrap()
+        .solve(&feed, 1e-5)
+        .unwrap();
+    let data: Vec<RejectionMeasurement> = (0..5)
+        .map(|_| RejectionMeasurement {
+            feed: feed.clone(),
+            flux: 1e-5,
+            rejections: vec![("Na+".into(), p.rejection[0])],
+        })
+        .collect();
+    let e = fit(&data, &opts()).unwrap_err().to_string();
+    assert!(e.contains("not identifiable"), "{e}");
+}
+
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+    #[test]
+    fn fitting_never_aborts_on_an_infeasible_trial_point(
+        r_true in 0.37e-9f64..0.6e-9,
+        x_true in -60.0f64..40.0,
+        r_start in 0.37e-9f64..1.2e-9,
+        x_start in -80.0f64..60.0,
+        dx_start in 5e-7f64..5e-6,
+    ) {
+        let truth = Membrane { pore_radius: r_true, charge: ChargeModel::Constant(x_true), ..tight_nf270() };
+        let data = brine(&truth);
+        let mut o = opts();
+        o.initial = Membrane {
+            pore_radius: r_start,
+            effective_thickness: dx_start,
+            charge: ChargeModel::Constant(x_start),
+            ..tight_nf270()
+        };
+        match fit(&data, &o) {
+            Ok(r) => {
+                prop_assert!(r.membrane.pore_radius >= 0.347e-9 / 0.95);
+                prop_assert!(r.rmse.is_finite());
+                prop_assert!(r.converged_starts >= 1);
+            }
+            // Only the documented failures: no start converged, or not identifiable.
+            Err(e) => {
+                let s = e.to_string();
+                prop_assert!(s.contains("no start converged") || s.contains("not identifiable"), "{}", s);
+            }
+        }
+    }
 }
