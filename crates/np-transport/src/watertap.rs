@@ -340,6 +340,9 @@ pub struct Module0dSolution {
     pub recovery: f64,
     /// Outer (module balance) iterations.
     pub iterations: usize,
+    /// Residual evaluations of the local solves, all iterations and fallbacks included (at
+    /// most [`WORK_LIMIT`]).
+    pub evaluations: usize,
 }
 
 /// A factorised Jacobian (with its size) kept between Newton solves of one module end.
@@ -365,6 +368,19 @@ struct Prepared {
     rho_water: f64,
     /// Davies constant A (WaterTAP's form), or None for ideal.
     davies_a: Option<f64>,
+    /// Residual evaluations spent on this solve so far (see [`WORK_LIMIT`]).
+    evaluations: std::cell::Cell<usize>,
+}
+
+/// Residual evaluations one module solve may spend before it gives up with a typed error.
+/// A converging solve needs a few hundred to ~3,000 (about 10 us each); the limit bounds the
+/// time a hopeless input can take (~0.2 s) instead of letting fallbacks run for minutes.
+pub const WORK_LIMIT: usize = 20_000;
+
+impl Prepared {
+    fn exhausted(&self) -> bool {
+        self.evaluations.get() > WORK_LIMIT
+    }
 }
 
 impl Module0d {
@@ -490,6 +506,7 @@ impl Module0d {
         let t = self.temperature;
         let n = self.species.len();
         let mut p = Prepared {
+            evaluations: std::cell::Cell::new(0),
             z: Vec::with_capacity(n),
             d: Vec::with_capacity(n),
             mw: Vec::with_capacity(n),
@@ -614,10 +631,59 @@ impl Module0d {
         let mut est_water = inlet.water_flow;
         let mut relax = 1.0f64;
         let mut last_change = f64::INFINITY;
+        let mass_balance =
+            |it: usize, flux: f64, residual: f64, why: &str| TransportError::NotConverged {
+                flux,
+                iterations: it,
+                residual,
+                reason: format!(
+                    "module mass balance: {why}; the membrane area ({} m^2) removes (nearly) \
+                     all the water or a species the inlet carries",
+                    self.area
+                ),
+            };
+        let dp = self.feed_pressure - self.permeate_pressure;
+        let mut prev_flows = est_flows.clone();
+        let mut prev_water = est_water;
         for it in 1..=200 {
             u_in = self.local_solve(&p, &c_in, kf_in.as_deref(), Some(&u_in), &mut chord_in)?;
-            u_out =
-                self.local_solve(&p, &c_out, kf_out.as_deref(), Some(&u_out), &mut chord_out)?;
+            // The outlet state is an estimate of the mass balance. After the first iteration
+            // it moves a little at a time, so Newton from the last outlet solution is tried
+            // alone: if it fails, the last move of the estimate is halved and tried again
+            // (continuation along the balance iteration) rather than starting cold.
+            let solved = if it == 1 {
+                self.local_solve(&p, &c_out, kf_out.as_deref(), Some(&u_out), &mut chord_out)
+            } else {
+                self.newton(
+                    &p,
+                    &c_out,
+                    kf_out.as_deref(),
+                    dp,
+                    u_out.clone(),
+                    &mut chord_out,
+                )
+            };
+            match solved {
+                Ok(u) => u_out = u,
+                Err(e) => {
+                    relax *= 0.5;
+                    if it == 1 || p.exhausted() || relax < 1.0 / 1024.0 {
+                        return Err(mass_balance(
+                            it,
+                            water_flux * WATER_MOLAR_MASS / p.rho_water,
+                            f64::NAN,
+                            &format!("the estimated outlet state cannot be solved ({e})"),
+                        ));
+                    }
+                    for j in 0..n {
+                        est_flows[j] = 0.5 * (est_flows[j] + prev_flows[j]);
+                    }
+                    est_water = 0.5 * (est_water + prev_water);
+                    c_out = self.concentrations(&p, &est_flows, est_water);
+                    kf_out = kf_at(self.volume_flow(&p, &est_flows, est_water) / v_in);
+                    continue;
+                }
+            }
             let (jin, jwin) = local_fluxes(&p, &u_in, n);
             let (jout, jwout) = local_fluxes(&p, &u_out, n);
             for j in 0..n {
@@ -640,22 +706,34 @@ impl Module0d {
             };
             if change >= last_change {
                 relax *= 0.5;
-                if relax < 1.0 / 1024.0 {
-                    return Err(TransportError::NotConverged {
-                        flux: water_flux * WATER_MOLAR_MASS / p.rho_water,
-                        iterations: it,
-                        residual: change,
-                        reason: "module mass balance: the membrane area removes (nearly) all the \
-                                 water or a species the inlet carries"
-                            .into(),
-                    });
+            }
+            // Never move the estimate more than 90 % of the way to an empty outlet: a
+            // negative flow has no concentration.
+            let mut step = relax;
+            for (est, out) in est_flows
+                .iter()
+                .chain(std::iter::once(&est_water))
+                .zip(out_flows.iter().chain(std::iter::once(&out_water)))
+            {
+                if *out < *est && step * (est - out) > 0.9 * est {
+                    step = 0.9 * est / (est - out);
                 }
             }
-            last_change = change;
-            for j in 0..n {
-                est_flows[j] += relax * (out_flows[j] - est_flows[j]);
+            if step < 1.0 / 1024.0 {
+                return Err(mass_balance(
+                    it,
+                    water_flux * WATER_MOLAR_MASS / p.rho_water,
+                    change,
+                    "the outlet flows would be negative",
+                ));
             }
-            est_water += relax * (out_water - est_water);
+            last_change = change;
+            prev_flows.copy_from_slice(&est_flows);
+            prev_water = est_water;
+            for j in 0..n {
+                est_flows[j] += step * (out_flows[j] - est_flows[j]);
+            }
+            est_water += step * (out_water - est_water);
             c_out = self.concentrations(&p, &est_flows, est_water);
             kf_out = kf_at(self.volume_flow(&p, &est_flows, est_water) / v_in);
             if change < 1e-13 {
@@ -694,6 +772,7 @@ impl Module0d {
                     rejection_observed,
                     recovery: self.area * mass / self.density / v_in,
                     iterations: it,
+                    evaluations: p.evaluations.get(),
                 });
             }
         }
@@ -722,7 +801,10 @@ impl Module0d {
             }
         }
         // Without polarisation first, from several permeate guesses; then polarisation is
-        // switched on from that solution (the interface starts at the bulk).
+        // switched on by continuation in the mass-transfer coefficients, from a thin film (the
+        // interface close to the bulk) down to k_f, each step starting from
+        // the last solution. Starting the polarised Newton with the interface at the bulk
+        // fails or crawls when the true interface is several times the bulk.
         for f in [0.5, 0.9, 0.2, 0.05, 0.99] {
             let mut u: Vec<f64> = bulk.iter().map(|c| (f * c).ln()).collect();
             u.push(0.0);
@@ -731,59 +813,116 @@ impl Module0d {
             match self.newton(p, bulk, None, dp, u, &mut None) {
                 Ok(u) => {
                     let Some(kf) = kf else { return Ok(u) };
-                    let mut v = u;
-                    v.extend(bulk.iter().map(|c| c.ln()));
-                    v.push(0.0);
-                    match self.newton(p, bulk, Some(kf), dp, v, &mut None) {
-                        Ok(v) => return Ok(v),
-                        Err(_) => continue,
-                    }
+                    return self.continue_in_mass_transfer(p, bulk, kf, dp, u);
                 }
+                Err(_) if p.exhausted() => return Err(self.work_exhausted()),
                 Err(_) => continue,
             }
         }
         // Continuation in the applied pressure from the near-zero-flux limit, where the
-        // permeate equals the feed-side interface.
+        // permeate equals the feed-side interface (without polarisation; it is switched on
+        // afterwards as above).
         let mut u: Vec<f64> = bulk.iter().map(|c| c.ln()).collect();
         u.push(0.0);
         let mut level = dp * 1e-3;
         u.push(p.lp * level * 1e6);
-        if kf.is_some() {
-            u.extend(bulk.iter().map(|c| c.ln()));
-            u.push(0.0);
-        }
-        u = self.newton(p, bulk, kf, level, u, &mut None)?;
+        u = self.newton(p, bulk, None, level, u, &mut None)?;
         let mut factor = 2.0f64;
         while level < dp {
             let next = (level * factor).min(dp);
-            match self.newton(p, bulk, kf, next, u.clone(), &mut None) {
+            match self.newton(p, bulk, None, next, u.clone(), &mut None) {
                 Ok(v) => {
                     u = v;
                     level = next;
                     factor = (factor * 1.5).min(4.0);
                 }
+                Err(_) if p.exhausted() => return Err(self.work_exhausted()),
                 Err(e) => {
                     factor = factor.sqrt();
                     if factor < 1.0 + 1e-3 {
-                        let Some(kf) = kf else { return Err(e) };
-                        // The linearised film has no positive interface concentration of a
-                        // rejected ion once J_v reaches k_f: say so.
-                        let k_min = kf.iter().fold(f64::INFINITY, |a, k| a.min(*k));
                         return Err(self.not_converged(
                             0,
                             f64::NAN,
                             &format!(
-                                "pressure continuation stopped at {level:.4e} Pa with J_v = {:.3e} m/s; \
-                                 the linearised polarisation film has no solution once J_v \
-                                 approaches the smallest mass-transfer coefficient {k_min:.3e} m/s",
-                                u[p.z.len() + 1] * 1e-6
+                                "pressure continuation stopped at {level:.4e} Pa of {dp:.4e} Pa \
+                                 ({e})"
                             ),
                         ));
                     }
                 }
             }
         }
-        Ok(u)
+        match kf {
+            Some(kf) => self.continue_in_mass_transfer(p, bulk, kf, dp, u),
+            None => Ok(u),
+        }
+    }
+
+    /// From the unpolarised solution `u` of one module end, the polarised one by continuation
+    /// in the mass-transfer coefficients: k = s k_f with s from s0 = max(64, 4 J_v / k_f,min)
+    /// down to 1 (a geometric path, the step halved after a failed solve). If the step collapses, the linearised film
+    /// has no solution near there: J_v has reached the smallest k_f of a rejected ion.
+    fn continue_in_mass_transfer(
+        &self,
+        p: &Prepared,
+        bulk: &[f64],
+        kf: &[f64],
+        dp: f64,
+        u: Vec<f64>,
+    ) -> Result<Vec<f64>> {
+        let n = p.z.len();
+        // Start where the film is thin even at the unpolarised flux: s k_f >= 4 J_v.
+        let k_min = kf.iter().fold(f64::INFINITY, |a, k| a.min(*k));
+        let s0 = (4.0 * u[n + 1] * 1e-6 / k_min).max(64.0);
+        let mut v = u;
+        v.extend(bulk.iter().map(|c| c.ln()));
+        v.push(0.0);
+        let scaled = |level: f64| -> Vec<f64> {
+            let s = s0.powf(1.0 - level);
+            kf.iter().map(|k| k * s).collect()
+        };
+        v = self
+            .newton(p, bulk, Some(&scaled(0.0)), dp, v, &mut None)
+            .map_err(|e| {
+                self.not_converged(
+                    0,
+                    f64::NAN,
+                    &format!("polarisation film at {s0:.3e} x k_f: {e}"),
+                )
+            })?;
+        let (mut level, mut step) = (0.0f64, 0.25f64);
+        while level < 1.0 {
+            let next = (level + step).min(1.0);
+            match self.newton(p, bulk, Some(&scaled(next)), dp, v.clone(), &mut None) {
+                Ok(w) => {
+                    v = w;
+                    level = next;
+                    step *= 1.5;
+                }
+                Err(_) if p.exhausted() => return Err(self.work_exhausted()),
+                Err(_) => {
+                    step *= 0.5;
+                    if step < 1e-3 {
+                        let k_now = scaled(level);
+                        let k_min = k_now.iter().fold(f64::INFINITY, |a, k| a.min(*k));
+                        return Err(self.not_converged(
+                            0,
+                            f64::NAN,
+                            &format!(
+                                "mass-transfer continuation stopped at {:.3} x k_f with \
+                                 J_v = {:.3e} m/s: the linearised polarisation film has no \
+                                 solution once J_v approaches the smallest mass-transfer \
+                                 coefficient ({k_min:.3e} m/s there, {:.3e} m/s asked)",
+                                s0.powf(1.0 - level),
+                                v[n + 1] * 1e-6,
+                                k_min
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(v)
     }
 
     /// Damped Newton with a forward-difference Jacobian on [`Self::residual`].
@@ -801,13 +940,22 @@ impl Module0d {
         let mut r_trial = vec![0.0; m];
         let norm = |r: &[f64]| r.iter().map(|v| v * v).sum::<f64>().sqrt();
         let eval = |u: &[f64], r: &mut [f64]| -> bool {
+            p.evaluations.set(p.evaluations.get() + 1);
             self.residual(p, bulk, kf, dp, u, r).is_ok() && r.iter().all(|v| v.is_finite())
         };
+        if p.exhausted() {
+            return Err(self.work_exhausted());
+        }
         if !eval(&u, &mut r) {
             return Err(self.not_converged(0, f64::NAN, "residual undefined at the start"));
         }
         let mut jac = DMatrix::<f64>::zeros(m, m);
-        for it in 1..=100 {
+        // Newton from a usable start converges in well under 40 iterations; more means it
+        // is wandering, and a fallback start is cheaper.
+        for it in 1..=40 {
+            if p.exhausted() {
+                return Err(self.work_exhausted());
+            }
             let f0 = norm(&r);
             if r.iter().all(|v| v.abs() < 1e-12) {
                 if u[p.z.len() + 1] <= 0.0 {
@@ -883,7 +1031,18 @@ impl Module0d {
                 }
             }
         }
-        Err(self.not_converged(100, norm(&r), "Newton iteration limit"))
+        Err(self.not_converged(40, norm(&r), "Newton iteration limit"))
+    }
+
+    fn work_exhausted(&self) -> TransportError {
+        self.not_converged(
+            0,
+            f64::NAN,
+            &format!(
+                "gave up after {WORK_LIMIT} residual evaluations without converging (no start, \
+                 pressure continuation or mass-transfer continuation reached a solution)"
+            ),
+        )
     }
 
     fn not_converged(&self, iterations: usize, residual: f64, reason: &str) -> TransportError {
@@ -904,7 +1063,7 @@ impl Module0d {
         } else {
             None
         };
-        donnan_with(&p.z, &p.k, c, self.charge_density, ln_gamma, 1e-15, out)
+        donnan_with(&p.z, &p.k, c, self.charge_density, ln_gamma, 1e-13, out)
     }
 
     /// WaterTAP's ln gamma of every species in a solution of concentrations `c` (mol/m^3).
