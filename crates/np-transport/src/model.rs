@@ -161,13 +161,26 @@ impl Polarisation {
     }
 }
 
-/// Activity model used in the partitioning (Donnan) equations.
+/// Activity model used in the partitioning (Donnan) equations. Both Davies forms use
+/// log10 gamma = -A z^2 (sqrt(I)/(1 + sqrt(I)) - 0.3 I) on each side of each interface (the
+/// pore side with the pore ionic strength); they differ in I and A:
+///
+/// | | [`Activity::Davies`] (textbook) | [`Activity::DaviesMolal`] (WaterTAP 1.8) |
+/// |---|---|---|
+/// | I | molar, mol/L: 1/2 sum z^2 c / 1000 | molal, mol/kg of water: 1/2 sum z^2 c / rho_water,sol |
+/// | A | 0.5085 (L/mol)^0.5, fixed (25 °C) | (2 pi N_A rho_w)^0.5 / ln 10 (e^2 / (4 pi eps0 eps_b k T))^1.5: 0.5100 (kg/mol)^0.5 at 25 °C and eps_b 78.36, following T and the bulk permittivity |
+///
+/// rho_water,sol is the mass of water per volume of solution, 1000 kg/m^3 minus the solutes'
+/// mass (WaterTAP's constant-density convention); rho_w is the pure-water density of Sharqawy
+/// et al. (2010). At 10–100 mol/m^3 the two forms give gamma within 0.5 % of each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Activity {
     /// Activity coefficients of 1.
     Ideal,
-    /// Davies equation on each side of each interface (pore side with the pore ionic strength).
+    /// Davies equation, textbook form (molar ionic strength, A = 0.5085).
     Davies,
+    /// Davies equation as WaterTAP 1.8 writes it (molal ionic strength, A from eps_b and T).
+    DaviesMolal,
 }
 
 /// How the pore (and film) transport equations are solved across the thickness.

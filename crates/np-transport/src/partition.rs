@@ -54,6 +54,47 @@ pub fn donnan(
     donnan_with(z, k, cb, x, activity, 1e-13, out)
 }
 
+/// The activity model of a prepared solve, with what it needs per species.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ActivityForm {
+    Ideal,
+    /// Textbook Davies ([`davies_ln_gamma`]).
+    Textbook,
+    /// WaterTAP 1.8's Davies: constant A, (kg/mol)^0.5, and molar masses (kg/mol) for the
+    /// molality.
+    Molal {
+        a: f64,
+        molar_masses: Vec<f64>,
+    },
+}
+
+/// [`donnan`] with any [`ActivityForm`].
+pub(crate) fn donnan_form(
+    z: &[f64],
+    k: &[f64],
+    cb: &[f64],
+    x: f64,
+    form: &ActivityForm,
+    out: &mut [f64],
+) -> Result<f64> {
+    match form {
+        ActivityForm::Ideal => donnan_with(z, k, cb, x, None, 1e-13, out),
+        ActivityForm::Textbook => donnan(z, k, cb, x, true, out),
+        ActivityForm::Molal { a, molar_masses } => {
+            let molal = |c: &[f64], ln_g: &mut [f64]| {
+                let water = 1000.0 - c.iter().zip(molar_masses).map(|(c, m)| c * m).sum::<f64>();
+                let i = 0.5 * z.iter().zip(c).map(|(z, c)| z * z * c).sum::<f64>() / water;
+                let s = i.max(0.0).sqrt();
+                let bracket = s / (1.0 + s) - 0.3 * i;
+                for (g, zi) in ln_g.iter_mut().zip(z) {
+                    *g = -std::f64::consts::LN_10 * a * zi * zi * bracket;
+                }
+            };
+            donnan_with(z, k, cb, x, Some(&molal), 1e-13, out)
+        }
+    }
+}
+
 /// An activity model: writes ln gamma of every species for concentrations c; None = ideal.
 pub(crate) type LnGamma<'a> = Option<&'a dyn Fn(&[f64], &mut [f64])>;
 

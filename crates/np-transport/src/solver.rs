@@ -4,7 +4,7 @@ use crate::constants::{GAS_CONSTANT, WATER_VISCOSITY};
 use crate::error::{Result, TransportError};
 use crate::hindrance::Hindrance;
 use crate::model::{Activity, Conditions, Membrane, Polarisation, PoreScheme};
-use crate::partition::{born_factor, donnan};
+use crate::partition::{ActivityForm, born_factor, donnan_form};
 use crate::transport::{Direction, Layer};
 use ion_species::{Composition, DEFAULT_NEUTRALITY_TOL};
 use nalgebra::{DMatrix, DVector};
@@ -82,7 +82,7 @@ pub(crate) struct Prepared {
     pub x: f64,
     pub film: Option<Layer>,
     pub classes: Vec<PoreClass>,
-    pub davies: bool,
+    pub activity: crate::partition::ActivityForm,
     pub scheme: PoreScheme,
     pub tol: f64,
     pub max_iter: usize,
@@ -177,7 +177,15 @@ impl Dspmde {
             x,
             film,
             classes,
-            davies: self.conditions.activity == Activity::Davies,
+            activity: match self.conditions.activity {
+                Activity::Ideal => ActivityForm::Ideal,
+                Activity::Davies => ActivityForm::Textbook,
+                Activity::DaviesMolal => ActivityForm::Molal {
+                    a: crate::watertap::WaterTapVersion::V1_8
+                        .davies_a(self.conditions.bulk_dielectric, t),
+                    molar_masses: present.iter().map(|(i, _)| i.molar_mass).collect(),
+                },
+            },
             scheme: self.conditions.scheme,
             tol: self.conditions.tolerance,
             max_iter: self.conditions.max_iterations,
@@ -365,7 +373,7 @@ impl Prepared {
             (None, None) => &self.cf,
         };
         let mut c_exit = vec![0.0; n];
-        donnan(&self.z, &pc.k, &cp, self.x, self.davies, &mut c_exit)?;
+        donnan_form(&self.z, &pc.k, &cp, self.x, &self.activity, &mut c_exit)?;
         let jp = jv * pc.flux_factor;
         let c0 = match self.scheme {
             PoreScheme::Ode => {
@@ -380,7 +388,7 @@ impl Prepared {
             }
         };
         let mut c_entry = vec![0.0; n];
-        donnan(&self.z, &pc.k, cm, self.x, self.davies, &mut c_entry)?;
+        donnan_form(&self.z, &pc.k, cm, self.x, &self.activity, &mut c_entry)?;
         for i in 0..n {
             if !(c0[i] > 0.0 && c0[i].is_finite()) {
                 return Err(TransportError::NotConverged {
@@ -525,8 +533,8 @@ impl Prepared {
             };
             let mut c_exit = vec![0.0; n];
             let mut c_entry = vec![0.0; n];
-            let psi_exit = donnan(&self.z, &pc.k, &cp, self.x, self.davies, &mut c_exit)?;
-            let psi_entry = donnan(&self.z, &pc.k, &cm, self.x, self.davies, &mut c_entry)?;
+            let psi_exit = donnan_form(&self.z, &pc.k, &cp, self.x, &self.activity, &mut c_exit)?;
+            let psi_entry = donnan_form(&self.z, &pc.k, &cm, self.x, &self.activity, &mut c_entry)?;
             let profile = if profile_points > 2 && self.scheme == PoreScheme::Ode {
                 // Integrate from the feed face with the converged permeate for the profile.
                 pc.layer

@@ -333,3 +333,75 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn dspmde_davies_molal_with_one_element_is_watertap_1_8s_local_model() {
+    // WaterTAP 1.8's conventions (molal Davies with A from eps_b and T, eps_b 78.36) in the
+    // module and in the DSPM-DE's `Activity::DaviesMolal` with `PoreScheme::Elements(1)`:
+    // the inlet end and the single-point solve at its J_v agree.
+    use ion_species::{Composition, Ion};
+    use np_transport::watertap::WaterTapVersion;
+    use np_transport::{Activity, ChargeModel, Conditions, Dspmde, Membrane, PoreScheme};
+    let legacy = module(false);
+    let m = Module0d::watertap_defaults(
+        legacy.species.clone(),
+        legacy.pore_radius,
+        legacy.effective_thickness,
+        legacy.charge_density,
+        legacy.pore_dielectric,
+    );
+    assert_eq!(m.version, WaterTapVersion::V1_8);
+    assert_eq!(m.activity, WaterTapActivity::Davies);
+    let s = m.solve(&seawater_inlet(&m)).unwrap();
+    let local = &s.local[0];
+    let ions: Vec<Ion> = m
+        .species
+        .iter()
+        .map(|sp| Ion {
+            name: sp.name.clone(),
+            formula: sp.name.clone(),
+            charge: sp.charge as i32,
+            stokes_radius: sp.stokes_radius,
+            diffusivity: sp.diffusivity,
+            hydrated_radius: sp.stokes_radius,
+            molar_mass: sp.molar_mass,
+            aliases: vec![],
+            source: "WaterTAP test data".into(),
+        })
+        .collect();
+    let feed = Composition::from_si(ions.into_iter().zip(local.bulk.iter().copied())).unwrap();
+    let membrane = Membrane {
+        pore_radius: m.pore_radius,
+        effective_thickness: m.effective_thickness,
+        charge: ChargeModel::Constant(m.charge_density),
+        pore_dielectric: m.pore_dielectric,
+        pore_size_distribution: None,
+    };
+    let solve = |activity| {
+        let conditions = Conditions {
+            activity,
+            scheme: PoreScheme::Elements(1),
+            bulk_dielectric: m.bulk_dielectric,
+            tolerance: 1e-12,
+            ..Conditions::default()
+        };
+        Dspmde::new(membrane.clone(), conditions)
+            .unwrap()
+            .solve(&feed, local.water_flux)
+            .unwrap()
+    };
+    let molal = solve(Activity::DaviesMolal);
+    for (j, (a, b)) in molal.permeate.iter().zip(&local.permeate).enumerate() {
+        assert!((a / b - 1.0).abs() < 1e-8, "species {j}: {a} vs {b}");
+    }
+    // The textbook form (molar I, A = 0.5085) differs at seawater strength (I ~ 0.7 M) by
+    // more than the solver tolerance but is the same physics to a few per cent.
+    let textbook = solve(Activity::Davies);
+    let worst = textbook
+        .permeate
+        .iter()
+        .zip(&molal.permeate)
+        .map(|(a, b)| (a / b - 1.0).abs())
+        .fold(0.0, f64::max);
+    assert!(worst > 1e-4 && worst < 0.1, "{worst}");
+}
