@@ -13,7 +13,6 @@ variables and constraints are scaled with the IDAES scaling factors the model ca
 """
 
 import math
-import os
 import sys
 
 import numpy as np
@@ -28,46 +27,15 @@ class NewtonSolver:
     """Pyomo-solver-like object: `solve(block)` solves the block's active equality constraints
     for its unfixed variables (the system must be square) and returns SolverResults."""
 
-    def __init__(self, tol=1e-13, max_iter=200, verbose=False, least_squares=False):
-        self.least_squares = least_squares
+    def __init__(self, tol=1e-13, max_iter=200, verbose=False):
         self.tol = tol
         self.max_iter = max_iter
         self.verbose = verbose
         self.options = {}
         self.last_residual = math.nan
 
-    def _least_squares(self, x, sv, lo, hi, put, resid, jac):
-        """Trust-region least squares in scaled variables, within the bounds, to reach
-        Newton's region of convergence from a poor start."""
-        from scipy.optimize import least_squares
-
-        big = 1e30
-
-        def f(xs):
-            put(xs / sv)
-            r = resid()
-            return np.full(len(xs), big) if r is None else r
-
-        def j(xs):
-            put(xs / sv)
-            return jac()
-
-        los = np.where(np.isfinite(lo), lo * sv, -np.inf)
-        his = np.where(np.isfinite(hi), hi * sv, np.inf)
-        x0 = np.clip(x * sv, np.where(np.isfinite(los), los + 1e-12 * np.abs(los) + 1e-300, -np.inf),
-                     np.where(np.isfinite(his), his - 1e-12 * np.abs(his), np.inf))
-        sol = least_squares(f, x0, jac=j, bounds=(los, his), method="trf", x_scale="jac",
-                            ftol=1e-15, xtol=1e-15, gtol=1e-15, max_nfev=2000)
-        x = sol.x / sv
-        put(x)
-        if self.verbose:
-            self._log(f"  least squares: cost {sol.cost:.3e}, {sol.nfev} evaluations")
-        return x, resid()
-
     def _log(self, text):
-        # IDAES captures stdout during solves; write to the terminal directly.
-        with open("/dev/tty", "w") if os.isatty(2) else open(os.devnull, "w") as f:
-            f.write(text + "\n")
+        # IDAES captures stdout during solves; the original stderr still reaches the user.
         sys.__stderr__.write(text + "\n")
         sys.__stderr__.flush()
 
@@ -153,8 +121,6 @@ class NewtonSolver:
         r = resid()
         if r is None:
             raise ValueError("residual undefined at the starting point")
-        if self.least_squares and np.max(np.abs(r)) > 1e-6:
-            x, r = self._least_squares(x, sv, lo, hi, put, resid, jac)
         for it in range(self.max_iter):
             f0 = np.max(np.abs(r))
             if self.verbose:

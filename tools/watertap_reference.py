@@ -17,7 +17,7 @@ stored point is recorded per case (all below 1e-12).
 
 Cases: WaterTAP's own five test set-ups (seawater-like 5 ions with and without spiral-wound
 polarisation, at double concentration, NaCl with and without polarisation; WaterTAP's species
-data) plus five of ours: an NF270-like membrane (r_p 0.45 nm, dx/A_k 1.9 um, X_d -45 mol/m3,
+data) plus five of ours: an NF270-like membrane (r_p 0.45 nm, dx/A_k 1.9 um, X_d -20 mol/m3,
 eps_p 41.3) at low salinity with 7 ions (Na+, K+, Li+, Mg2+, Cl-, NO3-, SO4 2-) and 6 ions
 (Li+, K+, Ca2+, Cl-, NO3-, SO4 2-), ideal and Davies, with and without polarisation (species
 data of the ion-species crate), and a 5-ion ideal case with polarisation.
@@ -53,7 +53,7 @@ from watertap.unit_models.nanofiltration_DSPMDE_0D import (  # noqa: E402
 from watertap_newton import NewtonSolver  # noqa: E402
 
 # WaterTAP's initialisation asks for a solver by name; hand it Newton instead of IPOPT.
-_solver = NewtonSolver(verbose=bool(os.environ.get("VERBOSE")))
+_solver = NewtonSolver(max_iter=60, verbose=bool(os.environ.get("VERBOSE")))
 nf_module.get_solver = lambda *a, **k: _solver
 mcas_module.get_solver = lambda *a, **k: _solver
 
@@ -83,7 +83,7 @@ IS = {
 SEAWATER = {"Ca2+": 382e-6, "SO4 2-": 2136e-6, "Mg2+": 1394e-6, "Na+": 11122e-6, "Cl-": 20101.6e-6}
 WT_MEMBRANE = dict(pore_radius=0.5e-9, effective_thickness=1.33e-6, charge_density=-27.0,
                    pore_dielectric=41.3)
-NF270 = dict(pore_radius=0.45e-9, effective_thickness=1.9e-6, charge_density=-45.0,
+NF270 = dict(pore_radius=0.45e-9, effective_thickness=1.9e-6, charge_density=-20.0,
              pore_dielectric=41.3)
 SPIRAL = dict(channel_height=5e-4, spacer_porosity=0.85, inlet_velocity=0.25,
               mixing_efficiency=0.5, mixing_length=0.6)
@@ -197,7 +197,7 @@ def extract(m, case):
             potential_gradient=(value(u.electric_potential_grad_feed_interface[0, x])
                                 if polarised else None),
             velocity=value(u.velocity[0, x]),
-            activity=dict(bulk=act(bulk), interface=act(inter), pore_entrance=act(ent),
+            activity=dict(interface=act(inter), pore_entrance=act(ent),
                           pore_exit=act(ext), permeate=act(perm)),
             debye_huckel_a=value(inter.debye_huckel_constant) if davies else None,
         ))
@@ -236,10 +236,10 @@ def cases():
     add("watertap_2ions_ideal", two, WT_MEMBRANE, "ideal", None, nacl)
     add("watertap_5ions_ideal_cp", five, WT_MEMBRANE, "ideal", SPIRAL, sea)
     seven = species_list(IS, ["Na+", "K+", "Li+", "Mg2+", "Cl-", "NO3-", "SO4 2-"])
-    brackish = {"Na+": 6.0, "K+": 1.0, "Li+": 2.0, "Mg2+": 2.5, "Cl-": 8.0, "NO3-": 1.0,
-                "SO4 2-": 2.5}
+    brackish = {"Na+": 12.0, "K+": 2.0, "Li+": 4.0, "Mg2+": 5.0, "Cl-": 16.0, "NO3-": 2.0,
+                "SO4 2-": 5.0}
     six = species_list(IS, ["Li+", "K+", "Ca2+", "Cl-", "NO3-", "SO4 2-"])
-    mixed = {"Li+": 3.0, "K+": 2.0, "Ca2+": 1.5, "Cl-": 4.0, "NO3-": 0.5, "SO4 2-": 1.75}
+    mixed = {"Li+": 6.0, "K+": 4.0, "Ca2+": 3.0, "Cl-": 8.0, "NO3-": 1.0, "SO4 2-": 3.5}
     add("nf270_7ions_ideal", seven, NF270, "ideal", None,
         inlet_from_concentrations(seven, brackish), pressure=6e5)
     add("nf270_7ions_davies_cp", seven, NF270, "davies", SPIRAL,
@@ -264,7 +264,21 @@ def solve_unpolarised(case, solver, depth=0):
             raise
     charge = case["membrane"]["charge_density"]
     flows = case["inlet"]["flows"]
-    try:
+
+    def from_half_salinity():
+        half = dict(case, inlet=dict(case["inlet"], flows=[0.5 * f for f in flows]))
+        m_easy = solve_unpolarised(half, solver, depth + 1)
+        u = m_easy.fs.unit
+
+        def set_salinity(level):  # level 0: half the inlet salinity, level 1: all of it
+            for s, f in zip(case["species"], flows):
+                u.inlet.flow_mol_phase_comp[0, "Liq", s["watertap"]].fix(
+                    (0.5 + 0.5 * level) * f)
+
+        continuation(m_easy, u, set_salinity, solver, case["name"] + " salinity")
+        return m_easy
+
+    def from_weak_charge():
         weak = dict(case, membrane=dict(case["membrane"], charge_density=0.25 * charge))
         m_easy = solve_unpolarised(weak, solver, depth + 1)
         u = m_easy.fs.unit
@@ -274,18 +288,19 @@ def solve_unpolarised(case, solver, depth=0):
 
         continuation(m_easy, u, set_charge, solver, case["name"] + " charge")
         return m_easy
-    except (Exception, SystemExit):
-        pass
-    half = dict(case, inlet=dict(case["inlet"], flows=[0.5 * f for f in flows]))
-    m_easy = solve_unpolarised(half, solver, depth + 1)
-    u = m_easy.fs.unit
 
-    def set_salinity(level):  # level 0: half the inlet salinity, level 1: all of it
-        for s, f in zip(case["species"], flows):
-            u.inlet.flow_mol_phase_comp[0, "Liq", s["watertap"]].fix((0.5 + 0.5 * level) * f)
-
-    continuation(m_easy, u, set_salinity, solver, case["name"] + " salinity")
-    return m_easy
+    # Concentrated feeds start from a diluted one; dilute feeds on a strongly charged
+    # membrane from a weaker charge.
+    # total ion concentration, mol/m3 (water at 1000 kg/m3)
+    dilute = sum(flows) / (case["inlet"]["water_flow"] * WATER_MW / 1000.0) < 100.0
+    routes = [from_weak_charge, from_half_salinity] if dilute else [from_half_salinity,
+                                                                    from_weak_charge]
+    for k, route in enumerate(routes):
+        try:
+            return route()
+        except (Exception, SystemExit):
+            if k == len(routes) - 1:
+                raise
 
 
 def continuation(m, block, set_level, solver, what):

@@ -102,6 +102,43 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.finish();
+
+    // Strong polarisation: 10 mol/m^3 NaCl, fixed k_f with J_v / k_f = 0.9 at the inlet
+    // (interface 3.6 x the bulk), WaterTAP 1.8 conventions, cold start every time.
+    use np_transport::watertap::{
+        Inlet, MassTransfer, Module0d, Species, WATER_MOLAR_MASS, WaterTapActivity,
+    };
+    let mut g = c.benchmark_group("WaterTAP 0D module, NaCl 10 mol/m3");
+    let reg = ion_species::IonRegistry::canonical();
+    let species: Vec<Species> = ["Na+", "Cl-"]
+        .iter()
+        .map(|n| Species::from_ion(reg.parse(n).unwrap()))
+        .collect();
+    for activity in [WaterTapActivity::Ideal, WaterTapActivity::Davies] {
+        let mut m = Module0d::watertap_defaults(species.clone(), 0.5e-9, 1.33e-6, -27.0, 41.3);
+        m.activity = activity;
+        m.feed_pressure = 8e5;
+        m.area = 5.0;
+        let flows = vec![10e-3, 10e-3];
+        let solute: f64 = flows
+            .iter()
+            .zip(&m.species)
+            .map(|(f, s)| f * s.molar_mass)
+            .sum();
+        let inlet = Inlet {
+            flows,
+            water_flow: (1.0 - solute) / WATER_MOLAR_MASS,
+        };
+        g.bench_function(format!("{activity:?}, no polarisation"), |b| {
+            b.iter(|| m.solve(black_box(&inlet)).unwrap())
+        });
+        let mut p = m.clone();
+        p.polarisation = Some(MassTransfer::Fixed(vec![1.45e-5; 2]));
+        g.bench_function(format!("{activity:?}, J_v/k_f 0.9"), |b| {
+            b.iter(|| p.solve(black_box(&inlet)).unwrap())
+        });
+    }
+    g.finish();
 }
 
 criterion_group! {
