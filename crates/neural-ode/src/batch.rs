@@ -64,7 +64,13 @@ where
     L: Fn(usize, &Solution) -> (f64, Vec<f64>) + Sync,
 {
     let mut fwd = opts.clone();
-    fwd.dense = adjoint_opts.method == crate::AdjointMethod::Interpolating;
+    // The interpolating and discrete adjoints read the stored forward steps; backsolve
+    // needs none (and keeps whatever the caller asked for).
+    fwd.dense = opts.dense
+        || matches!(
+            adjoint_opts.method,
+            crate::AdjointMethod::Interpolating | crate::AdjointMethod::Discrete
+        );
     let parts: Vec<Result<PartGradient>> = problems
         .par_iter()
         .enumerate()
