@@ -390,7 +390,11 @@ def main():
     # repeats only what is missing.
     cache_dir = os.path.join(tempfile.gettempdir(), f"watertap_reference_{version}")
     os.makedirs(cache_dir, exist_ok=True)
-    only = set(sys.argv[1:])
+    # Arguments: case names to solve (nothing is written then), or --from-cache to write the
+    # cases solved so far (by earlier, possibly parallel, runs) and skip the rest.
+    from_cache = "--from-cache" in sys.argv[1:]
+    only = set(a for a in sys.argv[1:] if not a.startswith("--"))
+    skipped = []
     for case in cases():
         if only and case["name"] not in only:
             continue
@@ -400,6 +404,9 @@ def main():
             with open(cached) as f:
                 results.append(json.load(f))
             print(f"{case['name']}: cached", flush=True)
+            continue
+        if from_cache:
+            skipped.append(case["name"])
             continue
         m, final = solve_case(case)
         print(f"{case['name']}: max scaled residual {final.last_residual:.2e}", flush=True)
@@ -420,6 +427,7 @@ def main():
         units="SI: flows mol/s, fluxes mol/(m2 s) or m/s (water_flux of local states), "
               "concentrations mol/m3, potentials V, gradient V/m, pressures Pa",
         cases=results,
+        not_solved=skipped,
     )
     here = os.path.dirname(os.path.abspath(__file__))
     target = os.path.join(here, "..", "crates", "np-transport", "tests", "data",

@@ -1,12 +1,44 @@
-//! Solves WaterTAP's published `NanofiltrationDSPMDE0D` regression cases with the
-//! WaterTAP-compatible 0D module and prints each value next to WaterTAP's.
+//! Solves WaterTAP's `NanofiltrationDSPMDE0D` cases with the WaterTAP-compatible 0D module
+//! and prints each value next to WaterTAP's: first WaterTAP 1.8.0's own values (ten cases
+//! made by tools/watertap_reference.py, every reported value compared), then the regression
+//! values published in WaterTAP's tests of the 1.6-and-earlier conventions.
 //!
 //! Run: `cargo run --release -p np-transport --example watertap_compare`
+
+#[path = "../tests/support/watertap18.rs"]
+mod support;
 
 use np_transport::watertap::{PUBLISHED_SOURCE, published_cases};
 
 fn main() -> Result<(), np_transport::TransportError> {
-    println!("Reference: {PUBLISHED_SOURCE}\n");
+    let reference = support::reference();
+    println!(
+        "WaterTAP {} (WaterTapVersion::V1_8), every reported value of both module ends and \
+         of the module:",
+        reference.watertap_version
+    );
+    println!(
+        "  {:<32} {:>6} {:>9} {:>11} {:>9}  worst value",
+        "case", "ions", "solve ms", "R_int(1st)", "worst dev"
+    );
+    for case in &reference.cases {
+        let (module, inlet) = support::module(case);
+        let start = std::time::Instant::now();
+        let s = module.solve(&inlet)?;
+        let took = start.elapsed();
+        let w = support::compare(case, &s);
+        println!(
+            "  {:<32} {:>6} {:>9.2} {:>11.6} {:>9.1e}  {}",
+            case.name,
+            case.species.len(),
+            took.as_secs_f64() * 1e3,
+            s.rejection_intrinsic[0],
+            w.value,
+            w.what
+        );
+    }
+    println!();
+    println!("WaterTAP <= 1.6 (WaterTapVersion::V1_6). Reference: {PUBLISHED_SOURCE}\n");
     for case in published_cases() {
         let start = std::time::Instant::now();
         let (s, worst) = case.compare()?;

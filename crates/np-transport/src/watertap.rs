@@ -871,6 +871,14 @@ impl Module0d {
         u: Vec<f64>,
     ) -> Result<Vec<f64>> {
         let n = p.z.len();
+        // Mild polarisation: Newton straight from the interface at the bulk usually converges
+        // in a few iterations; give it a few, then continue in k_f.
+        let mut direct = u.clone();
+        direct.extend(bulk.iter().map(|c| c.ln()));
+        direct.push(0.0);
+        if let Ok(v) = self.newton_limited(p, bulk, Some(kf), dp, direct, &mut None, 8) {
+            return Ok(v);
+        }
         // Start where the film is thin even at the unpolarised flux: s k_f >= 4 J_v.
         let k_min = kf.iter().fold(f64::INFINITY, |a, k| a.min(*k));
         let s0 = (4.0 * u[n + 1] * 1e-6 / k_min).max(64.0);
@@ -932,8 +940,23 @@ impl Module0d {
         bulk: &[f64],
         kf: Option<&[f64]>,
         dp: f64,
+        u: Vec<f64>,
+        cache: &mut Chord,
+    ) -> Result<Vec<f64>> {
+        self.newton_limited(p, bulk, kf, dp, u, cache, 40)
+    }
+
+    /// [`Self::newton`] with at most `max_iter` iterations.
+    #[allow(clippy::too_many_arguments)]
+    fn newton_limited(
+        &self,
+        p: &Prepared,
+        bulk: &[f64],
+        kf: Option<&[f64]>,
+        dp: f64,
         mut u: Vec<f64>,
         cache: &mut Chord,
+        max_iter: usize,
     ) -> Result<Vec<f64>> {
         let m = u.len();
         let mut r = vec![0.0; m];
@@ -952,7 +975,7 @@ impl Module0d {
         let mut jac = DMatrix::<f64>::zeros(m, m);
         // Newton from a usable start converges in well under 40 iterations; more means it
         // is wandering, and a fallback start is cheaper.
-        for it in 1..=40 {
+        for it in 1..=max_iter {
             if p.exhausted() {
                 return Err(self.work_exhausted());
             }
@@ -1031,7 +1054,7 @@ impl Module0d {
                 }
             }
         }
-        Err(self.not_converged(40, norm(&r), "Newton iteration limit"))
+        Err(self.not_converged(max_iter, norm(&r), "Newton iteration limit"))
     }
 
     fn work_exhausted(&self) -> TransportError {
