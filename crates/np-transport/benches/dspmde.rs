@@ -105,9 +105,7 @@ fn bench(c: &mut Criterion) {
 
     // Strong polarisation: 10 mol/m^3 NaCl, fixed k_f with J_v / k_f = 0.9 at the inlet
     // (interface 3.6 x the bulk), WaterTAP 1.8 conventions, cold start every time.
-    use np_transport::watertap::{
-        Inlet, MassTransfer, Module0d, Species, WATER_MOLAR_MASS, WaterTapActivity,
-    };
+    use np_transport::watertap::{Inlet, MassTransfer, Module0d, Species, WaterTapActivity};
     let mut g = c.benchmark_group("WaterTAP 0D module, NaCl 10 mol/m3");
     let reg = ion_species::IonRegistry::canonical();
     let species: Vec<Species> = ["Na+", "Cl-"]
@@ -119,16 +117,7 @@ fn bench(c: &mut Criterion) {
         m.activity = activity;
         m.feed_pressure = 8e5;
         m.area = 5.0;
-        let flows = vec![10e-3, 10e-3];
-        let solute: f64 = flows
-            .iter()
-            .zip(&m.species)
-            .map(|(f, s)| f * s.molar_mass)
-            .sum();
-        let inlet = Inlet {
-            flows,
-            water_flow: (1.0 - solute) / WATER_MOLAR_MASS,
-        };
+        let inlet = Inlet::from_concentrations(&m.species, &[10.0, 10.0], 1e-3).unwrap();
         g.bench_function(format!("{activity:?}, no polarisation"), |b| {
             b.iter(|| m.solve(black_box(&inlet)).unwrap())
         });

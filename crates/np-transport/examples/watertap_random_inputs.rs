@@ -8,11 +8,12 @@
 //!
 //! Run: `cargo run --release -p np-transport --example watertap_random_inputs -- [N] [SEED]`
 
+#[path = "../tests/support/random_module.rs"]
+mod random_module;
+
 use ion_species::IonRegistry;
-use np_transport::watertap::{
-    Inlet, MassTransfer, Module0d, Species, SpiralWound, WATER_MOLAR_MASS, WaterTapActivity,
-};
-use rand::{Rng, SeedableRng};
+use np_transport::watertap::Species;
+use rand::SeedableRng;
 use std::time::Instant;
 
 fn main() {
@@ -26,54 +27,8 @@ fn main() {
     let (mut converged, mut failed) = (0usize, 0usize);
     let mut slowest = (0.0f64, String::new());
     while times.len() < n {
-        let mut idx: Vec<usize> = (0..all.len()).filter(|_| rng.random_bool(0.5)).collect();
-        if !idx.iter().any(|&i| all[i].charge > 0.0) {
-            idx.insert(0, 0);
-        }
-        if !idx.iter().any(|&i| all[i].charge < 0.0) {
-            idx.push(5);
-        }
-        let species: Vec<Species> = idx.iter().map(|&i| all[i].clone()).collect();
-        let mut conc: Vec<f64> = species
-            .iter()
-            .map(|_| 10f64.powf(rng.random_range(-2.0..3.3)))
-            .collect();
-        let last = species.len() - 1;
-        let q: f64 = (0..last).map(|j| conc[j] * species[j].charge).sum();
-        conc[last] = -q / species[last].charge;
-        if conc[last] <= 0.0 {
+        let Some((m, inlet)) = random_module::random_module(&all, &mut rng) else {
             continue;
-        }
-        let mut m = Module0d::watertap_defaults(
-            species,
-            rng.random_range(0.3e-9..1e-9),
-            1.33e-6,
-            rng.random_range(-200.0..50.0),
-            41.3,
-        );
-        m.feed_pressure = rng.random_range(2e5..2e6);
-        m.area = 10f64.powf(rng.random_range(0.0..1.7));
-        if rng.random_bool(0.5) {
-            m.activity = WaterTapActivity::Ideal;
-        }
-        if rng.random_bool(0.5) {
-            m.polarisation = Some(MassTransfer::SpiralWound(SpiralWound {
-                channel_height: 5e-4,
-                spacer_porosity: 0.85,
-                inlet_velocity: rng.random_range(0.05..0.5),
-                mixing_efficiency: 0.5,
-                mixing_length: 0.6,
-            }));
-        }
-        let flows: Vec<f64> = conc.iter().map(|c| c * 1e-3).collect();
-        let solute: f64 = flows
-            .iter()
-            .zip(&m.species)
-            .map(|(f, s)| f * s.molar_mass)
-            .sum();
-        let inlet = Inlet {
-            flows,
-            water_flow: (1.0 - solute) / WATER_MOLAR_MASS,
         };
         let start = Instant::now();
         let result = m.solve(&inlet);

@@ -269,6 +269,51 @@ impl Inlet {
         flows[adjust_by] = adjusted;
         Ok(Self { flows, water_flow })
     }
+
+    /// The inlet of a stream with these species concentrations (mol/m^3 of solution, in
+    /// [`Module0d::species`] order) and volumetric flow (m^3/s), under WaterTAP's convention of
+    /// 1000 kg/m^3 solution: the species' mass plus the water's makes 1000 kg per m^3.
+    pub fn from_concentrations(
+        species: &[Species],
+        concentrations: &[f64],
+        volume_flow: f64,
+    ) -> Result<Self> {
+        if concentrations.len() != species.len() {
+            return Err(TransportError::InvalidFeed(format!(
+                "{} concentrations for {} species",
+                concentrations.len(),
+                species.len()
+            )));
+        }
+        if concentrations.iter().any(|c| !(c.is_finite() && *c > 0.0)) {
+            return Err(TransportError::InvalidFeed(
+                "concentrations must be finite and > 0 (mol/m^3)".into(),
+            ));
+        }
+        if !(volume_flow.is_finite() && volume_flow > 0.0) {
+            return Err(TransportError::InvalidParameter {
+                name: "volume_flow",
+                value: volume_flow,
+                reason: "must be finite and > 0, in m^3/s",
+            });
+        }
+        let flows: Vec<f64> = concentrations.iter().map(|c| c * volume_flow).collect();
+        let solute: f64 = flows
+            .iter()
+            .zip(species)
+            .map(|(f, s)| f * s.molar_mass)
+            .sum();
+        let water = 1000.0 * volume_flow - solute;
+        if water <= 0.0 {
+            return Err(TransportError::InvalidFeed(
+                "the solutes weigh more than 1000 kg/m^3: no water left".into(),
+            ));
+        }
+        Ok(Self {
+            flows,
+            water_flow: water / WATER_MOLAR_MASS,
+        })
+    }
 }
 
 /// The solution at one end of the module (x = 0 inlet, x = 1 outlet).

@@ -39,6 +39,40 @@ fn seawater_inlet(m: &Module0d) -> Inlet {
     .unwrap()
 }
 
+/// The bulk feed of one module end as a composition and the module's membrane, for solving
+/// the same point with `Dspmde`.
+fn dspmde_inputs(
+    m: &Module0d,
+    local: &np_transport::watertap::LocalState,
+) -> (ion_species::Composition, np_transport::Membrane) {
+    use ion_species::{Composition, Ion};
+    use np_transport::{ChargeModel, Membrane};
+    let ions: Vec<Ion> = m
+        .species
+        .iter()
+        .map(|sp| Ion {
+            name: sp.name.clone(),
+            formula: sp.name.clone(),
+            charge: sp.charge as i32,
+            stokes_radius: sp.stokes_radius,
+            diffusivity: sp.diffusivity,
+            hydrated_radius: sp.stokes_radius,
+            molar_mass: sp.molar_mass,
+            aliases: vec![],
+            source: "WaterTAP test data".into(),
+        })
+        .collect();
+    let feed = Composition::from_si(ions.into_iter().zip(local.bulk.iter().copied())).unwrap();
+    let membrane = Membrane {
+        pore_radius: m.pore_radius,
+        effective_thickness: m.effective_thickness,
+        charge: ChargeModel::Constant(m.charge_density),
+        pore_dielectric: m.pore_dielectric,
+        pore_size_distribution: None,
+    };
+    (feed, membrane)
+}
+
 /// Solves a published case, prints the comparison and returns the worst relative deviation.
 fn compare(name: &str) -> (PublishedCase, Module0dSolution, f64) {
     let c = case(name);
@@ -152,35 +186,12 @@ fn our_single_element_scheme_is_watertaps_local_model() {
     // The inlet end of the module solved by WaterTAP's equations (ideal activity, no
     // polarisation) and by np-transport's DSPM-DE with `PoreScheme::Elements(1)` at the same
     // water flux give the same permeate.
-    use ion_species::{Composition, Ion};
-    use np_transport::{Activity, ChargeModel, Conditions, Dspmde, Membrane, PoreScheme};
+    use np_transport::{Activity, Conditions, Dspmde, PoreScheme};
     let mut m = module(false);
     m.activity = WaterTapActivity::Ideal;
     let s = m.solve(&seawater_inlet(&m)).unwrap();
     let local = &s.local[0];
-    let ions: Vec<Ion> = m
-        .species
-        .iter()
-        .map(|sp| Ion {
-            name: sp.name.clone(),
-            formula: sp.name.clone(),
-            charge: sp.charge as i32,
-            stokes_radius: sp.stokes_radius,
-            diffusivity: sp.diffusivity,
-            hydrated_radius: sp.stokes_radius,
-            molar_mass: sp.molar_mass,
-            aliases: vec![],
-            source: "WaterTAP test data".into(),
-        })
-        .collect();
-    let feed = Composition::from_si(ions.into_iter().zip(local.bulk.iter().copied())).unwrap();
-    let membrane = Membrane {
-        pore_radius: m.pore_radius,
-        effective_thickness: m.effective_thickness,
-        charge: ChargeModel::Constant(m.charge_density),
-        pore_dielectric: m.pore_dielectric,
-        pore_size_distribution: None,
-    };
+    let (feed, membrane) = dspmde_inputs(&m, local);
     let conditions = Conditions {
         activity: Activity::Ideal,
         scheme: PoreScheme::Elements(1),
@@ -339,9 +350,8 @@ fn dspmde_davies_molal_with_one_element_is_watertap_1_8s_local_model() {
     // WaterTAP 1.8's conventions (molal Davies with A from eps_b and T, eps_b 78.36) in the
     // module and in the DSPM-DE's `Activity::DaviesMolal` with `PoreScheme::Elements(1)`:
     // the inlet end and the single-point solve at its J_v agree.
-    use ion_species::{Composition, Ion};
     use np_transport::watertap::WaterTapVersion;
-    use np_transport::{Activity, ChargeModel, Conditions, Dspmde, Membrane, PoreScheme};
+    use np_transport::{Activity, Conditions, Dspmde, PoreScheme};
     let legacy = module(false);
     let m = Module0d::watertap_defaults(
         legacy.species.clone(),
@@ -354,29 +364,7 @@ fn dspmde_davies_molal_with_one_element_is_watertap_1_8s_local_model() {
     assert_eq!(m.activity, WaterTapActivity::Davies);
     let s = m.solve(&seawater_inlet(&m)).unwrap();
     let local = &s.local[0];
-    let ions: Vec<Ion> = m
-        .species
-        .iter()
-        .map(|sp| Ion {
-            name: sp.name.clone(),
-            formula: sp.name.clone(),
-            charge: sp.charge as i32,
-            stokes_radius: sp.stokes_radius,
-            diffusivity: sp.diffusivity,
-            hydrated_radius: sp.stokes_radius,
-            molar_mass: sp.molar_mass,
-            aliases: vec![],
-            source: "WaterTAP test data".into(),
-        })
-        .collect();
-    let feed = Composition::from_si(ions.into_iter().zip(local.bulk.iter().copied())).unwrap();
-    let membrane = Membrane {
-        pore_radius: m.pore_radius,
-        effective_thickness: m.effective_thickness,
-        charge: ChargeModel::Constant(m.charge_density),
-        pore_dielectric: m.pore_dielectric,
-        pore_size_distribution: None,
-    };
+    let (feed, membrane) = dspmde_inputs(&m, local);
     let solve = |activity| {
         let conditions = Conditions {
             activity,

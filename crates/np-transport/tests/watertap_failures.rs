@@ -4,12 +4,14 @@
 //! -p np-transport --bench dspmde -- WaterTAP`); here the work is bounded by counting residual
 //! evaluations, which does not depend on the machine.
 
+#[path = "support/random_module.rs"]
+mod random_module;
+
 use ion_species::IonRegistry;
 use np_transport::watertap::{
-    Inlet, MassTransfer, Module0d, Species, SpiralWound, WATER_MOLAR_MASS, WORK_LIMIT,
-    WaterTapActivity,
+    Inlet, MassTransfer, Module0d, Species, WORK_LIMIT, WaterTapActivity,
 };
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 
 fn species(names: &[&str]) -> Vec<Species> {
     let reg = IonRegistry::canonical();
@@ -21,16 +23,7 @@ fn species(names: &[&str]) -> Vec<Species> {
 
 /// An inlet of 1e-3 m^3/s at these concentrations (mol/m^3).
 fn inlet(m: &Module0d, conc: &[f64]) -> Inlet {
-    let flows: Vec<f64> = conc.iter().map(|c| c * 1e-3).collect();
-    let solute: f64 = flows
-        .iter()
-        .zip(&m.species)
-        .map(|(f, s)| f * s.molar_mass)
-        .sum();
-    Inlet {
-        flows,
-        water_flow: (1.0 - solute) / WATER_MOLAR_MASS,
-    }
+    Inlet::from_concentrations(&m.species, conc, 1e-3).unwrap()
 }
 
 #[test]
@@ -142,46 +135,9 @@ fn random_inputs_converge_or_fail_typed_within_the_work_limit() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2026);
     let (mut ok, mut failed, mut heavy) = (0, 0, 0);
     for _ in 0..60 {
-        let mut idx: Vec<usize> = (0..all.len()).filter(|_| rng.random_bool(0.5)).collect();
-        if !idx.iter().any(|&i| all[i].charge > 0.0) {
-            idx.insert(0, 0);
-        }
-        if !idx.iter().any(|&i| all[i].charge < 0.0) {
-            idx.push(5);
-        }
-        let sp: Vec<Species> = idx.iter().map(|&i| all[i].clone()).collect();
-        let mut conc: Vec<f64> = sp
-            .iter()
-            .map(|_| 10f64.powf(rng.random_range(-2.0..3.3)))
-            .collect();
-        let last = sp.len() - 1;
-        let q: f64 = (0..last).map(|j| conc[j] * sp[j].charge).sum();
-        conc[last] = -q / sp[last].charge;
-        if conc[last] <= 0.0 {
+        let Some((m, i)) = random_module::random_module(&all, &mut rng) else {
             continue;
-        }
-        let mut m = Module0d::watertap_defaults(
-            sp,
-            rng.random_range(0.3e-9..1e-9),
-            1.33e-6,
-            rng.random_range(-200.0..50.0),
-            41.3,
-        );
-        m.feed_pressure = rng.random_range(2e5..2e6);
-        m.area = 10f64.powf(rng.random_range(0.0..1.7));
-        if rng.random_bool(0.5) {
-            m.activity = WaterTapActivity::Ideal;
-        }
-        if rng.random_bool(0.5) {
-            m.polarisation = Some(MassTransfer::SpiralWound(SpiralWound {
-                channel_height: 5e-4,
-                spacer_porosity: 0.85,
-                inlet_velocity: rng.random_range(0.05..0.5),
-                mixing_efficiency: 0.5,
-                mixing_length: 0.6,
-            }));
-        }
-        let i = inlet(&m, &conc);
+        };
         match m.solve(&i) {
             Ok(s) => {
                 ok += 1;
@@ -204,4 +160,21 @@ fn random_inputs_converge_or_fail_typed_within_the_work_limit() {
     assert!(ok >= 20, "{ok}");
     // Most converging solves need a few hundred evaluations.
     assert!(heavy * 10 <= ok, "{heavy} of {ok}");
+}
+
+#[test]
+fn inlets_from_concentrations_hold_them_and_refuse_nonsense() {
+    let sp = species(&["Na+", "Cl-"]);
+    let i = Inlet::from_concentrations(&sp, &[10.0, 10.0], 2e-3).unwrap();
+    // 1000 kg/m^3 of solution: the solutes' mass plus the water's.
+    let mass = i.flows[0] * sp[0].molar_mass
+        + i.flows[1] * sp[1].molar_mass
+        + i.water_flow * np_transport::watertap::WATER_MOLAR_MASS;
+    assert!((mass - 2.0).abs() < 1e-12);
+    assert!((i.flows[0] - 0.02).abs() < 1e-15);
+    assert!(Inlet::from_concentrations(&sp, &[10.0], 1e-3).is_err());
+    assert!(Inlet::from_concentrations(&sp, &[10.0, f64::NAN], 1e-3).is_err());
+    assert!(Inlet::from_concentrations(&sp, &[10.0, -1.0], 1e-3).is_err());
+    assert!(Inlet::from_concentrations(&sp, &[10.0, 10.0], 0.0).is_err());
+    assert!(Inlet::from_concentrations(&sp, &[2e4, 2e4], 1e-3).is_err());
 }
