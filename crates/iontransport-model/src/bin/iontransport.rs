@@ -508,6 +508,18 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
                 r.fitted.se_charge,
                 r.seconds[0]
             );
+            let c = &r.fitted.correlation;
+            println!(
+                "  correlations: r_p-dx {:+.3}, r_p-X_d {:+.3}, dx-X_d {:+.3}{}",
+                c[0][1],
+                c[0][2],
+                c[1][2],
+                if r.fitted.at_bound.is_empty() {
+                    String::new()
+                } else {
+                    format!("; at a bound: {}", r.fitted.at_bound.join(", "))
+                }
+            );
             if let Some(p) = &r.pretrain {
                 println!(
                     "pre-training: {} epochs, best validation MSE {:.3e} ({:.1} s + {:.1} s data)",
