@@ -32,6 +32,22 @@ impl Hindrance {
     /// Factors for a solute of Stokes radius `rs` (m) in a pore of radius `rp` (m).
     /// `name` is used in errors.
     pub fn new(name: &str, rs: f64, rp: f64) -> Result<Self> {
+        // A radius that is NaN, infinite, zero or negative has no lambda (0/0 and x/-y used
+        // to come back as NaN or negative factors, as success).
+        if !(rs.is_finite() && rs > 0.0) {
+            return Err(TransportError::InvalidParameter {
+                name: "Stokes radius",
+                value: rs,
+                reason: "must be finite and > 0, in metres",
+            });
+        }
+        if !(rp.is_finite() && rp > 0.0) {
+            return Err(TransportError::InvalidParameter {
+                name: "pore radius",
+                value: rp,
+                reason: "must be finite and > 0, in metres",
+            });
+        }
         let lambda = rs / rp;
         if lambda >= 1.0 {
             return Err(TransportError::IonLargerThanPore {

@@ -119,6 +119,29 @@ pub(crate) fn donnan_with(
             "at most 16 species are supported".into(),
         ));
     }
+    if k.len() != n || cb.len() != n || out.len() != n {
+        return Err(TransportError::InvalidFeed(format!(
+            "Donnan equilibrium needs one valence, partition factor, concentration and output \
+             slot per species: got {n}, {}, {} and {}",
+            k.len(),
+            cb.len(),
+            out.len()
+        )));
+    }
+    if !x.is_finite() {
+        return Err(TransportError::InvalidParameter {
+            name: "membrane charge",
+            value: x,
+            reason: "must be finite, in mol/m^3",
+        });
+    }
+    if z.iter().chain(k).chain(cb).any(|v| !v.is_finite()) || k.iter().chain(cb).any(|v| *v < 0.0) {
+        return Err(TransportError::InvalidFeed(
+            "Donnan equilibrium needs finite valences and non-negative, finite partition factors \
+             and concentrations"
+                .into(),
+        ));
+    }
     if let Some(f) = ln_gamma {
         f(cb, &mut ln_gb[..n]);
     }

@@ -233,3 +233,79 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn donnan_and_hindrance_refuse_bad_input_instead_of_panicking_or_returning_nan() {
+    use np_transport::TransportError;
+    use np_transport::hindrance::Hindrance;
+    use np_transport::partition::donnan;
+    // Slices of different lengths used to panic (index out of bounds).
+    let mut out = [0.0; 2];
+    assert!(matches!(
+        donnan(&[1.0, -1.0], &[1.0], &[10.0, 10.0], -5.0, false, &mut out),
+        Err(TransportError::InvalidFeed(_))
+    ));
+    assert!(donnan(&[1.0, -1.0], &[1.0, 1.0], &[10.0], -5.0, false, &mut out).is_err());
+    let mut short = [0.0; 1];
+    assert!(
+        donnan(
+            &[1.0, -1.0],
+            &[1.0, 1.0],
+            &[10.0, 10.0],
+            -5.0,
+            false,
+            &mut short
+        )
+        .is_err()
+    );
+    // A NaN membrane charge used to give finite numbers.
+    assert!(matches!(
+        donnan(
+            &[1.0, -1.0],
+            &[1.0, 1.0],
+            &[10.0, 10.0],
+            f64::NAN,
+            true,
+            &mut out
+        ),
+        Err(TransportError::InvalidParameter { .. })
+    ));
+    assert!(
+        donnan(
+            &[1.0, -1.0],
+            &[1.0, 1.0],
+            &[10.0, f64::NAN],
+            -5.0,
+            false,
+            &mut out
+        )
+        .is_err()
+    );
+    // Valid input still works: 1:1 salt, closed form.
+    let psi = donnan(
+        &[1.0, -1.0],
+        &[1.0, 1.0],
+        &[10.0, 10.0],
+        -50.0,
+        false,
+        &mut out,
+    )
+    .unwrap();
+    assert!(psi.is_finite() && (out[0] - out[1] - 50.0).abs() < 1e-9);
+    // Hindrance: negative pore radius, NaN ion radius, both zero used to be NaN successes.
+    for (rs, rp) in [
+        (0.2e-9, -0.5e-9),
+        (f64::NAN, 0.5e-9),
+        (0.0, 0.0),
+        (0.2e-9, f64::INFINITY),
+        (-0.1e-9, 0.5e-9),
+    ] {
+        let h = Hindrance::new("X", rs, rp);
+        assert!(
+            matches!(h, Err(TransportError::InvalidParameter { .. })),
+            "{rs} {rp}: {h:?}"
+        );
+    }
+    let h = Hindrance::new("Na+", 0.184e-9, 0.5e-9).unwrap();
+    assert!(h.phi > 0.0 && h.kd > 0.0 && h.kc > 0.0);
+}
