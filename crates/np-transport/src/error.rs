@@ -42,8 +42,12 @@ pub enum TransportError {
     /// The feed is not acceptable (not electroneutral, negative values, no ions, ...).
     #[error("invalid feed: {0}")]
     InvalidFeed(String),
-    /// The water flux is negative or not finite.
-    #[error("invalid water flux {0} m/s: must be finite and >= 0")]
+    /// The water flux is negative, not finite, or far outside nanofiltration (above
+    /// [`crate::MAX_FLUX`]).
+    #[error(
+        "invalid water flux {0} m/s: must be finite, >= 0 and <= 1e-3 m/s (3600 L m^-2 h^-1; \
+         nanofiltration runs at 1e-6 to 1e-4 m/s - was a value in L m^-2 h^-1 passed as m/s?)"
+    )]
     InvalidFlux(f64),
     /// The nonlinear solve for the permeate did not converge.
     #[error(

@@ -24,4 +24,4 @@ pub use fit::{FitBounds, FitOptions, FitResult, RejectionMeasurement, Starts, fi
 pub use model::{
     Activity, ChargeModel, Conditions, LogNormalPores, Membrane, Polarisation, PoreScheme,
 };
-pub use solver::{Dspmde, OperatingPoint};
+pub use solver::{Dspmde, MAX_FLUX, OperatingPoint};

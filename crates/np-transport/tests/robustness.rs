@@ -309,3 +309,44 @@ fn donnan_and_hindrance_refuse_bad_input_instead_of_panicking_or_returning_nan()
     let h = Hindrance::new("Na+", 0.184e-9, 0.5e-9).unwrap();
     assert!(h.phi > 0.0 && h.kd > 0.0 && h.kc > 0.0);
 }
+
+#[test]
+fn struct_literals_are_validated_at_solve_time_and_absurd_fluxes_are_refused_fast() {
+    use ion_species::{Composition, IonRegistry};
+    use np_transport::{Conditions, Dspmde, LogNormalPores, Membrane, PoreScheme, TransportError};
+    let reg = IonRegistry::canonical();
+    let feed = Composition::from_mmol_per_l(&reg, &[("Na+", 10.0), ("Cl-", 10.0)]).unwrap();
+    // A struct literal skips `new`: Elements(0) used to return R = 0 as success.
+    let bad_scheme = Dspmde {
+        membrane: Membrane::nf270_like(),
+        conditions: Conditions {
+            scheme: PoreScheme::Elements(0),
+            ..Conditions::default()
+        },
+    };
+    assert!(matches!(
+        bad_scheme.solve(&feed, 1e-5),
+        Err(TransportError::InvalidParameter { .. })
+    ));
+    // A zero-node pore distribution used to return R = 1.
+    let bad_psd = Dspmde {
+        membrane: Membrane {
+            pore_size_distribution: Some(LogNormalPores {
+                sigma: 0.2,
+                nodes: 0,
+            }),
+            ..Membrane::nf270_like()
+        },
+        conditions: Conditions::default(),
+    };
+    assert!(bad_psd.solve(&feed, 1e-5).is_err());
+    // 0.1 m/s (an L/m2/h value typed as m/s) took seconds to fail; now refused at once.
+    let m = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
+    for jv in [0.1, 1.0, 2e-3] {
+        let e = m.solve(&feed, jv).unwrap_err();
+        assert!(matches!(e, TransportError::InvalidFlux(_)), "{e}");
+        assert!(e.to_string().contains("L m^-2 h^-1"));
+    }
+    assert!(m.sweep(&feed, &[1e-5, 0.3]).is_err());
+    assert!(m.solve(&feed, np_transport::MAX_FLUX * 0.05).is_ok());
+}
