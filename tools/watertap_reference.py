@@ -7,7 +7,14 @@ whole to crates/np-transport/tests/data/watertap_<version>.json. Not run by CI; 
 WaterTAP release:
 
     python3 -m venv /tmp/wt && /tmp/wt/bin/pip install watertap==1.8.0
-    /tmp/wt/bin/python tools/watertap_reference.py
+    OMP_NUM_THREADS=1 /tmp/wt/bin/python tools/watertap_reference.py            # all cases
+    OMP_NUM_THREADS=1 /tmp/wt/bin/python tools/watertap_reference.py NAME ...   # some, cached
+    /tmp/wt/bin/python tools/watertap_reference.py --from-cache                 # write solved ones
+
+A case takes 1-10 minutes (Python Jacobians); solved cases are cached in the temporary
+directory, so runs can be split and parallel. The stored 1.8.0 file holds 8 of the 10: the two
+NF270-like polarised cases (6 ions ideal, 7 ions Davies) were still in their homotopies when
+the session that made the file ended, and are listed under "not_solved".
 
 Solver: WaterTAP's IPOPT executable is an IDAES binary extension downloaded from GitHub, which
 this project's machines cannot reach, so the square models are solved by damped Newton on
