@@ -2,7 +2,7 @@
 //!
 //! `cargo run --release --example predict_seawater`
 //!
-//! The model (models/nf270-synthetic.json) was trained by the README's main job on the
+//! The model (crates/iontransport-model/models/nf270-synthetic.json) was trained by the README's main job on the
 //! SYNTHETIC measurement set (data/synthetic-measurements.csv), not on lab data.
 
 use ion_species::{Composition, IonRegistry};
@@ -10,7 +10,7 @@ use iontransport_model::Checkpoint;
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/nf270-synthetic.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/nf270-synthetic.json");
     let model = Checkpoint::load(&path)?.model()?;
     println!(
         "model: {} ({} parameters, trained on synthetic data)",

@@ -14,11 +14,10 @@ pub mod conv;
 pub mod data;
 mod error;
 pub mod evaluate;
-pub mod figures;
 pub mod model;
 pub mod network;
 pub mod pipeline;
-pub mod reproduce;
+mod progress;
 pub mod train;
 
 pub use checkpoint::Checkpoint;

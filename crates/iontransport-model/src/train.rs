@@ -5,7 +5,7 @@ use crate::checkpoint::Checkpoint;
 use crate::data::Trajectory;
 use crate::error::{ModelError, Result};
 use crate::model::IonModel;
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::progress::Progress;
 use neural_ode::{AdjointMethod, AdjointOptions, adjoint};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -84,7 +84,8 @@ pub struct TrainConfig {
     pub patience: usize,
     /// Seed of shuffling and target sampling.
     pub seed: u64,
-    /// Show a progress bar.
+    /// Show a progress bar on standard error (needs the `progress` feature; without it, nothing
+    /// is drawn).
     pub progress: bool,
 }
 
@@ -282,17 +283,12 @@ pub fn train(
             0,
         ),
     };
-    let bar = if cfg.progress {
-        let b = ProgressBar::new(cfg.epochs as u64);
-        b.set_style(
-            ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg} ETA {eta}")
-                .expect("template"),
-        );
-        b.set_position(epoch0 as u64);
-        b
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = Progress::new(
+        cfg.progress,
+        cfg.epochs as u64,
+        "{bar:30} epoch {pos}/{len} {msg} ETA {eta}",
+    );
+    bar.set_position(epoch0 as u64);
     let mut epochs_run = 0;
     while epoch0 < cfg.epochs && stale < cfg.patience {
         let epoch = epoch0;
@@ -362,7 +358,7 @@ pub fn train(
         epoch0 += 1;
         epochs_run += 1;
         bar.set_position(epoch0 as u64);
-        bar.set_message(format!("train {train_loss:.3e} val {val_loss:.3e}"));
+        bar.set_message(|| format!("train {train_loss:.3e} val {val_loss:.3e}"));
         if let Some(path) = checkpoint {
             Checkpoint {
                 config: model.config.clone(),
@@ -379,7 +375,7 @@ pub fn train(
             .save(path)?;
         }
     }
-    bar.finish_and_clear();
+    bar.finish();
     model.params = best_params;
     Ok(TrainReport {
         history,

@@ -51,6 +51,31 @@ pub struct Dataset {
     pub samples: Vec<Sample>,
     /// When the data are synthetic, a description written as a `# SYNTHETIC:` comment line.
     pub synthetic: Option<String>,
+    /// Feeds the reader balanced: within [`FEED_CHARGE_TOLERANCE`] but not exactly
+    /// electroneutral (rounded lab values), scaled as described there. Empty for files whose
+    /// feeds balance to rounding error and for generated data.
+    pub balanced: Vec<ChargeAdjustment>,
+}
+
+/// Largest relative charge imbalance |Σ z c| / Σ |z| c of a feed the reader accepts (0.1 %:
+/// concentrations rounded to three or four significant figures). An accepted feed is balanced
+/// explicitly: cations are scaled by 1 − q and anions by 1 + q with q = Σ z c / Σ |z| c, the
+/// smallest uniform change per sign that makes Σ z c = 0 (every solver demands 1e-6). The
+/// change is reported in [`Dataset::balanced`].
+pub const FEED_CHARGE_TOLERANCE: f64 = 1e-3;
+
+/// Below this relative imbalance a feed is taken as balanced to rounding error and kept as is.
+const ROUNDING_IMBALANCE: f64 = 1e-9;
+
+/// A feed the reader balanced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChargeAdjustment {
+    /// Sample id.
+    pub sample: String,
+    /// Line of the sample's first row in the file.
+    pub line: usize,
+    /// The relative imbalance q = Σ z c / Σ |z| c that was removed (signed).
+    pub relative_imbalance: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -193,6 +218,55 @@ fn parse_header(reg: &IonRegistry, headers: &csv::StringRecord) -> Result<Vec<Co
             "exactly one `Jv [unit]` column is required",
         ));
     }
+    // One column per (kind, ion); a permeate and a rejection of one ion would be two
+    // measurements of the same thing, and the reader would have to pick one silently.
+    for (a, ca) in cols.iter().enumerate() {
+        for (b, cb) in cols.iter().enumerate().skip(a + 1) {
+            let clash = match (ca, cb) {
+                (Column::Sample, Column::Sample)
+                | (Column::Source, Column::Source)
+                | (Column::Flux(_), Column::Flux(_)) => Some("appears twice"),
+                (
+                    Column::Ion {
+                        kind: ka, ion: ia, ..
+                    },
+                    Column::Ion {
+                        kind: kb, ion: ib, ..
+                    },
+                ) if ia == ib => match (ka, kb) {
+                    _ if ka == kb => Some("repeats an earlier column of the same ion"),
+                    (Kind::Permeate, Kind::Rejection) | (Kind::Rejection, Kind::Permeate) => {
+                        Some("gives a rejection and a permeate of the same ion; keep one")
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(why) = clash {
+                return Err(csv_err(
+                    Some(1),
+                    Some(&headers[b]),
+                    format!("column {} {why} (column {})", b + 1, a + 1),
+                ));
+            }
+        }
+    }
+    if count(&|c| {
+        matches!(
+            c,
+            Column::Ion {
+                kind: Kind::Permeate | Kind::Rejection,
+                ..
+            }
+        )
+    }) == 0
+    {
+        return Err(csv_err(
+            Some(1),
+            None,
+            "no `permeate:ION [unit]` or `rejection:ION [-]` column: the file has nothing to train on or compare with",
+        ));
+    }
     Ok(cols)
 }
 
@@ -208,6 +282,18 @@ impl Dataset {
 
     /// Parses CSV text (see the module docs for the format).
     pub fn from_csv_str(text: &str, reg: &IonRegistry) -> Result<Self> {
+        // Spreadsheet programs write a UTF-8 byte-order mark; it is not part of the first line.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
+            return Err(csv_err(
+                None,
+                None,
+                "the file has no header line and no data (expected `sample,Jv [unit],feed:ION [unit],...`; see docs/data-format.md)",
+            ));
+        }
         let synthetic = text
             .lines()
             .find_map(|l| l.strip_prefix("# SYNTHETIC:").map(|s| s.trim().to_string()));
@@ -223,6 +309,9 @@ impl Dataset {
         let n = reg.len();
         let ions: &[Ion] = reg.ions();
         let mut samples: Vec<Sample> = Vec::new();
+        // Ids of finished blocks: a set, so that checking for split blocks stays linear.
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut balanced = Vec::new();
         for (k, rec) in rdr.records().enumerate() {
             let rec = rec.map_err(|e| {
                 let line = e.position().map(|p| p.line() as usize);
@@ -308,6 +397,37 @@ impl Dataset {
             if feed.iter().all(|c| *c == 0.0) {
                 return Err(csv_err(Some(line), None, "the feed has no ion"));
             }
+            let charge: f64 = ions.iter().zip(&feed).map(|(ion, c)| ion.z() * c).sum();
+            let total: f64 = ions
+                .iter()
+                .zip(&feed)
+                .map(|(ion, c)| ion.z().abs() * c)
+                .sum();
+            let q = charge / total;
+            if q.abs() > FEED_CHARGE_TOLERANCE {
+                return Err(csv_err(
+                    Some(line),
+                    None,
+                    format!(
+                        "feed is not electroneutral: sum z c = {charge:.4e} eq/m3 ({:.2} % of the total charge; at most {} % is accepted as rounding)",
+                        100.0 * q.abs(),
+                        100.0 * FEED_CHARGE_TOLERANCE
+                    ),
+                ));
+            }
+            let new_sample = samples.last().is_none_or(|s| s.id != id);
+            if q.abs() > ROUNDING_IMBALANCE {
+                for (ion, c) in ions.iter().zip(feed.iter_mut()) {
+                    *c *= 1.0 - q * ion.z().signum();
+                }
+                if new_sample {
+                    balanced.push(ChargeAdjustment {
+                        sample: id.clone(),
+                        line,
+                        relative_imbalance: q,
+                    });
+                }
+            }
             // Rejections become permeate concentrations through the feed.
             for i in 0..n {
                 if let Some(r) = rejection[i] {
@@ -331,22 +451,6 @@ impl Dataset {
                         ),
                     ));
                 }
-            }
-            let charge: f64 = ions.iter().zip(&feed).map(|(ion, c)| ion.z() * c).sum();
-            let total: f64 = ions
-                .iter()
-                .zip(&feed)
-                .map(|(ion, c)| ion.z().abs() * c)
-                .sum();
-            if charge.abs() > 1e-3 * total {
-                return Err(csv_err(
-                    Some(line),
-                    None,
-                    format!(
-                        "feed is not electroneutral: sum z c = {charge:.4e} eq/m3 ({:.2} % of the total charge)",
-                        100.0 * charge.abs() / total
-                    ),
-                ));
             }
             point.flux = flux;
             match samples.last_mut() {
@@ -372,7 +476,10 @@ impl Dataset {
                     s.points.push(point);
                 }
                 _ => {
-                    if samples.iter().any(|s| s.id == id) {
+                    if let Some(s) = samples.last() {
+                        seen.insert(s.id.clone());
+                    }
+                    if seen.contains(&id) {
                         return Err(csv_err(
                             Some(line),
                             Some("sample"),
@@ -395,6 +502,7 @@ impl Dataset {
             ions: ions.iter().map(|i| i.name.clone()).collect(),
             samples,
             synthetic,
+            balanced,
         })
     }
 

@@ -5,7 +5,7 @@ use crate::data::{Dataset, FluxPoint, Sample};
 use crate::error::{Result, TransportError};
 use crate::model::{Activity, ChargeModel, Conditions, LogNormalPores, Membrane, Polarisation};
 use crate::solver::Dspmde;
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::progress::Progress;
 use ion_species::{Composition, IonRegistry};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -94,7 +94,8 @@ pub struct GeneratorConfig {
     pub regime_weights: [f64; 3],
     /// This shard (i, n): only feeds with index % n == i are generated.
     pub shard: (usize, usize),
-    /// Show a progress bar on standard error.
+    /// Show a progress bar on standard error (needs the `progress` feature; without it, nothing
+    /// is drawn).
     pub progress: bool,
 }
 
@@ -169,25 +170,20 @@ pub fn generate(
         });
     }
     let indices: Vec<usize> = (0..cfg.feeds).filter(|i| i % shards == shard).collect();
-    let bar = if cfg.progress {
-        let b = ProgressBar::new(indices.len() as u64);
-        b.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} sweeps  {per_sec}  ETA {eta}")
-                .expect("valid template"),
-        );
-        b
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = Progress::new(
+        cfg.progress,
+        indices.len() as u64,
+        "{bar:40} {pos}/{len} sweeps  {per_sec}  ETA {eta}",
+    );
     let results: Vec<(usize, Result<Sample>)> = indices
         .par_iter()
         .map(|&i| {
             let r = sweep_sample(model, reg, cfg, i, label);
-            bar.inc(1);
+            bar.inc();
             (i, r)
         })
         .collect();
-    bar.finish_and_clear();
+    bar.finish();
     let mut samples = Vec::new();
     let mut failures = Vec::new();
     for (i, r) in results {
@@ -204,6 +200,7 @@ pub fn generate(
                 "{label}; seed {}, shard {shard}/{shards}, noise {}; simulated with np-transport",
                 cfg.seed, cfg.noise
             )),
+            balanced: vec![],
         },
         failures,
     })

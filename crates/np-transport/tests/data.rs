@@ -145,3 +145,90 @@ fn malformed_csv_errors_name_the_line_and_column() {
     let e = err_of(head);
     assert!(e.contains("no data"), "{e}");
 }
+
+#[test]
+fn header_problems_the_reader_used_to_accept_are_errors() {
+    // No permeate or rejection column: nothing to learn from (was accepted; `evaluate` then
+    // printed "0 entries: MSE 0").
+    let e = err_of("sample,Jv [m/s],feed:Na+ [mol/m3],feed:Cl- [mol/m3]\na,1e-6,10,10\n");
+    assert!(e.contains("no `permeate:ION") && e.contains("line 1"), "{e}");
+    // A permeate and a rejection of one ion (the reader silently kept one).
+    let e = err_of(
+        "sample,Jv [m/s],feed:Na+ [mol/m3],feed:Cl- [mol/m3],permeate:Na+ [mol/m3],rejection:Na+ [-]\na,1e-6,10,10,5,0.5\n",
+    );
+    assert!(
+        e.contains("rejection:Na+") && e.contains("same ion"),
+        "{e}"
+    );
+    // Duplicate columns, also under another spelling of the ion.
+    let e = err_of(
+        "sample,Jv [m/s],feed:Na+ [mol/m3],feed:Cl- [mol/m3],permeate:Na+ [mol/m3],permeate:sodium [mmol/L]\na,1e-6,10,10,5,5\n",
+    );
+    assert!(e.contains("column 6") && e.contains("column 5"), "{e}");
+    let e = err_of("sample,Jv [m/s],Jv [L/m2/h],feed:Na+ [mol/m3],permeate:Na+ [mol/m3]\n");
+    assert!(e.contains("exactly one `Jv"), "{e}");
+    // An empty file, or only comments: say what a file should look like (was "exactly one
+    // `sample` column is required").
+    for text in ["", "\n\n", "# just a comment\n"] {
+        let e = err_of(text);
+        assert!(e.contains("no header line"), "{e:?} for {text:?}");
+    }
+}
+
+#[test]
+fn a_byte_order_mark_is_ignored_and_keeps_the_synthetic_label() {
+    let text = "\u{feff}# SYNTHETIC: made up\nsample,Jv [m/s],feed:Na+ [mol/m3],feed:Cl- [mol/m3],permeate:Na+ [mol/m3]\na,1e-6,10,10,5\n";
+    let d = Dataset::from_csv_str(text, &IonRegistry::canonical()).unwrap();
+    assert_eq!(d.synthetic.as_deref(), Some("made up"));
+    // Also when the BOM sits before the header (no comment line).
+    let d = Dataset::from_csv_str(
+        &text.replace("# SYNTHETIC: made up\n", ""),
+        &IonRegistry::canonical(),
+    )
+    .unwrap();
+    assert_eq!(d.samples.len(), 1);
+}
+
+#[test]
+fn rounded_feeds_are_balanced_explicitly_and_reported() {
+    // 10 mM NaCl + 6.667 mM Na2SO4 at 4 significant figures: Na+ 23.33, Cl- 10.00,
+    // SO4 2- 6.667, so sum z c = -0.004 mM (0.009 % of the total charge).
+    let reg = IonRegistry::canonical();
+    let text = "sample,Jv [m/s],feed:Na+ [mmol/L],feed:Mg2+ [mmol/L],feed:Cl- [mmol/L],feed:SO4 2- [mmol/L],rejection:Na+ [-]\n\
+                a,1e-6,23.33,0,10.00,6.667,0.2\n\
+                a,2e-6,23.33,0,10.00,6.667,0.3\n\
+                b,1e-6,10,5,10,5,0.2\n";
+    let d = Dataset::from_csv_str(text, &reg).unwrap();
+    assert_eq!(d.balanced.len(), 1, "{:?}", d.balanced);
+    let adj = &d.balanced[0];
+    assert_eq!((adj.sample.as_str(), adj.line), ("a", 2));
+    assert!((adj.relative_imbalance + 0.004 / 46.664).abs() < 1e-9);
+    let feed = &d.samples[0].feed;
+    let charge: f64 = reg.ions().iter().zip(feed).map(|(i, c)| i.z() * c).sum();
+    let total: f64 = reg.ions().iter().zip(feed).map(|(i, c)| i.z().abs() * c).sum();
+    assert!(charge.abs() <= 1e-12 * total, "{charge}");
+    // The balanced sample now passes the solver's 1e-6 check.
+    let comp = ion_species::Composition::from_vector(&reg, feed, false).unwrap();
+    comp.check_electroneutral(1e-9).unwrap();
+    assert!(d.balanced.iter().all(|a| a.sample != "b"));
+    // Rejections refer to the balanced feed.
+    let na = reg.index_of("Na+").unwrap();
+    let p = d.samples[0].points[1].permeate[na].unwrap();
+    assert!((p - 0.7 * feed[na]).abs() < 1e-12);
+}
+
+#[test]
+fn reading_is_linear_in_the_number_of_samples() {
+    // 100,000 one-row samples took 144 s with the quadratic duplicate-block check.
+    let mut text = String::from(
+        "sample,Jv [m/s],feed:Na+ [mol/m3],feed:Cl- [mol/m3],permeate:Na+ [mol/m3]\n",
+    );
+    for i in 0..100_000 {
+        text.push_str(&format!("s{i},1e-6,10,10,5\n"));
+    }
+    let t = std::time::Instant::now();
+    let d = Dataset::from_csv_str(&text, &IonRegistry::canonical()).unwrap();
+    assert_eq!(d.samples.len(), 100_000);
+    let secs = t.elapsed().as_secs_f64();
+    assert!(secs < 20.0, "{secs} s");
+}

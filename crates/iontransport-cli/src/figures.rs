@@ -2,7 +2,7 @@
 //! rejection against flux, parity with +/-10 % bounds, grouped bar charts and attention
 //! heatmaps. PNG text uses the bundled DejaVu Sans, so figures look the same on any machine.
 
-use crate::error::{ModelError, Result};
+use iontransport_model::{ModelError, Result};
 use np_transport::data::write_atomic;
 use plotters::coord::Shift;
 use plotters::prelude::*;

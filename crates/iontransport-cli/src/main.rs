@@ -436,10 +436,10 @@ fn real_main() -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 (PipelineConfig::quick(0), "quick")
             };
-            let res = iontransport_model::reproduce::reproduce(
+            let res = iontransport_cli::reproduce::reproduce(
                 &ds, &base, name, &seeds, &reg, &out, true,
             )?;
-            print!("{}", iontransport_model::reproduce::report(&res));
+            print!("{}", iontransport_cli::reproduce::report(&res));
             println!(
                 "\nwrote {0}/results.json, {0}/report.md and the figures {0}/{{{1}}}.{{svg,png}}",
                 out.display(),

@@ -4,7 +4,7 @@
 
 use ion_species::IonRegistry;
 use iontransport_model::pipeline::PipelineConfig;
-use iontransport_model::reproduce::{Method, Results, mean_sd, reproduce};
+use iontransport_cli::reproduce::{Method, Results, mean_sd, reproduce};
 use np_transport::data::Dataset;
 use std::path::Path;
 

@@ -3,12 +3,12 @@
 //! electroneutrality (HIB/SIB) ablations, over seeds on the same splits, against the fitted
 //! DSPM-DE; writes `results.json`, `report.md` and the figures (SVG and PNG).
 
-use crate::error::{ModelError, Result};
-use crate::evaluate::dspmde_prediction;
+use iontransport_model::{ModelError, Result};
+use iontransport_model::evaluate::dspmde_prediction;
 use crate::figures::{self, Bars, Heatmaps, Parity, RejectionCurves};
-use crate::model::{Architecture, Constraint, IonModel};
-use crate::network::{Body, NetworkConfig};
-use crate::pipeline::{PipelineConfig, Prepared, prepare, run_prepared};
+use iontransport_model::model::{Architecture, Constraint, IonModel};
+use iontransport_model::network::{Body, NetworkConfig};
+use iontransport_model::pipeline::{PipelineConfig, Prepared, prepare, run_prepared};
 use ion_species::{Composition, IonRegistry};
 use np_transport::data::{Dataset, write_atomic};
 use serde::{Deserialize, Serialize};
@@ -312,19 +312,19 @@ pub fn reproduce(
 pub const MAIN: &str = "ATT-HIB-PT";
 
 /// Test trajectories with the most ions first (ties: split order), for the named examples.
-fn showcase_feeds(prep: &Prepared, count: usize) -> Vec<crate::data::Trajectory> {
+fn showcase_feeds(prep: &Prepared, count: usize) -> Vec<iontransport_model::data::Trajectory> {
     let mut te = prep.test();
     te.sort_by_key(|t| std::cmp::Reverse(t.feed.cond.mask.iter().filter(|m| **m).count()));
     te.truncate(count);
     te
 }
 
-fn composition_of(t: &crate::data::Trajectory, reg: &IonRegistry) -> Result<Composition> {
+fn composition_of(t: &iontransport_model::data::Trajectory, reg: &IonRegistry) -> Result<Composition> {
     let feed: Vec<f64> = t.feed.cond.h0.iter().map(|h| h * t.feed.scale).collect();
     Ok(Composition::from_vector(reg, &feed, false)?)
 }
 
-fn present(t: &crate::data::Trajectory) -> Vec<usize> {
+fn present(t: &iontransport_model::data::Trajectory) -> Vec<usize> {
     (0..t.feed.cond.mask.len())
         .filter(|&j| t.feed.cond.mask[j])
         .collect()
@@ -471,8 +471,8 @@ fn write_figures(
 
     // 2. Parity of every test prediction, both models.
     let te = prep.test();
-    let neural = crate::evaluate::metrics(&te, &reg.valences(), &|t| {
-        crate::evaluate::neural_prediction(model, t)
+    let neural = iontransport_model::evaluate::metrics(&te, &reg.valences(), &|t| {
+        iontransport_model::evaluate::neural_prediction(model, t)
     })?;
     let fig = Parity {
         title: format!("Test permeate, {} feeds{synthetic}", te.len()),

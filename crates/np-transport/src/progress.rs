@@ -1,0 +1,42 @@
+//! Progress bars on standard error, drawn only with the `progress` feature, so that a library
+//! user does not compile a terminal UI; without the feature every call is a no-op.
+
+/// A progress bar (hidden unless `progress` is on and the caller asked for one).
+pub(crate) struct Progress {
+    #[cfg(feature = "progress")]
+    bar: indicatif::ProgressBar,
+}
+
+impl Progress {
+    /// A bar of `len` steps with an indicatif template, shown when `show` is true.
+    #[cfg_attr(not(feature = "progress"), allow(unused_variables))]
+    pub(crate) fn new(show: bool, len: u64, template: &str) -> Self {
+        #[cfg(feature = "progress")]
+        {
+            let bar = if show {
+                let b = indicatif::ProgressBar::new(len);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+                    b.set_style(style);
+                }
+                b
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
+            Self { bar }
+        }
+        #[cfg(not(feature = "progress"))]
+        Self {}
+    }
+
+    /// Advances by one step.
+    pub(crate) fn inc(&self) {
+        #[cfg(feature = "progress")]
+        self.bar.inc(1);
+    }
+
+    /// Removes the bar.
+    pub(crate) fn finish(&self) {
+        #[cfg(feature = "progress")]
+        self.bar.finish_and_clear();
+    }
+}
