@@ -1,5 +1,6 @@
 //! Checkpoints and model files: JSON (serde) with a format tag, a version and a checksum of
-//! the parameters, written atomically (temporary file, then rename).
+//! the whole checkpoint (configuration and parameters), written atomically (temporary file,
+//! then rename). Loading validates the configuration ([`ModelConfig::validate`]).
 
 use crate::error::{ModelError, Result};
 use crate::model::{IonModel, ModelConfig};
@@ -8,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 const FORMAT: &str = "iontransport-model";
-const VERSION: u32 = 1;
+/// Version 2 checksums the whole checkpoint; version 1 files (parameters only) still load.
+const VERSION: u32 = 2;
 
 /// Everything needed to use a model or to resume training it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +35,10 @@ pub struct Checkpoint {
     pub seed: u64,
     /// Training phase.
     pub phase: Option<Phase>,
+    /// Fingerprint of the training and validation data ([`crate::data::fingerprint`]); a
+    /// resumed run must use the same data.
+    #[serde(default)]
+    pub data_fingerprint: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -43,17 +49,26 @@ struct File {
     checkpoint: Checkpoint,
 }
 
-/// FNV-1a over the little-endian bytes of the parameters: detects truncation and corruption
-/// that still parses as JSON.
-fn checksum(params: &[f64]) -> String {
+fn fnv1a(bytes: impl Iterator<Item = u8>) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in params {
-        for b in p.to_le_bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+    for b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     format!("{h:016x}")
+}
+
+/// Version 1: FNV-1a over the little-endian bytes of the parameters.
+fn checksum_v1(params: &[f64]) -> String {
+    fnv1a(params.iter().flat_map(|p| p.to_le_bytes()))
+}
+
+/// Version 2: FNV-1a over the checkpoint's canonical JSON (serde_json writes fields in
+/// declaration order and floats in shortest round-trip form, so a parsed file serialises
+/// back to the same bytes): detects any edit or corruption that still parses, including
+/// edits of the configuration.
+fn checksum(c: &Checkpoint) -> std::result::Result<String, serde_json::Error> {
+    Ok(fnv1a(serde_json::to_string(c)?.into_bytes().into_iter()))
 }
 
 impl Checkpoint {
@@ -70,21 +85,24 @@ impl Checkpoint {
             history: vec![],
             seed,
             phase: None,
+            data_fingerprint: None,
         }
     }
 
     /// Writes the checkpoint atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
+        let json_err = |e: serde_json::Error| ModelError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        self.config.validate()?;
         let file = File {
             format: FORMAT.into(),
             version: VERSION,
-            checksum: checksum(&self.params),
+            checksum: checksum(self).map_err(json_err)?,
             checkpoint: self.clone(),
         };
-        let text = serde_json::to_string(&file).map_err(|e| ModelError::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let text = serde_json::to_string(&file).map_err(json_err)?;
         np_transport::data::write_atomic(path, text.as_bytes())?;
         Ok(())
     }
@@ -104,17 +122,26 @@ impl Checkpoint {
         if file.format != FORMAT {
             return Err(bad(format!("format `{}` is not `{FORMAT}`", file.format)));
         }
-        if file.version != VERSION {
-            return Err(bad(format!(
-                "version {} is not supported (expected {VERSION})",
-                file.version
-            )));
-        }
         let c = file.checkpoint;
-        if checksum(&c.params) != file.checksum {
+        let expected_sum = match file.version {
+            1 => checksum_v1(&c.params),
+            VERSION => checksum(&c).map_err(|e| bad(e.to_string()))?,
+            v => {
+                return Err(bad(format!(
+                    "version {v} is not supported (expected 1 or {VERSION})"
+                )));
+            }
+        };
+        if expected_sum != file.checksum {
             return Err(bad(
-                "parameter checksum mismatch: the file is corrupted".into()
+                "checksum mismatch: the file was edited or is corrupted".into(),
             ));
+        }
+        c.config
+            .validate()
+            .map_err(|e| bad(format!("unusable configuration: {e}")))?;
+        if c.params.iter().any(|p| !p.is_finite()) {
+            return Err(bad("a parameter is not finite".into()));
         }
         let expected = c.config.network.num_params();
         if c.params.len() != expected {

@@ -1,7 +1,7 @@
 //! Training data: data sets (np-transport CSV) as normalised trajectories, and splits by feed.
 
 use crate::error::{ModelError, Result};
-use crate::model::{ModelConfig, PreparedFeed};
+use crate::model::{ModelConfig, PreparedFeed, TrainingDomain};
 use np_transport::data::Dataset;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -27,6 +27,48 @@ impl Trajectory {
     pub fn count(&self) -> usize {
         self.targets.iter().filter(|t| t.is_some()).count()
     }
+}
+
+/// The training domain of a set of trajectories (fluxes in m/s through `config.flux_scale`);
+/// None for an empty set.
+pub fn domain_of(config: &ModelConfig, set: &[Trajectory]) -> Option<TrainingDomain> {
+    let n = config.ions.len();
+    let mut d: Option<TrainingDomain> = None;
+    for t in set {
+        let here = TrainingDomain {
+            flux_max: t.taus.iter().fold(0.0f64, |m, x| m.max(*x)) * config.flux_scale,
+            total_min: t.feed.scale,
+            total_max: t.feed.scale,
+            ions_seen: (0..n).map(|j| t.feed.cond.mask[j]).collect(),
+        };
+        d = Some(match d {
+            Some(d) => d.union(&here),
+            None => here,
+        });
+    }
+    d
+}
+
+/// A fingerprint of trajectories (ids, fluxes, feeds and targets; FNV-1a), so that a
+/// resumed training run can refuse another data set.
+pub fn fingerprint(set: &[Trajectory]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for t in set {
+        eat(t.id.as_bytes());
+        for x in t.taus.iter().chain(&t.feed.cond.h0).chain([&t.feed.scale]) {
+            eat(&x.to_le_bytes());
+        }
+        for y in &t.targets {
+            eat(&y.unwrap_or(f64::NAN).to_le_bytes());
+        }
+    }
+    format!("{h:016x}")
 }
 
 /// Converts a data set to trajectories of the model's ions (matched by name). A data-set ion

@@ -23,7 +23,8 @@ pub mod train;
 pub use checkpoint::Checkpoint;
 pub use error::{ModelError, Result};
 pub use model::{
-    Architecture, Constraint, IonModel, ModelConfig, Prediction, PreparedFeed, TrajectoryField,
+    Architecture, Constraint, IonModel, ModelConfig, Prediction, PreparedFeed, TrainingDomain,
+    TrajectoryField,
 };
 pub use network::NetworkConfig;
 pub use train::{Phase, TrainConfig, TrainReport, train};

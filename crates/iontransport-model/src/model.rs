@@ -55,7 +55,51 @@ pub struct ModelConfig {
     /// Neural ODE (default) or direct regression baseline.
     #[serde(default)]
     pub architecture: Architecture,
+    /// What the model was trained on (set by training; None for an untrained model). Queries
+    /// outside it get warnings ([`Prediction::warnings`]).
+    #[serde(default)]
+    pub domain: Option<TrainingDomain>,
 }
+
+/// The range of the data a model was trained on: the flux range, the total feed
+/// concentration range and the ions present in training feeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingDomain {
+    /// Largest training flux, m/s.
+    pub flux_max: f64,
+    /// Smallest and largest total feed concentration sum_j c_f,j, mol/m^3.
+    pub total_min: f64,
+    /// Largest total feed concentration, mol/m^3.
+    pub total_max: f64,
+    /// Ions (model order) present in at least one training feed.
+    pub ions_seen: Vec<bool>,
+}
+
+impl TrainingDomain {
+    /// The union of two domains.
+    pub fn union(&self, other: &Self) -> Self {
+        Self {
+            flux_max: self.flux_max.max(other.flux_max),
+            total_min: self.total_min.min(other.total_min),
+            total_max: self.total_max.max(other.total_max),
+            ions_seen: self
+                .ions_seen
+                .iter()
+                .zip(&other.ions_seen)
+                .map(|(a, b)| *a || *b)
+                .collect(),
+        }
+    }
+}
+
+/// Tolerances a model file may carry: beyond these the adaptive solver's answers are not
+/// predictions (rtol 1000 gave R = -2.6 on the shipped model).
+const RTOL_RANGE: (f64, f64) = (1e-13, 1e-2);
+const ATOL_RANGE: (f64, f64) = (1e-15, 1e-2);
+/// Flux scales a model may use, m/s: nanofiltration fluxes are 1e-7 to 1e-4 m/s
+/// (0.4-360 L/m2/h); a scale far outside makes tau = J_v / J_scale meaningless (1e300 gave
+/// R = 0 everywhere).
+const FLUX_SCALE_RANGE: (f64, f64) = (1e-9, np_transport::MAX_FLUX);
 
 impl ModelConfig {
     /// The configuration for a registry's ions with the default architecture.
@@ -72,7 +116,104 @@ impl ModelConfig {
             rtol: 1e-5,
             atol: 1e-7,
             architecture: Architecture::NeuralOde,
+            domain: None,
         }
+    }
+
+    /// Checks that the configuration describes a usable model: consistent ion lists, finite
+    /// nonzero valences, a flux scale within nanofiltration (m/s), ODE tolerances in range, a
+    /// finite non-negative soft-penalty weight and a non-degenerate network.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(ModelError::InvalidInput(m));
+        let n = self.network.ions;
+        if self.ions.len() != n || self.valences.len() != n || n == 0 || n > 32 {
+            return bad(format!(
+                "config lists {} ions and {} valences for {n} slots (1 to 32)",
+                self.ions.len(),
+                self.valences.len()
+            ));
+        }
+        if let Some(z) = self
+            .valences
+            .iter()
+            .find(|z| !(z.is_finite() && **z != 0.0 && z.abs() <= 4.0))
+        {
+            return bad(format!("valence {z} is not a charge of a dissolved ion"));
+        }
+        let within = |v: f64, (lo, hi): (f64, f64)| v.is_finite() && v >= lo && v <= hi;
+        if !within(self.flux_scale, FLUX_SCALE_RANGE) {
+            return bad(format!(
+                "flux_scale {} m/s is outside [{:e}, {:e}] m/s",
+                self.flux_scale, FLUX_SCALE_RANGE.0, FLUX_SCALE_RANGE.1
+            ));
+        }
+        if !within(self.rtol, RTOL_RANGE) {
+            return bad(format!(
+                "rtol {} is outside [{:e}, {:e}]",
+                self.rtol, RTOL_RANGE.0, RTOL_RANGE.1
+            ));
+        }
+        if !within(self.atol, ATOL_RANGE) {
+            return bad(format!(
+                "atol {} is outside [{:e}, {:e}]",
+                self.atol, ATOL_RANGE.0, ATOL_RANGE.1
+            ));
+        }
+        if let Constraint::Soft { weight } = self.constraint
+            && !(weight.is_finite() && weight >= 0.0)
+        {
+            return bad(format!("soft penalty weight {weight} must be finite and >= 0"));
+        }
+        let net = &self.network;
+        if [net.d_model, net.d_k, net.hidden].iter().any(|&w| w == 0 || w > 4096) {
+            return bad(format!(
+                "network widths d_model {}, d_k {}, hidden {} must be in 1..=4096",
+                net.d_model, net.d_k, net.hidden
+            ));
+        }
+        if let Some(d) = &self.domain
+            && !(d.ions_seen.len() == n
+                && within(d.flux_max, (0.0, np_transport::MAX_FLUX))
+                && d.total_min.is_finite()
+                && d.total_max.is_finite()
+                && 0.0 < d.total_min
+                && d.total_min <= d.total_max)
+        {
+            return bad(format!("training domain {d:?} is inconsistent"));
+        }
+        Ok(())
+    }
+
+    /// Warnings for a query outside the training domain (none when the domain is unknown):
+    /// fluxes above the largest training flux, a total feed concentration outside the
+    /// training range, ions never present in a training feed.
+    pub fn domain_warnings(&self, feed: &[f64], fluxes: &[f64]) -> Vec<String> {
+        let Some(d) = &self.domain else {
+            return vec![];
+        };
+        let mut w = Vec::new();
+        let j = fluxes.iter().fold(0.0f64, |m, x| m.max(*x));
+        if j > d.flux_max * (1.0 + 1e-9) {
+            w.push(format!(
+                "flux {j:.3e} m/s ({:.1} L/m2/h) is {:.2}x the largest training flux {:.3e} m/s: extrapolation",
+                j * 3.6e6,
+                j / d.flux_max,
+                d.flux_max
+            ));
+        }
+        let total: f64 = feed.iter().sum();
+        if total < d.total_min * (1.0 - 1e-9) || total > d.total_max * (1.0 + 1e-9) {
+            w.push(format!(
+                "total feed concentration {total:.4} mol/m3 is outside the training range [{:.4}, {:.4}] mol/m3: extrapolation",
+                d.total_min, d.total_max
+            ));
+        }
+        for ((name, c), seen) in self.ions.iter().zip(feed).zip(&d.ions_seen) {
+            if *c > 0.0 && !seen {
+                w.push(format!("{name} was in no training feed"));
+            }
+        }
+        w
     }
 }
 
@@ -380,22 +521,14 @@ pub struct Prediction {
     pub permeate: Vec<Vec<f64>>,
     /// Rejections 1 - c_p/c_f per flux and ion; NaN for absent ions.
     pub rejection: Vec<Vec<f64>>,
+    /// Where the query leaves the training domain ([`ModelConfig::domain_warnings`]).
+    pub warnings: Vec<String>,
 }
 
 impl IonModel {
     /// A freshly initialised model.
     pub fn new(config: ModelConfig, seed: u64) -> Result<Self> {
-        let n = config.network.ions;
-        if config.ions.len() != n || config.valences.len() != n || n > 32 {
-            return Err(ModelError::InvalidInput(format!(
-                "config lists {} ions and {} valences for {n} slots (at most 32)",
-                config.ions.len(),
-                config.valences.len()
-            )));
-        }
-        if !(config.flux_scale > 0.0 && config.flux_scale.is_finite()) {
-            return Err(ModelError::InvalidInput("flux_scale must be > 0".into()));
-        }
+        config.validate()?;
         let params = config.network.init_params(seed);
         let layout = config.network.layout();
         Ok(Self {
@@ -499,6 +632,7 @@ impl IonModel {
             fluxes: fluxes.to_vec(),
             permeate,
             rejection,
+            warnings: self.config.domain_warnings(feed, fluxes),
         })
     }
 

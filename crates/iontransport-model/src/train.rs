@@ -104,13 +104,22 @@ impl TrainConfig {
     }
 }
 
+fn yes() -> bool {
+    true
+}
+
 /// What a training run did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainReport {
     /// (epoch, mean training loss, validation loss).
     pub history: Vec<(usize, f64, f64)>,
-    /// Best validation loss (its parameters are the model's on return).
+    /// Best validation loss (its parameters are the model's on return). Without validation
+    /// data this is the best *training* loss; see `validated`.
     pub best_validation: f64,
+    /// Whether a validation set was used (false: early stopping and `best_validation` used
+    /// the training loss, which says nothing about generalisation).
+    #[serde(default = "yes")]
+    pub validated: bool,
     /// Epochs run in this call.
     pub epochs_run: usize,
     /// Wall time, s.
@@ -246,11 +255,21 @@ pub fn train(
     if train_set.is_empty() {
         return Err(ModelError::Training("empty training set".into()));
     }
+    if cfg.epochs == 0 {
+        return Err(ModelError::Training(
+            "0 epochs: the model would be returned untrained".into(),
+        ));
+    }
     if cfg.batch_size == 0 || cfg.lr.is_nan() || cfg.lr <= 0.0 {
         return Err(ModelError::Training(
             "batch size and learning rate must be positive".into(),
         ));
     }
+    let fingerprint = {
+        let mut both = train_set.to_vec();
+        both.extend_from_slice(validation);
+        crate::data::fingerprint(&both)
+    };
     let start = std::time::Instant::now();
     let first_trainable = match cfg.phase {
         Phase::Pretrain => 0,
@@ -261,6 +280,17 @@ pub fn train(
             if c.config != model.config {
                 return Err(ModelError::Training(
                     "checkpoint belongs to a different model configuration".into(),
+                ));
+            }
+            if c.seed != cfg.seed || c.phase.is_some_and(|p| p != cfg.phase) {
+                return Err(ModelError::Training(format!(
+                    "checkpoint was written with seed {} in phase {:?}, this run uses seed {} in phase {:?}",
+                    c.seed, c.phase, cfg.seed, cfg.phase
+                )));
+            }
+            if c.data_fingerprint.as_ref().is_some_and(|f| *f != fingerprint) {
+                return Err(ModelError::Training(
+                    "checkpoint was written for other training or validation data".into(),
                 ));
             }
             model.params = c.params.clone();
@@ -371,15 +401,26 @@ pub fn train(
                 history: history.clone(),
                 seed: cfg.seed,
                 phase: Some(cfg.phase),
+                data_fingerprint: Some(fingerprint.clone()),
             }
             .save(path)?;
         }
     }
     bar.finish();
     model.params = best_params;
+    // What the model has now seen: the training and validation feeds and fluxes.
+    let mut seen = train_set.to_vec();
+    seen.extend_from_slice(validation);
+    if let Some(d) = crate::data::domain_of(&model.config, &seen) {
+        model.config.domain = Some(match &model.config.domain {
+            Some(old) => old.union(&d),
+            None => d,
+        });
+    }
     Ok(TrainReport {
         history,
         best_validation: best,
+        validated: !validation.is_empty(),
         epochs_run,
         seconds: start.elapsed().as_secs_f64(),
     })

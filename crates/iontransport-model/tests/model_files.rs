@@ -1,0 +1,178 @@
+//! Model files and training runs that must be refused: edited or nonsensical configurations,
+//! resumes with other seeds or data, zero epochs; and the training domain stored in the file.
+
+use ion_species::{Composition, IonRegistry};
+use iontransport_model::data::{Trajectory, trajectories};
+use iontransport_model::train::{Phase, TrainConfig, train};
+use iontransport_model::{Checkpoint, Constraint, IonModel, ModelConfig, NetworkConfig};
+use np_transport::data::Dataset;
+
+fn tiny_model() -> IonModel {
+    let reg = IonRegistry::canonical();
+    let net = NetworkConfig {
+        hidden: 6,
+        d_model: 4,
+        d_k: 3,
+        ..NetworkConfig::default()
+    };
+    IonModel::new(ModelConfig::for_registry(&reg, net, Constraint::HardPositive), 3).unwrap()
+}
+
+/// Four NaCl/Na2SO4 feeds at 2-20 mol/m3 with fluxes up to 2e-5 m/s.
+fn tiny_set(model: &IonModel) -> Vec<Trajectory> {
+    let mut text = String::from(
+        "sample,Jv [m/s],feed:Na+ [mol/m3],feed:Cl- [mol/m3],feed:SO4 2- [mol/m3],permeate:Na+ [mol/m3],permeate:Cl- [mol/m3],permeate:SO4 2- [mol/m3]\n",
+    );
+    for (i, s) in [2.0, 5.0, 10.0, 20.0].iter().enumerate() {
+        for j in [5e-6, 1e-5, 2e-5] {
+            let (na, cl, so4) = (2.0 * s, s * 1.0, s * 0.5);
+            text += &format!(
+                "f{i},{j:e},{na},{cl},{so4},{},{},{}\n",
+                na * 0.6,
+                cl * 0.9,
+                so4 * 0.1
+            );
+        }
+    }
+    let ds = Dataset::from_csv_str(&text, &IonRegistry::canonical()).unwrap();
+    trajectories(&model.config, &ds).unwrap()
+}
+
+fn fnv1a_params(params: &[f64]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in params.iter().flat_map(|p| p.to_le_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[test]
+fn an_edited_configuration_fails_the_checksum() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.json");
+    let m = tiny_model();
+    Checkpoint::of_model(&m, 0).save(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    for (from, to) in [
+        ("\"flux_scale\":0.00001", "\"flux_scale\":0.00002"),
+        ("\"rtol\":0.00001", "\"rtol\":0.0001"),
+        ("\"attention\":true", "\"attention\":false"),
+    ] {
+        assert!(text.contains(from), "{from} not in the file");
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+        let e = Checkpoint::load(&path).unwrap_err().to_string();
+        assert!(e.contains("checksum"), "{e}");
+    }
+}
+
+#[test]
+fn nonsensical_configurations_are_refused_even_with_a_valid_checksum() {
+    // A version-1 file (parameters-only checksum) with a configuration no model can use:
+    // flux_scale 1e300 gave R = 0 everywhere, rtol 1000 gave R = -2.6.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.json");
+    let m = tiny_model();
+    Checkpoint::of_model(&m, 0).save(&path).unwrap();
+    let mut file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    file["version"] = 1.into();
+    file["checksum"] = fnv1a_params(&m.params).into();
+    for (key, value, word) in [
+        ("flux_scale", 1e300, "flux_scale"),
+        ("rtol", 1000.0, "rtol"),
+        ("atol", -1.0, "atol"),
+        ("flux_scale", 0.0, "flux_scale"),
+    ] {
+        let mut f = file.clone();
+        f["checkpoint"]["config"][key] = value.into();
+        std::fs::write(&path, f.to_string()).unwrap();
+        let e = Checkpoint::load(&path).unwrap_err().to_string();
+        assert!(e.contains("unusable configuration") && e.contains(word), "{e}");
+    }
+    // The untouched version-1 file still loads.
+    std::fs::write(&path, file.to_string()).unwrap();
+    assert_eq!(Checkpoint::load(&path).unwrap().model().unwrap(), m);
+    // And saving refuses to write such a configuration in the first place.
+    let mut bad = Checkpoint::of_model(&m, 0);
+    bad.config.flux_scale = f64::INFINITY;
+    assert!(bad.save(&path).is_err());
+}
+
+#[test]
+fn training_records_its_domain_and_predictions_outside_it_warn() {
+    let mut m = tiny_model();
+    assert!(m.config.domain.is_none());
+    let set = tiny_set(&m);
+    let cfg = TrainConfig::method(Phase::Pretrain, 1, 0);
+    train(&mut m, &set[..3], &set[3..], &cfg, None, None).unwrap();
+    let d = m.config.domain.clone().unwrap();
+    assert!((d.flux_max - 2e-5).abs() < 1e-18, "{d:?}");
+    // Totals: 3.5 s for s = 2..20 mol/m3.
+    assert!((d.total_min - 7.0).abs() < 1e-9 && (d.total_max - 70.0).abs() < 1e-9);
+    let reg = IonRegistry::canonical();
+    let seen: Vec<&str> = reg
+        .ions()
+        .iter()
+        .zip(&d.ions_seen)
+        .filter(|(_, s)| **s)
+        .map(|(i, _)| i.name.as_str())
+        .collect();
+    assert_eq!(seen, ["Na+", "Cl-", "SO4^2-"]);
+
+    // The domain is saved and checked like everything else.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.json");
+    Checkpoint::of_model(&m, 0).save(&path).unwrap();
+    let m = Checkpoint::load(&path).unwrap().model().unwrap();
+    assert_eq!(m.config.domain.as_ref(), Some(&d));
+
+    let inside = Composition::from_mmol_per_l(&reg, &[("Na+", 10.0), ("Cl-", 10.0)]).unwrap();
+    assert!(m.predict(&inside, &[1e-5, 2e-5]).unwrap().warnings.is_empty());
+    let w = m.predict(&inside, &[1e-5, 3.7e-5]).unwrap().warnings;
+    assert!(w.len() == 1 && w[0].contains("1.85x"), "{w:?}");
+    let dilute = Composition::from_mmol_per_l(&reg, &[("Na+", 1.0), ("Cl-", 1.0)]).unwrap();
+    let w = m.predict(&dilute, &[1e-5]).unwrap().warnings;
+    assert!(w.len() == 1 && w[0].contains("outside the training range"), "{w:?}");
+    let mg = Composition::from_mmol_per_l(&reg, &[("Mg2+", 5.0), ("Cl-", 10.0)]).unwrap();
+    let w = m.predict(&mg, &[1e-5]).unwrap().warnings;
+    assert!(w.iter().any(|w| w.contains("Mg^2+ was in no training feed")), "{w:?}");
+}
+
+#[test]
+fn resuming_needs_the_same_seed_and_data_and_zero_epochs_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("run.ckpt");
+    let base = tiny_model();
+    let set = tiny_set(&base);
+    let mut m = base.clone();
+    let cfg = TrainConfig::method(Phase::Pretrain, 1, 4);
+    train(&mut m, &set[..3], &set[3..], &cfg, Some(&ckpt), None).unwrap();
+    let resume = || Some(Checkpoint::load(&ckpt).unwrap());
+
+    let mut other_seed = TrainConfig::method(Phase::Pretrain, 2, 5);
+    other_seed.patience = 10;
+    let e = train(&mut base.clone(), &set[..3], &set[3..], &other_seed, None, resume())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("seed 4") && e.contains("seed 5"), "{e}");
+
+    let two = TrainConfig::method(Phase::Pretrain, 2, 4);
+    let e = train(&mut base.clone(), &set[1..], &set[..1], &two, None, resume())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("other training or validation data"), "{e}");
+    // Same seed and data: resumes.
+    let rep = train(&mut base.clone(), &set[..3], &set[3..], &two, None, resume()).unwrap();
+    assert_eq!(rep.epochs_run, 1);
+    assert!(rep.validated);
+
+    let zero = TrainConfig::method(Phase::Pretrain, 0, 4);
+    let e = train(&mut base.clone(), &set, &[], &zero, None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("0 epochs"), "{e}");
+    // Without validation data the report says the "validation" loss is the training loss.
+    let rep = train(&mut base.clone(), &set, &[], &cfg, None, None).unwrap();
+    assert!(!rep.validated);
+}
