@@ -3,13 +3,13 @@
 //! electroneutrality (HIB/SIB) ablations, over seeds on the same splits, against the fitted
 //! DSPM-DE; writes `results.json`, `report.md` and the figures (SVG and PNG).
 
-use iontransport_model::{ModelError, Result};
-use iontransport_model::evaluate::dspmde_prediction;
 use crate::figures::{self, Bars, Heatmaps, Parity, RejectionCurves};
+use ion_species::{Composition, IonRegistry};
+use iontransport_model::evaluate::dspmde_prediction;
 use iontransport_model::model::{Architecture, Constraint, IonModel};
 use iontransport_model::network::{Body, NetworkConfig};
 use iontransport_model::pipeline::{PipelineConfig, Prepared, prepare, run_prepared};
-use ion_species::{Composition, IonRegistry};
+use iontransport_model::{ModelError, Result};
 use np_transport::data::{Dataset, write_atomic};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -319,7 +319,10 @@ fn showcase_feeds(prep: &Prepared, count: usize) -> Vec<iontransport_model::data
     te
 }
 
-fn composition_of(t: &iontransport_model::data::Trajectory, reg: &IonRegistry) -> Result<Composition> {
+fn composition_of(
+    t: &iontransport_model::data::Trajectory,
+    reg: &IonRegistry,
+) -> Result<Composition> {
     let feed: Vec<f64> = t.feed.cond.h0.iter().map(|h| h * t.feed.scale).collect();
     Ok(Composition::from_vector(reg, &feed, false)?)
 }

@@ -162,10 +162,15 @@ impl ModelConfig {
         if let Constraint::Soft { weight } = self.constraint
             && !(weight.is_finite() && weight >= 0.0)
         {
-            return bad(format!("soft penalty weight {weight} must be finite and >= 0"));
+            return bad(format!(
+                "soft penalty weight {weight} must be finite and >= 0"
+            ));
         }
         let net = &self.network;
-        if [net.d_model, net.d_k, net.hidden].iter().any(|&w| w == 0 || w > 4096) {
+        if [net.d_model, net.d_k, net.hidden]
+            .iter()
+            .any(|&w| w == 0 || w > 4096)
+        {
             return bad(format!(
                 "network widths d_model {}, d_k {}, hidden {} must be in 1..=4096",
                 net.d_model, net.d_k, net.hidden

@@ -288,7 +288,10 @@ pub fn train(
                     c.seed, c.phase, cfg.seed, cfg.phase
                 )));
             }
-            if c.data_fingerprint.as_ref().is_some_and(|f| *f != fingerprint) {
+            if c.data_fingerprint
+                .as_ref()
+                .is_some_and(|f| *f != fingerprint)
+            {
                 return Err(ModelError::Training(
                     "checkpoint was written for other training or validation data".into(),
                 ));

@@ -15,7 +15,11 @@ fn tiny_model() -> IonModel {
         d_k: 3,
         ..NetworkConfig::default()
     };
-    IonModel::new(ModelConfig::for_registry(&reg, net, Constraint::HardPositive), 3).unwrap()
+    IonModel::new(
+        ModelConfig::for_registry(&reg, net, Constraint::HardPositive),
+        3,
+    )
+    .unwrap()
 }
 
 /// Four NaCl/Na2SO4 feeds at 2-20 mol/m3 with fluxes up to 2e-5 m/s.
@@ -88,7 +92,10 @@ fn nonsensical_configurations_are_refused_even_with_a_valid_checksum() {
         f["checkpoint"]["config"][key] = value.into();
         std::fs::write(&path, f.to_string()).unwrap();
         let e = Checkpoint::load(&path).unwrap_err().to_string();
-        assert!(e.contains("unusable configuration") && e.contains(word), "{e}");
+        assert!(
+            e.contains("unusable configuration") && e.contains(word),
+            "{e}"
+        );
     }
     // The untouched version-1 file still loads.
     std::fs::write(&path, file.to_string()).unwrap();
@@ -128,15 +135,27 @@ fn training_records_its_domain_and_predictions_outside_it_warn() {
     assert_eq!(m.config.domain.as_ref(), Some(&d));
 
     let inside = Composition::from_mmol_per_l(&reg, &[("Na+", 10.0), ("Cl-", 10.0)]).unwrap();
-    assert!(m.predict(&inside, &[1e-5, 2e-5]).unwrap().warnings.is_empty());
+    assert!(
+        m.predict(&inside, &[1e-5, 2e-5])
+            .unwrap()
+            .warnings
+            .is_empty()
+    );
     let w = m.predict(&inside, &[1e-5, 3.7e-5]).unwrap().warnings;
     assert!(w.len() == 1 && w[0].contains("1.85x"), "{w:?}");
     let dilute = Composition::from_mmol_per_l(&reg, &[("Na+", 1.0), ("Cl-", 1.0)]).unwrap();
     let w = m.predict(&dilute, &[1e-5]).unwrap().warnings;
-    assert!(w.len() == 1 && w[0].contains("outside the training range"), "{w:?}");
+    assert!(
+        w.len() == 1 && w[0].contains("outside the training range"),
+        "{w:?}"
+    );
     let mg = Composition::from_mmol_per_l(&reg, &[("Mg2+", 5.0), ("Cl-", 10.0)]).unwrap();
     let w = m.predict(&mg, &[1e-5]).unwrap().warnings;
-    assert!(w.iter().any(|w| w.contains("Mg^2+ was in no training feed")), "{w:?}");
+    assert!(
+        w.iter()
+            .any(|w| w.contains("Mg^2+ was in no training feed")),
+        "{w:?}"
+    );
 }
 
 #[test]
@@ -152,18 +171,40 @@ fn resuming_needs_the_same_seed_and_data_and_zero_epochs_is_refused() {
 
     let mut other_seed = TrainConfig::method(Phase::Pretrain, 2, 5);
     other_seed.patience = 10;
-    let e = train(&mut base.clone(), &set[..3], &set[3..], &other_seed, None, resume())
-        .unwrap_err()
-        .to_string();
+    let e = train(
+        &mut base.clone(),
+        &set[..3],
+        &set[3..],
+        &other_seed,
+        None,
+        resume(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("seed 4") && e.contains("seed 5"), "{e}");
 
     let two = TrainConfig::method(Phase::Pretrain, 2, 4);
-    let e = train(&mut base.clone(), &set[1..], &set[..1], &two, None, resume())
-        .unwrap_err()
-        .to_string();
+    let e = train(
+        &mut base.clone(),
+        &set[1..],
+        &set[..1],
+        &two,
+        None,
+        resume(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("other training or validation data"), "{e}");
     // Same seed and data: resumes.
-    let rep = train(&mut base.clone(), &set[..3], &set[3..], &two, None, resume()).unwrap();
+    let rep = train(
+        &mut base.clone(),
+        &set[..3],
+        &set[3..],
+        &two,
+        None,
+        resume(),
+    )
+    .unwrap();
     assert_eq!(rep.epochs_run, 1);
     assert!(rep.validated);
 

@@ -112,7 +112,10 @@ fn csv_err(row: Option<usize>, col: Option<&str>, message: impl Into<String>) ->
     }
 }
 
-fn parse_unit(u: &str) -> Option<ConcentrationUnit> {
+/// A concentration unit as written in CSV headers and on the command line: `mol/m3`
+/// (= `mmol/L` = `mM`), `mol/L` (= `M`), `mg/L` (= `ppm`, dilute water); case and spaces
+/// ignored.
+pub fn concentration_unit(u: &str) -> Option<ConcentrationUnit> {
     match u.trim().to_ascii_lowercase().replace(' ', "").as_str() {
         "mol/m3" | "mol/m^3" | "mm" | "mmol/l" => Some(ConcentrationUnit::MolPerM3),
         "mol/l" | "m" => Some(ConcentrationUnit::MolPerL),
@@ -121,7 +124,9 @@ fn parse_unit(u: &str) -> Option<ConcentrationUnit> {
     }
 }
 
-fn parse_flux_unit(u: &str) -> Option<f64> {
+/// The factor to m/s of a flux unit as written in CSV headers and on the command line: `m/s`,
+/// `um/s` (`µm/s`), `L/m2/h` (`LMH`, `L/(m2h)`, `L/m^2/h`); case and spaces ignored.
+pub fn flux_unit(u: &str) -> Option<f64> {
     match u.trim().to_ascii_lowercase().replace(' ', "").as_str() {
         "m/s" => Some(1.0),
         "um/s" | "µm/s" => Some(1e-6),
@@ -157,7 +162,7 @@ fn parse_header(reg: &IonRegistry, headers: &csv::StringRecord) -> Result<Vec<Co
                 )
             })?;
             Column::Flux(
-                parse_flux_unit(u)
+                flux_unit(u)
                     .ok_or_else(|| csv_err(Some(1), Some(h), format!("unknown flux unit `{u}`")))?,
             )
         } else if let Some((kind, ion)) = name.split_once(':') {
@@ -188,7 +193,7 @@ fn parse_header(reg: &IonRegistry, headers: &csv::StringRecord) -> Result<Vec<Co
                             "concentration needs a unit, e.g. [mol/m3]",
                         )
                     })?;
-                    Some(parse_unit(u).ok_or_else(|| {
+                    Some(concentration_unit(u).ok_or_else(|| {
                         csv_err(
                             Some(1),
                             Some(h),
@@ -556,6 +561,60 @@ impl Dataset {
     pub fn num_points(&self) -> usize {
         self.samples.iter().map(|s| s.points.len()).sum()
     }
+
+    /// The points as observed-rejection measurements for [`crate::fit`] (one per sample and
+    /// flux with at least one measured ion; J_v = 0 points carry no information and are
+    /// skipped), at most `max_points` of them taken evenly through the file.
+    pub fn rejection_measurements(
+        &self,
+        reg: &IonRegistry,
+        max_points: usize,
+    ) -> Result<Vec<crate::RejectionMeasurement>> {
+        let mut all = Vec::new();
+        for s in &self.samples {
+            let pairs: Vec<(&str, f64)> = self
+                .ions
+                .iter()
+                .zip(&s.feed)
+                .filter(|(_, c)| **c > 0.0)
+                .map(|(n, c)| (n.as_str(), *c))
+                .collect();
+            let feed =
+                ion_species::Composition::from_units(reg, &pairs, ConcentrationUnit::MolPerM3)?;
+            for p in s.points.iter().filter(|p| p.flux > 0.0) {
+                let rejections: Vec<(String, f64)> = self
+                    .ions
+                    .iter()
+                    .zip(s.feed.iter().zip(&p.permeate))
+                    .filter_map(|(n, (cf, cp))| cp.map(|cp| (n.clone(), 1.0 - cp / cf)))
+                    .collect();
+                if !rejections.is_empty() {
+                    all.push(crate::RejectionMeasurement {
+                        feed: feed.clone(),
+                        flux: p.flux,
+                        rejections,
+                    });
+                }
+            }
+        }
+        let stride = all.len().div_ceil(max_points.max(1)).max(1);
+        Ok(all.into_iter().step_by(stride).collect())
+    }
+}
+
+/// Temporary files being written by [`write_atomic`] right now (a set: several threads may
+/// write at once).
+static PENDING: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes the temporary files that [`write_atomic`] calls in progress are writing, so that a
+/// process stopped by a signal leaves nothing behind: call it from a signal handler (e.g. the
+/// `ctrlc` crate's, which runs on an ordinary thread) before exiting. The targets are never
+/// torn either way: a write that loses its temporary file fails instead of renaming.
+pub fn remove_pending_temporaries() {
+    let pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+    for tmp in pending.iter() {
+        let _ = std::fs::remove_file(tmp);
+    }
 }
 
 /// Writes `bytes` to `path` via a temporary sibling file and a rename.
@@ -576,13 +635,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         name.to_string_lossy(),
         std::process::id()
     ));
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(bytes).map_err(io)?;
-        f.sync_all().map_err(io)?;
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
+    let track = |add: bool| {
+        let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
+        if add {
+            pending.push(tmp.clone());
+        } else if let Some(i) = pending.iter().position(|p| *p == tmp) {
+            pending.swap_remove(i);
+        }
+    };
+    track(true);
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })
+    }
+    track(false);
+    result.map_err(io)
 }

@@ -4,8 +4,8 @@
 use crate::data::{Dataset, FluxPoint, Sample};
 use crate::error::{Result, TransportError};
 use crate::model::{Activity, ChargeModel, Conditions, LogNormalPores, Membrane, Polarisation};
-use crate::solver::Dspmde;
 use crate::progress::Progress;
+use crate::solver::Dspmde;
 use ion_species::{Composition, IonRegistry};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -168,6 +168,31 @@ pub fn generate(
             value: cfg.noise,
             reason: "must be finite and >= 0",
         });
+    }
+    if cfg.feeds == 0 {
+        return Err(TransportError::InvalidParameter {
+            name: "feeds",
+            value: 0.0,
+            reason: "a data set needs at least one feed",
+        });
+    }
+    if cfg.fluxes.is_empty() {
+        return Err(TransportError::InvalidParameter {
+            name: "fluxes",
+            value: 0.0,
+            reason: "a sweep needs at least one flux",
+        });
+    }
+    // Checked once here rather than failing every feed's sweep the same way.
+    for (k, &j) in cfg.fluxes.iter().enumerate() {
+        crate::solver::check_flux(j)?;
+        if j == 0.0 || (k > 0 && j <= cfg.fluxes[k - 1]) {
+            return Err(TransportError::InvalidParameter {
+                name: "fluxes",
+                value: j,
+                reason: "must be > 0 m/s and strictly increasing",
+            });
+        }
     }
     let indices: Vec<usize> = (0..cfg.feeds).filter(|i| i % shards == shard).collect();
     let bar = Progress::new(

@@ -291,7 +291,7 @@ impl Dspmde {
 /// seconds before failing, and such a value is almost always a unit slip.
 pub const MAX_FLUX: f64 = 1e-3;
 
-fn check_flux(jv: f64) -> Result<()> {
+pub(crate) fn check_flux(jv: f64) -> Result<()> {
     if jv.is_finite() && (0.0..=MAX_FLUX).contains(&jv) {
         Ok(())
     } else {

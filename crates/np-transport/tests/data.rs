@@ -151,15 +151,15 @@ fn header_problems_the_reader_used_to_accept_are_errors() {
     // No permeate or rejection column: nothing to learn from (was accepted; `evaluate` then
     // printed "0 entries: MSE 0").
     let e = err_of("sample,Jv [m/s],feed:Na+ [mol/m3],feed:Cl- [mol/m3]\na,1e-6,10,10\n");
-    assert!(e.contains("no `permeate:ION") && e.contains("line 1"), "{e}");
+    assert!(
+        e.contains("no `permeate:ION") && e.contains("line 1"),
+        "{e}"
+    );
     // A permeate and a rejection of one ion (the reader silently kept one).
     let e = err_of(
         "sample,Jv [m/s],feed:Na+ [mol/m3],feed:Cl- [mol/m3],permeate:Na+ [mol/m3],rejection:Na+ [-]\na,1e-6,10,10,5,0.5\n",
     );
-    assert!(
-        e.contains("rejection:Na+") && e.contains("same ion"),
-        "{e}"
-    );
+    assert!(e.contains("rejection:Na+") && e.contains("same ion"), "{e}");
     // Duplicate columns, also under another spelling of the ion.
     let e = err_of(
         "sample,Jv [m/s],feed:Na+ [mol/m3],feed:Cl- [mol/m3],permeate:Na+ [mol/m3],permeate:sodium [mmol/L]\na,1e-6,10,10,5,5\n",
@@ -205,7 +205,12 @@ fn rounded_feeds_are_balanced_explicitly_and_reported() {
     assert!((adj.relative_imbalance + 0.004 / 46.664).abs() < 1e-9);
     let feed = &d.samples[0].feed;
     let charge: f64 = reg.ions().iter().zip(feed).map(|(i, c)| i.z() * c).sum();
-    let total: f64 = reg.ions().iter().zip(feed).map(|(i, c)| i.z().abs() * c).sum();
+    let total: f64 = reg
+        .ions()
+        .iter()
+        .zip(feed)
+        .map(|(i, c)| i.z().abs() * c)
+        .sum();
     assert!(charge.abs() <= 1e-12 * total, "{charge}");
     // The balanced sample now passes the solver's 1e-6 check.
     let comp = ion_species::Composition::from_vector(&reg, feed, false).unwrap();
@@ -220,9 +225,8 @@ fn rounded_feeds_are_balanced_explicitly_and_reported() {
 #[test]
 fn reading_is_linear_in_the_number_of_samples() {
     // 100,000 one-row samples took 144 s with the quadratic duplicate-block check.
-    let mut text = String::from(
-        "sample,Jv [m/s],feed:Na+ [mol/m3],feed:Cl- [mol/m3],permeate:Na+ [mol/m3]\n",
-    );
+    let mut text =
+        String::from("sample,Jv [m/s],feed:Na+ [mol/m3],feed:Cl- [mol/m3],permeate:Na+ [mol/m3]\n");
     for i in 0..100_000 {
         text.push_str(&format!("s{i},1e-6,10,10,5\n"));
     }

@@ -1,0 +1,225 @@
+//! The command line (clap). Every quantity accepts a unit (see [`crate::units`]); bare flux
+//! numbers are m/s.
+
+use crate::units::{parse_flux, parse_length, parse_pressure};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Attention neural ODE and DSPM-DE for multi-ion nanofiltration.
+#[derive(Debug, Parser)]
+#[command(
+    name = "iontransport",
+    version,
+    about = "Attention neural ODE and DSPM-DE for multi-ion nanofiltration",
+    after_help = "Units: fluxes take m/s (bare numbers), um/s, L/m2/h or LMH (`--flux-max \"60 LMH\"`); \
+feeds take mmol/L = mM = mol/m3, mol/L = M, mg/L = ppm per ion (`--feed \"Na+=20 mM, Cl-=20 mM\"`); \
+pressures bar, kPa, MPa, Pa or psi. Files: the CSV format of docs/data-format.md."
+)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate DSPM-DE pre-training data (NF270-like membrane), or with --synthetic the
+    /// shipped synthetic measurement set, as CSV.
+    Generate {
+        /// Output CSV.
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of feeds of the whole set, before sharding [default: 1000; --synthetic: 200].
+        #[arg(long)]
+        feeds: Option<usize>,
+        /// Fluxes per sweep, evenly spaced up to --flux-max [default: 20].
+        #[arg(long, conflicts_with = "synthetic")]
+        fluxes: Option<usize>,
+        /// Largest flux, with a unit [default: 3e-5 m/s = 108 L/m2/h].
+        #[arg(long, value_parser = parse_flux, conflicts_with = "synthetic", allow_hyphen_values = true)]
+        flux_max: Option<f64>,
+        /// Relative Gaussian noise on permeate concentrations [default: 0.01; --synthetic: 0.03].
+        #[arg(long, allow_hyphen_values = true)]
+        noise: Option<f64>,
+        /// Seed [default: 0; --synthetic: 2026, the shipped set's].
+        #[arg(long)]
+        seed: Option<u64>,
+        /// This shard of the set, `i/n` (0-based) [default: 0/1].
+        #[arg(long, conflicts_with = "synthetic")]
+        shard: Option<String>,
+        /// The synthetic measurement set (richer physics than the DSPM-DE, 6 lab-like fluxes
+        /// of 5-60 L/m2/h); with the defaults it is byte for byte data/synthetic-measurements.csv.
+        #[arg(long)]
+        synthetic: bool,
+    },
+    /// Pre-train a new model on DSPM-DE data, or fine-tune one on measurements.
+    ///
+    /// The feeds of --data are split by --seed: 25 % test (never used; `evaluate --seed S`
+    /// scores exactly them), 15 % validation (early stopping: training stops after 15 epochs
+    /// without improvement and keeps the best epoch), 60 % training. Losses are MSEs of
+    /// normalised concentrations c/S (S = total feed concentration). A checkpoint OUT.ckpt is
+    /// written every epoch for --resume and removed when OUT is saved.
+    Train {
+        /// Training data CSV.
+        #[arg(long)]
+        data: PathBuf,
+        /// Output model file (JSON).
+        #[arg(long)]
+        out: PathBuf,
+        /// Fine-tune this model (last two layers, targets drawn from N(mu, sd^2)) instead of
+        /// pre-training.
+        #[arg(long)]
+        finetune_from: Option<PathBuf>,
+        /// Resume from this checkpoint (same data, seed and phase).
+        #[arg(long)]
+        resume: Option<PathBuf>,
+        /// Most epochs (early stopping may end sooner).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+        epochs: u64,
+        /// Seed of the split, the initial weights and the batches.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Soft electroneutrality with this penalty weight (default: hard projection).
+        #[arg(long, conflicts_with = "positive", allow_hyphen_values = true)]
+        soft: Option<f64>,
+        /// Hard and positivity-preserving projection (extension; see docs/model.md).
+        #[arg(long)]
+        positive: bool,
+        /// Without the attention layer.
+        #[arg(long)]
+        no_attention: bool,
+    },
+    /// Rejections of a feed over a flux range with a trained model.
+    Predict {
+        /// Model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Feed, e.g. "Na+=20 mM, SO4 2-=10 mM" (bare numbers in --units).
+        #[arg(long)]
+        feed: String,
+        /// Unit of bare feed numbers: mmol/L (= mM = mol/m3), mol/L (= M), mg/L (= ppm).
+        #[arg(long, default_value = "mmol/L")]
+        units: String,
+        /// Largest flux, with a unit [default: the largest flux the model was trained on].
+        #[arg(long, value_parser = parse_flux, allow_hyphen_values = true)]
+        flux_max: Option<f64>,
+        /// Number of fluxes, evenly spaced up to --flux-max.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        points: u64,
+        /// CSV output instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Rejections of a feed with the DSPM-DE alone: a given membrane (default NF270-like), or
+    /// one fitted to a measurement file; at fluxes or at applied pressures.
+    Dspmde {
+        /// Feed, e.g. "Na+=20 mM, SO4 2-=10 mM" (bare numbers in --units).
+        #[arg(long)]
+        feed: String,
+        /// Unit of bare feed numbers.
+        #[arg(long, default_value = "mmol/L")]
+        units: String,
+        /// Pore radius [default: 0.45 nm].
+        #[arg(long, value_parser = parse_length)]
+        pore_radius: Option<f64>,
+        /// Effective thickness dx/A_k [default: 1.3 um].
+        #[arg(long, value_parser = parse_length)]
+        thickness: Option<f64>,
+        /// Membrane charge density X_d, mol/m3 [default: -40].
+        #[arg(long, allow_negative_numbers = true)]
+        charge: Option<f64>,
+        /// Relative permittivity in the pores [default: 55].
+        #[arg(long, allow_hyphen_values = true)]
+        pore_dielectric: Option<f64>,
+        /// Fit r_p, dx/A_k and X_d to this measurement CSV first (from the values above).
+        #[arg(long, conflicts_with_all = ["pore_radius", "thickness", "charge"])]
+        fit: Option<PathBuf>,
+        /// Largest flux, with a unit [default: 3e-5 m/s].
+        #[arg(long, value_parser = parse_flux, conflicts_with = "pressures", allow_hyphen_values = true)]
+        flux_max: Option<f64>,
+        /// Number of fluxes.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        points: u64,
+        /// Applied pressures instead of fluxes, comma-separated with units ("5 bar,10 bar").
+        #[arg(long, value_delimiter = ',', value_parser = parse_pressure, allow_hyphen_values = true)]
+        pressures: Option<Vec<f64>>,
+        /// CSV output instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// The attention matrix of a feed at one flux.
+    Attention {
+        /// Model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Feed, e.g. "Na+=20 mM, SO4 2-=10 mM".
+        #[arg(long)]
+        feed: String,
+        /// Unit of bare feed numbers.
+        #[arg(long, default_value = "mmol/L")]
+        units: String,
+        /// Flux, with a unit.
+        #[arg(long, default_value = "1e-5 m/s", value_parser = parse_flux, allow_hyphen_values = true)]
+        flux: f64,
+    },
+    /// MSE, MAE and share within +/-10 % of a model on the test split of a data set (the
+    /// feeds `train --seed S` held out), in normalised units c/S; optional parity CSV.
+    Evaluate {
+        /// Model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Data CSV.
+        #[arg(long)]
+        data: PathBuf,
+        /// Evaluate on the whole file instead of its test split.
+        #[arg(long)]
+        all: bool,
+        /// Split seed (as used in training).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Write (measured, predicted) pairs here (CSV, mol/m3).
+        #[arg(long)]
+        parity: Option<PathBuf>,
+    },
+    /// The study: neural ODE vs FNN, CNN and U-Net baselines (with/without attention), the
+    /// PT/NPT and HIB/SIB ablations, over seeds, against the fitted DSPM-DE; writes
+    /// results.json, report.md and the figures (SVG, PNG).
+    Reproduce {
+        /// Measurement CSV [default: the shipped synthetic set, regenerated if absent].
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The small configuration (minutes on 2 cores; the default).
+        #[arg(long, conflicts_with = "full")]
+        quick: bool,
+        /// Paper-scale runs (10,000 pre-training trajectories, hundreds of epochs; hours).
+        #[arg(long)]
+        full: bool,
+        /// Seeds, comma-separated [default: 0,1 quick; 0,1,2,3,4 full].
+        #[arg(long, value_delimiter = ',')]
+        seeds: Option<Vec<u64>>,
+        /// Output folder.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+    },
+    /// The whole pipeline: fit the DSPM-DE to the training feeds, generate DSPM-DE
+    /// pre-training data, pre-train, fine-tune, and compare both on the held-out test feeds
+    /// (25 % of the feeds; 15 % more for validation).
+    Pipeline {
+        /// Measurement CSV [default: the shipped synthetic set, regenerated if absent].
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Paper-scale configuration instead of the quick default.
+        #[arg(long)]
+        full: bool,
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Hard and positivity-preserving projection (extension; see docs/model.md).
+        #[arg(long)]
+        positive: bool,
+        /// Save the fine-tuned model here (checked before the run starts).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}

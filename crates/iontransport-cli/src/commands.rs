@@ -1,0 +1,641 @@
+//! The commands behind [`crate::args::Cli`]: each checks its inputs and outputs before any
+//! work, writes results to `out` and notes and warnings to `err`.
+
+use crate::args::{Cli, Command};
+use crate::error::{CliError, Result};
+use crate::paths::{check_input_file, check_output_file, prepare_output_folder};
+use crate::units::{parse_concentration_unit, parse_feed};
+use ion_species::{Composition, IonRegistry};
+use iontransport_model::data::{TEST_FRACTION, VALIDATION_FRACTION, split, trajectories};
+use iontransport_model::evaluate::{metrics, neural_prediction};
+use iontransport_model::pipeline::{PipelineConfig, run};
+use iontransport_model::train::{Phase, TrainConfig, train};
+use iontransport_model::{Checkpoint, Constraint, IonModel, ModelConfig, NetworkConfig};
+use np_transport::data::{Dataset, write_atomic};
+use np_transport::generate::{GeneratorConfig, flux_grid, generate, synthetic_measurements};
+use np_transport::{
+    ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, Membrane, OperatingPoint, Starts, fit,
+};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The shipped synthetic measurement set's recipe (so it can be regenerated exactly).
+pub const SYNTHETIC_FEEDS: usize = 200;
+/// Relative noise of the shipped synthetic set.
+pub const SYNTHETIC_NOISE: f64 = 0.03;
+/// Seed of the shipped synthetic set.
+pub const SYNTHETIC_SEED: u64 = 2026;
+/// Default largest flux of generated sweeps and DSPM-DE predictions, m/s (108 L/m2/h).
+pub const DEFAULT_FLUX_MAX: f64 = 3e-5;
+
+/// Where the repository keeps the shipped synthetic set (absent in a packaged crate).
+fn repository_measurements() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/synthetic-measurements.csv")
+}
+
+/// The default measurements: the repository's synthetic set, or the same set regenerated.
+fn default_measurements(reg: &IonRegistry, err: &mut dyn Write) -> Result<(Dataset, String)> {
+    let path = repository_measurements();
+    if path.is_file() {
+        return Ok((Dataset::read_csv(&path, reg)?, path.display().to_string()));
+    }
+    writeln!(
+        err,
+        "the shipped synthetic set is not here: regenerating it (seed {SYNTHETIC_SEED}, ~10 s)"
+    )?;
+    let ds = synthetic_measurements(reg, SYNTHETIC_FEEDS, SYNTHETIC_NOISE, SYNTHETIC_SEED)?.dataset;
+    Ok((ds, "the regenerated synthetic set".into()))
+}
+
+/// Reads `--data` (an explicit path must exist) or the default set.
+fn measurements(
+    data: Option<&Path>,
+    reg: &IonRegistry,
+    err: &mut dyn Write,
+) -> Result<(Dataset, String)> {
+    let (ds, name) = match data {
+        Some(p) => {
+            check_input_file(p)?;
+            (Dataset::read_csv(p, reg)?, p.display().to_string())
+        }
+        None => default_measurements(reg, err)?,
+    };
+    note_balanced(&ds, err)?;
+    Ok((ds, name))
+}
+
+/// Says which feeds the reader balanced (rounded lab values).
+fn note_balanced(ds: &Dataset, err: &mut dyn Write) -> Result<()> {
+    if let Some(worst) = ds.balanced.iter().max_by(|a, b| {
+        a.relative_imbalance
+            .abs()
+            .total_cmp(&b.relative_imbalance.abs())
+    }) {
+        writeln!(
+            err,
+            "note: {} feed(s) were electroneutral only to rounding (largest: sample {} on line {}, {:.3} % of the total charge) and were balanced by scaling cations and anions (docs/data-format.md)",
+            ds.balanced.len(),
+            worst.sample,
+            worst.line,
+            100.0 * worst.relative_imbalance.abs()
+        )?;
+    }
+    Ok(())
+}
+
+fn feed_of(reg: &IonRegistry, feed: &str, units: &str) -> Result<Composition> {
+    let unit = parse_concentration_unit(units).map_err(CliError::Usage)?;
+    parse_feed(reg, feed, unit).map_err(|e| CliError::Usage(format!("--feed: {e}")))
+}
+
+fn load_model(path: &Path) -> Result<IonModel> {
+    check_input_file(path)?;
+    Ok(Checkpoint::load(path)?.model()?)
+}
+
+/// Runs a parsed command line.
+pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
+    let reg = IonRegistry::canonical();
+    match cli.command {
+        Command::Generate {
+            out: path,
+            feeds,
+            fluxes,
+            flux_max,
+            noise,
+            seed,
+            shard,
+            synthetic,
+        } => {
+            check_output_file(&path, &[])?;
+            let rep = if synthetic {
+                synthetic_measurements(
+                    &reg,
+                    feeds.unwrap_or(SYNTHETIC_FEEDS),
+                    noise.unwrap_or(SYNTHETIC_NOISE),
+                    seed.unwrap_or(SYNTHETIC_SEED),
+                )?
+            } else {
+                let shard = shard.as_deref().unwrap_or("0/1");
+                let parsed = shard
+                    .split_once('/')
+                    .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+                let Some(shard) = parsed else {
+                    return Err(CliError::Usage(format!(
+                        "--shard `{shard}` is not i/n (e.g. 0/4)"
+                    )));
+                };
+                let model = Dspmde::new(Membrane::nf270_like(), Conditions::default())?;
+                let cfg = GeneratorConfig {
+                    feeds: feeds.unwrap_or(1000),
+                    fluxes: flux_grid(flux_max.unwrap_or(DEFAULT_FLUX_MAX), fluxes.unwrap_or(20)),
+                    noise: noise.unwrap_or(0.01),
+                    seed: seed.unwrap_or(0),
+                    shard,
+                    progress: true,
+                    ..GeneratorConfig::default()
+                };
+                generate(
+                    &model,
+                    &reg,
+                    &cfg,
+                    "dspmde-pretraining (NF270-like membrane)",
+                )?
+            };
+            if !rep.failures.is_empty() {
+                writeln!(
+                    err,
+                    "{} feed(s) failed and are left out:",
+                    rep.failures.len()
+                )?;
+                for (i, why) in rep.failures.iter().take(5) {
+                    writeln!(err, "  feed {i}: {why}")?;
+                }
+                if rep.failures.len() > 5 {
+                    writeln!(err, "  ...")?;
+                }
+            }
+            if rep.dataset.samples.is_empty() {
+                return Err(CliError::Usage(
+                    "every feed failed: nothing was written".into(),
+                ));
+            }
+            rep.dataset.write_csv(&path)?;
+            writeln!(
+                out,
+                "wrote {} samples ({} points) to {}",
+                rep.dataset.samples.len(),
+                rep.dataset.num_points(),
+                path.display()
+            )?;
+        }
+        Command::Train {
+            data,
+            out: path,
+            finetune_from,
+            resume,
+            epochs,
+            seed,
+            soft,
+            positive,
+            no_attention,
+        } => {
+            check_input_file(&data)?;
+            let mut inputs: Vec<&Path> = vec![&data];
+            inputs.extend(finetune_from.as_deref());
+            inputs.extend(resume.as_deref());
+            check_output_file(&path, &inputs)?;
+            let ckpt = path.with_extension("ckpt");
+            check_output_file(&ckpt, &[&data])?;
+            if let Some(w) = soft
+                && !(w.is_finite() && w >= 0.0)
+            {
+                return Err(CliError::Usage(format!(
+                    "--soft {w}: the penalty weight must be finite and >= 0"
+                )));
+            }
+            let ds = Dataset::read_csv(&data, &reg)?;
+            note_balanced(&ds, err)?;
+            let (mut model, phase) = match &finetune_from {
+                Some(p) => (load_model(p)?, Phase::FineTune),
+                None => {
+                    let net = NetworkConfig {
+                        attention: !no_attention,
+                        ..NetworkConfig::default()
+                    };
+                    let constraint = match (soft, positive) {
+                        (Some(w), _) => Constraint::Soft { weight: w },
+                        (None, true) => Constraint::HardPositive,
+                        (None, false) => Constraint::Hard,
+                    };
+                    (
+                        IonModel::new(ModelConfig::for_registry(&reg, net, constraint), seed)?,
+                        Phase::Pretrain,
+                    )
+                }
+            };
+            let all = trajectories(&model.config, &ds)?;
+            let sp = split(all.len(), VALIDATION_FRACTION, TEST_FRACTION, seed)?;
+            let pick = |idx: &[usize]| idx.iter().map(|&i| all[i].clone()).collect::<Vec<_>>();
+            let mut tc = TrainConfig::method(phase, epochs as usize, seed);
+            tc.progress = true;
+            writeln!(
+                err,
+                "{} feeds: {} training, {} validation (early stopping after {} stale epochs), {} held out for testing (`evaluate --seed {seed}`)",
+                all.len(),
+                sp.train.len(),
+                sp.validation.len(),
+                tc.patience,
+                sp.test.len()
+            )?;
+            if sp.validation.is_empty() {
+                writeln!(
+                    err,
+                    "warning: no validation feeds: early stopping and the loss below use the training loss, which says nothing about new feeds"
+                )?;
+            }
+            let resume = resume.map(|p| Checkpoint::load(&p)).transpose()?;
+            let rep = train(
+                &mut model,
+                &pick(&sp.train),
+                &pick(&sp.validation),
+                &tc,
+                Some(&ckpt),
+                resume,
+            )?;
+            Checkpoint::of_model(&model, seed).save(&path)?;
+            let _ = std::fs::remove_file(&ckpt);
+            writeln!(
+                out,
+                "{} parameters; {} epochs in {:.1} s; best {} MSE {:.4e} (normalised c/S); saved {}",
+                model.num_params(),
+                rep.epochs_run,
+                rep.seconds,
+                if rep.validated {
+                    "validation"
+                } else {
+                    "TRAINING"
+                },
+                rep.best_validation,
+                path.display()
+            )?;
+        }
+        Command::Predict {
+            model,
+            feed,
+            units,
+            flux_max,
+            points,
+            csv,
+        } => {
+            let m = load_model(&model)?;
+            let feed = feed_of(&reg, &feed, &units)?;
+            let j_max = flux_max
+                .or(m.config.domain.as_ref().map(|d| d.flux_max))
+                .unwrap_or(DEFAULT_FLUX_MAX);
+            let fluxes = flux_grid(j_max, points as usize);
+            let p = m.predict(&feed, &fluxes)?;
+            for w in &p.warnings {
+                writeln!(err, "warning: {w}")?;
+            }
+            let present: Vec<usize> = (0..p.ions.len())
+                .filter(|&j| !p.rejection[0][j].is_nan())
+                .collect();
+            if let Some((k, j)) = (0..fluxes.len())
+                .flat_map(|k| present.iter().map(move |&j| (k, j)))
+                .find(|&(k, j)| p.permeate[k][j] < 0.0)
+            {
+                writeln!(
+                    err,
+                    "warning: negative permeate concentration of {} ({:.3e} mol/m3) at {:.3e} m/s: the Euclidean projection of this model (Hard) does not keep concentrations positive; a model trained with --positive does",
+                    p.ions[j], p.permeate[k][j], fluxes[k]
+                )?;
+            }
+            let names: Vec<&str> = present.iter().map(|&j| p.ions[j].as_str()).collect();
+            let rows: Vec<Vec<f64>> = (0..fluxes.len())
+                .map(|k| present.iter().map(|&j| p.rejection[k][j]).collect())
+                .collect();
+            write_table(out, csv, &fluxes, None, &names, &rows)?;
+        }
+        Command::Dspmde {
+            feed,
+            units,
+            pore_radius,
+            thickness,
+            charge,
+            pore_dielectric,
+            fit: fit_data,
+            flux_max,
+            points,
+            pressures,
+            csv,
+        } => {
+            let feed = feed_of(&reg, &feed, &units)?;
+            let base = Membrane::nf270_like();
+            let mut membrane = Membrane {
+                pore_radius: pore_radius.unwrap_or(base.pore_radius),
+                effective_thickness: thickness.unwrap_or(base.effective_thickness),
+                charge: ChargeModel::Constant(charge.unwrap_or(-40.0)),
+                pore_dielectric: pore_dielectric.unwrap_or(base.pore_dielectric),
+                pore_size_distribution: None,
+            };
+            membrane.validate()?;
+            if let Some(path) = fit_data {
+                let (ds, name) = measurements(Some(&path), &reg, err)?;
+                let meas = ds.rejection_measurements(&reg, 400)?;
+                let f = fit(
+                    &meas,
+                    &FitOptions {
+                        initial: membrane.clone(),
+                        conditions: Conditions::default(),
+                        fit_dielectric: false,
+                        max_evaluations: 300,
+                        bounds: FitBounds::default(),
+                        starts: Starts::Grid,
+                    },
+                )?;
+                let ChargeModel::Constant(x) = f.membrane.charge else {
+                    unreachable!("the fit keeps a constant charge")
+                };
+                writeln!(
+                    err,
+                    "fitted to {} points of {name}: r_p = {:.3} +/- {:.3} nm, dx/A_k = {:.2} +/- {:.2} um, X_d = {x:.1} +/- {:.1} mol/m3 ({} of {} starts agree{})",
+                    meas.len(),
+                    f.membrane.pore_radius * 1e9,
+                    f.se_pore_radius * 1e9,
+                    f.membrane.effective_thickness * 1e6,
+                    f.se_effective_thickness * 1e6,
+                    f.se_charge,
+                    f.agreeing_starts,
+                    f.starts,
+                    if f.at_bound.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; at a bound: {}", f.at_bound.join(", "))
+                    }
+                )?;
+                membrane = f.membrane;
+            }
+            let model = Dspmde::new(membrane, Conditions::default())?;
+            let points_out: Vec<OperatingPoint> = match &pressures {
+                Some(ps) => ps
+                    .iter()
+                    .map(|&dp| model.solve_at_pressure(&feed, dp))
+                    .collect::<std::result::Result<_, _>>()?,
+                None => model.sweep(
+                    &feed,
+                    &flux_grid(flux_max.unwrap_or(DEFAULT_FLUX_MAX), points as usize),
+                )?,
+            };
+            let Some(first) = points_out.first() else {
+                return Err(CliError::Usage("no flux or pressure given".into()));
+            };
+            let present: Vec<usize> = (0..first.ions.len())
+                .filter(|&j| first.feed[j] > 0.0)
+                .collect();
+            let names: Vec<&str> = present.iter().map(|&j| first.ions[j].as_str()).collect();
+            let fluxes: Vec<f64> = points_out.iter().map(|p| p.flux).collect();
+            let rows: Vec<Vec<f64>> = points_out
+                .iter()
+                .map(|p| present.iter().map(|&j| p.rejection[j]).collect())
+                .collect();
+            write_table(out, csv, &fluxes, pressures.as_deref(), &names, &rows)?;
+        }
+        Command::Attention {
+            model,
+            feed,
+            units,
+            flux,
+        } => {
+            let m = load_model(&model)?;
+            let feed = feed_of(&reg, &feed, &units)?;
+            for w in m.config.domain_warnings(&feed_vector(&m, &feed), &[flux]) {
+                writeln!(err, "warning: {w}")?;
+            }
+            let a = m.attention(&feed, flux)?;
+            let present: Vec<usize> = (0..a.len())
+                .filter(|&i| a[i].iter().sum::<f64>() > 0.0)
+                .collect();
+            write!(out, "{:>8}", "")?;
+            for &j in &present {
+                write!(out, "{:>8}", m.config.ions[j])?;
+            }
+            writeln!(out)?;
+            for &i in &present {
+                write!(out, "{:>8}", m.config.ions[i])?;
+                for &j in &present {
+                    write!(out, "{:>8.3}", a[i][j])?;
+                }
+                writeln!(out)?;
+            }
+        }
+        Command::Evaluate {
+            model,
+            data,
+            all,
+            seed,
+            parity,
+        } => {
+            check_input_file(&data)?;
+            if let Some(p) = &parity {
+                check_output_file(p, &[&model, &data])?;
+            }
+            let m = load_model(&model)?;
+            let ds = Dataset::read_csv(&data, &reg)?;
+            note_balanced(&ds, err)?;
+            let trs = trajectories(&m.config, &ds)?;
+            let set: Vec<_> = if all {
+                trs
+            } else {
+                let sp = split(trs.len(), VALIDATION_FRACTION, TEST_FRACTION, seed)?;
+                sp.test.iter().map(|&i| trs[i].clone()).collect()
+            };
+            let met = metrics(&set, &reg.valences(), &|t| neural_prediction(&m, t))?;
+            if met.count == 0 {
+                return Err(CliError::Usage(format!(
+                    "the {} has no measured permeate or rejection to compare with",
+                    if all { "file" } else { "test split" }
+                )));
+            }
+            writeln!(
+                out,
+                "{} entries of {} feeds: MSE {:.4e}, MAE {:.4e} (normalised c/S, S = total feed concentration), within +/-10 %: {:.1} %, max relative charge {:.1e}",
+                met.count,
+                set.len(),
+                met.mse,
+                met.mae,
+                100.0 * met.within_10_percent,
+                met.max_relative_charge
+            )?;
+            let worst = met.mse_by_feed();
+            if let Some((feed, mse, count)) = worst.first() {
+                writeln!(
+                    out,
+                    "worst feed: {feed}, MSE {mse:.4e} over {count} entries ({:.0} % of the total squared error)",
+                    100.0 * mse * *count as f64 / (met.mse * met.count as f64)
+                )?;
+            }
+            if let Some(p) = parity {
+                let scale: std::collections::HashMap<&str, f64> =
+                    set.iter().map(|t| (t.id.as_str(), t.feed.scale)).collect();
+                let mut w = csv::Writer::from_writer(Vec::new());
+                let csv_err = |e: csv::Error| CliError::Io(std::io::Error::other(e));
+                w.write_record([
+                    "feed",
+                    "ion",
+                    "flux [m/s]",
+                    "measured [mol/m3]",
+                    "predicted [mol/m3]",
+                ])
+                .map_err(csv_err)?;
+                for ((a, b), src) in met.parity.iter().zip(&met.sources) {
+                    let s = scale.get(src.feed.as_str()).copied().unwrap_or(f64::NAN);
+                    w.write_record([
+                        src.feed.clone(),
+                        m.config.ions[src.ion].clone(),
+                        format!("{:e}", src.tau * m.config.flux_scale),
+                        format!("{:e}", a * s),
+                        format!("{:e}", b * s),
+                    ])
+                    .map_err(csv_err)?;
+                }
+                let bytes = w.into_inner().map_err(|e| CliError::Io(e.into_error()))?;
+                write_atomic(&p, &bytes)?;
+            }
+        }
+        Command::Reproduce {
+            data,
+            quick: _,
+            full,
+            seeds,
+            out: folder,
+        } => {
+            let seeds = seeds.unwrap_or_else(|| {
+                if full {
+                    vec![0, 1, 2, 3, 4]
+                } else {
+                    vec![0, 1]
+                }
+            });
+            let (ds, _) = measurements(data.as_deref(), &reg, err)?;
+            let (base, name) = if full {
+                (PipelineConfig::full(0), "full")
+            } else {
+                (PipelineConfig::quick(0), "quick")
+            };
+            let created = prepare_output_folder(&folder)?;
+            let res = crate::reproduce::reproduce(&ds, &base, name, &seeds, &reg, &folder, true);
+            let res = match res {
+                Ok(r) => r,
+                Err(e) => {
+                    if created {
+                        // Only an empty folder goes; anything written stays.
+                        let _ = std::fs::remove_dir(&folder);
+                    }
+                    return Err(e.into());
+                }
+            };
+            write!(out, "{}", crate::reproduce::report(&res))?;
+            writeln!(
+                out,
+                "\nwrote {0}/results.json, {0}/report.md and the figures {0}/{{{1}}}.{{svg,png}}",
+                folder.display(),
+                res.figures.join(",")
+            )?;
+        }
+        Command::Pipeline {
+            data,
+            full,
+            seed,
+            positive,
+            out: save,
+        } => {
+            if let Some(o) = &save {
+                let inputs: Vec<&Path> = data.iter().map(PathBuf::as_path).collect();
+                check_output_file(o, &inputs)?;
+            }
+            let (ds, name) = measurements(data.as_deref(), &reg, err)?;
+            match &ds.synthetic {
+                Some(d) => writeln!(
+                    out,
+                    "measurements: {} feeds, {} points — SYNTHETIC ({d})",
+                    ds.samples.len(),
+                    ds.num_points()
+                )?,
+                None => writeln!(
+                    out,
+                    "measurements: {} feeds, {} points from {name}",
+                    ds.samples.len(),
+                    ds.num_points()
+                )?,
+            }
+            let mut cfg = if full {
+                PipelineConfig::full(seed)
+            } else {
+                PipelineConfig::quick(seed)
+            };
+            if positive {
+                cfg.constraint = Constraint::HardPositive;
+            }
+            writeln!(
+                out,
+                "configuration: {}; feeds split {:.0} % test, {:.0} % validation, the rest training",
+                if full { "--full" } else { "quick (default)" },
+                100.0 * cfg.test_fraction,
+                100.0 * cfg.validation_fraction
+            )?;
+            let r = run(&ds, &cfg, &reg, true)?;
+            crate::report::pipeline(out, &r)?;
+            if let Some(o) = save {
+                Checkpoint::of_model(&r.model, seed).save(&o)?;
+                writeln!(out, "saved {}", o.display())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The feed in the model's ion order, mol/m^3.
+fn feed_vector(m: &IonModel, feed: &Composition) -> Vec<f64> {
+    m.config
+        .ions
+        .iter()
+        .map(|n| {
+            feed.iter()
+                .find(|(i, _)| i.name == *n)
+                .map_or(0.0, |(_, c)| c)
+        })
+        .collect()
+}
+
+/// Rejections per flux (rows) and ion (columns) as a table or CSV, fluxes in m/s and L/m2/h.
+fn write_table(
+    out: &mut dyn Write,
+    csv: bool,
+    fluxes: &[f64],
+    pressures: Option<&[f64]>,
+    ions: &[&str],
+    rows: &[Vec<f64>],
+) -> Result<()> {
+    let lmh = 3.6e6;
+    if csv {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut head = vec!["Jv [m/s]".to_string(), "Jv [L/m2/h]".to_string()];
+        if pressures.is_some() {
+            head.push("dP [bar]".into());
+        }
+        head.extend(ions.iter().map(|n| format!("rejection:{n} [-]")));
+        let io = |e: csv::Error| CliError::Io(std::io::Error::other(e));
+        w.write_record(&head).map_err(io)?;
+        for (k, row) in rows.iter().enumerate() {
+            let mut rec = vec![format!("{:e}", fluxes[k]), format!("{}", fluxes[k] * lmh)];
+            if let Some(p) = pressures {
+                rec.push(format!("{}", p[k] / 1e5));
+            }
+            rec.extend(row.iter().map(|r| format!("{r}")));
+            w.write_record(&rec).map_err(io)?;
+        }
+        let bytes = w.into_inner().map_err(|e| CliError::Io(e.into_error()))?;
+        out.write_all(&bytes)?;
+        return Ok(());
+    }
+    write!(out, "{:>12}{:>10}", "Jv [m/s]", "[L/m2/h]")?;
+    if pressures.is_some() {
+        write!(out, "{:>10}", "dP [bar]")?;
+    }
+    for n in ions {
+        write!(out, " {:>10}", format!("R({n})"))?;
+    }
+    writeln!(out)?;
+    for (k, row) in rows.iter().enumerate() {
+        write!(out, "{:>12.4e}{:>10.2}", fluxes[k], fluxes[k] * lmh)?;
+        if let Some(p) = pressures {
+            write!(out, "{:>10.2}", p[k] / 1e5)?;
+        }
+        for r in row {
+            write!(out, " {r:>10.4}")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! The main job's printed summary.
+
+use crate::error::Result;
+use iontransport_model::pipeline::PipelineResult;
+use np_transport::ChargeModel;
+use std::io::Write;
+
+/// Prints a pipeline run: the fitted membrane, training, and the test comparison.
+pub fn pipeline(out: &mut dyn Write, r: &PipelineResult) -> Result<()> {
+    writeln!(
+        out,
+        "model: attention neural ODE, {} parameters, {:?} electroneutrality",
+        r.model.num_params(),
+        r.model.config.constraint
+    )?;
+    let x = match r.fitted.membrane.charge {
+        ChargeModel::Constant(x) => x,
+        _ => f64::NAN,
+    };
+    writeln!(
+        out,
+        "fitted DSPM-DE: r_p = {:.3} +/- {:.3} nm, dx/A_k = {:.2} +/- {:.2} um, X_d = {x:.1} +/- {:.1} mol/m3 ({:.1} s)",
+        r.fitted.membrane.pore_radius * 1e9,
+        r.fitted.se_pore_radius * 1e9,
+        r.fitted.membrane.effective_thickness * 1e6,
+        r.fitted.se_effective_thickness * 1e6,
+        r.fitted.se_charge,
+        r.seconds[0]
+    )?;
+    let c = &r.fitted.correlation;
+    writeln!(
+        out,
+        "  correlations: r_p-dx {:+.3}, r_p-X_d {:+.3}, dx-X_d {:+.3}{}",
+        c[0][1],
+        c[0][2],
+        c[1][2],
+        if r.fitted.at_bound.is_empty() {
+            String::new()
+        } else {
+            format!("; at a bound: {}", r.fitted.at_bound.join(", "))
+        }
+    )?;
+    if let Some(p) = &r.pretrain {
+        writeln!(
+            out,
+            "pre-training: {} epochs, best validation MSE {:.3e} ({:.1} s + {:.1} s data)",
+            p.epochs_run, p.best_validation, p.seconds, r.seconds[1]
+        )?;
+    }
+    writeln!(
+        out,
+        "fine-tuning: {} epochs, best {} MSE {:.3e} ({:.1} s)",
+        r.finetune.epochs_run,
+        if r.finetune.validated {
+            "validation"
+        } else {
+            "TRAINING (no validation feeds)"
+        },
+        r.finetune.best_validation,
+        r.finetune.seconds
+    )?;
+    writeln!(
+        out,
+        "test split: {} feeds, {} entries (normalised units c/S)",
+        r.split.test.len(),
+        r.neural.count
+    )?;
+    writeln!(
+        out,
+        "{:<22}{:>12}{:>12}{:>14}{:>16}",
+        "model", "test MSE", "MAE", "MSE(R)", "within +/-10 %"
+    )?;
+    for (name, m) in [
+        ("attention neural ODE", &r.neural),
+        ("fitted DSPM-DE", &r.dspmde),
+    ] {
+        writeln!(
+            out,
+            "{name:<22}{:>12.3e}{:>12.3e}{:>14.3e}{:>15.1}%",
+            m.mse,
+            m.mae,
+            m.mse_rejection,
+            100.0 * m.within_10_percent
+        )?;
+    }
+    writeln!(
+        out,
+        "(MSE, MAE: normalised concentrations c_p/S; MSE(R): rejection, every ion alike)"
+    )?;
+    writeln!(
+        out,
+        "neural ODE / DSPM-DE test MSE = {:.3}; max relative charge of neural predictions {:.1e}",
+        r.neural.mse / r.dspmde.mse,
+        r.neural.max_relative_charge
+    )?;
+    Ok(())
+}

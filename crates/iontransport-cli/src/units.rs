@@ -1,0 +1,223 @@
+//! Quantities with units on the command line, the way the CSV format writes them: fluxes
+//! (`3e-5 m/s`, `20 LMH`, `20 L/m2/h`, `5.6 um/s`), pressures (`10 bar`, `1 MPa`, `150 psi`),
+//! lengths (`0.45 nm`, `1.3 um`) and feeds (`Na+=20 mM, SO4 2-=10 mM`). Every value becomes SI
+//! (m/s, Pa, m, mol/m^3) here and nowhere else.
+
+use ion_species::{Composition, ConcentrationUnit, IonRegistry};
+use np_transport::MAX_FLUX;
+use np_transport::data::{concentration_unit, flux_unit};
+
+/// Splits `"20 LMH"` / `"20LMH"` / `"20"` into the number and the (possibly empty) unit.
+fn number_and_unit(text: &str) -> Result<(f64, &str), String> {
+    let t = text.trim();
+    // The number is the longest prefix that parses; units never start with a digit, '.', or
+    // an exponent sign after a digit, so scan for the first character that cannot belong to
+    // a float literal.
+    let end = t
+        .char_indices()
+        .find(|&(i, c)| {
+            !(c.is_ascii_digit()
+                || c == '.'
+                || ((c == '-' || c == '+') && (i == 0 || t[..i].ends_with(['e', 'E'])))
+                || ((c == 'e' || c == 'E')
+                    && i > 0
+                    && t[i + 1..]
+                        .starts_with(|d: char| d.is_ascii_digit() || d == '-' || d == '+')))
+        })
+        .map_or(t.len(), |(i, _)| i);
+    let (num, unit) = t.split_at(end);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` does not start with a number"))?;
+    if !value.is_finite() {
+        return Err(format!("`{text}` is not finite"));
+    }
+    Ok((value, unit.trim()))
+}
+
+/// A water flux, m/s: a number with a unit (`m/s`, `um/s`, `L/m2/h` = `LMH`); a bare number
+/// is m/s. Must be in [0, MAX_FLUX]; a bare number that would fit as L/m2/h says so.
+pub fn parse_flux(text: &str) -> Result<f64, String> {
+    let (v, unit) = number_and_unit(text)?;
+    let factor = if unit.is_empty() {
+        1.0
+    } else {
+        flux_unit(unit)
+            .ok_or_else(|| format!("unknown flux unit `{unit}` (use m/s, um/s, L/m2/h or LMH)"))?
+    };
+    let j = v * factor;
+    if j < 0.0 {
+        return Err(format!("flux {text} is negative"));
+    }
+    if j > MAX_FLUX {
+        let hint = if unit.is_empty() && v * 1e-3 / 3600.0 <= MAX_FLUX {
+            format!("; if you meant {v} L/m2/h, write `{v} LMH`")
+        } else {
+            String::new()
+        };
+        return Err(format!(
+            "flux {text} = {j:e} m/s is above {MAX_FLUX:e} m/s ({} L/m2/h), far beyond nanofiltration{hint}",
+            MAX_FLUX * 3.6e6
+        ));
+    }
+    Ok(j)
+}
+
+/// A pressure difference, Pa: a number with `Pa`, `kPa`, `MPa`, `bar` or `psi` (no default
+/// unit: bar and Pa differ by 1e5).
+pub fn parse_pressure(text: &str) -> Result<f64, String> {
+    let (v, unit) = number_and_unit(text)?;
+    // psi: 6894.757 Pa (NIST SP 811, appendix B.8).
+    let factor = match unit.to_ascii_lowercase().as_str() {
+        "pa" => 1.0,
+        "kpa" => 1e3,
+        "mpa" => 1e6,
+        "bar" => 1e5,
+        "psi" => 6894.757,
+        "" => {
+            return Err(format!(
+                "pressure `{text}` needs a unit: bar, kPa, MPa, Pa or psi"
+            ));
+        }
+        other => {
+            return Err(format!(
+                "unknown pressure unit `{other}` (bar, kPa, MPa, Pa, psi)"
+            ));
+        }
+    };
+    let p = v * factor;
+    if p < 0.0 {
+        return Err(format!("pressure {text} is negative"));
+    }
+    // 200 bar: above any nanofiltration or reverse-osmosis operation.
+    if p > 2e7 {
+        return Err(format!("pressure {text} is above 200 bar"));
+    }
+    Ok(p)
+}
+
+/// A length, m: a number with `nm`, `um` (`µm`), `mm` or `m` (no default unit).
+pub fn parse_length(text: &str) -> Result<f64, String> {
+    let (v, unit) = number_and_unit(text)?;
+    let factor = match unit {
+        "nm" => 1e-9,
+        "um" | "µm" => 1e-6,
+        "mm" => 1e-3,
+        "m" => 1.0,
+        "" => return Err(format!("length `{text}` needs a unit: nm, um or m")),
+        other => return Err(format!("unknown length unit `{other}` (nm, um, mm, m)")),
+    };
+    let l = v * factor;
+    if l <= 0.0 {
+        return Err(format!("length {text} must be positive"));
+    }
+    Ok(l)
+}
+
+/// The concentration unit of a `--units` option (as in CSV headers: `mmol/L` = `mM` =
+/// `mol/m3`, `mol/L` = `M`, `mg/L` = `ppm`).
+pub fn parse_concentration_unit(text: &str) -> Result<ConcentrationUnit, String> {
+    concentration_unit(text).ok_or_else(|| {
+        format!("unknown concentration unit `{text}` (mmol/L, mM, mol/m3, mol/L, M, mg/L, ppm)")
+    })
+}
+
+/// A feed `ION=VALUE[ UNIT], ...` (e.g. `Na+=20 mM, SO4 2-=0.96 g/L` is not accepted, but
+/// `Na+=20 mM, SO4 2-=10` with `default_unit` mmol/L is). Each value may carry its own unit.
+pub fn parse_feed(
+    reg: &IonRegistry,
+    text: &str,
+    default_unit: ConcentrationUnit,
+) -> Result<Composition, String> {
+    let mut si: Vec<(String, f64)> = Vec::new();
+    for part in text.split(',').filter(|p| !p.trim().is_empty()) {
+        let (ion, value) = part
+            .split_once('=')
+            .ok_or_else(|| format!("expected ION=VALUE, got `{}`", part.trim()))?;
+        let ion_data = reg
+            .parse(ion.trim())
+            .map_err(|e| format!("{e} (in `{}`)", part.trim()))?;
+        let (v, unit) = number_and_unit(value)?;
+        let unit = if unit.is_empty() {
+            default_unit
+        } else {
+            parse_concentration_unit(unit)?
+        };
+        if v < 0.0 {
+            return Err(format!("negative concentration in `{}`", part.trim()));
+        }
+        if si.iter().any(|(n, _)| *n == ion_data.name) {
+            return Err(format!("{} is given twice", ion_data.name));
+        }
+        si.push((ion_data.name.clone(), unit.to_si(v, ion_data)));
+    }
+    if si.is_empty() {
+        return Err("the feed is empty (expected e.g. `Na+=20, Cl-=20`)".into());
+    }
+    let refs: Vec<(&str, f64)> = si.iter().map(|(a, b)| (a.as_str(), *b)).collect();
+    Composition::from_units(reg, &refs, ConcentrationUnit::MolPerM3).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fluxes_in_every_unit_agree() {
+        let lmh = 1e-3 / 3600.0;
+        for (text, want) in [
+            ("3e-5", 3e-5),
+            ("3e-5 m/s", 3e-5),
+            ("3E-5m/s", 3e-5),
+            ("20 LMH", 20.0 * lmh),
+            ("20 L/m2/h", 20.0 * lmh),
+            ("20lmh", 20.0 * lmh),
+            ("5.5 um/s", 5.5e-6),
+            ("0", 0.0),
+        ] {
+            let got = parse_flux(text).unwrap();
+            assert!(
+                (got - want).abs() <= 1e-15 * want.max(1e-30),
+                "{text}: {got}"
+            );
+        }
+        let e = parse_flux("10").unwrap_err();
+        assert!(e.contains("10 LMH"), "{e}");
+        assert!(
+            parse_flux("10 furlongs")
+                .unwrap_err()
+                .contains("unknown flux unit")
+        );
+        assert!(parse_flux("-1e-6").unwrap_err().contains("negative"));
+        assert!(parse_flux("NaN").is_err() && parse_flux("inf").is_err());
+        assert!(parse_flux("").is_err());
+    }
+
+    #[test]
+    fn pressures_lengths_and_feeds() {
+        assert_eq!(parse_pressure("10 bar").unwrap(), 1e6);
+        assert_eq!(parse_pressure("1.5MPa").unwrap(), 1.5e6);
+        assert!((parse_pressure("145 psi").unwrap() - 145.0 * 6894.757).abs() < 1e-6);
+        assert!(parse_pressure("10").unwrap_err().contains("needs a unit"));
+        assert!((parse_length("0.45 nm").unwrap() - 0.45e-9).abs() < 1e-24);
+        assert!((parse_length("1.3um").unwrap() - 1.3e-6).abs() < 1e-21);
+        assert!(parse_length("1.3").is_err() && parse_length("-1 nm").is_err());
+
+        let reg = IonRegistry::canonical();
+        let f = parse_feed(
+            &reg,
+            "Na+=20 mM, SO4 2-=0.96 g/L",
+            ConcentrationUnit::MolPerM3,
+        );
+        assert!(f.unwrap_err().contains("unknown concentration unit `g/L`"));
+        let f = parse_feed(&reg, "Na+=460 mg/L, SO4 2-=10", ConcentrationUnit::MolPerM3).unwrap();
+        let na = f.iter().find(|(i, _)| i.name == "Na+").unwrap().1;
+        assert!((na - 460.0 / 22.98976928).abs() < 1e-3, "{na}");
+        let f = parse_feed(&reg, "Na+=0.02 M, Cl-=20", ConcentrationUnit::MolPerM3).unwrap();
+        assert!(f.iter().all(|(_, c)| (c - 20.0).abs() < 1e-12));
+        assert!(parse_feed(&reg, "Na+=1, Na+=2", ConcentrationUnit::MolPerM3).is_err());
+        assert!(parse_feed(&reg, "Xe+=1", ConcentrationUnit::MolPerM3).is_err());
+        assert!(parse_feed(&reg, "Na+=-1,Cl-=1", ConcentrationUnit::MolPerM3).is_err());
+        assert!(parse_feed(&reg, "", ConcentrationUnit::MolPerM3).is_err());
+    }
+}

@@ -1,0 +1,70 @@
+//! Shared fixtures: a small DSPM-DE data set and a tiny trained model, made in seconds.
+
+#![allow(dead_code)]
+
+use clap::Parser;
+use ion_species::IonRegistry;
+use iontransport_cli::args::Cli;
+use iontransport_cli::commands::run_cli;
+use iontransport_model::data::trajectories;
+use iontransport_model::train::{Phase, TrainConfig, train};
+use iontransport_model::{Checkpoint, Constraint, IonModel, ModelConfig, NetworkConfig};
+use np_transport::generate::{GeneratorConfig, flux_grid, generate};
+use np_transport::{Conditions, Dspmde, Membrane};
+use std::path::Path;
+
+/// Output of one in-process command: Ok(stdout) or Err(message), and stderr.
+pub struct Outcome {
+    pub result: Result<String, String>,
+    pub stderr: String,
+}
+
+/// Parses and runs a command line in-process (argument errors become Err too).
+pub fn run(args: &[&str]) -> Outcome {
+    let mut full = vec!["iontransport"];
+    full.extend_from_slice(args);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let result = match Cli::try_parse_from(&full) {
+        Err(e) => Err(e.to_string()),
+        Ok(cli) => run_cli(cli, &mut out, &mut err).map_err(|e| e.to_string()),
+    };
+    Outcome {
+        result: result.map(|()| String::from_utf8_lossy(&out).into_owned()),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
+    }
+}
+
+/// 16 DSPM-DE sweeps (NF270-like membrane, 4 fluxes up to 2e-5 m/s) written as CSV.
+pub fn small_data(path: &Path) {
+    let reg = IonRegistry::canonical();
+    let model = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
+    let cfg = GeneratorConfig {
+        feeds: 16,
+        fluxes: flux_grid(2e-5, 4),
+        noise: 0.01,
+        seed: 1,
+        regime_weights: [1.0, 0.0, 0.0],
+        ..GeneratorConfig::default()
+    };
+    let rep = generate(&model, &reg, &cfg, "test data").unwrap();
+    rep.dataset.write_csv(path).unwrap();
+}
+
+/// A tiny positive-projection model trained for 2 epochs on `data` and saved at `path`.
+pub fn tiny_model(data: &Path, path: &Path) {
+    let reg = IonRegistry::canonical();
+    let ds = np_transport::data::Dataset::read_csv(data, &reg).unwrap();
+    let net = NetworkConfig {
+        hidden: 8,
+        ..NetworkConfig::default()
+    };
+    let mut m = IonModel::new(
+        ModelConfig::for_registry(&reg, net, Constraint::HardPositive),
+        0,
+    )
+    .unwrap();
+    let set = trajectories(&m.config, &ds).unwrap();
+    let cfg = TrainConfig::method(Phase::Pretrain, 2, 0);
+    train(&mut m, &set[..12], &set[12..], &cfg, None, None).unwrap();
+    Checkpoint::of_model(&m, 0).save(path).unwrap();
+}
