@@ -11,7 +11,7 @@ use iontransport_model::evaluate::{metrics, neural_prediction};
 use iontransport_model::pipeline::{PipelineConfig, run};
 use iontransport_model::train::{Phase, TrainConfig, train};
 use iontransport_model::{Checkpoint, Constraint, IonModel, ModelConfig, NetworkConfig};
-use np_transport::data::{Dataset, write_atomic};
+use np_transport::data::{Dataset, balance_rounded, write_atomic};
 use np_transport::generate::{GeneratorConfig, flux_grid, generate, synthetic_measurements};
 use np_transport::{
     ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, Membrane, OperatingPoint, Starts, fit,
@@ -83,9 +83,43 @@ fn note_balanced(ds: &Dataset, err: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-fn feed_of(reg: &IonRegistry, feed: &str, units: &str) -> Result<Composition> {
+/// Parses `--feed`; a feed electroneutral to rounding is balanced as the CSV reader does, and
+/// says so.
+fn feed_of(reg: &IonRegistry, feed: &str, units: &str, err: &mut dyn Write) -> Result<Composition> {
     let unit = parse_concentration_unit(units).map_err(CliError::Usage)?;
-    parse_feed(reg, feed, unit).map_err(|e| CliError::Usage(format!("--feed: {e}")))
+    let comp = parse_feed(reg, feed, unit).map_err(|e| CliError::Usage(format!("--feed: {e}")))?;
+    let mut v: Vec<f64> = reg
+        .ions()
+        .iter()
+        .map(|i| {
+            comp.iter()
+                .find(|(j, _)| j.name == i.name)
+                .map_or(0.0, |(_, c)| c)
+        })
+        .collect();
+    if v.iter().all(|c| *c == 0.0) {
+        return Err(CliError::Usage(
+            "--feed: every concentration is zero".into(),
+        ));
+    }
+    match balance_rounded(reg.ions(), &mut v) {
+        Ok(0.0) => Ok(comp),
+        Ok(q) => {
+            writeln!(
+                err,
+                "note: the feed is electroneutral only to rounding ({:.3} % of the total charge); balanced by scaling cations by {:.6} and anions by {:.6}",
+                100.0 * q.abs(),
+                1.0 - q,
+                1.0 + q
+            )?;
+            Ok(Composition::from_vector(reg, &v, false)?)
+        }
+        Err(q) => Err(CliError::Usage(format!(
+            "--feed is not electroneutral: {:.2} % of the total charge is unbalanced (up to {} % is accepted as rounding); add the counter-ion",
+            100.0 * q.abs(),
+            100.0 * np_transport::data::FEED_CHARGE_TOLERANCE
+        ))),
+    }
 }
 
 fn load_model(path: &Path) -> Result<IonModel> {
@@ -269,7 +303,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             csv,
         } => {
             let m = load_model(&model)?;
-            let feed = feed_of(&reg, &feed, &units)?;
+            let feed = feed_of(&reg, &feed, &units, err)?;
             let j_max = flux_max
                 .or(m.config.domain.as_ref().map(|d| d.flux_max))
                 .unwrap_or(DEFAULT_FLUX_MAX);
@@ -310,7 +344,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             pressures,
             csv,
         } => {
-            let feed = feed_of(&reg, &feed, &units)?;
+            let feed = feed_of(&reg, &feed, &units, err)?;
             let base = Membrane::nf270_like();
             let mut membrane = Membrane {
                 pore_radius: pore_radius.unwrap_or(base.pore_radius),
@@ -388,7 +422,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             flux,
         } => {
             let m = load_model(&model)?;
-            let feed = feed_of(&reg, &feed, &units)?;
+            let feed = feed_of(&reg, &feed, &units, err)?;
             for w in m.config.domain_warnings(&feed_vector(&m, &feed), &[flux]) {
                 writeln!(err, "warning: {w}")?;
             }

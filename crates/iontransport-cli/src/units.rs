@@ -133,6 +133,7 @@ pub fn parse_feed(
     for part in text.split(',').filter(|p| !p.trim().is_empty()) {
         let (ion, value) = part
             .split_once('=')
+            .filter(|(ion, _)| !ion.trim().is_empty())
             .ok_or_else(|| format!("expected ION=VALUE, got `{}`", part.trim()))?;
         let ion_data = reg
             .parse(ion.trim())

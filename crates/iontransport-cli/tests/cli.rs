@@ -409,3 +409,45 @@ fn a_failed_study_leaves_no_empty_results_folder() {
     assert!(o.result.is_err());
     assert!(!results.exists());
 }
+
+#[test]
+fn feeds_rounded_to_four_figures_run_through_the_pipeline() {
+    // Lab files round concentrations; the reader accepted them (0.1 % tolerance) but the
+    // DSPM-DE fit demanded 1e-6 and the pipeline failed with "cannot be solved at the
+    // starting parameters". Now the reader balances them explicitly and says so.
+    let reg = ion_species::IonRegistry::canonical();
+    let ds = np_transport::generate::synthetic_measurements(&reg, 24, 0.03, 2026)
+        .unwrap()
+        .dataset;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rounded.csv");
+    ds.write_csv(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let round4 = |cell: &str| -> String {
+        match cell.parse::<f64>() {
+            Ok(v) if v > 0.0 => format!("{:.3e}", v),
+            _ => cell.to_string(),
+        }
+    };
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.starts_with('#') || line.starts_with("sample") {
+            out += line;
+        } else {
+            let cells: Vec<String> = line.split(',').map(round4).collect();
+            out += &cells.join(",");
+        }
+        out.push('\n');
+    }
+    std::fs::write(&path, out).unwrap();
+    let rounded = np_transport::data::Dataset::read_csv(&path, &reg).unwrap();
+    assert!(rounded.balanced.len() > 12, "{}", rounded.balanced.len());
+    let prep = iontransport_model::pipeline::prepare(
+        &rounded,
+        &iontransport_model::pipeline::PipelineConfig::tiny(0),
+        &reg,
+        false,
+    )
+    .unwrap();
+    assert!(prep.dspmde.mse.is_finite());
+}

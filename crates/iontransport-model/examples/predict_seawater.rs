@@ -2,8 +2,9 @@
 //!
 //! `cargo run --release --example predict_seawater`
 //!
-//! The model (crates/iontransport-model/models/nf270-synthetic.json) was trained by the README's main job on the
-//! SYNTHETIC measurement set (data/synthetic-measurements.csv), not on lab data.
+//! The model (models/nf270-synthetic.json in this crate) was trained by the README's main job
+//! with the positivity-preserving projection (`iontransport pipeline --positive --out ...`) on
+//! the SYNTHETIC measurement set (data/synthetic-measurements.csv), not on lab data.
 
 use ion_species::{Composition, IonRegistry};
 use iontransport_model::Checkpoint;
@@ -26,6 +27,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|f| f * lmh)
         .collect();
     let p = model.predict(&feed, &fluxes)?;
+    for w in &p.warnings {
+        eprintln!("warning: {w}");
+    }
     let present: Vec<usize> = (0..p.ions.len())
         .filter(|&j| !p.rejection[0][j].is_nan())
         .collect();

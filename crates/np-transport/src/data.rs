@@ -67,6 +67,30 @@ pub const FEED_CHARGE_TOLERANCE: f64 = 1e-3;
 /// Below this relative imbalance a feed is taken as balanced to rounding error and kept as is.
 const ROUNDING_IMBALANCE: f64 = 1e-9;
 
+/// Balances a feed (mol/m^3 per ion of `ions`) that is electroneutral to rounding, as the
+/// reader does ([`FEED_CHARGE_TOLERANCE`]): returns the relative imbalance q removed (0 when
+/// the feed was balanced to 1e-9 already and is left as is), or Err(q) when |q| exceeds the
+/// tolerance (the feed is then unchanged). A feed without charge is Err(NaN).
+pub fn balance_rounded(ions: &[Ion], feed: &mut [f64]) -> std::result::Result<f64, f64> {
+    let charge: f64 = ions.iter().zip(&*feed).map(|(ion, c)| ion.z() * c).sum();
+    let total: f64 = ions
+        .iter()
+        .zip(&*feed)
+        .map(|(ion, c)| ion.z().abs() * c)
+        .sum();
+    let q = charge / total;
+    if !(q.abs() <= FEED_CHARGE_TOLERANCE) {
+        return Err(q);
+    }
+    if q.abs() <= ROUNDING_IMBALANCE {
+        return Ok(0.0);
+    }
+    for (ion, c) in ions.iter().zip(feed.iter_mut()) {
+        *c *= 1.0 - q * ion.z().signum();
+    }
+    Ok(q)
+}
+
 /// A feed the reader balanced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChargeAdjustment {
@@ -402,29 +426,22 @@ impl Dataset {
             if feed.iter().all(|c| *c == 0.0) {
                 return Err(csv_err(Some(line), None, "the feed has no ion"));
             }
-            let charge: f64 = ions.iter().zip(&feed).map(|(ion, c)| ion.z() * c).sum();
-            let total: f64 = ions
-                .iter()
-                .zip(&feed)
-                .map(|(ion, c)| ion.z().abs() * c)
-                .sum();
-            let q = charge / total;
-            if q.abs() > FEED_CHARGE_TOLERANCE {
-                return Err(csv_err(
-                    Some(line),
-                    None,
-                    format!(
-                        "feed is not electroneutral: sum z c = {charge:.4e} eq/m3 ({:.2} % of the total charge; at most {} % is accepted as rounding)",
-                        100.0 * q.abs(),
-                        100.0 * FEED_CHARGE_TOLERANCE
-                    ),
-                ));
-            }
-            let new_sample = samples.last().is_none_or(|s| s.id != id);
-            if q.abs() > ROUNDING_IMBALANCE {
-                for (ion, c) in ions.iter().zip(feed.iter_mut()) {
-                    *c *= 1.0 - q * ion.z().signum();
+            let q = match balance_rounded(ions, &mut feed) {
+                Ok(q) => q,
+                Err(q) => {
+                    return Err(csv_err(
+                        Some(line),
+                        None,
+                        format!(
+                            "feed is not electroneutral: {:.2} % of the total charge is unbalanced (at most {} % is accepted as rounding)",
+                            100.0 * q.abs(),
+                            100.0 * FEED_CHARGE_TOLERANCE
+                        ),
+                    ));
                 }
+            };
+            let new_sample = samples.last().is_none_or(|s| s.id != id);
+            if q != 0.0 {
                 if new_sample {
                     balanced.push(ChargeAdjustment {
                         sample: id.clone(),

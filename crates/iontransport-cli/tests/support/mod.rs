@@ -36,10 +36,15 @@ pub fn run(args: &[&str]) -> Outcome {
 
 /// 16 DSPM-DE sweeps (NF270-like membrane, 4 fluxes up to 2e-5 m/s) written as CSV.
 pub fn small_data(path: &Path) {
+    data_with(path, 16);
+}
+
+/// `feeds` DSPM-DE sweeps like [`small_data`]'s.
+pub fn data_with(path: &Path, feeds: usize) {
     let reg = IonRegistry::canonical();
     let model = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
     let cfg = GeneratorConfig {
-        feeds: 16,
+        feeds,
         fluxes: flux_grid(2e-5, 4),
         noise: 0.01,
         seed: 1,
