@@ -79,7 +79,7 @@ pub fn balance_rounded(ions: &[Ion], feed: &mut [f64]) -> std::result::Result<f6
         .map(|(ion, c)| ion.z().abs() * c)
         .sum();
     let q = charge / total;
-    if !(q.abs() <= FEED_CHARGE_TOLERANCE) {
+    if q.is_nan() || q.abs() > FEED_CHARGE_TOLERANCE {
         return Err(q);
     }
     if q.abs() <= ROUNDING_IMBALANCE {
@@ -441,14 +441,12 @@ impl Dataset {
                 }
             };
             let new_sample = samples.last().is_none_or(|s| s.id != id);
-            if q != 0.0 {
-                if new_sample {
-                    balanced.push(ChargeAdjustment {
-                        sample: id.clone(),
-                        line,
-                        relative_imbalance: q,
-                    });
-                }
+            if q != 0.0 && new_sample {
+                balanced.push(ChargeAdjustment {
+                    sample: id.clone(),
+                    line,
+                    relative_imbalance: q,
+                });
             }
             // Rejections become permeate concentrations through the feed.
             for i in 0..n {
