@@ -79,7 +79,7 @@ pub const E: [f64; 7] = [
     1.0 / 66.0,
 ];
 
-/// Continuous extension: b_i(theta) = sum_{m=1..4} R[i][m-1] theta^m, so that
+/// Continuous extension: `b_i(theta) = sum_{m=1..4} R[i][m-1] theta^m`, so that
 /// y(t + theta h) = y + h sum_i b_i(theta) k_i is fourth-order accurate inside the step.
 pub const R: [[f64; 4]; 7] = [
     [
