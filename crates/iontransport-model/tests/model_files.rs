@@ -217,3 +217,37 @@ fn resuming_needs_the_same_seed_and_data_and_zero_epochs_is_refused() {
     let rep = train(&mut base.clone(), &set, &[], &cfg, None, None).unwrap();
     assert!(!rep.validated);
 }
+
+#[test]
+fn the_shipped_model_knows_its_domain_and_keeps_permeates_positive() {
+    // It predicted R = 1.02 and 1.11 (negative permeates) for Na2SO4 at 3e-5 m/s, 1.85x its
+    // highest training flux, without a word.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/nf270-synthetic.json");
+    let m = Checkpoint::load(&path).unwrap().model().unwrap();
+    assert_eq!(m.config.constraint, Constraint::HardPositive);
+    let d = m
+        .config
+        .domain
+        .clone()
+        .expect("the shipped model records its domain");
+    let reg = IonRegistry::canonical();
+    let feed = Composition::from_mmol_per_l(&reg, &[("Na+", 20.0), ("SO4 2-", 10.0)]).unwrap();
+    let inside: Vec<f64> = (1..=10).map(|k| d.flux_max * k as f64 / 10.0).collect();
+    let p = m.predict(&feed, &inside).unwrap();
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    let p = m.predict(&feed, &[1e-5, 3e-5]).unwrap();
+    assert!(
+        p.warnings.iter().any(|w| w.contains("extrapolation")),
+        "{:?}",
+        p.warnings
+    );
+    for row in &p.permeate {
+        assert!(row.iter().all(|c| *c >= 0.0), "{row:?}");
+    }
+    for row in &p.rejection {
+        assert!(
+            row.iter().filter(|r| !r.is_nan()).all(|r| *r <= 1.0),
+            "{row:?}"
+        );
+    }
+}
