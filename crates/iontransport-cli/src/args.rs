@@ -21,6 +21,21 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// What `reproduce` does besides running a study.
+#[derive(Debug, Subcommand)]
+pub enum ReproduceAction {
+    /// Assemble a sharded study: check every unit is there, write results.json, report.md and
+    /// the figures.
+    Merge {
+        /// The study's output folder (holding `shards/`).
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+        /// The measurement CSV the shards used [default: the shipped synthetic set].
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -185,7 +200,17 @@ pub enum Command {
     /// The study: neural ODE vs FNN, CNN and U-Net baselines (with/without attention), the
     /// PT/NPT and HIB/SIB ablations, over seeds, against the fitted DSPM-DE; writes
     /// results.json, report.md and the figures (SVG, PNG).
+    ///
+    /// Sharded: `reproduce --full --shard k/n --out R` for k = 0..n-1 (independent processes,
+    /// resumable: finished units are kept in R/shards), then `reproduce merge --out R`.
+    #[command(args_conflicts_with_subcommands = true)]
     Reproduce {
+        /// `merge`: assemble the shards in --out.
+        #[command(subcommand)]
+        action: Option<ReproduceAction>,
+        /// Run only shard k of n (0-based) of the study's (seed, variant) units.
+        #[arg(long)]
+        shard: Option<String>,
         /// Measurement CSV [default: the shipped synthetic set, regenerated if absent].
         #[arg(long)]
         data: Option<PathBuf>,

@@ -1,7 +1,7 @@
 //! The commands behind [`crate::args::Cli`]: each checks its inputs and outputs before any
 //! work, writes results to `out` and notes and warnings to `err`.
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, ReproduceAction};
 use crate::error::{CliError, Result};
 use crate::paths::{check_input_file, check_output_file, prepare_output_folder};
 use crate::units::{parse_concentration_unit, parse_feed};
@@ -518,6 +518,30 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             }
         }
         Command::Reproduce {
+            action: Some(ReproduceAction::Merge { out: folder, data }),
+            ..
+        } => {
+            let (ds, _) = measurements(data.as_deref(), &reg, err)?;
+            if !folder.join("shards").is_dir() {
+                return Err(CliError::Input {
+                    path: folder.join("shards").display().to_string(),
+                    reason:
+                        "does not exist: run the shards (`reproduce --shard k/n --out ...`) first"
+                            .into(),
+                });
+            }
+            let res = crate::reproduce::merge(&ds, &reg, &folder)?;
+            write!(out, "{}", crate::reproduce::report(&res))?;
+            writeln!(
+                out,
+                "\nwrote {0}/results.json, {0}/report.md and the figures {0}/{{{1}}}.{{svg,png}}",
+                folder.display(),
+                res.figures.join(",")
+            )?;
+        }
+        Command::Reproduce {
+            action: None,
+            shard,
             data,
             quick: _,
             full,
@@ -531,6 +555,16 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                     vec![0, 1]
                 }
             });
+            let shard = shard
+                .map(|text| {
+                    text.split_once('/')
+                        .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)))
+                        .filter(|&(k, n): &(usize, usize)| k < n)
+                        .ok_or_else(|| {
+                            CliError::Usage(format!("--shard `{text}` is not k/n with 0 <= k < n"))
+                        })
+                })
+                .transpose()?;
             let (ds, _) = measurements(data.as_deref(), &reg, err)?;
             let (base, name) = if full {
                 (PipelineConfig::full(0), "full")
@@ -538,9 +572,33 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 (PipelineConfig::quick(0), "quick")
             };
             let created = prepare_output_folder(&folder)?;
-            let res = crate::reproduce::reproduce(&ds, &base, name, &seeds, &reg, &folder, true);
-            let res = match res {
-                Ok(r) => r,
+            let res = match shard {
+                Some(k_n) => crate::reproduce::reproduce_shard(
+                    &ds, &base, name, &seeds, k_n, &reg, &folder, true,
+                )
+                .map(|count| {
+                    let total = crate::reproduce::units(&seeds).len();
+                    format!(
+                        "shard {}/{}: {count} units run now ({} of the study's {total} belong to it); results in {}/shards; when every shard is done: reproduce merge --out {}\n",
+                        k_n.0,
+                        k_n.1,
+                        (0..total).filter(|i| i % k_n.1 == k_n.0).count(),
+                        folder.display(),
+                        folder.display()
+                    )
+                }),
+                None => crate::reproduce::reproduce(&ds, &base, name, &seeds, &reg, &folder, true)
+                    .map(|res| {
+                        format!(
+                            "{0}\nwrote {1}/results.json, {1}/report.md and the figures {1}/{{{2}}}.{{svg,png}}\n",
+                            crate::reproduce::report(&res),
+                            folder.display(),
+                            res.figures.join(",")
+                        )
+                    }),
+            };
+            match res {
+                Ok(text) => write!(out, "{text}")?,
                 Err(e) => {
                     if created {
                         // Only an empty folder goes; anything written stays.
@@ -548,14 +606,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                     }
                     return Err(e.into());
                 }
-            };
-            write!(out, "{}", crate::reproduce::report(&res))?;
-            writeln!(
-                out,
-                "\nwrote {0}/results.json, {0}/report.md and the figures {0}/{{{1}}}.{{svg,png}}",
-                folder.display(),
-                res.figures.join(",")
-            )?;
+            }
         }
         Command::Pipeline {
             data,

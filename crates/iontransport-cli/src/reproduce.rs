@@ -222,6 +222,200 @@ fn variant_config(v: &Variant, base: &PipelineConfig, seed: u64) -> PipelineConf
     }
 }
 
+/// The result of one (seed, variant) unit of work: what a shard writes, and what a study is
+/// assembled from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitResult {
+    /// Seed.
+    pub seed: u64,
+    /// Variant name.
+    pub variant: String,
+    /// Parameter count.
+    pub parameters: usize,
+    /// Test MSE (normalised concentrations).
+    pub mse: f64,
+    /// Share within +/-10 %.
+    pub within_10_percent: f64,
+    /// Largest relative charge imbalance of predictions.
+    pub max_relative_charge: f64,
+    /// Training seconds (pre-training + fine-tuning).
+    pub train_seconds: f64,
+    /// The fitted DSPM-DE's test MSE (same split).
+    pub dspmde_mse: f64,
+}
+
+/// What a sharded study writes next to its units, so that `merge` rebuilds the same study and
+/// refuses shards of different studies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// "quick", "full" or "tiny".
+    pub configuration: String,
+    /// The pipeline configuration (seed 0).
+    pub base: PipelineConfig,
+    /// Seeds.
+    pub seeds: Vec<u64>,
+    /// Fingerprint of the measurements (FNV-1a of their CSV form).
+    pub data_fingerprint: String,
+    /// Number of shards.
+    pub shards: usize,
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> ModelError {
+    ModelError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// FNV-1a of the data set's feeds, fluxes and targets.
+fn data_fingerprint(ds: &Dataset) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for s in &ds.samples {
+        eat(s.id.as_bytes());
+        for c in &s.feed {
+            eat(&c.to_le_bytes());
+        }
+        for p in &s.points {
+            eat(&p.flux.to_le_bytes());
+            for v in p.permeate.iter().chain(&p.permeate_sd) {
+                eat(&v.unwrap_or(f64::NAN).to_le_bytes());
+            }
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// The units of a study in a fixed order (seed-major, then the variant grid); shard k of n
+/// runs the units with index % n == k.
+pub fn units(seeds: &[u64]) -> Vec<(u64, Variant)> {
+    seeds
+        .iter()
+        .flat_map(|&s| variants().into_iter().map(move |v| (s, v)))
+        .collect()
+}
+
+fn unit_path(dir: &Path, seed: u64, variant: &str) -> std::path::PathBuf {
+    dir.join(format!("seed-{seed}-{variant}.json"))
+}
+
+fn showcase_model_path(dir: &Path, seed: u64) -> std::path::PathBuf {
+    dir.join(format!("seed-{seed}-{MAIN}.model.json"))
+}
+
+/// Runs the given units, one seed's preparation at a time (split, DSPM-DE fit, pre-training
+/// data; shared by that seed's variants); `done` receives each unit's result, and the main
+/// variant's model with its preparation for the first seed of the study.
+fn run_units(
+    measurements: &Dataset,
+    base: &PipelineConfig,
+    todo: &[(u64, Variant)],
+    first_seed: u64,
+    reg: &IonRegistry,
+    progress: bool,
+    done: &mut dyn FnMut(UnitResult, Option<(&Prepared, &IonModel)>) -> Result<()>,
+) -> Result<()> {
+    let mut seeds: Vec<u64> = todo.iter().map(|(s, _)| *s).collect();
+    seeds.dedup();
+    for seed in seeds {
+        let shared = PipelineConfig {
+            seed,
+            skip_pretraining: !todo.iter().any(|(s, v)| *s == seed && v.pretrained),
+            ..base.clone()
+        };
+        let prep = prepare(measurements, &shared, reg, false)?;
+        for (_, v) in todo.iter().filter(|(s, _)| *s == seed) {
+            let cfg = variant_config(v, base, seed);
+            let p = run_prepared(&prep, &cfg, reg, false)?;
+            let secs = p.pretrain.as_ref().map_or(0.0, |t| t.seconds) + p.finetune.seconds;
+            if progress {
+                eprintln!(
+                    "seed {seed} {:<20} {:>5} parameters  test MSE {:.3e}  ({secs:.1} s)",
+                    v.name,
+                    p.model.num_params(),
+                    p.neural.mse
+                );
+            }
+            let unit = UnitResult {
+                seed,
+                variant: v.name.clone(),
+                parameters: p.model.num_params(),
+                mse: p.neural.mse,
+                within_10_percent: p.neural.within_10_percent,
+                max_relative_charge: p.neural.max_relative_charge,
+                train_seconds: secs,
+                dspmde_mse: p.dspmde.mse,
+            };
+            let showcase = (seed == first_seed && v.name == MAIN).then_some((&prep, &p.model));
+            done(unit, showcase)?;
+        }
+    }
+    Ok(())
+}
+
+/// Assembles a study from its units (every seed x variant), judges the claims and writes
+/// results.json, report.md and the figures into `out`.
+#[allow(clippy::too_many_arguments)]
+fn assemble(
+    units: &[UnitResult],
+    configuration: &str,
+    seeds: &[u64],
+    synthetic: Option<String>,
+    showcase: (&Prepared, &IonModel),
+    reg: &IonRegistry,
+    out: &Path,
+) -> Result<Results> {
+    let mut results = Vec::new();
+    for v in variants() {
+        let mut r = VariantResult {
+            variant: v.clone(),
+            parameters: 0,
+            mse: vec![],
+            within_10_percent: vec![],
+            max_relative_charge: vec![],
+            train_seconds: vec![],
+            dspmde_mse: vec![],
+        };
+        for &seed in seeds {
+            let u = units
+                .iter()
+                .find(|u| u.seed == seed && u.variant == v.name)
+                .ok_or_else(|| {
+                    ModelError::InvalidInput(format!("no result for seed {seed}, {}", v.name))
+                })?;
+            r.parameters = u.parameters;
+            r.mse.push(u.mse);
+            r.within_10_percent.push(u.within_10_percent);
+            r.max_relative_charge.push(u.max_relative_charge);
+            r.train_seconds.push(u.train_seconds);
+            r.dspmde_mse.push(u.dspmde_mse);
+        }
+        results.push(r);
+    }
+    let (prep, model) = showcase;
+    let attention = attention_maps(model, prep, reg)?;
+    let claims = judge(&results);
+    let mut res = Results {
+        configuration: configuration.to_string(),
+        seeds: seeds.to_vec(),
+        synthetic,
+        variants: results,
+        claims,
+        attention,
+        figures: Vec::new(),
+    };
+    res.figures = write_figures(&res, prep, model, reg, out)?;
+    let json = serde_json::to_string_pretty(&res).map_err(|e| io_err(out, e))?;
+    write_atomic(&out.join("results.json"), json.as_bytes())?;
+    write_atomic(&out.join("report.md"), report(&res).as_bytes())?;
+    Ok(res)
+}
+
 /// Runs every variant for every seed on `measurements` and writes the results folder `out`:
 /// results.json, report.md and the figures. Per seed the split, the DSPM-DE fit and the
 /// pre-training data are computed once and shared by all variants. `progress` prints one
@@ -238,74 +432,178 @@ pub fn reproduce(
     if seeds.is_empty() {
         return Err(ModelError::InvalidInput("no seed given".into()));
     }
-    std::fs::create_dir_all(out).map_err(|e| ModelError::Io {
-        path: out.display().to_string(),
-        message: e.to_string(),
-    })?;
-    let all = variants();
-    let mut results: Vec<VariantResult> = all
-        .iter()
-        .map(|v| VariantResult {
-            variant: v.clone(),
-            parameters: 0,
-            mse: vec![],
-            within_10_percent: vec![],
-            max_relative_charge: vec![],
-            train_seconds: vec![],
-            dspmde_mse: vec![],
-        })
-        .collect();
+    std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
+    let mut done = Vec::new();
     let mut showcase: Option<(Prepared, IonModel)> = None;
-    for &seed in seeds {
-        let shared = PipelineConfig {
-            seed,
-            skip_pretraining: false,
-            ..base.clone()
-        };
-        let prep = prepare(measurements, &shared, reg, false)?;
-        for r in results.iter_mut() {
-            let cfg = variant_config(&r.variant, base, seed);
-            let p = run_prepared(&prep, &cfg, reg, false)?;
-            let secs = p.pretrain.as_ref().map_or(0.0, |t| t.seconds) + p.finetune.seconds;
-            if progress {
-                eprintln!(
-                    "seed {seed} {:<20} {:>5} parameters  test MSE {:.3e}  ({secs:.1} s)",
-                    r.variant.name,
-                    p.model.num_params(),
-                    p.neural.mse
-                );
+    run_units(
+        measurements,
+        base,
+        &units(seeds),
+        seeds[0],
+        reg,
+        progress,
+        &mut |u, show| {
+            done.push(u);
+            if let Some((p, m)) = show {
+                showcase = Some((p.clone(), m.clone()));
             }
-            r.parameters = p.model.num_params();
-            r.mse.push(p.neural.mse);
-            r.within_10_percent.push(p.neural.within_10_percent);
-            r.max_relative_charge.push(p.neural.max_relative_charge);
-            r.train_seconds.push(secs);
-            r.dspmde_mse.push(p.dspmde.mse);
-            if showcase.is_none() && r.variant.name == MAIN {
-                showcase = Some((prep.clone(), p.model));
+            Ok(())
+        },
+    )?;
+    let (prep, model) = showcase.expect("the main variant ran");
+    assemble(
+        &done,
+        configuration,
+        seeds,
+        measurements.synthetic.clone(),
+        (&prep, &model),
+        reg,
+        out,
+    )
+}
+
+/// Runs shard `shard` of `shards` of a study: its units, each written to
+/// `out/shards/seed-S-VARIANT.json` as soon as it finishes (with the main variant's model of
+/// the first seed), so that a shard stopped at any point resumes where it was: units already
+/// on disk are skipped. Shards are independent processes (one machine or a scheduler's job
+/// array); [`merge`] assembles the study. Returns the number of units run now.
+#[allow(clippy::too_many_arguments)]
+pub fn reproduce_shard(
+    measurements: &Dataset,
+    base: &PipelineConfig,
+    configuration: &str,
+    seeds: &[u64],
+    (shard, shards): (usize, usize),
+    reg: &IonRegistry,
+    out: &Path,
+    progress: bool,
+) -> Result<usize> {
+    if seeds.is_empty() {
+        return Err(ModelError::InvalidInput("no seed given".into()));
+    }
+    if shards == 0 || shard >= shards {
+        return Err(ModelError::InvalidInput(format!(
+            "shard {shard}/{shards}: needs 0 <= k < n"
+        )));
+    }
+    let dir = out.join("shards");
+    std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+    let manifest = Manifest {
+        configuration: configuration.to_string(),
+        base: PipelineConfig {
+            seed: 0,
+            ..base.clone()
+        },
+        seeds: seeds.to_vec(),
+        data_fingerprint: data_fingerprint(measurements),
+        shards,
+    };
+    let mpath = dir.join("manifest.json");
+    match std::fs::read_to_string(&mpath) {
+        Ok(text) => {
+            let old: Manifest = serde_json::from_str(&text).map_err(|e| io_err(&mpath, e))?;
+            if old != manifest {
+                return Err(ModelError::InvalidInput(format!(
+                    "{} belongs to another study (configuration, seeds, data or shard count differ); use another --out",
+                    mpath.display()
+                )));
             }
         }
+        Err(_) => {
+            let json = serde_json::to_string_pretty(&manifest).map_err(|e| io_err(&mpath, e))?;
+            write_atomic(&mpath, json.as_bytes())?;
+        }
     }
-    let (prep, model) = showcase.expect("the main variant ran");
-    let attention = attention_maps(&model, &prep, reg)?;
-    let claims = judge(&results);
-    let mut res = Results {
-        configuration: configuration.to_string(),
-        seeds: seeds.to_vec(),
-        synthetic: measurements.synthetic.clone(),
-        variants: results,
-        claims,
-        attention,
-        figures: Vec::new(),
-    };
-    res.figures = write_figures(&res, &prep, &model, reg, out)?;
-    let json = serde_json::to_string_pretty(&res).map_err(|e| ModelError::Io {
-        path: "results.json".into(),
-        message: e.to_string(),
-    })?;
-    write_atomic(&out.join("results.json"), json.as_bytes())?;
-    write_atomic(&out.join("report.md"), report(&res).as_bytes())?;
-    Ok(res)
+    let todo: Vec<(u64, Variant)> = units(seeds)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, (s, v))| {
+            i % shards == shard
+                && !(unit_path(&dir, *s, &v.name).is_file()
+                    && (*s != seeds[0]
+                        || v.name != MAIN
+                        || showcase_model_path(&dir, *s).is_file()))
+        })
+        .map(|(_, u)| u)
+        .collect();
+    let mut count = 0;
+    run_units(
+        measurements,
+        base,
+        &todo,
+        seeds[0],
+        reg,
+        progress,
+        &mut |u, show| {
+            if let Some((_, m)) = show {
+                iontransport_model::Checkpoint::of_model(m, u.seed)
+                    .save(&showcase_model_path(&dir, u.seed))?;
+            }
+            let path = unit_path(&dir, u.seed, &u.variant);
+            let json = serde_json::to_string_pretty(&u).map_err(|e| io_err(&path, e))?;
+            write_atomic(&path, json.as_bytes())?;
+            count += 1;
+            Ok(())
+        },
+    )?;
+    Ok(count)
+}
+
+/// Assembles a sharded study in `out` (from `out/shards`, see [`reproduce_shard`]): checks
+/// that every unit is there, re-prepares the first seed (split and DSPM-DE fit, without
+/// pre-training data) for the figures, and writes results.json, report.md and the figures
+/// exactly as an unsharded run would (up to the training times).
+pub fn merge(measurements: &Dataset, reg: &IonRegistry, out: &Path) -> Result<Results> {
+    let dir = out.join("shards");
+    let mpath = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&mpath).map_err(|e| io_err(&mpath, e))?;
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| io_err(&mpath, e))?;
+    if manifest.data_fingerprint != data_fingerprint(measurements) {
+        return Err(ModelError::InvalidInput(
+            "the shards were run on other measurements (pass the same --data)".into(),
+        ));
+    }
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for (s, v) in units(&manifest.seeds) {
+        let path = unit_path(&dir, s, &v.name);
+        match std::fs::read_to_string(&path) {
+            Ok(t) => {
+                found.push(serde_json::from_str::<UnitResult>(&t).map_err(|e| io_err(&path, e))?)
+            }
+            Err(_) => missing.push(format!("seed {s} {}", v.name)),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(ModelError::InvalidInput(format!(
+            "{} of {} units are missing (run their shards first): {}{}",
+            missing.len(),
+            missing.len() + found.len(),
+            missing[..missing.len().min(5)].join(", "),
+            if missing.len() > 5 { ", ..." } else { "" }
+        )));
+    }
+    let first = manifest.seeds[0];
+    let model = iontransport_model::Checkpoint::load(&showcase_model_path(&dir, first))?.model()?;
+    let prep = prepare(
+        measurements,
+        &PipelineConfig {
+            seed: first,
+            skip_pretraining: true,
+            ..manifest.base.clone()
+        },
+        reg,
+        false,
+    )?;
+    assemble(
+        &found,
+        &manifest.configuration,
+        &manifest.seeds,
+        measurements.synthetic.clone(),
+        (&prep, &model),
+        reg,
+        out,
+    )
 }
 
 /// The method's main variant.

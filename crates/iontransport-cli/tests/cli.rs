@@ -408,6 +408,22 @@ fn a_failed_study_leaves_no_empty_results_folder() {
     ]);
     assert!(o.result.is_err());
     assert!(!results.exists());
+    for bad in ["3/3", "1", "a/b"] {
+        let e = run(&[
+            "reproduce",
+            "--shard",
+            bad,
+            "--out",
+            results.to_str().unwrap(),
+        ])
+        .result
+        .unwrap_err();
+        assert!(e.contains("k/n"), "{e}");
+    }
+    let e = run(&["reproduce", "merge", "--out", results.to_str().unwrap()])
+        .result
+        .unwrap_err();
+    assert!(e.contains("run the shards"), "{e}");
 }
 
 #[test]

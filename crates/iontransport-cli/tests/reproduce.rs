@@ -3,7 +3,9 @@
 //! parameter counts match the method's.
 
 use ion_species::IonRegistry;
-use iontransport_cli::reproduce::{Method, Results, mean_sd, reproduce};
+use iontransport_cli::reproduce::{
+    Method, Results, mean_sd, merge, reproduce, reproduce_shard, units,
+};
 use iontransport_model::pipeline::PipelineConfig;
 use np_transport::generate::synthetic_measurements;
 
@@ -116,5 +118,58 @@ fn tiny_reproduction_writes_a_consistent_report_and_figures() {
             .count();
         assert!(dark > 500, "{f}.png looks blank ({dark} dark pixels)");
         assert!(report.contains(&format!("({f}.png)")));
+    }
+}
+
+#[test]
+fn a_sharded_study_merges_into_the_same_results() {
+    // Three shards (run in any order, one of them twice to show it resumes) and a merge give
+    // the unsharded study's results, up to the training times.
+    let reg = IonRegistry::canonical();
+    let ds = synthetic_measurements(&reg, 24, 0.03, 2026)
+        .unwrap()
+        .dataset;
+    let cfg = PipelineConfig::tiny(0);
+    let whole = tempfile::tempdir().unwrap();
+    let a = reproduce(&ds, &cfg, "tiny", &[0, 1], &reg, whole.path(), false).unwrap();
+    let sharded = tempfile::tempdir().unwrap();
+    let out = sharded.path();
+    let e = merge(&ds, &reg, out).unwrap_err().to_string();
+    assert!(e.contains("manifest.json"), "{e}");
+    let total = units(&[0, 1]).len();
+    let mut ran = 0;
+    for k in [2, 0] {
+        ran += reproduce_shard(&ds, &cfg, "tiny", &[0, 1], (k, 3), &reg, out, false).unwrap();
+    }
+    let e = merge(&ds, &reg, out).unwrap_err().to_string();
+    assert!(e.contains("units are missing"), "{e}");
+    ran += reproduce_shard(&ds, &cfg, "tiny", &[0, 1], (1, 3), &reg, out, false).unwrap();
+    assert_eq!(ran, total);
+    // Resumable: a finished shard has nothing left to do.
+    assert_eq!(
+        reproduce_shard(&ds, &cfg, "tiny", &[0, 1], (1, 3), &reg, out, false).unwrap(),
+        0
+    );
+    // Shards of another study are refused.
+    let e = reproduce_shard(&ds, &cfg, "tiny", &[0], (0, 3), &reg, out, false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("another study"), "{e}");
+    let b = merge(&ds, &reg, out).unwrap();
+    let strip = |r: &Results| {
+        let mut r = r.clone();
+        for v in &mut r.variants {
+            v.train_seconds.clear();
+        }
+        r
+    };
+    assert_eq!(strip(&a), strip(&b));
+    for f in [
+        "report.md",
+        "parity.svg",
+        "attention.svg",
+        "rejection-vs-flux.svg",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
     }
 }
