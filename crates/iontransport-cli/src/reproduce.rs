@@ -308,6 +308,10 @@ fn showcase_model_path(dir: &Path, seed: u64) -> std::path::PathBuf {
     dir.join(format!("seed-{seed}-{MAIN}.model.json"))
 }
 
+/// Receives each finished unit, with the showcase model and its preparation when it is the
+/// first seed's main variant.
+type UnitSink<'a> = dyn FnMut(UnitResult, Option<(&Prepared, &IonModel)>) -> Result<()> + 'a;
+
 /// Runs the given units, one seed's preparation at a time (split, DSPM-DE fit, pre-training
 /// data; shared by that seed's variants); `done` receives each unit's result, and the main
 /// variant's model with its preparation for the first seed of the study.
@@ -318,7 +322,7 @@ fn run_units(
     first_seed: u64,
     reg: &IonRegistry,
     progress: bool,
-    done: &mut dyn FnMut(UnitResult, Option<(&Prepared, &IonModel)>) -> Result<()>,
+    done: &mut UnitSink<'_>,
 ) -> Result<()> {
     let mut seeds: Vec<u64> = todo.iter().map(|(s, _)| *s).collect();
     seeds.dedup();
