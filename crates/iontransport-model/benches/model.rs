@@ -126,6 +126,43 @@ fn bench(c: &mut Criterion) {
             trajectory_gradient(&model, &trs[k], &trs[k].targets, 0, true).unwrap()
         })
     });
+    // Trained weights take 3-4x the steps of fresh ones: the shipped model (main job,
+    // positivity-preserving projection), pre-training and fine-tuning gradients.
+    let shipped = iontransport_model::Checkpoint::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/nf270-synthetic.json"),
+    )
+    .unwrap()
+    .model()
+    .unwrap();
+    let first = shipped.fine_tune_start();
+    for (name, from) in [("all parameters", 0), ("last two layers", first)] {
+        let mut k = 0;
+        c.bench_function(
+            &format!("training, trained weights: one trajectory gradient, {name}"),
+            |b| {
+                b.iter(|| {
+                    k = (k + 1) % trs.len();
+                    trajectory_gradient(&shipped, &trs[k], &trs[k].targets, from, true).unwrap()
+                })
+            },
+        );
+    }
+    // Inference of 32 feeds, one after another, trained weights.
+    let feeds: Vec<Composition> = data.dataset.samples[..32]
+        .iter()
+        .map(|s| Composition::from_vector(&reg, &s.feed, false).unwrap())
+        .collect();
+    let grid = flux_grid(1.7e-5, 10);
+    c.bench_function("inference, trained weights: 1 feed, 10 fluxes", |b| {
+        b.iter(|| shipped.predict(black_box(&feeds[0]), &grid).unwrap())
+    });
+    c.bench_function("inference, trained weights: 32 feeds, 10 fluxes", |b| {
+        b.iter(|| {
+            for f in &feeds {
+                shipped.predict(black_box(f), &grid).unwrap();
+            }
+        })
+    });
 }
 
 criterion_group! {

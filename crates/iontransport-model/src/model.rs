@@ -387,6 +387,7 @@ impl VectorField for TrajectoryField<'_> {
             h,
             ws,
         );
+        vjp_p.fill(0.0);
         self.backward_from_cache(h, p, a, ws, vjp_h, vjp_p);
     }
 
@@ -419,7 +420,26 @@ impl VectorField for TrajectoryField<'_> {
         vjp_p: &mut [f64],
     ) {
         ws.load_cache(record);
+        vjp_p.fill(0.0);
         self.backward_from_cache(h, p, a, ws, vjp_h, vjp_p);
+    }
+
+    fn vjp_recorded_add(
+        &self,
+        _tau: f64,
+        h: &[f64],
+        p: &[f64],
+        a: &[f64],
+        ws: &mut Workspace,
+        record: &[f64],
+        vjp_h: &mut [f64],
+        vjp_p_acc: &mut [f64],
+        _scratch_p: &mut [f64],
+    ) {
+        // The backward pass adds into its parameter cotangent, and only from
+        // `first_trainable` on: no parameter-sized fill or copy per stage.
+        ws.load_cache(record);
+        self.backward_from_cache(h, p, a, ws, vjp_h, vjp_p_acc);
     }
 }
 
@@ -430,6 +450,7 @@ impl TrajectoryField<'_> {
     }
 
     /// The VJP from the forward cache in `ws`: projection, masking and scaling, network.
+    /// Overwrites `vjp_h`; *adds* into `vjp_p`.
     fn backward_from_cache(
         &self,
         h: &[f64],
@@ -479,7 +500,6 @@ impl TrajectoryField<'_> {
             }
         }
         vjp_h.fill(0.0);
-        vjp_p.fill(0.0);
         backward(
             cfg,
             &self.model.layout,

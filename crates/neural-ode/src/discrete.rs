@@ -97,10 +97,11 @@ pub(crate) fn discrete_adjoint<F: VectorField>(
             }
             let r = d.record_len;
             let cot = &kbar[s * n..(s + 1) * n];
+            // The parameter cotangent is added straight into pbar.
             if r > 0 {
                 // The forward pass kept this stage's record: no recomputation.
                 let rec = &d.records[(i * 7 + s) * r..(i * 7 + s + 1) * r];
-                f.vjp_recorded(
+                f.vjp_recorded_add(
                     t + C[s] * h,
                     &stage_y,
                     p,
@@ -108,15 +109,16 @@ pub(crate) fn discrete_adjoint<F: VectorField>(
                     &mut ws,
                     rec,
                     &mut vy,
+                    &mut pbar,
                     &mut vp,
                 );
             } else {
                 f.vjp(t + C[s] * h, &stage_y, p, cot, &mut ws, &mut vy, &mut vp);
+                for (a, b) in pbar.iter_mut().zip(&vp) {
+                    *a += b;
+                }
             }
             stats.nvjp += 1;
-            for (a, b) in pbar.iter_mut().zip(&vp) {
-                *a += b;
-            }
             for l in 0..n {
                 ybar[l] += vy[l];
             }

@@ -73,6 +73,30 @@ pub trait VectorField: Sync {
     ) {
         self.vjp(t, y, p, a, ws, vjp_y, vjp_p)
     }
+
+    /// [`VectorField::vjp_recorded`] that *adds* a^T df/dtheta into `vjp_p_acc` (vjp_y is
+    /// overwritten as usual). Adjoints accumulate parameter gradients over thousands of
+    /// stages; a field that can add in place (e.g. a network whose backward pass already
+    /// accumulates) saves writing and re-reading a whole parameter-sized vector per stage.
+    /// The default computes into `scratch_p` (length [`VectorField::num_params`]) and adds.
+    #[allow(clippy::too_many_arguments)]
+    fn vjp_recorded_add(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        a: &[f64],
+        ws: &mut Self::Workspace,
+        record: &[f64],
+        vjp_y: &mut [f64],
+        vjp_p_acc: &mut [f64],
+        scratch_p: &mut [f64],
+    ) {
+        self.vjp_recorded(t, y, p, a, ws, record, vjp_y, scratch_p);
+        for (acc, v) in vjp_p_acc.iter_mut().zip(scratch_p.iter()) {
+            *acc += v;
+        }
+    }
 }
 
 /// A vector field from a plain closure `f(t, y, p, dy)`, with vector-Jacobian products by

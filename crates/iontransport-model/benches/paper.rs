@@ -1,0 +1,110 @@
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
+//! The paper's training configuration on one thread, with trained weights: 8 ions, an epoch of
+//! 32 batches x 32 trajectories x 10 save points, float64, rtol 1e-5 / atol 1e-7, Euclidean
+//! (hard) projection; the gradient of one batch; inference of 1 and of 32 feeds. The weights
+//! are `benches/fixtures/nf270-hard.json`, written by the main job (`iontransport pipeline
+//! --out ...`, seed 0): trained fields take 3-4x the steps of fresh ones.
+
+use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use ion_species::{Composition, IonRegistry};
+use iontransport_model::data::{Trajectory, trajectories};
+use iontransport_model::train::{Adam, trajectory_gradient};
+use iontransport_model::{Checkpoint, IonModel};
+use np_transport::generate::{GeneratorConfig, flux_grid, generate};
+use np_transport::{Conditions, Dspmde, Membrane};
+
+fn batch_gradient(model: &IonModel, batch: &[Trajectory]) -> Vec<f64> {
+    let mut g = vec![0.0; model.num_params()];
+    for t in batch {
+        let (_, gi, _) = trajectory_gradient(model, t, &t.targets, 0, true).unwrap();
+        for (a, b) in g.iter_mut().zip(&gi) {
+            *a += b;
+        }
+    }
+    g
+}
+
+fn bench(c: &mut Criterion) {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/fixtures/nf270-hard.json");
+    let model = Checkpoint::load(&path).unwrap().model().unwrap();
+    assert_eq!((model.config.rtol, model.config.atol), (1e-5, 1e-7));
+    let reg = IonRegistry::canonical();
+    // 1024 DSPM-DE trajectories (fitted-membrane-like NF270), 10 save points each.
+    let dspm = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
+    let data = generate(
+        &dspm,
+        &reg,
+        &GeneratorConfig {
+            feeds: 1024,
+            fluxes: flux_grid(1.7e-5, 10),
+            noise: 0.01,
+            seed: 11,
+            regime_weights: [0.7, 0.3, 0.0],
+            ..GeneratorConfig::default()
+        },
+        "bench",
+    )
+    .unwrap();
+    let trs = trajectories(&model.config, &data.dataset).unwrap();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let steps: usize = trs[..32]
+        .iter()
+        .map(|t| {
+            model
+                .solve_trajectory(&t.feed.cond, &t.taus, 0, false)
+                .unwrap()
+                .1
+                .stats
+                .accepted
+        })
+        .sum();
+    eprintln!(
+        "trained weights: {:.1} accepted steps per trajectory",
+        steps as f64 / 32.0
+    );
+
+    let mut group = c.benchmark_group("paper configuration, one thread");
+    group.sample_size(10);
+    group.bench_function("epoch: 32 batches x 32 trajectories x 10 points", |b| {
+        b.iter(|| {
+            one.install(|| {
+                let mut m = model.clone();
+                let mut adam = Adam::new(m.num_params(), 1e-3);
+                for batch in trs.chunks(32) {
+                    let mut g = batch_gradient(&m, batch);
+                    let inv = 1.0 / (batch.len() * 8) as f64;
+                    g.iter_mut().for_each(|x| *x *= inv);
+                    adam.step(&mut m.params, &g, 0);
+                }
+                black_box(m.params[0])
+            })
+        })
+    });
+    group.bench_function("gradient of one batch of 32", |b| {
+        b.iter(|| one.install(|| batch_gradient(&model, black_box(&trs[..32]))))
+    });
+    let feeds: Vec<Composition> = data.dataset.samples[..32]
+        .iter()
+        .map(|s| Composition::from_vector(&reg, &s.feed, false).unwrap())
+        .collect();
+    let grid = flux_grid(1.7e-5, 10);
+    group.bench_function("inference: 1 feed, 10 fluxes", |b| {
+        b.iter(|| model.predict(black_box(&feeds[0]), &grid).unwrap())
+    });
+    group.bench_function("inference: 32 feeds, 10 fluxes", |b| {
+        b.iter(|| {
+            for f in &feeds {
+                model.predict(black_box(f), &grid).unwrap();
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,70 @@
+//! Times the paper's training configuration on one thread, for `tools/jax_compare.py`: epochs
+//! of 32 batches x 32 trajectories (the first 1,024 of DATA) with MODEL's weights and
+//! tolerances, and inference of 32 feeds; prints one JSON line.
+//!
+//! `cargo run --release -p iontransport-model --example paper_epoch -- MODEL.json DATA.csv [EPOCHS]`
+
+use ion_species::IonRegistry;
+use iontransport_model::Checkpoint;
+use iontransport_model::data::trajectories;
+use iontransport_model::train::{Adam, trajectory_gradient};
+use np_transport::data::Dataset;
+use std::time::Instant;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(model_path), Some(data_path)) = (args.get(1), args.get(2)) else {
+        return Err("usage: paper_epoch MODEL.json DATA.csv [EPOCHS]".into());
+    };
+    let epochs: usize = args.get(3).map_or(Ok(3), |e| e.parse())?;
+    let model = Checkpoint::load(model_path.as_ref())?.model()?;
+    let reg = IonRegistry::canonical();
+    let ds = Dataset::read_csv(data_path.as_ref(), &reg)?;
+    let trs = trajectories(&model.config, &ds)?;
+    let trs = &trs[..trs.len().min(1024)];
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let mut seconds = Vec::new();
+    let mut steps = 0usize;
+    for _ in 0..epochs {
+        let mut m = model.clone();
+        let mut adam = Adam::new(m.num_params(), 1e-3);
+        let t0 = Instant::now();
+        one.install(|| -> Result<(), iontransport_model::ModelError> {
+            for batch in trs.chunks(32) {
+                let mut g = vec![0.0; m.num_params()];
+                let mut count = 0;
+                for t in batch {
+                    let (_, gi, c) = trajectory_gradient(&m, t, &t.targets, 0, true)?;
+                    count += c;
+                    g.iter_mut().zip(&gi).for_each(|(a, b)| *a += b);
+                }
+                let inv = 1.0 / count.max(1) as f64;
+                g.iter_mut().for_each(|x| *x *= inv);
+                adam.step(&mut m.params, &g, 0);
+            }
+            Ok(())
+        })?;
+        seconds.push(t0.elapsed().as_secs_f64());
+    }
+    for t in trs {
+        steps += model
+            .solve_trajectory(&t.feed.cond, &t.taus, 0, false)?
+            .1
+            .stats
+            .accepted;
+    }
+    let t0 = Instant::now();
+    let reps = 20;
+    for _ in 0..reps {
+        for t in &trs[..32] {
+            model.predict_normalised(&t.feed.cond, &t.taus)?;
+        }
+    }
+    let inference32 = t0.elapsed().as_secs_f64() / reps as f64;
+    println!(
+        "{{\"epoch_seconds\": {seconds:?}, \"trajectories\": {}, \"steps_per_trajectory\": {:.2}, \"inference_32_seconds\": {inference32:.6}}}",
+        trs.len(),
+        steps as f64 / trs.len() as f64
+    );
+    Ok(())
+}

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Side by side, in one run: the paper's training configuration in iontransport (Rust) and in
+JAX/diffrax, same model, same data, same tolerances, both pinned to one CPU core.
+
+The model is an iontransport model file (the attention neural ODE with the Euclidean hard
+projection); the JAX version rebuilds exactly its vector field from the file's parameters
+(token features, embeddings, single-head attention, five tanh layers, projection onto
+sum_j z_j dh_j = 0 over present ions) and integrates each batch of 32 trajectories as one
+system with Tsit5, a PID step controller at the model's rtol/atol, and diffrax's
+recursive-checkpoint adjoint; float64. An epoch is 32 batches x 32 trajectories (the first
+1,024 of the data) with an Adam step per batch, as in `paper_epoch`.
+
+Not run by CI. Needs `pip install "jax[cpu]" diffrax` and a release build of the example:
+
+    python3 tools/jax_compare.py MODEL.json DATA.csv [EPOCHS]
+
+where DATA.csv is e.g. `iontransport generate --out data.csv --feeds 1024 --fluxes 10
+--flux-max 1.7e-5 --seed 11`. The first JAX epoch includes compilation and is reported apart.
+"""
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import diffrax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+TOKEN_FEATURES = 3
+
+
+def layout(net):
+    n, dm, dk, hid = net["ions"], net["d_model"], net["d_k"], net["hidden"]
+    off = 0
+    out = {}
+
+    def take(name, length):
+        nonlocal off
+        out[name] = (off, length)
+        off += length
+
+    take("we", dm * TOKEN_FEATURES)
+    take("be", dm)
+    take("pos", n * dm)
+    assert net["attention"], "the comparison is for the attention model"
+    take("wq", dm * dk)
+    take("wk", dm * dk)
+    take("wv", dm * dk)
+    sizes = [n * dk + n + 2, hid, hid, hid, hid, n]
+    layers = []
+    for ni, no in zip(sizes[:-1], sizes[1:]):
+        layers.append((off, ni, no))
+        off += ni * no + no
+    return out, layers, off
+
+
+def unpack(params, net):
+    lay, layers, total = layout(net)
+    assert total == len(params), (total, len(params))
+    p = jnp.asarray(params)
+    n, dm, dk = net["ions"], net["d_model"], net["d_k"]
+
+    def block(name, shape):
+        o, length = lay[name]
+        return p[o:o + length].reshape(shape)
+
+    w = {
+        "we": block("we", (dm, TOKEN_FEATURES)),
+        "be": block("be", (dm,)),
+        "pos": block("pos", (n, dm)),
+        "wq": block("wq", (dm, dk)),
+        "wk": block("wk", (dm, dk)),
+        "wv": block("wv", (dm, dk)),
+        "layers": [(p[o:o + ni * no].reshape(no, ni), p[o + ni * no:o + ni * no + no]) for o, ni, no in layers],
+    }
+    return w
+
+
+def field(w, tau, h, c):
+    """dh/dtau of one trajectory; c = (h0, mask, log_scale, z)."""
+    h0, mask, log_scale, z = c
+    dk = w["wq"].shape[1]
+    safe_h0 = jnp.where(mask, h0, 1.0)
+    u = jnp.stack([h / safe_h0, jnp.log(safe_h0) / 5.0, jnp.full_like(h, tau)], axis=1)
+    u = jnp.where(mask[:, None], u, 0.0)
+    e = u @ w["we"].T + w["be"] + w["pos"]
+    e = jnp.where(mask[:, None], e, 0.0)
+    q, k, v = e @ w["wq"], e @ w["wk"], e @ w["wv"]
+    scores = (q @ k.T) / math.sqrt(dk)
+    scores = jnp.where(mask[None, :], scores, -jnp.inf)
+    a = jax.nn.softmax(scores, axis=1)
+    a = jnp.where(mask[:, None], a, 0.0)
+    o = a @ v
+    x = jnp.concatenate([o.reshape(-1), u[:, 0], jnp.array([tau, log_scale])])
+    for i, (W, b) in enumerate(w["layers"]):
+        x = W @ x + b
+        if i + 1 < len(w["layers"]):
+            x = jnp.tanh(x)
+    rate = jnp.where(mask, h0 * x, 0.0)
+    zm = jnp.where(mask, z, 0.0)
+    zz = zm @ zm
+    return jnp.where(zz > 0, rate - zm * (zm @ rate) / jnp.where(zz > 0, zz, 1.0), rate)
+
+
+def read_data(path, ions, flux_scale, limit=1024):
+    rows = [r for r in csv.reader(line for line in open(path) if not line.startswith("#"))]
+    head = rows[0]
+    col = {name: i for i, name in enumerate(head)}
+    samples = {}
+    order = []
+    for r in rows[1:]:
+        sid = r[col["sample"]]
+        if sid not in samples:
+            if len(order) == limit:
+                break
+            samples[sid] = {"feed": [float(r[col[f"feed:{i} [mol/m3]"]] or 0) for i in ions], "taus": [], "y": []}
+            order.append(sid)
+        s = samples[sid]
+        s["taus"].append(float(r[col["Jv [m/s]"]]) / flux_scale)
+        s["y"].append([float(r[col[f"permeate:{i} [mol/m3]"]]) if r[col[f"permeate:{i} [mol/m3]"]] else math.nan for i in ions])
+    feeds = jnp.array([samples[s]["feed"] for s in order])
+    S = feeds.sum(axis=1)
+    h0 = feeds / S[:, None]
+    mask = feeds > 0
+    taus = jnp.array([samples[s]["taus"] for s in order])
+    y = jnp.array([samples[s]["y"] for s in order]) / S[:, None, None]
+    return h0, mask, jnp.log(S) / 10.0, taus, y
+
+
+def main():
+    model_path, data_path = sys.argv[1], sys.argv[2]
+    epochs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+
+    # --- iontransport (Rust) ---------------------------------------------------------------
+    ours = subprocess.run(
+        ["cargo", "run", "--release", "-q", "-p", "iontransport-model", "--example", "paper_epoch", "--",
+         os.path.abspath(model_path), os.path.abspath(data_path), str(epochs)],
+        cwd=root, check=True, capture_output=True, text=True,
+    )
+    rust = json.loads(ours.stdout.strip().splitlines()[-1])
+
+    # --- JAX / diffrax ---------------------------------------------------------------------
+    ck = json.load(open(model_path))["checkpoint"]
+    cfg = ck["config"]
+    net = cfg["network"]
+    assert cfg["constraint"] == "Hard", "the comparison uses the Euclidean hard projection"
+    w = unpack(ck["params"], net)
+    z = jnp.array(cfg["valences"])
+    h0, mask, log_scale, taus, y = read_data(data_path, cfg["ions"], cfg["flux_scale"])
+    assert bool(jnp.all(taus == taus[0])), "one flux grid for the whole data set"
+    ts = taus[0]
+
+    def batch_loss(w, h0b, maskb, lsb, yb):
+        def f(t, hb, args):
+            return jax.vmap(lambda h, a, m, l: field(w, t, h, (a, m, l, z)))(hb, h0b, maskb, lsb)
+
+        sol = diffrax.diffeqsolve(
+            diffrax.ODETerm(f), diffrax.Tsit5(), t0=0.0, t1=ts[-1], dt0=None, y0=h0b,
+            saveat=diffrax.SaveAt(ts=ts),
+            stepsize_controller=diffrax.PIDController(rtol=cfg["rtol"], atol=cfg["atol"]),
+            adjoint=diffrax.RecursiveCheckpointAdjoint(), max_steps=4096,
+        )
+        pred = jnp.transpose(sol.ys, (1, 0, 2))  # batch, time, ion
+        measured = ~jnp.isnan(yb)
+        d = jnp.where(measured, pred - jnp.nan_to_num(yb), 0.0)
+        return (d * d).sum() / measured.sum(), sol.stats["num_accepted_steps"]
+
+    grad = jax.jit(jax.value_and_grad(batch_loss, has_aux=True))
+
+    def adam_epoch(w):
+        m = jax.tree_util.tree_map(jnp.zeros_like, w)
+        v = jax.tree_util.tree_map(jnp.zeros_like, w)
+        steps = 0
+        for i, b in enumerate(range(0, h0.shape[0], 32)):
+            sl = slice(b, b + 32)
+            (loss, acc), g = grad(w, h0[sl], mask[sl], log_scale[sl], y[sl])
+            steps += int(acc)
+            t = i + 1
+            m = jax.tree_util.tree_map(lambda a, gg: 0.9 * a + 0.1 * gg, m, g)
+            v = jax.tree_util.tree_map(lambda a, gg: 0.999 * a + 0.001 * gg * gg, v, g)
+            w = jax.tree_util.tree_map(
+                lambda p, mm, vv: p - 1e-3 * (mm / (1 - 0.9 ** t)) / (jnp.sqrt(vv / (1 - 0.999 ** t)) + 1e-8), w, m, v)
+        jax.block_until_ready(w)
+        return steps
+
+    t0 = time.perf_counter()
+    adam_epoch(w)
+    first = time.perf_counter() - t0
+    jax_seconds = []
+    steps = 0
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        steps = adam_epoch(w)
+        jax_seconds.append(time.perf_counter() - t0)
+
+    infer = jax.jit(lambda w, a, m, l: batch_loss(w, a, m, l, y[:32])[0])
+    infer(w, h0[:32], mask[:32], log_scale[:32]).block_until_ready()
+    t0 = time.perf_counter()
+    for _ in range(20):
+        infer(w, h0[:32], mask[:32], log_scale[:32]).block_until_ready()
+    jax_infer = (time.perf_counter() - t0) / 20
+
+    best = lambda xs: min(xs)  # noqa: E731
+    print(f"data: {h0.shape[0]} trajectories x {ts.shape[0]} fluxes; rtol {cfg['rtol']}, atol {cfg['atol']}; one core")
+    print(f"iontransport  epoch {best(rust['epoch_seconds']):.3f} s (of {rust['epoch_seconds']}), "
+          f"{rust['steps_per_trajectory']:.1f} steps per trajectory, inference of 32 feeds {rust['inference_32_seconds'] * 1e3:.2f} ms")
+    print(f"JAX/diffrax   epoch {best(jax_seconds):.3f} s (of {[round(s, 3) for s in jax_seconds]}; first with compilation {first:.1f} s), "
+          f"{steps / 32:.1f} shared steps per batch, inference of 32 feeds {jax_infer * 1e3:.2f} ms")
+    print(f"ratio iontransport / JAX: epoch {best(rust['epoch_seconds']) / best(jax_seconds):.2f}, "
+          f"inference {rust['inference_32_seconds'] / jax_infer:.2f}")
+
+
+if __name__ == "__main__":
+    main()
