@@ -61,8 +61,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let inference32 = t0.elapsed().as_secs_f64() / reps as f64;
+    // The first trajectory's prediction, so the comparison can check it runs the same model.
+    let first = model.predict_normalised(&trs[0].feed.cond, &trs[0].taus)?;
     println!(
-        "{{\"epoch_seconds\": {seconds:?}, \"trajectories\": {}, \"steps_per_trajectory\": {:.2}, \"inference_32_seconds\": {inference32:.6}}}",
+        "{{\"epoch_seconds\": {seconds:?}, \"trajectories\": {}, \"steps_per_trajectory\": {:.2}, \"inference_32_seconds\": {inference32:.6}, \"first_prediction\": {first:?}}}",
         trs.len(),
         steps as f64 / trs.len() as f64
     );

@@ -94,7 +94,8 @@ fn fine_tuned_model_beats_the_fitted_dspmde_on_the_synthetic_test_split() {
         "test MSE: neural ODE {:.3e}, fitted DSPM-DE {:.3e}, ratio {ratio:.3}; within 10 %: {:.3} vs {:.3}",
         r.neural.mse, r.dspmde.mse, r.neural.within_10_percent, r.dspmde.within_10_percent
     );
-    // Margin found when this test was written: ratio 0.949 for seed 0 (quick configuration).
+    // Margin found when this test was written: ratio 0.949 for seed 0 (quick configuration);
+    // 0.828 since np-transport's solver changes (issue 12) moved the pre-training data.
     // Other seeds gave 0.573 (seed 1) and 1.463 (seed 2): the advantage is not robust at this
     // scale; this test pins the seed-0 outcome so a regression is noticed.
     assert!(ratio < 1.0, "neural/DSPM-DE test MSE ratio {ratio}");
