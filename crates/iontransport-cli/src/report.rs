@@ -40,16 +40,27 @@ pub fn pipeline(out: &mut dyn Write, r: &PipelineResult) -> Result<()> {
             format!("; at a bound: {}", r.fitted.at_bound.join(", "))
         }
     )?;
+    let skipped = |n: usize| {
+        if n > 0 {
+            format!("; {n} batches skipped for a non-finite gradient")
+        } else {
+            String::new()
+        }
+    };
     if let Some(p) = &r.pretrain {
         writeln!(
             out,
-            "pre-training: {} epochs, best validation MSE {:.3e} ({:.1} s + {:.1} s data)",
-            p.epochs_run, p.best_validation, p.seconds, r.seconds[1]
+            "pre-training: {} epochs, best validation MSE {:.3e} ({:.1} s + {:.1} s data{})",
+            p.epochs_run,
+            p.best_validation,
+            p.seconds,
+            r.seconds[1],
+            skipped(p.skipped_batches)
         )?;
     }
     writeln!(
         out,
-        "fine-tuning: {} epochs, best {} MSE {:.3e} ({:.1} s)",
+        "fine-tuning: {} epochs, best {} MSE {:.3e} ({:.1} s{})",
         r.finetune.epochs_run,
         if r.finetune.validated {
             "validation"
@@ -57,7 +68,8 @@ pub fn pipeline(out: &mut dyn Write, r: &PipelineResult) -> Result<()> {
             "TRAINING (no validation feeds)"
         },
         r.finetune.best_validation,
-        r.finetune.seconds
+        r.finetune.seconds,
+        skipped(r.finetune.skipped_batches)
     )?;
     writeln!(
         out,

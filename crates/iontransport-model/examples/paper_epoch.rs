@@ -2,7 +2,9 @@
 //! of 32 batches x 32 trajectories (the first 1,024 of DATA) with MODEL's weights and
 //! tolerances, and inference of 32 feeds; prints one JSON line.
 //!
-//! `cargo run --release -p iontransport-model --example paper_epoch -- MODEL.json DATA.csv [EPOCHS]`
+//! `cargo run --release -p iontransport-model --example paper_epoch -- MODEL.json DATA.csv [EPOCHS] [THREADS]`
+//!
+//! With THREADS > 1 each batch's trajectories are spread over a thread pool, as in `train`.
 
 use ion_species::IonRegistry;
 use iontransport_model::Checkpoint;
@@ -17,12 +19,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: paper_epoch MODEL.json DATA.csv [EPOCHS]".into());
     };
     let epochs: usize = args.get(3).map_or(Ok(3), |e| e.parse())?;
+    let threads: usize = args.get(4).map_or(Ok(1), |e| e.parse())?;
     let model = Checkpoint::load(model_path.as_ref())?.model()?;
     let reg = IonRegistry::canonical();
     let ds = Dataset::read_csv(data_path.as_ref(), &reg)?;
     let trs = trajectories(&model.config, &ds)?;
     let trs = &trs[..trs.len().min(1024)];
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
     let mut seconds = Vec::new();
     let mut steps = 0usize;
     for _ in 0..epochs {
@@ -31,10 +36,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t0 = Instant::now();
         one.install(|| -> Result<(), iontransport_model::ModelError> {
             for batch in trs.chunks(32) {
+                use rayon::prelude::*;
+                let parts: Vec<_> = batch
+                    .par_iter()
+                    .map(|t| trajectory_gradient(&m, t, &t.targets, 0, true))
+                    .collect();
                 let mut g = vec![0.0; m.num_params()];
                 let mut count = 0;
-                for t in batch {
-                    let (_, gi, c) = trajectory_gradient(&m, t, &t.targets, 0, true)?;
+                for part in parts {
+                    let (_, gi, c) = part?;
                     count += c;
                     g.iter_mut().zip(&gi).for_each(|(a, b)| *a += b);
                 }

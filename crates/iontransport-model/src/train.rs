@@ -120,6 +120,10 @@ pub struct TrainReport {
     /// the training loss, which says nothing about generalisation).
     #[serde(default = "yes")]
     pub validated: bool,
+    /// Batches that made no step because their loss or gradient was not finite (a solve that
+    /// overflowed); an epoch in which every batch is skipped is an error.
+    #[serde(default)]
+    pub skipped_batches: usize,
     /// Epochs run in this call.
     pub epochs_run: usize,
     /// Wall time, s.
@@ -323,6 +327,7 @@ pub fn train(
     );
     bar.set_position(epoch0 as u64);
     let mut epochs_run = 0;
+    let mut skipped = 0;
     while epoch0 < cfg.epochs && stale < cfg.patience {
         let epoch = epoch0;
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
@@ -331,6 +336,7 @@ pub fn train(
         order.shuffle(&mut rng);
         let mut epoch_loss = 0.0;
         let mut epoch_count = 0;
+        let mut skipped_this_epoch = 0;
         for batch in order.chunks(cfg.batch_size) {
             let targets: Vec<Vec<Option<f64>>> = batch
                 .iter()
@@ -353,26 +359,41 @@ pub fn train(
             let mut g = vec![0.0; model.num_params()];
             let (mut l, mut c) = (0.0, 0usize);
             for p in parts {
-                let (li, gi, ci) = p?;
-                l += li;
-                c += ci;
-                for (a, b) in g.iter_mut().zip(&gi) {
-                    *a += b;
+                match p {
+                    Ok((li, gi, ci)) => {
+                        l += li;
+                        c += ci;
+                        for (a, b) in g.iter_mut().zip(&gi) {
+                            *a += b;
+                        }
+                    }
+                    // A solve that failed (step size underflow, too many steps) counts as a
+                    // non-finite gradient: the batch is skipped below.
+                    Err(ModelError::Ode(_)) => l = f64::NAN,
+                    Err(e) => return Err(e),
                 }
             }
-            if c == 0 {
+            if c == 0 && l.is_finite() {
                 continue;
             }
-            let inv = 1.0 / c as f64;
+            let inv = 1.0 / c.max(1) as f64;
             g.iter_mut().for_each(|x| *x *= inv);
-            if g.iter().any(|x| !x.is_finite()) {
-                return Err(ModelError::Training(format!(
-                    "non-finite gradient in epoch {epoch}"
-                )));
+            if !l.is_finite() || g.iter().any(|x| !x.is_finite()) {
+                // One pathological trajectory (a solve that overflowed) must not end a run of
+                // hours: this batch makes no step, and the report counts it. A paper-scale
+                // pre-training run (9,000 trajectories) met one in epoch 95 after 45 minutes.
+                skipped += 1;
+                skipped_this_epoch += 1;
+                continue;
             }
             adam.step(&mut model.params, &g, first_trainable);
             epoch_loss += l;
             epoch_count += c;
+        }
+        if epoch_count == 0 && skipped_this_epoch > 0 {
+            return Err(ModelError::Training(format!(
+                "every batch of epoch {epoch} had a non-finite loss or gradient"
+            )));
         }
         let train_loss = epoch_loss / epoch_count.max(1) as f64;
         let val_loss = if validation.is_empty() {
@@ -424,6 +445,7 @@ pub fn train(
         history,
         best_validation: best,
         validated: !validation.is_empty(),
+        skipped_batches: skipped,
         epochs_run,
         seconds: start.elapsed().as_secs_f64(),
     })

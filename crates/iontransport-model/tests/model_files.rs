@@ -251,3 +251,28 @@ fn the_shipped_model_knows_its_domain_and_keeps_permeates_positive() {
         );
     }
 }
+
+#[test]
+fn a_batch_with_a_non_finite_gradient_is_skipped_not_fatal() {
+    // A paper-scale pre-training run failed after 45 minutes with "non-finite gradient in
+    // epoch 95". One poisoned trajectory (a target of 1e200: its squared error overflows) now
+    // costs its batch's step, counted in the report; only an epoch of nothing but such
+    // batches is an error.
+    let base = tiny_model();
+    let mut set = tiny_set(&base);
+    let j = set[0].targets.iter().position(Option::is_some).unwrap();
+    set[0].targets[j] = Some(1e200);
+    let mut cfg = TrainConfig::method(Phase::Pretrain, 3, 0);
+    cfg.batch_size = 1;
+    let mut m = base.clone();
+    let rep = train(&mut m, &set, &[], &cfg, None, None).unwrap();
+    assert_eq!(rep.skipped_batches, 3, "one per epoch");
+    assert_eq!(rep.epochs_run, 3);
+    assert!(rep.best_validation.is_finite() || !rep.validated);
+    assert!(m.params.iter().all(|p| p.is_finite()));
+    assert_ne!(m.params, base.params, "the other batches trained");
+    let e = train(&mut base.clone(), &set[..1], &[], &cfg, None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("every batch of epoch 0"), "{e}");
+}
