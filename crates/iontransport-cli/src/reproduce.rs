@@ -337,8 +337,8 @@ fn run_units(
             let cfg = variant_config(v, base, seed);
             let p = run_prepared(&prep, &cfg, reg, false)?;
             let secs = p.pretrain.as_ref().map_or(0.0, |t| t.seconds) + p.finetune.seconds;
-            let skipped = p.pretrain.as_ref().map_or(0, |t| t.skipped_batches)
-                + p.finetune.skipped_batches;
+            let skipped =
+                p.pretrain.as_ref().map_or(0, |t| t.skipped_batches) + p.finetune.skipped_batches;
             if progress {
                 eprintln!(
                     "seed {seed} {:<20} {:>5} parameters  test MSE {:.3e}  ({secs:.1} s){}",
