@@ -82,10 +82,14 @@ pub fn pipeline(out: &mut dyn Write, r: &PipelineResult) -> Result<()> {
         "{:<22}{:>12}{:>12}{:>14}{:>16}",
         "model", "test MSE", "MAE", "MSE(R)", "within +/-10 %"
     )?;
-    for (name, m) in [
+    let mut rows = vec![
         ("attention neural ODE", &r.neural),
         ("fitted DSPM-DE", &r.dspmde),
-    ] {
+    ];
+    if let Some(h) = &r.hybrid {
+        rows.push(("hybrid DSPM-DE + NN", &h.metrics));
+    }
+    for &(name, m) in &rows {
         writeln!(
             out,
             "{name:<22}{:>12.3e}{:>12.3e}{:>14.3e}{:>15.1}%",
@@ -99,6 +103,48 @@ pub fn pipeline(out: &mut dyn Write, r: &PipelineResult) -> Result<()> {
         out,
         "(MSE, MAE: normalised concentrations c_p/S; MSE(R): rejection, every ion alike)"
     )?;
+    writeln!(
+        out,
+        "rejection MAE | within +/-10 % by ion class (share of the feed: majors >= 10 %, minors 1-10 %, traces < 1 %):"
+    )?;
+    for &(name, m) in &rows {
+        let cells: Vec<String> = m
+            .classes
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} ({}) {:.3} | {:.1}%",
+                    c.class.name(),
+                    c.count,
+                    c.mae_rejection,
+                    100.0 * c.within_10_percent
+                )
+            })
+            .collect();
+        writeln!(out, "  {name:<22}{}", cells.join("   "))?;
+    }
+    if let Some(h) = &r.hybrid {
+        writeln!(
+            out,
+            "hybrid: {} epochs from the fitted DSPM-DE (correction initialised to zero), best {} MSE {:.3e} ({:.1} s + {:.1} s backbone curves{})",
+            h.report.epochs_run,
+            if h.report.validated {
+                "validation"
+            } else {
+                "TRAINING"
+            },
+            h.report.best_validation,
+            h.report.seconds,
+            h.backbone_seconds,
+            skipped(h.report.skipped_batches)
+        )?;
+        writeln!(
+            out,
+            "hybrid / DSPM-DE test MSE = {:.3}; max relative charge {:.1e}",
+            h.metrics.mse / r.dspmde.mse,
+            h.metrics.max_relative_charge
+        )?;
+    }
     writeln!(
         out,
         "neural ODE / DSPM-DE test MSE = {:.3}; max relative charge of neural predictions {:.1e}",

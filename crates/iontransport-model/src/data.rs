@@ -89,7 +89,9 @@ pub fn trajectories(config: &ModelConfig, data: &Dataset) -> Result<Vec<Trajecto
                 feed[j] = *c;
             }
         }
+        let tau_max = s.points.iter().fold(0.0f64, |m, p| m.max(p.flux)) / config.flux_scale;
         let pf = PreparedFeed::new(config, &feed)
+            .and_then(|pf| pf.with_backbone(config, tau_max))
             .map_err(|e| ModelError::InvalidInput(format!("sample {}: {e}", s.id)))?;
         let mut taus = Vec::with_capacity(s.points.len());
         let mut targets = vec![None; s.points.len() * n];

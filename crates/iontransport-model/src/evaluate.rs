@@ -28,6 +28,60 @@ pub struct Metrics {
     /// Where each parity pair comes from (same order as `parity`).
     #[serde(default)]
     pub sources: Vec<EntrySource>,
+    /// Rejection errors per ion class ([`IonClass`]: majors, minors, traces, in that order).
+    #[serde(default)]
+    pub classes: Vec<ClassMetrics>,
+}
+
+/// Ions classed by their share of the feed, c_f,j / sum_k c_f,k: what practitioners look at
+/// separately, because an error of 0.01 in c/S is nothing for a major ion and everything for
+/// a trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IonClass {
+    /// Share >= 10 %.
+    Major,
+    /// Share in [1 %, 10 %).
+    Minor,
+    /// Share < 1 %.
+    Trace,
+}
+
+impl IonClass {
+    /// All classes in report order.
+    pub const ALL: [IonClass; 3] = [IonClass::Major, IonClass::Minor, IonClass::Trace];
+
+    /// The class of an ion with feed share `fraction` (c_f,j / S).
+    pub fn of(fraction: f64) -> Self {
+        if fraction >= 0.1 {
+            IonClass::Major
+        } else if fraction >= 0.01 {
+            IonClass::Minor
+        } else {
+            IonClass::Trace
+        }
+    }
+
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            IonClass::Major => "majors",
+            IonClass::Minor => "minors",
+            IonClass::Trace => "traces",
+        }
+    }
+}
+
+/// Rejection errors of one ion class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassMetrics {
+    /// The class.
+    pub class: IonClass,
+    /// Entries in it.
+    pub count: usize,
+    /// Mean absolute error of the rejection R = 1 - c_p / c_f.
+    pub mae_rejection: f64,
+    /// Share of predictions within +/-10 % of the measured permeate concentration.
+    pub within_10_percent: f64,
 }
 
 /// The feed, ion and flux point of one evaluated entry.
@@ -74,6 +128,8 @@ pub fn metrics(
         (0.0, 0.0, 0.0, 0usize, 0usize, 0.0f64);
     let mut parity = Vec::new();
     let mut sources = Vec::new();
+    // Per class: count, sum |dR|, within +/-10 %.
+    let mut by_class = [(0usize, 0.0f64, 0usize); 3];
     for t in set {
         let h = pred(t)?;
         for k in 0..t.taus.len() {
@@ -92,9 +148,14 @@ pub fn metrics(
                     se += d * d;
                     se_c += r * r;
                     ae += d.abs();
-                    if d.abs() <= 0.1 * y.abs() {
+                    let ok = d.abs() <= 0.1 * y.abs();
+                    if ok {
                         within += 1;
                     }
+                    let cls = &mut by_class[IonClass::of(t.feed.cond.h0[j]) as usize];
+                    cls.0 += 1;
+                    cls.1 += r.abs();
+                    cls.2 += usize::from(ok);
                     count += 1;
                     parity.push((y, row[j]));
                     sources.push(EntrySource {
@@ -116,6 +177,16 @@ pub fn metrics(
         count,
         parity,
         sources,
+        classes: IonClass::ALL
+            .iter()
+            .zip(by_class)
+            .map(|(&class, (n, sum, ok))| ClassMetrics {
+                class,
+                count: n,
+                mae_rejection: sum / n.max(1) as f64,
+                within_10_percent: ok as f64 / n.max(1) as f64,
+            })
+            .collect(),
     })
 }
 
@@ -170,6 +241,7 @@ mod tests {
             count: 4,
             parity: vec![(1.0, 1.5), (2.0, 2.0), (1.0, 0.0), (3.0, 2.0)],
             sources: vec![src("a", 0), src("a", 1), src("b", 0), src("b", 1)],
+            classes: vec![],
         };
         let by = m.mse_by_feed();
         assert_eq!(by.len(), 2);

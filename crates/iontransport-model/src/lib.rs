@@ -14,6 +14,7 @@ pub mod conv;
 pub mod data;
 mod error;
 pub mod evaluate;
+pub mod hybrid;
 pub mod model;
 pub mod network;
 pub mod pipeline;
@@ -22,6 +23,7 @@ pub mod train;
 
 pub use checkpoint::Checkpoint;
 pub use error::{ModelError, Result};
+pub use hybrid::{Backbone, BackboneCurve};
 pub use model::{
     Architecture, Constraint, IonModel, ModelConfig, Prediction, PreparedFeed, TrainingDomain,
     TrajectoryField,

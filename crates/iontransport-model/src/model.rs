@@ -59,6 +59,10 @@ pub struct ModelConfig {
     /// outside it get warnings ([`Prediction::warnings`]).
     #[serde(default)]
     pub domain: Option<TrainingDomain>,
+    /// Hybrid model: the DSPM-DE backbone whose permeate curve the network corrects
+    /// (requires [`Constraint::HardPositive`] and the neural ODE; see [`crate::hybrid`]).
+    #[serde(default)]
+    pub backbone: Option<crate::hybrid::Backbone>,
 }
 
 /// The range of the data a model was trained on: the flux range, the total feed
@@ -117,6 +121,7 @@ impl ModelConfig {
             atol: 1e-7,
             architecture: Architecture::NeuralOde,
             domain: None,
+            backbone: None,
         }
     }
 
@@ -186,7 +191,27 @@ impl ModelConfig {
         {
             return bad(format!("training domain {d:?} is inconsistent"));
         }
+        if let Some(b) = &self.backbone {
+            if self.constraint != Constraint::HardPositive
+                || self.architecture != Architecture::NeuralOde
+            {
+                return bad(format!(
+                    "a hybrid (DSPM-DE backbone) model needs the positivity-preserving hard \
+                     constraint and the neural ODE, not {:?} / {:?}",
+                    self.constraint, self.architecture
+                ));
+            }
+            if b.ions.len() != n || b.ions.iter().zip(&self.ions).any(|(i, n)| i.name != *n) {
+                return bad("the backbone's ions are not the model's".into());
+            }
+            b.validate()?;
+        }
         Ok(())
+    }
+
+    /// Whether this is a hybrid model (a DSPM-DE backbone with a learned correction).
+    pub fn is_hybrid(&self) -> bool {
+        self.backbone.is_some()
     }
 
     /// Warnings for a query outside the training domain (none when the domain is unknown):
@@ -278,9 +303,33 @@ impl PreparedFeed {
                 mask: feed.iter().map(|c| *c > 0.0).collect(),
                 log_scale: s.ln() / 10.0,
                 z: config.valences.clone(),
+                backbone: None,
             },
             scale: s,
         })
+        .and_then(|pf| match &config.backbone {
+            Some(b) => pf.with_backbone(config, b.tau_max),
+            None => Ok(pf),
+        })
+    }
+
+    /// Makes sure a hybrid model's backbone curve covers tau up to `tau_max` (recomputing it
+    /// when it does not); a no-op for other models.
+    pub fn with_backbone(mut self, config: &ModelConfig, tau_max: f64) -> Result<Self> {
+        let Some(b) = &config.backbone else {
+            return Ok(self);
+        };
+        if self
+            .cond
+            .backbone
+            .as_ref()
+            .is_some_and(|c| c.tau_end() >= tau_max)
+        {
+            return Ok(self);
+        }
+        let curve = b.curve(&self.cond.h0, self.scale, config.flux_scale, tau_max)?;
+        self.cond.backbone = Some(std::sync::Arc::new(curve));
+        Ok(self)
     }
 
     /// Prepares a [`Composition`]; every ion must be one of the model's.
@@ -348,10 +397,12 @@ impl VectorField for TrajectoryField<'_> {
         let cfg = &self.model.config.network;
         forward(cfg, &self.model.layout, p, self.cond, tau, h, ws);
         if self.positive() {
-            // dh = P_h(h ⊙ g).
+            // dh = P_h(h ⊙ (a + g)), a = d ln h_D / d tau of a hybrid's backbone (else 0).
+            let mut a = [0.0f64; 32];
+            self.backbone_rate(tau, &mut a[..dh.len()]);
             for j in 0..dh.len() {
                 dh[j] = if self.cond.mask[j] {
-                    h[j] * ws.raw_output()[j]
+                    h[j] * (a[j] + ws.raw_output()[j])
                 } else {
                     0.0
                 };
@@ -388,7 +439,7 @@ impl VectorField for TrajectoryField<'_> {
             ws,
         );
         vjp_p.fill(0.0);
-        self.backward_from_cache(h, p, a, ws, vjp_h, vjp_p);
+        self.backward_from_cache(tau, h, p, a, ws, vjp_h, vjp_p);
     }
 
     fn record_len(&self) -> usize {
@@ -410,7 +461,7 @@ impl VectorField for TrajectoryField<'_> {
 
     fn vjp_recorded(
         &self,
-        _tau: f64,
+        tau: f64,
         h: &[f64],
         p: &[f64],
         a: &[f64],
@@ -421,12 +472,12 @@ impl VectorField for TrajectoryField<'_> {
     ) {
         ws.load_cache(record);
         vjp_p.fill(0.0);
-        self.backward_from_cache(h, p, a, ws, vjp_h, vjp_p);
+        self.backward_from_cache(tau, h, p, a, ws, vjp_h, vjp_p);
     }
 
     fn vjp_recorded_add(
         &self,
-        _tau: f64,
+        tau: f64,
         h: &[f64],
         p: &[f64],
         a: &[f64],
@@ -439,7 +490,7 @@ impl VectorField for TrajectoryField<'_> {
         // The backward pass adds into its parameter cotangent, and only from
         // `first_trainable` on: no parameter-sized fill or copy per stage.
         ws.load_cache(record);
-        self.backward_from_cache(h, p, a, ws, vjp_h, vjp_p_acc);
+        self.backward_from_cache(tau, h, p, a, ws, vjp_h, vjp_p_acc);
     }
 }
 
@@ -449,10 +500,20 @@ impl TrajectoryField<'_> {
         self.model.config.constraint == Constraint::HardPositive
     }
 
+    /// The backbone's a(tau) = d ln h_D / d tau into `out` (zeros without a backbone).
+    fn backbone_rate(&self, tau: f64, out: &mut [f64]) {
+        match &self.cond.backbone {
+            Some(c) => c.rate(tau, out),
+            None => out.fill(0.0),
+        }
+    }
+
     /// The VJP from the forward cache in `ws`: projection, masking and scaling, network.
     /// Overwrites `vjp_h`; *adds* into `vjp_p`.
+    #[allow(clippy::too_many_arguments)]
     fn backward_from_cache(
         &self,
+        tau: f64,
         h: &[f64],
         p: &[f64],
         a: &[f64],
@@ -466,9 +527,14 @@ impl TrajectoryField<'_> {
         abar[..n].copy_from_slice(a);
         // The rate's own dependence on h (positivity-preserving form only; else zero).
         let mut hbar = [0.0f64; 32];
-        let g = ws.raw_output();
         if self.positive() {
-            // dh = P_h(v), v = m ⊙ h ⊙ g: cotangents of v (then g) and of h directly.
+            // dh = P_h(v), v = m ⊙ h ⊙ (a + g): cotangents of v (then g) and of h directly;
+            // the backbone's a(tau) depends on neither h nor the parameters.
+            let mut g = [0.0f64; 32];
+            self.backbone_rate(tau, &mut g[..n]);
+            for (gj, raw) in g.iter_mut().zip(ws.raw_output()) {
+                *gj += raw;
+            }
             let mut v = [0.0f64; 32];
             for j in 0..n {
                 v[j] = if self.cond.mask[j] { h[j] * g[j] } else { 0.0 };
@@ -554,8 +620,13 @@ impl IonModel {
     /// A freshly initialised model.
     pub fn new(config: ModelConfig, seed: u64) -> Result<Self> {
         config.validate()?;
-        let params = config.network.init_params(seed);
+        let mut params = config.network.init_params(seed);
         let layout = config.network.layout();
+        if config.is_hybrid() {
+            // The correction starts at zero: the untrained hybrid is its DSPM-DE backbone.
+            let last = *layout.layers.last().expect("five layers");
+            params[last..].fill(0.0);
+        }
         Ok(Self {
             config,
             params,
@@ -620,8 +691,9 @@ impl IonModel {
         if fluxes.is_empty() {
             return Err(ModelError::InvalidInput("no flux given".into()));
         }
-        let pf = PreparedFeed::new(&self.config, feed)?;
         let taus: Vec<f64> = fluxes.iter().map(|j| j / self.config.flux_scale).collect();
+        let pf = PreparedFeed::new(&self.config, feed)?
+            .with_backbone(&self.config, taus.iter().fold(0.0, |m: f64, t| m.max(*t)))?;
         let states = self.predict_normalised(&pf.cond, &taus)?;
         let n = self.config.ions.len();
         let sol = States { y: states, n };

@@ -200,6 +200,8 @@ pub struct Conditioning {
     pub log_scale: f64,
     /// Valences.
     pub z: Vec<f64>,
+    /// The DSPM-DE curve of this feed when the model is a hybrid (None otherwise).
+    pub backbone: Option<std::sync::Arc<crate::hybrid::BackboneCurve>>,
 }
 
 /// Scratch of one evaluation (the forward cache the VJP reuses).

@@ -5,6 +5,7 @@
 use crate::data::{Split, Trajectory, split, trajectories};
 use crate::error::{ModelError, Result};
 use crate::evaluate::{Metrics, dspmde_prediction, metrics, neural_prediction};
+use crate::hybrid::Backbone;
 use crate::model::{Architecture, Constraint, IonModel, ModelConfig};
 use crate::network::NetworkConfig;
 use crate::train::{Phase, TrainConfig, TrainReport, train};
@@ -49,6 +50,10 @@ pub struct PipelineConfig {
     /// Neural ODE (the method) or the direct regression baseline.
     #[serde(default)]
     pub architecture: Architecture,
+    /// Also train the hybrid model (the fitted DSPM-DE with a learned correction) on the
+    /// training measurements and score it on the same test feeds.
+    #[serde(default)]
+    pub hybrid: bool,
 }
 
 impl PipelineConfig {
@@ -69,6 +74,7 @@ impl PipelineConfig {
             skip_pretraining: false,
             fit_points: 60,
             architecture: Architecture::NeuralOde,
+            hybrid: true,
         }
     }
 
@@ -122,6 +128,21 @@ pub struct PipelineResult {
     pub split: Split,
     /// Seconds per stage: fit, generate, pre-train, fine-tune, evaluate.
     pub seconds: [f64; 5],
+    /// The hybrid model's run, when the configuration asks for it.
+    pub hybrid: Option<HybridResult>,
+}
+
+/// A trained hybrid model (fitted DSPM-DE backbone + learned correction) and its test scores.
+#[derive(Debug, Clone)]
+pub struct HybridResult {
+    /// The trained hybrid.
+    pub model: IonModel,
+    /// Its test metrics (same test feeds as the other models).
+    pub metrics: Metrics,
+    /// Training report (all parameters, on the training measurements).
+    pub report: TrainReport,
+    /// Seconds to compute the training feeds' backbone curves.
+    pub backbone_seconds: f64,
 }
 
 fn pick(set: &[Trajectory], idx: &[usize]) -> Vec<Trajectory> {
@@ -281,7 +302,88 @@ pub fn run(
     progress: bool,
 ) -> Result<PipelineResult> {
     let prep = prepare(measurements, cfg, reg, progress)?;
-    run_prepared(&prep, cfg, reg, progress)
+    let mut r = run_prepared(&prep, cfg, reg, progress)?;
+    if cfg.hybrid {
+        r.hybrid = Some(run_hybrid(&prep, cfg, reg, progress)?);
+    }
+    Ok(r)
+}
+
+/// The hybrid model's configuration for prepared data: the fitted membrane as backbone,
+/// the positivity-preserving projection, covering 1.25x the largest measured flux.
+pub fn hybrid_config(
+    prep: &Prepared,
+    cfg: &PipelineConfig,
+    reg: &IonRegistry,
+) -> Result<ModelConfig> {
+    let mut mc = ModelConfig::for_registry(reg, cfg.network.clone(), Constraint::HardPositive);
+    let tau_max = prep
+        .all
+        .iter()
+        .flat_map(|t| t.taus.iter())
+        .fold(0.0f64, |m, x| m.max(*x));
+    mc.backbone = Some(Backbone::new(
+        prep.dspm.membrane.clone(),
+        prep.dspm.conditions.clone(),
+        reg,
+        &mc.ions,
+        1.25 * tau_max,
+    )?);
+    Ok(mc)
+}
+
+/// Trains the hybrid (fitted DSPM-DE + correction starting at zero) on the training feeds
+/// with early stopping on the validation feeds, all parameters, the measured means as targets,
+/// for `cfg.finetune_epochs` epochs; no pre-training (on DSPM-DE data the correction would
+/// learn zero). Scores it on the test feeds.
+pub fn run_hybrid(
+    prep: &Prepared,
+    cfg: &PipelineConfig,
+    reg: &IonRegistry,
+    progress: bool,
+) -> Result<HybridResult> {
+    let mc = hybrid_config(prep, cfg, reg)?;
+    let t0 = std::time::Instant::now();
+    let all = with_backbones(&mc, &prep.all)?;
+    let backbone_seconds = t0.elapsed().as_secs_f64();
+    let (tr, va, te) = (
+        pick(&all, &prep.split.train),
+        pick(&all, &prep.split.validation),
+        pick(&all, &prep.split.test),
+    );
+    let mut model = IonModel::new(mc, cfg.seed)?;
+    let mut tc = TrainConfig::method(
+        Phase::Pretrain,
+        cfg.finetune_epochs,
+        cfg.seed.wrapping_add(13),
+    );
+    tc.patience = cfg.patience;
+    tc.progress = progress;
+    let report = train(&mut model, &tr, &va, &tc, None, None)?;
+    let metrics = metrics(&te, &reg.valences(), &|t| neural_prediction(&model, t))?;
+    Ok(HybridResult {
+        model,
+        metrics,
+        report,
+        backbone_seconds,
+    })
+}
+
+/// The trajectories with each feed's backbone curve attached (in parallel: one DSPM-DE sweep
+/// per feed), for a hybrid configuration.
+pub fn with_backbones(config: &ModelConfig, set: &[Trajectory]) -> Result<Vec<Trajectory>> {
+    use rayon::prelude::*;
+    set.par_iter()
+        .map(|t| {
+            let tau_max = t.taus.iter().fold(0.0f64, |m, x| m.max(*x));
+            let feed = t
+                .feed
+                .clone()
+                .with_backbone(config, tau_max)
+                .map_err(|e| ModelError::InvalidInput(format!("sample {}: {e}", t.id)))?;
+            Ok(Trajectory { feed, ..t.clone() })
+        })
+        .collect()
 }
 
 /// Pre-trains (unless `cfg.skip_pretraining`), fine-tunes and evaluates one model variant on
@@ -356,6 +458,7 @@ pub fn run_prepared(
         finetune,
         split: prep.split.clone(),
         seconds,
+        hybrid: None,
     })
 }
 

@@ -1,0 +1,229 @@
+//! The hybrid model (DSPM-DE backbone + learned relative correction): the untrained model is
+//! the DSPM-DE, gradients against finite differences, positivity and electroneutrality.
+
+use ion_species::IonRegistry;
+use iontransport_model::train::trajectory_gradient;
+use iontransport_model::{
+    Backbone, Constraint, IonModel, ModelConfig, NetworkConfig, PreparedFeed, TrajectoryField,
+};
+use neural_ode::VectorField;
+use np_transport::{Conditions, Dspmde, Membrane};
+use proptest::prelude::*;
+
+fn hybrid(tol: (f64, f64), tau_max: f64) -> IonModel {
+    let reg = IonRegistry::canonical();
+    let net = NetworkConfig {
+        hidden: 6,
+        d_model: 4,
+        d_k: 3,
+        ..NetworkConfig::default()
+    };
+    let mut cfg = ModelConfig::for_registry(&reg, net, Constraint::HardPositive);
+    cfg.rtol = tol.0;
+    cfg.atol = tol.1;
+    cfg.backbone = Some(
+        Backbone::new(
+            Membrane::nf270_like(),
+            Conditions::default(),
+            &reg,
+            &cfg.ions,
+            tau_max,
+        )
+        .unwrap(),
+    );
+    IonModel::new(cfg, 3).unwrap()
+}
+
+/// A hybrid whose correction is not zero (random last layer), for gradient and invariant tests.
+fn perturbed(tol: (f64, f64), seed: u64) -> IonModel {
+    let mut m = hybrid(tol, 2.0);
+    let fresh = m.config.network.init_params(seed);
+    let start = *m.layout().layers.last().unwrap();
+    for i in start..m.num_params() {
+        m.params[i] = 3.0 * fresh[i];
+    }
+    m
+}
+
+fn feeds() -> Vec<Vec<f64>> {
+    // Na+, K+, Li+, Mg2+, Ca2+, Cl-, SO4 2-, NO3- (mol/m3).
+    vec![
+        vec![30.0, 0.0, 0.0, 5.0, 2.0, 34.0, 5.0, 0.0],
+        vec![20.0, 0.0, 0.0, 0.0, 0.0, 0.0, 10.0, 0.0],
+        vec![10.0, 0.5, 0.0, 10.0, 0.0, 30.0, 0.0, 0.5],
+        vec![100.0, 0.0, 0.2, 0.0, 1.0, 2.2, 50.0, 0.0],
+    ]
+}
+
+#[test]
+fn the_untrained_hybrid_is_its_dspmde_backbone() {
+    let m = hybrid((1e-10, 1e-12), 2.0);
+    let bb = m.config.backbone.clone().unwrap();
+    let dspm = Dspmde::new(bb.membrane, bb.conditions).unwrap();
+    let reg = IonRegistry::canonical();
+    // Off-grid fluxes, m/s, and one beyond the stored curve (extended on demand).
+    let fluxes = [1.234e-7, 3.3e-6, 7.77e-6, 1.61e-5, 2.9e-5];
+    let mut worst: f64 = 0.0;
+    for feed in feeds() {
+        let pred = m.predict_vector(&feed, &fluxes).unwrap();
+        let comp = ion_species::Composition::from_vector(&reg, &feed, false).unwrap();
+        let pts = dspm.sweep(&comp, &fluxes).unwrap();
+        for (k, p) in pts.iter().enumerate() {
+            for (i, name) in p.ions.iter().enumerate() {
+                let j = m.config.ions.iter().position(|n| n == name).unwrap();
+                let rel = (pred.permeate[k][j] - p.permeate[i]).abs() / p.permeate[i];
+                worst = worst.max(rel);
+            }
+        }
+    }
+    eprintln!("zero-correction hybrid vs DSPM-DE: worst relative error {worst:.2e}");
+    assert!(worst < 1e-5, "{worst}");
+}
+
+#[test]
+fn hybrid_field_vjp_matches_finite_differences() {
+    let m = perturbed((1e-11, 1e-13), 9);
+    let pf = PreparedFeed::new(&m.config, &feeds()[0]).unwrap();
+    let f = TrajectoryField::new(&m, &pf.cond).unwrap();
+    let h: Vec<f64> = pf.cond.h0.iter().map(|x| x * 0.8).collect();
+    let a = [0.3, -0.2, 0.5, 0.7, -0.4, 0.1, 0.9, -0.6];
+    let mut ws = f.workspace();
+    let (mut vh, mut vp) = (vec![0.0; 8], vec![0.0; m.num_params()]);
+    let tau = 0.37;
+    f.vjp(tau, &h, &m.params, &a, &mut ws, &mut vh, &mut vp);
+    let mut out = vec![0.0; 8];
+    let mut adot = |h: &[f64], p: &[f64]| {
+        f.eval(tau, h, p, &mut ws, &mut out);
+        out.iter().zip(&a).map(|(x, w)| x * w).sum::<f64>()
+    };
+    let eps = 1e-6;
+    let mut worst: f64 = 0.0;
+    for j in 0..8 {
+        let (mut hp, mut hm) = (h.clone(), h.clone());
+        hp[j] += eps;
+        hm[j] -= eps;
+        let fd = (adot(&hp, &m.params) - adot(&hm, &m.params)) / (2.0 * eps);
+        worst = worst.max((fd - vh[j]).abs() / (1.0 + vh[j].abs()));
+    }
+    for i in 0..m.num_params() {
+        let (mut pp, mut pm) = (m.params.clone(), m.params.clone());
+        pp[i] += eps;
+        pm[i] -= eps;
+        let fd = (adot(&h, &pp) - adot(&h, &pm)) / (2.0 * eps);
+        worst = worst.max((fd - vp[i]).abs() / (1.0 + vp[i].abs()));
+    }
+    eprintln!("hybrid field VJP vs FD: worst {worst:.2e}");
+    assert!(worst < 1e-7, "{worst}");
+}
+
+#[test]
+fn hybrid_trajectory_gradient_matches_finite_differences() {
+    let m = perturbed((1e-11, 1e-13), 4);
+
+    let pf = PreparedFeed::new(&m.config, &feeds()[2]).unwrap();
+    let taus = [0.3, 1.0, 1.7];
+    let n = 8;
+    let mut targets = vec![None; 3 * n];
+    for k in 0..3 {
+        for j in 0..n {
+            if pf.cond.mask[j] {
+                targets[k * n + j] = Some(pf.cond.h0[j] * (1.0 - 0.25 * (k + 1) as f64 / 3.0));
+            }
+        }
+    }
+    let t = iontransport_model::data::Trajectory {
+        id: "t".into(),
+        feed: pf,
+        taus: taus.to_vec(),
+        targets: targets.clone(),
+        sds: vec![None; 3 * n],
+    };
+    let (_, g, _) = trajectory_gradient(&m, &t, &targets, 0, true).unwrap();
+    let loss = |p: &[f64]| {
+        let mm = IonModel::from_parts(m.config.clone(), p.to_vec()).unwrap();
+        trajectory_gradient(&mm, &t, &targets, 0, false).unwrap().0
+    };
+    // The loss of an adaptive solve jumps by ~1e-9 where a step is accepted rather than
+    // rejected (the backbone's slope a(tau) is only C0 in its derivative at the grid nodes),
+    // so the difference quotient needs a large step: eps 1e-3 gives 2e-6, eps 1e-5 2e-5 and
+    // eps 1e-7 3e-2, the signature of loss noise, not of a wrong gradient.
+    let eps = 1e-3;
+    let gmax = g.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    assert!(gmax > 1e-6, "the perturbed correction must have a gradient");
+    let mut worst: f64 = 0.0;
+    for i in (0..m.num_params()).step_by(2) {
+        let (mut pp, mut pm) = (m.params.clone(), m.params.clone());
+        pp[i] += eps;
+        pm[i] -= eps;
+        let fd = (loss(&pp) - loss(&pm)) / (2.0 * eps);
+        worst = worst.max((fd - g[i]).abs() / gmax);
+    }
+    eprintln!("hybrid trajectory gradient vs FD: worst {worst:.2e} of max |g| {gmax:.2e}");
+    assert!(worst < 1e-5, "{worst}");
+}
+
+#[test]
+fn a_hybrid_needs_the_positive_constraint_and_known_ions() {
+    let mut m = hybrid((1e-5, 1e-7), 2.0);
+    m.config.constraint = Constraint::Hard;
+    let err = m.config.validate().unwrap_err().to_string();
+    assert!(err.contains("positivity-preserving"), "{err}");
+    let reg = IonRegistry::canonical();
+    let err = Backbone::new(
+        Membrane::nf270_like(),
+        Conditions::default(),
+        &reg,
+        &["Unobtainium+".to_string()],
+        1.0,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("Unobtainium"), "{err}");
+}
+
+#[test]
+fn a_hybrid_model_file_round_trips() {
+    let m = perturbed((1e-6, 1e-8), 2);
+    let dir = std::env::temp_dir().join(format!("hybrid-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("h.json");
+    iontransport_model::Checkpoint::of_model(&m, 0)
+        .save(&path)
+        .unwrap();
+    let back = iontransport_model::Checkpoint::load(&path)
+        .unwrap()
+        .model()
+        .unwrap();
+    assert_eq!(back.config, m.config);
+    let a = m.predict_vector(&feeds()[1], &[5e-6, 1.5e-5]).unwrap();
+    let b = back.predict_vector(&feeds()[1], &[5e-6, 1.5e-5]).unwrap();
+    assert_eq!(a.permeate, b.permeate);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn hybrid_predictions_are_positive_and_electroneutral(
+        na in 0.5f64..200.0, mg in 0.0f64..50.0, so4_share in 0.0f64..1.0,
+        k in 0.0f64..5.0, seed in 0u64..1000,
+    ) {
+        let m = perturbed((1e-6, 1e-8), seed);
+        // Cations Na+, K+, Mg2+; anions SO4 2- and Cl- share the charge.
+        let pos = na + k + 2.0 * mg;
+        let so4 = so4_share * pos / 2.0;
+        let cl = pos - 2.0 * so4;
+        let feed = vec![na, k, 0.0, mg, 0.0, cl, so4, 0.0];
+        let pred = m.predict_vector(&feed, &[1e-6, 5e-6, 1e-5, 1.8e-5]).unwrap();
+        for row in &pred.permeate {
+            let charge: f64 = row.iter().zip(&m.config.valences).map(|(c, z)| c * z).sum();
+            let total: f64 = row.iter().zip(&m.config.valences).map(|(c, z)| c * z.abs()).sum();
+            prop_assert!(charge.abs() <= 1e-9 * total, "charge {charge} of {total}");
+            for (j, c) in row.iter().enumerate() {
+                if feed[j] > 0.0 {
+                    prop_assert!(*c > 0.0, "ion {j}: {c}");
+                }
+            }
+        }
+    }
+}
