@@ -363,6 +363,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                         initial: membrane.clone(),
                         conditions: Conditions::default(),
                         fit_dielectric: false,
+                        charge_isotherm: false,
                         max_evaluations: 300,
                         bounds: FitBounds::default(),
                         starts: Starts::Grid,

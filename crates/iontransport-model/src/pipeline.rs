@@ -244,6 +244,7 @@ pub fn prepare(
             },
             conditions: Conditions::default(),
             fit_dielectric: false,
+            charge_isotherm: false,
             max_evaluations: 300,
             bounds: FitBounds::default(),
             starts: Starts::Initial,
@@ -309,12 +310,35 @@ pub fn run(
     Ok(r)
 }
 
-/// The hybrid model's configuration for prepared data: the fitted membrane as backbone,
-/// the positivity-preserving projection, covering 1.25x the largest measured flux.
+/// The DSPM-DE with a Freundlich charge isotherm X_d = X_ref (I / I_ref)^b fitted to the
+/// training feeds (the same measurement subsample as the constant-charge fit), started from
+/// the constant-charge optimum (b = 0), so it fits the training data at least as well.
+pub fn fit_isotherm(prep: &Prepared, cfg: &PipelineConfig, reg: &IonRegistry) -> Result<FitResult> {
+    let tr = pick(&prep.all, &prep.split.train);
+    let flux_scale = ModelConfig::for_registry(reg, cfg.network.clone(), cfg.constraint).flux_scale;
+    let meas = rejection_measurements(&tr, reg, flux_scale, cfg.fit_points)?;
+    Ok(fit(
+        &meas,
+        &FitOptions {
+            initial: prep.fitted.membrane.clone(),
+            conditions: prep.dspm.conditions.clone(),
+            fit_dielectric: false,
+            charge_isotherm: true,
+            max_evaluations: 300,
+            bounds: FitBounds::default(),
+            starts: Starts::Initial,
+        },
+    )?)
+}
+
+/// The hybrid model's configuration: `membrane` (a fitted DSPM-DE) as backbone under the
+/// prepared conditions, the positivity-preserving projection, covering 1.25x the largest
+/// measured flux.
 pub fn hybrid_config(
     prep: &Prepared,
     cfg: &PipelineConfig,
     reg: &IonRegistry,
+    membrane: &Membrane,
 ) -> Result<ModelConfig> {
     let mut mc = ModelConfig::for_registry(reg, cfg.network.clone(), Constraint::HardPositive);
     let tau_max = prep
@@ -323,7 +347,7 @@ pub fn hybrid_config(
         .flat_map(|t| t.taus.iter())
         .fold(0.0f64, |m, x| m.max(*x));
     mc.backbone = Some(Backbone::new(
-        prep.dspm.membrane.clone(),
+        membrane.clone(),
         prep.dspm.conditions.clone(),
         reg,
         &mc.ions,
@@ -342,7 +366,7 @@ pub fn run_hybrid(
     reg: &IonRegistry,
     progress: bool,
 ) -> Result<HybridResult> {
-    let mc = hybrid_config(prep, cfg, reg)?;
+    let mc = hybrid_config(prep, cfg, reg, &prep.fitted.membrane)?;
     let t0 = std::time::Instant::now();
     let all = with_backbones(&mc, &prep.all)?;
     let backbone_seconds = t0.elapsed().as_secs_f64();

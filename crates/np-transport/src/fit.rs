@@ -46,6 +46,8 @@ pub struct FitBounds {
     pub charge: (f64, f64),
     /// ε_p (default 1…ε_b).
     pub pore_dielectric: (f64, f64),
+    /// Freundlich exponent b of the charge isotherm, when fitted (default −0.5…1.5).
+    pub charge_exponent: (f64, f64),
 }
 
 impl Default for FitBounds {
@@ -55,6 +57,7 @@ impl Default for FitBounds {
             effective_thickness: (1e-8, 1e-3),
             charge: (-2000.0, 2000.0),
             pore_dielectric: (1.0, f64::INFINITY),
+            charge_exponent: (-0.5, 1.5),
         }
     }
 }
@@ -77,13 +80,17 @@ pub enum Starts {
 /// Which parameters to fit, within which bounds, and where to start.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitOptions {
-    /// Starting membrane; its charge must be [`ChargeModel::Constant`]. Parameters not fitted
-    /// keep their values.
+    /// Starting membrane (constant charge, or a Freundlich isotherm when `charge_isotherm`).
+    /// Parameters not fitted keep their values.
     pub initial: Membrane,
     /// Conditions of the measurements.
     pub conditions: Conditions,
     /// Also fit the pore dielectric constant.
     pub fit_dielectric: bool,
+    /// Fit the charge as a Freundlich isotherm X_d = X_ref (I / I_ref)^b of the feed ionic
+    /// strength I (I_ref = [`ISOTHERM_REFERENCE`]; Bowen & Mukhtar 1996) instead of a constant:
+    /// X_ref takes the place of X_d and b is one more parameter.
+    pub charge_isotherm: bool,
     /// Maximum residual evaluations of the optimiser per start (each solves every
     /// measurement).
     pub max_evaluations: usize,
@@ -101,6 +108,7 @@ impl FitOptions {
             initial,
             conditions,
             fit_dielectric: false,
+            charge_isotherm: false,
             max_evaluations: 400,
             bounds: FitBounds::default(),
             starts: Starts::Grid,
@@ -122,6 +130,9 @@ pub struct FitResult {
     pub se_charge: f64,
     /// Standard error of epsilon_p, when fitted.
     pub se_pore_dielectric: Option<f64>,
+    /// Standard error of the Freundlich exponent b, when the isotherm is fitted (then
+    /// `se_charge` is that of X_ref, the charge at I_ref).
+    pub se_charge_exponent: Option<f64>,
     /// Names of the fitted parameters, in the order of [`Self::correlation`].
     pub parameters: Vec<&'static str>,
     /// Correlation matrix of the fitted parameters (row-major, p × p).
@@ -144,13 +155,27 @@ pub struct FitResult {
     pub agreeing_starts: usize,
 }
 
-/// Names of the parameters, in fitting order.
-const NAMES: [&str; 4] = [
-    "pore_radius",
-    "effective_thickness",
-    "charge",
-    "pore_dielectric",
-];
+/// Reference ionic strength of the fitted charge isotherm, mol/m³ (0.1 mol/L: mid-range of
+/// nanofiltration feeds, so X_ref and b are nearly uncorrelated).
+pub const ISOTHERM_REFERENCE: f64 = 100.0;
+
+/// Names of the fitted parameters, in fitting order: r_p, Δx/A_k, the charge (X_d, or X_ref of
+/// the isotherm), then b of the isotherm and ε_p when fitted.
+fn names(opts: &FitOptions) -> Vec<&'static str> {
+    let mut v = vec!["pore_radius", "effective_thickness", "charge"];
+    if opts.charge_isotherm {
+        v.push("charge_exponent");
+    }
+    if opts.fit_dielectric {
+        v.push("pore_dielectric");
+    }
+    v
+}
+
+/// Index of ε_p among the fitted parameters.
+fn dielectric_index(opts: &FitOptions) -> usize {
+    3 + usize::from(opts.charge_isotherm)
+}
 
 /// Residual given to every observation when the model cannot be solved at a trial point:
 /// far above any rejection error (|R| ≤ a few), so the step is always rejected.
@@ -224,9 +249,17 @@ fn membrane_of(opts: &FitOptions, x: &[f64]) -> Membrane {
     let mut m = opts.initial.clone();
     m.pore_radius = x[0];
     m.effective_thickness = x[1];
-    m.charge = ChargeModel::Constant(x[2]);
+    m.charge = if opts.charge_isotherm {
+        let b = x[3];
+        ChargeModel::Freundlich {
+            a: x[2] / ISOTHERM_REFERENCE.powf(b),
+            b,
+        }
+    } else {
+        ChargeModel::Constant(x[2])
+    };
     if opts.fit_dielectric {
-        m.pore_dielectric = x[3];
+        m.pore_dielectric = x[dielectric_index(opts)];
     }
     m
 }
@@ -344,15 +377,22 @@ struct Run {
 /// Fits r_p, Δx/A_k, X_d (and optionally ε_p) to measured rejections, within bounds, from
 /// several starting points (see the module documentation).
 pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult> {
-    let ChargeModel::Constant(x0) = opts.initial.charge else {
-        return Err(TransportError::Fit(
-            "fitting needs a constant-charge starting membrane".into(),
-        ));
+    let (x0, b0) = match (opts.initial.charge, opts.charge_isotherm) {
+        (ChargeModel::Constant(x), _) => (x, 0.0),
+        (ChargeModel::Freundlich { a, b }, true) => (a * ISOTHERM_REFERENCE.powf(b), b),
+        (ChargeModel::Freundlich { .. }, false) => {
+            return Err(TransportError::Fit(
+                "a Freundlich starting membrane needs charge_isotherm (fitting a constant \
+                 charge starts from a constant)"
+                    .into(),
+            ));
+        }
     };
     opts.initial.validate()?;
     opts.conditions.validate()?;
     let n_obs: usize = data.iter().map(|m| m.rejections.len()).sum();
-    let n_par = if opts.fit_dielectric { 4 } else { 3 };
+    let names = names(opts);
+    let n_par = names.len();
     if n_obs <= n_par {
         return Err(TransportError::Fit(format!(
             "{n_obs} observations cannot determine {n_par} parameters"
@@ -364,6 +404,9 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
         opts.initial.effective_thickness,
         x0,
     ];
+    if opts.charge_isotherm {
+        initial.push(b0);
+    }
     if opts.fit_dielectric {
         initial.push(opts.initial.pore_dielectric);
     }
@@ -409,16 +452,17 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
     let membrane = membrane_of(opts, &best.x);
     let at_bound = margin_best
         .iter()
-        .zip(NAMES)
+        .zip(&names)
         .filter(|(m, _)| **m < 1e-3)
-        .map(|(_, n)| n)
+        .map(|(_, n)| *n)
         .collect();
     Ok(FitResult {
         se_pore_radius: se[0],
         se_effective_thickness: se[1],
         se_charge: se[2],
-        se_pore_dielectric: opts.fit_dielectric.then(|| se[3]),
-        parameters: NAMES[..n_par].to_vec(),
+        se_pore_dielectric: opts.fit_dielectric.then(|| se[dielectric_index(opts)]),
+        se_charge_exponent: opts.charge_isotherm.then(|| se[3]),
+        parameters: names,
         correlation,
         at_bound,
         membrane,
@@ -455,6 +499,9 @@ fn physical_box(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<Box>
         ),
         (b.charge.0, b.charge.1, false),
     ];
+    if opts.charge_isotherm {
+        ranges.push((b.charge_exponent.0, b.charge_exponent.1, false));
+    }
     if opts.fit_dielectric {
         ranges.push((
             b.pore_dielectric.0.max(1.0),
@@ -462,7 +509,7 @@ fn physical_box(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<Box>
             false,
         ));
     }
-    for (name, &(lo, hi, _)) in NAMES.iter().zip(&ranges) {
+    for (name, &(lo, hi, _)) in names(opts).iter().zip(&ranges) {
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
             return Err(TransportError::Fit(format!(
                 "the bounds leave no room for {name}: [{lo:e}, {hi:e}] (the pore radius must \
@@ -505,14 +552,14 @@ fn start_points(opts: &FitOptions, bounds: &Box, initial: &[f64]) -> Vec<Vec<f64
         }
         Starts::These(ms) => {
             for m in ms {
-                let mut p = vec![
-                    m.pore_radius,
-                    m.effective_thickness,
-                    match m.charge {
-                        ChargeModel::Constant(x) => x,
-                        _ => initial[2],
-                    },
-                ];
+                let (x, b) = match m.charge {
+                    ChargeModel::Constant(x) => (x, 0.0),
+                    ChargeModel::Freundlich { a, b } => (a * ISOTHERM_REFERENCE.powf(b), b),
+                };
+                let mut p = vec![m.pore_radius, m.effective_thickness, x];
+                if opts.charge_isotherm {
+                    p.push(b);
+                }
                 if opts.fit_dielectric {
                     p.push(m.pore_dielectric);
                 }
@@ -564,7 +611,7 @@ fn run(
     })
 }
 
-/// Standard errors and correlations in the natural parameters (ln r_p, ln Δx, X/100,
+/// Standard errors and correlations in the natural parameters (ln r_p, ln Δx, X/100, [b],
 /// [ln ε_p] for the differences, then mapped back), or a typed error when J^T J is singular.
 fn uncertainty(
     data: &[RejectionMeasurement],
@@ -574,18 +621,32 @@ fn uncertainty(
     n_obs: usize,
     n_par: usize,
 ) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
+    // Per parameter: logarithmic (r_p, Δx, ε_p) or linear with a scale (X: 100, b: 1).
+    let names = names(opts);
+    let kinds: Vec<Option<f64>> = names
+        .iter()
+        .map(|n| match *n {
+            "charge" => Some(100.0),
+            "charge_exponent" => Some(1.0),
+            _ => None,
+        })
+        .collect();
     let to_x = |v: &DVector<f64>| -> Vec<f64> {
-        let mut out = vec![v[0].exp(), v[1].exp(), 100.0 * v[2]];
-        if n_par == 4 {
-            out.push(v[3].exp());
-        }
-        out
+        v.iter()
+            .zip(&kinds)
+            .map(|(t, k)| match k {
+                Some(scale) => scale * t,
+                None => t.exp(),
+            })
+            .collect()
     };
-    let mut v = vec![x[0].ln(), x[1].ln(), x[2] / 100.0];
-    if n_par == 4 {
-        v.push(x[3].ln());
-    }
-    let v = DVector::from_vec(v);
+    let v = DVector::from_iterator(
+        n_par,
+        x.iter().zip(&kinds).map(|(x, k)| match k {
+            Some(scale) => x / scale,
+            None => x.ln(),
+        }),
+    );
     let jac = jacobian_fd(r0, &v, &vec![1e-4; n_par], |t| {
         residuals(data, &membrane_of(opts, &to_x(t)), &opts.conditions)
             .ok()
@@ -606,17 +667,17 @@ fn uncertainty(
         return Err(TransportError::Fit(format!(
             "the parameters are not identifiable from these data (singular J^T J): the \
              rejections do not constrain {}; add fluxes, feeds or ions, or fix parameters",
-            NAMES[..n_par].join(", ")
+            names.join(", ")
         )));
     };
     let cov = inverse * (r0.norm_squared() / (n_obs - n_par) as f64);
     let se_v: Vec<f64> = (0..n_par).map(|i| cov[(i, i)].max(0.0).sqrt()).collect();
-    let se = vec![
-        x[0] * se_v[0],
-        x[1] * se_v[1],
-        100.0 * se_v[2],
-        if n_par == 4 { x[3] * se_v[3] } else { 0.0 },
-    ];
+    let se: Vec<f64> = (0..n_par)
+        .map(|i| match kinds[i] {
+            Some(scale) => scale * se_v[i],
+            None => x[i] * se_v[i],
+        })
+        .collect();
     let correlation = (0..n_par)
         .map(|i| {
             (0..n_par)

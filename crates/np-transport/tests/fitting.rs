@@ -52,6 +52,7 @@ fn opts() -> FitOptions {
         },
         conditions: Conditions::default(),
         fit_dielectric: false,
+        charge_isotherm: false,
         max_evaluations: 400,
         bounds: FitBounds::default(),
         starts: Starts::Initial,
@@ -373,4 +374,59 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_freundlich_charge_isotherm_is_recovered_from_feeds_of_several_ionic_strengths() {
+    // Truth: X_d = -8 I^0.35 (the shipped synthetic set's isotherm), NaCl and Na2SO4 at
+    // 5-200 mmol/L.
+    let reg = IonRegistry::canonical();
+    let truth = Membrane {
+        charge: ChargeModel::Freundlich { a: -8.0, b: 0.35 },
+        ..truth()
+    };
+    let model = Dspmde::new(truth.clone(), Conditions::default()).unwrap();
+    let mut data = vec![];
+    for c in [5.0, 20.0, 60.0, 200.0] {
+        for feed in [
+            Composition::from_mmol_per_l(&reg, &[("Na+", c), ("Cl-", c)]).unwrap(),
+            Composition::from_mmol_per_l(&reg, &[("Na+", 2.0 * c), ("SO4 2-", c)]).unwrap(),
+        ] {
+            for jv in [3e-6, 1e-5, 2e-5] {
+                let p = model.solve(&feed, jv).unwrap();
+                data.push(RejectionMeasurement {
+                    feed: feed.clone(),
+                    flux: jv,
+                    rejections: p.ions.iter().cloned().zip(p.rejection.clone()).collect(),
+                });
+            }
+        }
+    }
+    let mut o = opts();
+    o.charge_isotherm = true;
+    let r = fit(&data, &o).unwrap();
+    let ChargeModel::Freundlich { a, b } = r.membrane.charge else {
+        panic!("{:?}", r.membrane.charge)
+    };
+    eprintln!(
+        "isotherm fit: a = {a:.4}, b = {b:.4}, rmse {:.1e}, se(b) {:?}, parameters {:?}",
+        r.rmse, r.se_charge_exponent, r.parameters
+    );
+    assert!((b - 0.35).abs() < 1e-3, "{b}");
+    assert!((a + 8.0).abs() < 0.05, "{a}");
+    assert!((r.membrane.pore_radius / truth.pore_radius - 1.0).abs() < 1e-3);
+    assert!(r.rmse < 1e-6);
+    assert_eq!(r.parameters[3], "charge_exponent");
+    // A constant charge cannot fit these data as well.
+    let c = fit(&data, &opts()).unwrap();
+    assert!(c.rmse > 100.0 * r.rmse, "{} vs {}", c.rmse, r.rmse);
+    // A Freundlich start without the isotherm flag is refused, not silently flattened.
+    let mut bad = opts();
+    bad.initial.charge = ChargeModel::Freundlich { a: -8.0, b: 0.3 };
+    assert!(
+        fit(&data, &bad)
+            .unwrap_err()
+            .to_string()
+            .contains("charge_isotherm")
+    );
 }
