@@ -104,6 +104,10 @@ pub enum Command {
         /// Without the attention layer.
         #[arg(long)]
         no_attention: bool,
+        /// Train the hybrid instead: the DSPM-DE with a Freundlich charge isotherm fitted to
+        /// the training feeds, plus a learned correction of its rate (docs/model.md).
+        #[arg(long, conflicts_with_all = ["soft", "positive", "no_attention", "finetune_from", "resume"])]
+        hybrid: bool,
     },
     /// Rejections of a feed over a flux range with a trained model.
     Predict {

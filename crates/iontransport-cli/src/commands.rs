@@ -8,7 +8,7 @@ use crate::units::{parse_concentration_unit, parse_feed};
 use ion_species::{Composition, IonRegistry};
 use iontransport_model::data::{TEST_FRACTION, VALIDATION_FRACTION, split, trajectories};
 use iontransport_model::evaluate::{metrics, neural_prediction};
-use iontransport_model::pipeline::{PipelineConfig, run};
+use iontransport_model::pipeline::{PipelineConfig, prepare, run, run_hybrid};
 use iontransport_model::train::{Phase, TrainConfig, train};
 use iontransport_model::{Checkpoint, Constraint, IonModel, ModelConfig, NetworkConfig};
 use np_transport::data::{Dataset, balance_rounded, write_atomic};
@@ -213,6 +213,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             soft,
             positive,
             no_attention,
+            hybrid,
         } => {
             check_input_file(&data)?;
             let mut inputs: Vec<&Path> = vec![&data];
@@ -230,6 +231,43 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             }
             let ds = Dataset::read_csv(&data, &reg)?;
             note_balanced(&ds, err)?;
+            if hybrid {
+                let cfg = PipelineConfig {
+                    finetune_epochs: epochs as usize,
+                    skip_pretraining: true,
+                    ..PipelineConfig::quick(seed)
+                };
+                let prep = prepare(&ds, &cfg, &reg, false)?;
+                writeln!(
+                    err,
+                    "{} feeds: {} training, {} validation (early stopping after {} stale epochs), {} held out for testing (`evaluate --seed {seed}`)",
+                    prep.all.len(),
+                    prep.split.train.len(),
+                    prep.split.validation.len(),
+                    cfg.patience,
+                    prep.split.test.len()
+                )?;
+                let h = run_hybrid(&prep, &cfg, &reg, true)?;
+                Checkpoint::of_model(&h.model, seed).save(&path)?;
+                writeln!(
+                    out,
+                    "hybrid, {} parameters; backbone X_d {:?}, r_p {:.3} nm, dx/A_k {:.2} um; {} epochs in {:.1} s; best {} MSE {:.4e} (normalised c/S); saved {}",
+                    h.model.num_params(),
+                    h.backbone.membrane.charge,
+                    h.backbone.membrane.pore_radius * 1e9,
+                    h.backbone.membrane.effective_thickness * 1e6,
+                    h.report.epochs_run,
+                    h.report.seconds,
+                    if h.report.validated {
+                        "validation"
+                    } else {
+                        "TRAINING"
+                    },
+                    h.report.best_validation,
+                    path.display()
+                )?;
+                return Ok(());
+            }
             let (mut model, phase) = match &finetune_from {
                 Some(p) => (load_model(p)?, Phase::FineTune),
                 None => {

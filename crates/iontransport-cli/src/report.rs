@@ -87,7 +87,8 @@ pub fn pipeline(out: &mut dyn Write, r: &PipelineResult) -> Result<()> {
         ("fitted DSPM-DE", &r.dspmde),
     ];
     if let Some(h) = &r.hybrid {
-        rows.push(("hybrid DSPM-DE + NN", &h.metrics));
+        rows.push(("DSPM-DE + isotherm", &h.backbone_metrics));
+        rows.push(("hybrid (isotherm+NN)", &h.metrics));
     }
     for &(name, m) in &rows {
         writeln!(
@@ -124,9 +125,18 @@ pub fn pipeline(out: &mut dyn Write, r: &PipelineResult) -> Result<()> {
         writeln!(out, "  {name:<22}{}", cells.join("   "))?;
     }
     if let Some(h) = &r.hybrid {
+        if let ChargeModel::Freundlich { a, b } = h.backbone.membrane.charge {
+            writeln!(
+                out,
+                "hybrid backbone: DSPM-DE with X_d = {a:.2} I^{b:.3} mol/m3 (I in mol/m3; {:.1} mol/m3 at 100 mol/m3), r_p = {:.3} nm, dx/A_k = {:.2} um, fitted to the training feeds",
+                a * 100f64.powf(b),
+                h.backbone.membrane.pore_radius * 1e9,
+                h.backbone.membrane.effective_thickness * 1e6
+            )?;
+        }
         writeln!(
             out,
-            "hybrid: {} epochs from the fitted DSPM-DE (correction initialised to zero), best {} MSE {:.3e} ({:.1} s + {:.1} s backbone curves{})",
+            "hybrid: {} epochs from the backbone (correction initialised to zero), best {} MSE {:.3e} ({:.1} s + {:.1} s backbone fit and curves{})",
             h.report.epochs_run,
             if h.report.validated {
                 "validation"
@@ -140,8 +150,9 @@ pub fn pipeline(out: &mut dyn Write, r: &PipelineResult) -> Result<()> {
         )?;
         writeln!(
             out,
-            "hybrid / DSPM-DE test MSE = {:.3}; max relative charge {:.1e}",
+            "hybrid / fitted DSPM-DE test MSE = {:.3} (backbone alone {:.3}); max relative charge {:.1e}",
             h.metrics.mse / r.dspmde.mse,
+            h.backbone_metrics.mse / r.dspmde.mse,
             h.metrics.max_relative_charge
         )?;
     }

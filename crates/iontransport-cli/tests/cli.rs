@@ -467,3 +467,70 @@ fn feeds_rounded_to_four_figures_run_through_the_pipeline() {
     .unwrap();
     assert!(prep.dspmde.mse.is_finite());
 }
+
+#[test]
+fn a_hybrid_trains_saves_and_predicts_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.csv");
+    small_data(&data);
+    let out = dir.path().join("h.json");
+    let o = run(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--hybrid",
+    ]);
+    let text = o.result.unwrap();
+    assert!(
+        text.starts_with("hybrid,") && text.contains("Freundlich"),
+        "{text}"
+    );
+    assert!(
+        o.stderr.contains("16 feeds: 10 training, 2 validation"),
+        "{}",
+        o.stderr
+    );
+    // The file carries its backbone, so `predict` needs nothing else.
+    let file = std::fs::read_to_string(&out).unwrap();
+    assert!(file.contains("\"backbone\"") && file.contains("Freundlich"));
+    let o = run(&[
+        "predict",
+        "--model",
+        out.to_str().unwrap(),
+        "--feed",
+        "Na+=20 mM, Mg2+=5 mM, Cl-=20 mM, SO4 2-=5 mM",
+        "--points",
+        "4",
+        "--csv",
+    ]);
+    let csv = o.result.unwrap();
+    let rows: Vec<Vec<f64>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 4);
+    for r in &rows {
+        // Rejections of Na+, Mg2+, Cl-, SO4 2- (columns after the two flux columns) are
+        // below 1: positive permeates.
+        assert!(r[2..].iter().all(|x| x.is_finite() && *x < 1.0), "{r:?}");
+    }
+    // Options of the paper's model make no sense for the hybrid.
+    let e = run(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        dir.path().join("x.json").to_str().unwrap(),
+        "--hybrid",
+        "--soft",
+        "1",
+    ])
+    .result
+    .unwrap_err();
+    assert!(e.to_string().contains("--soft"), "{e}");
+}

@@ -28,8 +28,9 @@ fn tiny_reproduction_writes_a_consistent_report_and_figures() {
         false,
     )
     .unwrap();
-    // 4 methods x attention x constraint x pre-training, and the two HIB+ extension rows.
-    assert_eq!(res.variants.len(), 34);
+    // 4 methods x attention x constraint x pre-training, the two HIB+ extension rows, the
+    // hybrid, and the hybrid and the method on the extrapolation split.
+    assert_eq!(res.variants.len(), 37);
     let json: Results =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap())
             .unwrap();
@@ -74,6 +75,33 @@ fn tiny_reproduction_writes_a_consistent_report_and_figures() {
             == 8
     );
     assert_eq!(json.claims.len(), 5);
+    // The hybrid's section: one row per (variant, seed) with its ratio to the DSPM-DE.
+    assert!(report.contains("## The hybrid against the fitted DSPM-DE"));
+    for name in ["HYBRID", "HYBRID-EXTRAP", "ATT-HIB-PT-EXTRAP"] {
+        let v = json
+            .variants
+            .iter()
+            .find(|v| v.variant.name == name)
+            .unwrap();
+        assert_eq!(v.mae_by_class[0].len(), 3, "{name}: three ion classes");
+        let row = format!(
+            "| {name} | 0 | {:.3e} | {:.3e} | {:.3} |",
+            v.mse[0],
+            v.dspmde_mse[0],
+            v.mse[0] / v.dspmde_mse[0]
+        );
+        assert!(report.contains(&row), "report lacks `{row}`");
+    }
+    // The extrapolation split tests on other feeds than the random one: another DSPM-DE MSE.
+    let d = |n: &str| {
+        json.variants
+            .iter()
+            .find(|v| v.variant.name == n)
+            .unwrap()
+            .dspmde_mse[0]
+    };
+    assert_ne!(d("HYBRID"), d("HYBRID-EXTRAP"));
+    assert_eq!(d("HYBRID-EXTRAP"), d("ATT-HIB-PT-EXTRAP"));
     for (claim, _, why) in &json.claims {
         assert!(report.contains(claim.as_str()) && report.contains(why.as_str()));
     }

@@ -6,6 +6,7 @@ use np_transport::data::Dataset;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 /// One feed's flux points in the model's normalised units (h = c / S, tau = J_v / J_scale).
 #[derive(Debug, Clone, PartialEq)]
@@ -160,4 +161,133 @@ pub fn split(n: usize, validation: f64, test: f64, seed: u64) -> Result<Split> {
         validation: val,
         test: test_set,
     })
+}
+
+/// How the measurement feeds are divided into training, validation and test sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum SplitKind {
+    /// Random by feed ([`split`] with [`TEST_FRACTION`] and [`VALIDATION_FRACTION`]).
+    #[default]
+    Random,
+    /// Extrapolation in concentration ([`split_by_ionic_strength`]): train and validate on
+    /// the feeds with ionic strength at or below the median, test on those above.
+    Extrapolation,
+}
+
+/// The extrapolation split: feeds sorted by ionic strength I = ½ Σ z_j² c_f,j (mol/m³); the
+/// upper half (I above the median) is the test set, and a seeded random `validation` share
+/// of all feeds, drawn from the lower half, validates; the rest of the lower half trains.
+pub fn split_by_ionic_strength(
+    set: &[Trajectory],
+    valences: &[f64],
+    validation: f64,
+    seed: u64,
+) -> Result<Split> {
+    if !(0.0..0.5).contains(&validation) {
+        return Err(ModelError::InvalidInput(format!(
+            "validation fraction {validation} must be in [0, 0.5) for the extrapolation split"
+        )));
+    }
+    let strength = |t: &Trajectory| -> f64 {
+        0.5 * t
+            .feed
+            .cond
+            .h0
+            .iter()
+            .zip(valences)
+            .map(|(h, z)| z * z * h * t.feed.scale)
+            .sum::<f64>()
+    };
+    let mut order: Vec<usize> = (0..set.len()).collect();
+    order.sort_by(|&a, &b| {
+        strength(&set[a])
+            .total_cmp(&strength(&set[b]))
+            .then(a.cmp(&b))
+    });
+    let low = set.len().div_ceil(2);
+    let test = order[low..].to_vec();
+    let mut lower = order[..low].to_vec();
+    lower.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let nv = ((set.len() as f64) * validation).round() as usize;
+    let val = lower[..nv.min(lower.len())].to_vec();
+    let train = lower[nv.min(lower.len())..].to_vec();
+    if train.is_empty() || test.is_empty() {
+        return Err(ModelError::InvalidInput(format!(
+            "{} samples are too few for an extrapolation split",
+            set.len()
+        )));
+    }
+    Ok(Split {
+        train,
+        validation: val,
+        test,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Constraint, ModelConfig};
+    use crate::network::NetworkConfig;
+    use ion_species::IonRegistry;
+
+    #[test]
+    fn the_extrapolation_split_tests_above_the_median_ionic_strength() {
+        let reg = IonRegistry::canonical();
+        let cfg = ModelConfig::for_registry(&reg, NetworkConfig::default(), Constraint::Hard);
+        // NaCl at 1..=21 mol/m3 and MgSO4 (I = 4c) at the same totals, in shuffled order.
+        let mut set = Vec::new();
+        for k in 0..21usize {
+            let c = 1.0 + ((k * 7) % 21) as f64;
+            let feed = if k % 2 == 0 {
+                vec![c, 0.0, 0.0, 0.0, 0.0, c, 0.0, 0.0]
+            } else {
+                vec![0.0, 0.0, 0.0, c, 0.0, 0.0, c, 0.0]
+            };
+            set.push(Trajectory {
+                id: format!("f{k}"),
+                feed: PreparedFeed::new(&cfg, &feed).unwrap(),
+                taus: vec![1.0],
+                targets: vec![None; 8],
+                sds: vec![None; 8],
+            });
+        }
+        let strength = |i: usize| {
+            let t = &set[i];
+            0.5 * t
+                .feed
+                .cond
+                .h0
+                .iter()
+                .zip(&cfg.valences)
+                .map(|(h, z)| z * z * h)
+                .sum::<f64>()
+                * t.feed.scale
+        };
+        let a = split_by_ionic_strength(&set, &cfg.valences, 0.15, 3).unwrap();
+        assert_eq!(a.test.len(), 10);
+        assert_eq!(a.validation.len(), 3);
+        assert_eq!(a.train.len(), 8);
+        let low = a.train.iter().chain(&a.validation).map(|&i| strength(i));
+        let high_min = a
+            .test
+            .iter()
+            .map(|&i| strength(i))
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            low.clone().all(|s| s <= high_min),
+            "a training feed above the test feeds"
+        );
+        // Seeded: the same seed gives the same split, another seed another validation set
+        // but the same test set.
+        assert_eq!(
+            a,
+            split_by_ionic_strength(&set, &cfg.valences, 0.15, 3).unwrap()
+        );
+        let b = split_by_ionic_strength(&set, &cfg.valences, 0.15, 4).unwrap();
+        assert_eq!(a.test, b.test);
+        assert_ne!(a.validation, b.validation);
+        assert!(split_by_ionic_strength(&set[..1], &cfg.valences, 0.15, 3).is_err());
+        assert!(split_by_ionic_strength(&set, &cfg.valences, 0.6, 3).is_err());
+    }
 }

@@ -250,4 +250,48 @@ mod tests {
         let total: f64 = by.iter().map(|(_, e, n)| e * *n as f64).sum();
         assert_eq!(total, 0.25 + 0.0 + 1.0 + 1.0);
     }
+
+    #[test]
+    fn ion_classes_follow_the_feed_share_and_score_rejections() {
+        use crate::model::{Constraint, ModelConfig};
+        use crate::network::NetworkConfig;
+        assert_eq!(IonClass::of(0.5), IonClass::Major);
+        assert_eq!(IonClass::of(0.1), IonClass::Major);
+        assert_eq!(IonClass::of(0.0999), IonClass::Minor);
+        assert_eq!(IonClass::of(0.01), IonClass::Minor);
+        assert_eq!(IonClass::of(0.005), IonClass::Trace);
+        let reg = IonRegistry::canonical();
+        let cfg = ModelConfig::for_registry(&reg, NetworkConfig::default(), Constraint::Hard);
+        // Na+ 49.75, K+ 0.5 (trace, 0.5 %), Cl- 50.25 mol/m3 (majors); one flux point.
+        let feed = vec![49.75, 0.5, 0.0, 0.0, 0.0, 50.25, 0.0, 0.0];
+        let pf = crate::model::PreparedFeed::new(&cfg, &feed).unwrap();
+        let h0 = pf.cond.h0.clone();
+        let mut targets = vec![None; 8];
+        for j in [0, 1, 5] {
+            targets[j] = Some(0.5 * h0[j]); // measured R = 0.5
+        }
+        let t = Trajectory {
+            id: "a".into(),
+            feed: pf,
+            taus: vec![1.0],
+            targets,
+            sds: vec![None; 8],
+        };
+        // Predicted R: Na+ 0.4, K+ 0.2, Cl- 0.5 (within 10 %: Cl- only... and Na+ at
+        // |0.6 - 0.5| / 0.5 = 20 % is outside).
+        let pred = |_: &Trajectory| -> Result<Vec<f64>> {
+            let mut h = vec![0.0; 8];
+            h[0] = 0.6 * h0[0];
+            h[1] = 0.8 * h0[1];
+            h[5] = 0.5 * h0[5];
+            Ok(h)
+        };
+        let m = metrics(&[t], &cfg.valences, &pred).unwrap();
+        let c = &m.classes;
+        assert_eq!((c[0].count, c[1].count, c[2].count), (2, 0, 1));
+        assert!((c[0].mae_rejection - 0.05).abs() < 1e-12);
+        assert!((c[2].mae_rejection - 0.3).abs() < 1e-12);
+        assert_eq!(c[0].within_10_percent, 0.5);
+        assert_eq!(c[2].within_10_percent, 0.0);
+    }
 }
