@@ -227,6 +227,10 @@ pub enum Command {
         /// Seeds, comma-separated [default: 0,1 quick; 0,1,2,3,4 full].
         #[arg(long, value_delimiter = ',')]
         seeds: Option<Vec<u64>>,
+        /// Only these variants, comma-separated (e.g. HYBRID,HYBRID-EXTRAP): their table and
+        /// the hybrid's per-seed section, without the claims and figures, which need the grid.
+        #[arg(long, value_delimiter = ',', conflicts_with = "shard")]
+        only: Option<Vec<String>>,
         /// Output folder.
         #[arg(long, default_value = "results")]
         out: PathBuf,

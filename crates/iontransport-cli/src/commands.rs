@@ -585,6 +585,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             quick: _,
             full,
             seeds,
+            only,
             out: folder,
         } => {
             let seeds = seeds.unwrap_or_else(|| {
@@ -623,6 +624,23 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                         k_n.1,
                         (0..total).filter(|i| i % k_n.1 == k_n.0).count(),
                         folder.display(),
+                        folder.display()
+                    )
+                }),
+                None if only.is_some() => crate::reproduce::reproduce_only(
+                    &ds,
+                    &base,
+                    name,
+                    &seeds,
+                    only.as_deref().unwrap_or_default(),
+                    &reg,
+                    &folder,
+                    true,
+                )
+                .map(|res| {
+                    format!(
+                        "{0}\nwrote {1}/results.json and {1}/report.md\n",
+                        crate::reproduce::report(&res),
                         folder.display()
                     )
                 }),

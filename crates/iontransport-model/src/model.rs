@@ -334,19 +334,25 @@ impl PreparedFeed {
 
     /// Prepares a [`Composition`]; every ion must be one of the model's.
     pub fn from_composition(config: &ModelConfig, feed: &Composition) -> Result<Self> {
-        feed.check_electroneutral(DEFAULT_NEUTRALITY_TOL.max(1e-3))
-            .map_err(|e| ModelError::InvalidInput(e.to_string()))?;
-        let mut v = vec![0.0; config.ions.len()];
-        for (ion, c) in feed.iter() {
-            let idx = config
-                .ions
-                .iter()
-                .position(|n| *n == ion.name)
-                .ok_or_else(|| ModelError::UnknownIon(ion.name.clone()))?;
-            v[idx] = c;
-        }
-        Self::new(config, &v)
+        Self::new(config, &composition_vector(config, feed)?)
     }
+}
+
+/// A composition in the model's ion order (mol/m^3), checked for electroneutrality and
+/// unknown ions.
+fn composition_vector(config: &ModelConfig, feed: &Composition) -> Result<Vec<f64>> {
+    feed.check_electroneutral(DEFAULT_NEUTRALITY_TOL.max(1e-3))
+        .map_err(|e| ModelError::InvalidInput(e.to_string()))?;
+    let mut v = vec![0.0; config.ions.len()];
+    for (ion, c) in feed.iter() {
+        let idx = config
+            .ions
+            .iter()
+            .position(|n| *n == ion.name)
+            .ok_or_else(|| ModelError::UnknownIon(ion.name.clone()))?;
+        v[idx] = c;
+    }
+    Ok(v)
 }
 
 /// The vector field of one trajectory: the shared network with this feed's conditioning.
@@ -735,9 +741,12 @@ impl IonModel {
 
     /// [`IonModel::predict_vector`] for a [`Composition`].
     pub fn predict(&self, feed: &Composition, fluxes: &[f64]) -> Result<Prediction> {
-        let pf = PreparedFeed::from_composition(&self.config, feed)?;
-        let v: Vec<f64> = pf.cond.h0.iter().map(|h| h * pf.scale).collect();
-        self.predict_vector(&v, fluxes)
+        self.predict_vector(&self.feed_vector(feed)?, fluxes)
+    }
+
+    /// The feed in the model's ion order (mol/m^3), checked; no backbone curve is computed.
+    fn feed_vector(&self, feed: &Composition) -> Result<Vec<f64>> {
+        composition_vector(&self.config, feed)
     }
 
     /// The attention matrix (ions x ions, row i = the weights ion i gives every ion) for a
@@ -748,9 +757,9 @@ impl IonModel {
                 "this model has no attention layer".into(),
             ));
         }
-        let pf = PreparedFeed::from_composition(&self.config, feed)?;
-        let v: Vec<f64> = pf.cond.h0.iter().map(|h| h * pf.scale).collect();
+        let v = self.feed_vector(feed)?;
         let pred = self.predict_vector(&v, &[flux])?;
+        let pf = PreparedFeed::new(&self.config, &v)?;
         let h: Vec<f64> = pred.permeate[0].iter().map(|c| c / pf.scale).collect();
         let mut ws = Workspace::new(&self.config.network);
         forward(
