@@ -1137,7 +1137,9 @@ pub fn report(res: &Results) -> String {
         );
     }
     s.push_str(&hybrid_section(res));
-    let _ = writeln!(s, "\n## Attention of {MAIN} (first seed)\n");
+    if !res.attention.is_empty() {
+        let _ = writeln!(s, "\n## Attention of {MAIN} (first seed)\n");
+    }
     for a in &res.attention {
         let _ = writeln!(
             s,
@@ -1152,7 +1154,9 @@ pub fn report(res: &Results) -> String {
         }
         let _ = writeln!(s);
     }
-    let _ = writeln!(s, "## Figures\n");
+    if !res.figures.is_empty() {
+        let _ = writeln!(s, "## Figures\n");
+    }
     for f in &res.figures {
         let _ = writeln!(s, "![{f}]({f}.png) ([SVG]({f}.svg))\n");
     }

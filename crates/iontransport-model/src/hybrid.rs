@@ -200,13 +200,21 @@ impl BackboneCurve {
                     if k == last - 1 {
                         rhs -= slope[last * n + j];
                     }
-                    let (prev_c, prev_r) = if i == 0 { (0.0, 0.0) } else { (c[i - 1], r[i - 1]) };
+                    let (prev_c, prev_r) = if i == 0 {
+                        (0.0, 0.0)
+                    } else {
+                        (c[i - 1], r[i - 1])
+                    };
                     let denom = 4.0 - prev_c;
                     c[i] = 1.0 / denom;
                     r[i] = (rhs - prev_r) / denom;
                 }
                 for i in (0..m).rev() {
-                    let next = if i + 1 < m { slope[(i + 2) * n + j] } else { 0.0 };
+                    let next = if i + 1 < m {
+                        slope[(i + 2) * n + j]
+                    } else {
+                        0.0
+                    };
                     slope[(i + 1) * n + j] = r[i] - c[i] * next;
                 }
             }
