@@ -21,7 +21,10 @@ pub mod watertap;
 
 pub use constants::*;
 pub use error::{Result, TransportError};
-pub use fit::{FitBounds, FitOptions, FitResult, RejectionMeasurement, Starts, fit, residuals};
+pub use fit::{
+    FitBounds, FitOptions, FitResult, ISOTHERM_REFERENCE, RejectionMeasurement, Starts, fit,
+    residuals,
+};
 pub use model::{
     Activity, ChargeModel, Conditions, LogNormalPores, Membrane, Polarisation, PoreScheme,
 };
