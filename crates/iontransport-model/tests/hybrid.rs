@@ -168,6 +168,14 @@ fn a_hybrid_needs_the_positive_constraint_and_known_ions() {
     m.config.constraint = Constraint::Hard;
     let err = m.config.validate().unwrap_err().to_string();
     assert!(err.contains("positivity-preserving"), "{err}");
+    // A model file edited to a degenerate grid is refused on load, not integrated.
+    let mut m = hybrid((1e-5, 1e-7), 2.0);
+    m.config.backbone.as_mut().unwrap().tau_c = 0.0;
+    let err = m.config.validate().unwrap_err().to_string();
+    assert!(err.contains("backbone grid"), "{err}");
+    let mut m = hybrid((1e-5, 1e-7), 2.0);
+    m.config.backbone.as_mut().unwrap().ions.pop();
+    assert!(m.config.validate().is_err());
     let reg = IonRegistry::canonical();
     let err = Backbone::new(
         Membrane::nf270_like(),
