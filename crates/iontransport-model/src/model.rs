@@ -61,7 +61,9 @@ pub struct ModelConfig {
     pub domain: Option<TrainingDomain>,
     /// Hybrid model: the DSPM-DE backbone whose permeate curve the network corrects
     /// (requires [`Constraint::HardPositive`] and the neural ODE; see [`crate::hybrid`]).
-    #[serde(default)]
+    /// Not written when absent, so that model files of other models keep their form (and
+    /// their checksums).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backbone: Option<crate::hybrid::Backbone>,
 }
 
