@@ -6,7 +6,30 @@
 //!
 //! so that with g = 0 (the untrained correction) h follows the DSPM-DE curve, and a learned g
 //! corrects it in relative (log) form: concentrations stay positive and the weighted
-//! projection keeps sum_j z_j h_j = 0 exactly (docs/model.md, "Hybrid").
+//! projection keeps sum_j z_j h_j = 0 exactly (docs/model.md, "The hybrid").
+//!
+//! An untrained hybrid is its DSPM-DE backbone (concentrations mol/m^3, fluxes m/s):
+//!
+//! ```
+//! use ion_species::IonRegistry;
+//! use iontransport_model::{Backbone, Constraint, IonModel, ModelConfig, NetworkConfig};
+//! use np_transport::{Conditions, Dspmde, Membrane};
+//!
+//! let reg = IonRegistry::canonical();
+//! let mut cfg = ModelConfig::for_registry(&reg, NetworkConfig::default(), Constraint::HardPositive);
+//! cfg.backbone = Some(
+//!     Backbone::new(Membrane::nf270_like(), Conditions::default(), &reg, &cfg.ions, 2.0).unwrap(),
+//! );
+//! let hybrid = IonModel::new(cfg, 0).unwrap(); // the correction starts at zero
+//! // Na+, K+, Li+, Mg2+, Ca2+, Cl-, SO4 2-, NO3- (mol/m^3)
+//! let feed = [20.0, 0.0, 0.0, 5.0, 0.0, 30.0, 0.0, 0.0];
+//! let h = hybrid.predict_vector(&feed, &[1e-5]).unwrap();
+//! let comp = ion_species::Composition::from_vector(&reg, &feed, false).unwrap();
+//! let d = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
+//! let p = d.solve(&comp, 1e-5).unwrap();
+//! let mg = p.ions.iter().position(|n| n == "Mg^2+").unwrap();
+//! assert!((h.permeate[0][3] / p.permeate[mg] - 1.0).abs() < 1e-4);
+//! ```
 
 use crate::error::{ModelError, Result};
 use ion_species::{Composition, Ion, IonRegistry};
