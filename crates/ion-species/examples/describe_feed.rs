@@ -31,12 +31,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for (ion, c) in feed.iter() {
         println!(
-            "{:<8} {:>4} {:>10.3} {:>12.3} {:>10.3} {:>12.3}",
+            "{:<8} {:>4} {:>10.3} {:>12.3} {:>10} {:>12.3}",
             ion.name,
             ion.charge,
             ion.stokes_radius * 1e9,
             ion.diffusivity * 1e9,
-            ion.hydrated_radius * 1e9,
+            ion.hydrated_radius
+                .map_or("-".to_string(), |r| format!("{:.3}", r * 1e9)),
             c
         );
     }

@@ -71,6 +71,20 @@ pub enum SpeciesError {
         /// Actual length.
         got: usize,
     },
+    /// A temperature outside the range of a water-property correlation.
+    #[error(
+        "{quantity} is not known at T = {value} K: the correlation holds from {min} to {max} K (0-100 °C); give the temperature in kelvin within that range"
+    )]
+    TemperatureOutOfRange {
+        /// The property asked for.
+        quantity: &'static str,
+        /// The temperature, K.
+        value: f64,
+        /// Lowest valid temperature, K.
+        min: f64,
+        /// Highest valid temperature, K.
+        max: f64,
+    },
     /// A user ion file could not be parsed.
     #[error("cannot parse ion definitions ({format}): {message}")]
     Parse {

@@ -1,4 +1,4 @@
-//! The [`Ion`] type and the built-in data of the eight ions of the model.
+//! The [`Ion`] type and the built-in data: the eight ions of the model and six more.
 
 use crate::error::{Result, SpeciesError};
 use serde::{Deserialize, Serialize};
@@ -27,8 +27,10 @@ pub struct Ion {
     pub stokes_radius: f64,
     /// Bulk diffusivity at infinite dilution and 25 °C, m^2/s.
     pub diffusivity: f64,
-    /// Hydrated radius, m.
-    pub hydrated_radius: f64,
+    /// Hydrated radius, m, where a source tabulates one (Nightingale 1959 has none for
+    /// HCO3-); no transport model here uses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hydrated_radius: Option<f64>,
     /// Molar mass, kg/mol.
     pub molar_mass: f64,
     /// Other names people use ("sodium", "sulphate", ...), matched case-insensitively.
@@ -68,17 +70,20 @@ impl Ion {
             return Err(bad("charge must be non-zero for an ion".into()));
         }
         for (what, v) in [
-            ("stokes_radius", self.stokes_radius),
-            ("diffusivity", self.diffusivity),
+            ("stokes_radius", Some(self.stokes_radius)),
+            ("diffusivity", Some(self.diffusivity)),
             ("hydrated_radius", self.hydrated_radius),
-            ("molar_mass", self.molar_mass),
-        ] {
+            ("molar_mass", Some(self.molar_mass)),
+        ]
+        .into_iter()
+        .filter_map(|(what, v)| v.map(|v| (what, v)))
+        {
             if !(v.is_finite() && v > 0.0) {
                 return Err(bad(format!("{what} = {v} must be finite and > 0")));
             }
         }
         // Guard against unit slips (nm instead of m, g/mol instead of kg/mol).
-        if self.stokes_radius > 1e-8 || self.hydrated_radius > 1e-8 {
+        if self.stokes_radius > 1e-8 || self.hydrated_radius.is_some_and(|r| r > 1e-8) {
             return Err(bad(
                 "radii are in metres; a radius above 10 nm is not an ion".into(),
             ));
@@ -112,65 +117,210 @@ const D: f64 = 1e-9;
 const G_MOL: f64 = 1e-3;
 const SOURCE: &str = "D: CRC Handbook (Vanysek); r_s: Stokes-Einstein as in Bowen & Welfoot 2002 / Roy et al. 2015; r_h: Nightingale 1959; M: IUPAC 2021";
 
-/// One row of the built-in table: name, formula, z, r_s (nm), D (1e-9 m^2/s), r_h (nm),
-/// M (g/mol), aliases.
+/// One row of the built-in table: name, formula, z, r_s (nm), D (1e-9 m^2/s), r_h (nm, where
+/// tabulated), M (g/mol), aliases.
 type Row = (
     &'static str,
     &'static str,
     i32,
     f64,
     f64,
-    f64,
+    Option<f64>,
     f64,
     &'static [&'static str],
 );
 
 const TABLE: [Row; 8] = [
-    ("Na+", "Na", 1, 0.184, 1.334, 0.358, 22.989_77, &["sodium"]),
-    ("K+", "K", 1, 0.125, 1.957, 0.331, 39.0983, &["potassium"]),
-    ("Li+", "Li", 1, 0.238, 1.029, 0.382, 6.94, &["lithium"]),
+    (
+        "Na+",
+        "Na",
+        1,
+        0.184,
+        1.334,
+        Some(0.358),
+        22.989_77,
+        &["sodium"],
+    ),
+    (
+        "K+",
+        "K",
+        1,
+        0.125,
+        1.957,
+        Some(0.331),
+        39.0983,
+        &["potassium"],
+    ),
+    (
+        "Li+",
+        "Li",
+        1,
+        0.238,
+        1.029,
+        Some(0.382),
+        6.94,
+        &["lithium"],
+    ),
     (
         "Mg^2+",
         "Mg",
         2,
         0.347,
         0.706,
-        0.428,
+        Some(0.428),
         24.305,
         &["magnesium"],
     ),
-    ("Ca^2+", "Ca", 2, 0.310, 0.792, 0.412, 40.078, &["calcium"]),
-    ("Cl-", "Cl", -1, 0.121, 2.032, 0.332, 35.45, &["chloride"]),
+    (
+        "Ca^2+",
+        "Ca",
+        2,
+        0.310,
+        0.792,
+        Some(0.412),
+        40.078,
+        &["calcium"],
+    ),
+    (
+        "Cl-",
+        "Cl",
+        -1,
+        0.121,
+        2.032,
+        Some(0.332),
+        35.45,
+        &["chloride"],
+    ),
     (
         "SO4^2-",
         "SO4",
         -2,
         0.230,
         1.065,
-        0.379,
+        Some(0.379),
         96.056,
         &["sulfate", "sulphate"],
     ),
-    ("NO3-", "NO3", -1, 0.129, 1.902, 0.335, 62.004, &["nitrate"]),
+    (
+        "NO3-",
+        "NO3",
+        -1,
+        0.129,
+        1.902,
+        Some(0.335),
+        62.004,
+        &["nitrate"],
+    ),
 ];
+
+// The further common nanofiltration ions, from the same sources as [`TABLE`]: D from the CRC
+// table (Vanysek; limiting conductivities 73.5, 78.1, 55.4, 44.5, 59.4 and 63.6 S cm^2 mol^-1
+// per equivalent for NH4+, Br-, F-, HCO3-, 1/2 Sr2+ and 1/2 Ba2+), r_s by Stokes-Einstein from
+// that D at 25 °C and 0.890 mPa s, r_h from Nightingale 1959 Table III (which has no HCO3-),
+// M from IUPAC 2021.
+const EXTENDED: [Row; 6] = [
+    (
+        "NH4+",
+        "NH4",
+        1,
+        0.125,
+        1.957,
+        Some(0.331),
+        18.038,
+        &["ammonium"],
+    ),
+    (
+        "Br-",
+        "Br",
+        -1,
+        0.118,
+        2.080,
+        Some(0.330),
+        79.904,
+        &["bromide"],
+    ),
+    (
+        "F-",
+        "F",
+        -1,
+        0.166,
+        1.475,
+        Some(0.352),
+        18.998_403,
+        &["fluoride"],
+    ),
+    (
+        "HCO3-",
+        "HCO3",
+        -1,
+        0.207,
+        1.185,
+        None,
+        61.017,
+        &["bicarbonate", "hydrogencarbonate"],
+    ),
+    (
+        "Sr^2+",
+        "Sr",
+        2,
+        0.310,
+        0.791,
+        Some(0.412),
+        87.62,
+        &["strontium"],
+    ),
+    (
+        "Ba^2+",
+        "Ba",
+        2,
+        0.290,
+        0.847,
+        Some(0.404),
+        137.327,
+        &["barium"],
+    ),
+];
+
+fn ion_of(row: &Row) -> Ion {
+    let &(name, formula, charge, r_s, d, r_h, m, aliases) = row;
+    Ion {
+        name: name.into(),
+        formula: formula.into(),
+        charge,
+        stokes_radius: r_s * NM,
+        diffusivity: d * D,
+        hydrated_radius: r_h.map(|r| r * NM),
+        molar_mass: m * G_MOL,
+        aliases: aliases.iter().map(|s| s.to_string()).collect(),
+        source: SOURCE.into(),
+    }
+}
 
 /// The eight ions of the model in canonical order:
 /// Na+, K+, Li+, Mg2+, Ca2+, Cl-, SO4^2-, NO3-.
 pub fn canonical_ions() -> Vec<Ion> {
-    TABLE
-        .iter()
-        .map(|&(name, formula, charge, r_s, d, r_h, m, aliases)| Ion {
-            name: name.into(),
-            formula: formula.into(),
-            charge,
-            stokes_radius: r_s * NM,
-            diffusivity: d * D,
-            hydrated_radius: r_h * NM,
-            molar_mass: m * G_MOL,
-            aliases: aliases.iter().map(|s| s.to_string()).collect(),
-            source: SOURCE.into(),
+    TABLE.iter().map(ion_of).collect()
+}
+
+/// The eight canonical ions followed by NH4+, Br-, F-, HCO3-, Sr2+ and Ba2+ (the common ions
+/// of natural waters and nanofiltration studies), all with cited data.
+pub fn extended_ions() -> Vec<Ion> {
+    TABLE.iter().chain(EXTENDED.iter()).map(ion_of).collect()
+}
+
+impl Ion {
+    /// This ion at temperature `t` (K): the diffusivity scaled by Stokes-Einstein with the
+    /// water viscosity, D(T) = D(25 °C) (T / T_REF) mu(25 °C) / mu(T) (so the Stokes radius
+    /// stays as tabulated). Errors outside the viscosity correlation's range
+    /// ([`crate::water::TEMPERATURE_RANGE`]).
+    pub fn at_temperature(&self, t: f64) -> Result<Ion> {
+        let mu = crate::water::viscosity(t)?;
+        let mu_ref = crate::water::viscosity(T_REF)?;
+        Ok(Ion {
+            diffusivity: self.diffusivity * (t / T_REF) * (mu_ref / mu),
+            ..self.clone()
         })
-        .collect()
+    }
 }
 
 #[cfg(test)]
@@ -180,7 +330,7 @@ mod tests {
 
     #[test]
     fn builtin_ions_are_valid() {
-        for ion in canonical_ions() {
+        for ion in extended_ions() {
             ion.validate().unwrap();
         }
     }
@@ -189,9 +339,49 @@ mod tests {
     fn stokes_radii_follow_stokes_einstein_within_rounding() {
         // The tabulated radii were derived from the diffusivities; recomputing them must agree
         // to the 1 pm rounding (under 0.5 % for the smallest ion).
-        for ion in canonical_ions() {
+        for ion in extended_ions() {
             let r = ion.stokes_einstein_radius(T_REF, WATER_VISCOSITY_25C);
             assert_relative_eq!(r, ion.stokes_radius, max_relative = 5e-3);
+        }
+    }
+
+    #[test]
+    fn diffusivities_follow_stokes_einstein_in_temperature() {
+        // At 20 °C: D = D_25 (293.15 / 298.15) (0.8900 / 1.0020) = 0.8733 D_25 (the Walden
+        // product D mu / T is constant), and the Stokes radius recomputed at 20 °C with that D
+        // and the 20 °C viscosity is the tabulated one.
+        for ion in extended_ions() {
+            let cold = ion.at_temperature(293.15).unwrap();
+            let mu = crate::water::viscosity(293.15).unwrap();
+            assert_relative_eq!(
+                cold.diffusivity / ion.diffusivity,
+                293.15 / T_REF * crate::water::viscosity(T_REF).unwrap() / mu,
+                max_relative = 1e-12
+            );
+            assert_relative_eq!(
+                cold.diffusivity / ion.diffusivity,
+                0.8733,
+                max_relative = 1e-3
+            );
+            assert_relative_eq!(
+                cold.stokes_einstein_radius(293.15, mu),
+                ion.stokes_radius,
+                max_relative = 5e-3
+            );
+        }
+        assert!(canonical_ions()[0].at_temperature(400.0).is_err());
+    }
+
+    #[test]
+    fn extended_ions_match_crc_diffusivities() {
+        // CRC Handbook (Vanysek), 1e-9 m^2/s: NH4+ 1.957, Br- 2.080, F- 1.475, HCO3- 1.185,
+        // Sr2+ 0.791, Ba2+ 0.847; D = R T lambda / (|z| F^2) from the limiting conductivities.
+        let ions = extended_ions();
+        let lambda = [73.5, 78.1, 55.4, 44.5, 59.4, 63.6]; // S cm^2/mol per equivalent
+        for (ion, l) in ions[8..].iter().zip(lambda) {
+            let (r, f) = (8.314_462_618, 96_485.332_12);
+            let d = r * T_REF * l * 1e-4 / (f64::from(ion.charge.abs()) * f * f);
+            assert_relative_eq!(ion.diffusivity, d, max_relative = 2e-3);
         }
     }
 

@@ -1,7 +1,7 @@
 //! [`IonRegistry`]: the set of known ions, in a fixed order, with name parsing.
 
 use crate::error::{Result, SpeciesError};
-use crate::ion::{Ion, canonical_ions};
+use crate::ion::{Ion, canonical_ions, extended_ions};
 use serde::{Deserialize, Serialize};
 
 /// An ordered set of ions. The order defines vector layouts (masks, state vectors).
@@ -32,6 +32,51 @@ impl IonRegistry {
         Self {
             ions: canonical_ions(),
         }
+    }
+
+    /// The eight canonical ions (in their order) followed by NH4+, Br-, F-, HCO3-, Sr2+ and
+    /// Ba2+: every ion with built-in data. Read measurement files with this registry, then
+    /// build a model's registry from the ions they contain ([`IonRegistry::subset`]).
+    ///
+    /// ```
+    /// use ion_species::IonRegistry;
+    /// let reg = IonRegistry::extended();
+    /// assert_eq!(reg.len(), 14);
+    /// assert_eq!(reg.parse("ammonium").unwrap().name, "NH4+");
+    /// assert!(IonRegistry::canonical().parse("NH4+").is_err());
+    /// ```
+    pub fn extended() -> Self {
+        Self {
+            ions: extended_ions(),
+        }
+    }
+
+    /// The registry of the named ions (any spelling [`IonRegistry::parse`] reads), in this
+    /// registry's order, each once.
+    pub fn subset<S: AsRef<str>>(&self, names: &[S]) -> Result<Self> {
+        let mut keep = vec![false; self.ions.len()];
+        for n in names {
+            keep[self.index_of(n.as_ref())?] = true;
+        }
+        Ok(Self {
+            ions: self
+                .ions
+                .iter()
+                .zip(keep)
+                .filter_map(|(i, k)| k.then(|| i.clone()))
+                .collect(),
+        })
+    }
+
+    /// Every ion at temperature `t` (K), diffusivities scaled by [`Ion::at_temperature`].
+    pub fn at_temperature(&self, t: f64) -> Result<Self> {
+        Ok(Self {
+            ions: self
+                .ions
+                .iter()
+                .map(|i| i.at_temperature(t))
+                .collect::<Result<_>>()?,
+        })
     }
 
     /// A registry of the given ions, in the given order. Each is validated; names must be

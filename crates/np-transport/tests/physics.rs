@@ -12,7 +12,7 @@ fn neutral_solute(rs: f64, d: f64) -> Ion {
         charge: 0,
         stokes_radius: rs,
         diffusivity: d,
-        hydrated_radius: rs,
+        hydrated_radius: Some(rs),
         molar_mass: 0.18,
         aliases: vec![],
         source: "test solute".into(),

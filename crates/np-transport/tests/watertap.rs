@@ -56,7 +56,7 @@ fn dspmde_inputs(
             charge: sp.charge as i32,
             stokes_radius: sp.stokes_radius,
             diffusivity: sp.diffusivity,
-            hydrated_radius: sp.stokes_radius,
+            hydrated_radius: Some(sp.stokes_radius),
             molar_mass: sp.molar_mass,
             aliases: vec![],
             source: "WaterTAP test data".into(),
