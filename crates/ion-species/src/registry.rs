@@ -63,7 +63,8 @@ impl IonRegistry {
                 .ions
                 .iter()
                 .zip(keep)
-                .filter_map(|(i, k)| k.then(|| i.clone()))
+                .filter(|(_, k)| *k)
+                .map(|(i, _)| i.clone())
                 .collect(),
         })
     }

@@ -255,4 +255,39 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Cross-validation on measurements (any registry ion, intrinsic or observed
+    /// rejections): whole feeds held out; on each fold the DSPM-DE fitted to the training
+    /// feeds, the hybrid trained on them, and the neural ODE pre-trained on DSPM-DE
+    /// simulations of that membrane and fine-tuned on them; per-ion errors of the rejection.
+    /// E.g. `validate --data data/measurements/fdl2021-nf270.csv --out results/real-data`.
+    Validate {
+        /// Measurement CSV (read with every built-in ion: the canonical eight and NH4+, Br-,
+        /// F-, HCO3-, Sr2+, Ba2+).
+        #[arg(long)]
+        data: PathBuf,
+        /// Fold schemes: `feed` (leave one feed out), `ion` (leave out every feed dominated
+        /// by one ion) or `both`.
+        #[arg(long, value_enum, default_value_t = FoldsArg::Both)]
+        folds: FoldsArg,
+        /// Seeds of the trained models, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "0")]
+        seeds: Vec<u64>,
+        /// Write report.md, crossval.json and a figure per feed (SVG, PNG) here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Seconds-scale sizes (for tests; the numbers mean nothing).
+        #[arg(long, hide = true)]
+        tiny: bool,
+    },
+}
+
+/// Fold schemes of `validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FoldsArg {
+    /// Leave one feed out.
+    Feed,
+    /// Leave out every feed dominated by one ion.
+    Ion,
+    /// Both schemes.
+    Both,
 }

@@ -713,6 +713,13 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 writeln!(out, "saved {}", o.display())?;
             }
         }
+        Command::Validate {
+            data,
+            folds,
+            seeds,
+            out: dir,
+            tiny,
+        } => crate::validate::run(&data, folds, seeds, dir, tiny, out)?,
     }
     Ok(())
 }

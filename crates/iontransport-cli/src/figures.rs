@@ -512,3 +512,82 @@ mod tests {
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     }
 }
+
+/// One held-out feed of a cross-validation: a panel per model with its predicted rejection
+/// curves (lines) and the measurements (dots), one colour per ion.
+#[derive(Debug, Clone)]
+pub struct CrossValFeed {
+    /// Title (names the feed).
+    pub title: String,
+    /// Ion labels.
+    pub ions: Vec<String>,
+    /// Measured fluxes, m/s.
+    pub measured_flux: Vec<f64>,
+    /// Measured rejections per ion (rows) and flux (columns); NaN where not measured.
+    pub measured: Vec<Vec<f64>>,
+    /// Model flux grid, m/s.
+    pub grid: Vec<f64>,
+    /// (model name, rejections per ion on the grid).
+    pub models: Vec<(String, Vec<Vec<f64>>)>,
+}
+
+impl Figure for CrossValFeed {
+    fn size(&self) -> (u32, u32) {
+        (420 * self.models.len().max(1) as u32, 520)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        root.fill(&WHITE)?;
+        let root = root.titled(&self.title, ("sans-serif", 20))?;
+        let um = |j: f64| j * 1e6;
+        let (y0, y1) = range(
+            self.measured
+                .iter()
+                .chain(self.models.iter().flat_map(|(_, m)| m.iter()))
+                .flatten()
+                .copied(),
+            0.05,
+        );
+        let x1 = um(self.grid.iter().copied().fold(0.0, f64::max)) * 1.02;
+        let panels = root.split_evenly((1, self.models.len().max(1)));
+        for (p, (name, curves)) in panels.iter().zip(&self.models) {
+            let mut chart = ChartBuilder::on(p)
+                .caption(name, ("sans-serif", 18))
+                .margin(10)
+                .x_label_area_size(40)
+                .y_label_area_size(50)
+                .build_cartesian_2d(0.0..x1, y0..y1)?;
+            chart
+                .configure_mesh()
+                .x_desc("J_v / (µm/s)")
+                .y_desc("rejection R")
+                .label_style(("sans-serif", 13))
+                .draw()?;
+            for (k, ion) in self.ions.iter().enumerate() {
+                let c = colour(k);
+                chart
+                    .draw_series(LineSeries::new(
+                        self.grid
+                            .iter()
+                            .zip(&curves[k])
+                            .filter(|(_, y)| y.is_finite())
+                            .map(|(x, y)| (um(*x), *y)),
+                        c.stroke_width(2),
+                    ))?
+                    .label(ion.as_str())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
+                    });
+                chart.draw_series(
+                    self.measured_flux
+                        .iter()
+                        .zip(&self.measured[k])
+                        .filter(|(_, y)| y.is_finite())
+                        .map(|(x, y)| Circle::new((um(*x), *y), 4, c.filled())),
+                )?;
+            }
+            legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+        }
+        Ok(())
+    }
+}

@@ -534,3 +534,55 @@ fn a_hybrid_trains_saves_and_predicts_from_the_command_line() {
     .unwrap_err();
     assert!(e.to_string().contains("--soft"), "{e}");
 }
+
+#[test]
+fn validate_cross_validates_real_measurements_and_refuses_what_it_cannot_fold() {
+    // Three feeds of the shipped measurements, three fluxes each (a tiny run: seconds).
+    let full = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/measurements/fdl2021-nf270.csv"
+    );
+    let text = std::fs::read_to_string(full).unwrap();
+    let mut kept = Vec::new();
+    let mut per_sample = std::collections::HashMap::new();
+    for line in text.lines() {
+        let sample = line.split(',').next().unwrap_or("");
+        if line.starts_with('#') || line.starts_with("sample,") {
+            kept.push(line);
+        } else if !sample.starts_with("MgSO4") {
+            let n = per_sample.entry(sample.to_string()).or_insert(0);
+            *n += 1;
+            if *n <= 3 {
+                kept.push(line);
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("three.csv");
+    std::fs::write(&data, kept.join("\n") + "\n").unwrap();
+    let out = dir.path().join("cv");
+    let o = run(&[
+        "validate",
+        "--data",
+        data.to_str().unwrap(),
+        "--folds",
+        "feed",
+        "--tiny",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let text = o.result.unwrap();
+    assert!(text.contains("intrinsic rejections at 20.00 °C"), "{text}");
+    assert!(text.contains("### leave one feed out (3 folds"), "{text}");
+    assert!(text.contains("| NH4+ |") && text.contains("lowest mean absolute error"));
+    assert!(out.join("report.md").exists() && out.join("crossval.json").exists());
+    assert!(out.join("crossval-nacl-traces.png").exists());
+
+    // One feed cannot be cross-validated: the error says why and what to do.
+    let one = dir.path().join("one.csv");
+    std::fs::write(&one, kept[..kept.len() - 6].join("\n") + "\n").unwrap();
+    let e = run(&["validate", "--data", one.to_str().unwrap(), "--tiny"])
+        .result
+        .unwrap_err();
+    assert!(e.contains("at least 2"), "{e}");
+}

@@ -11,6 +11,7 @@
 
 pub mod checkpoint;
 pub mod conv;
+pub mod crossval;
 pub mod data;
 mod error;
 pub mod evaluate;

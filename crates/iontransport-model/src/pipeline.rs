@@ -180,11 +180,11 @@ pub fn rejection_measurements(
                 })
                 .collect();
             if !rejections.is_empty() {
-                all.push(RejectionMeasurement {
-                    feed: comp.clone(),
-                    flux: tau * flux_scale,
+                all.push(RejectionMeasurement::observed(
+                    comp.clone(),
+                    tau * flux_scale,
                     rejections,
-                });
+                ));
             }
         }
     }

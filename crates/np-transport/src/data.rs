@@ -38,6 +38,9 @@ pub struct Sample {
     pub source: String,
     /// Feed concentration per registry ion, mol/m^3 (0 for absent ions).
     pub feed: Vec<f64>,
+    /// Temperature of the measurement, K (None: not given; models then use their own,
+    /// 25 °C by default).
+    pub temperature: Option<f64>,
     /// Flux points in increasing flux.
     pub points: Vec<FluxPoint>,
 }
@@ -51,11 +54,19 @@ pub struct Dataset {
     pub samples: Vec<Sample>,
     /// When the data are synthetic, a description written as a `# SYNTHETIC:` comment line.
     pub synthetic: Option<String>,
+    /// What the rejections (and so the permeate concentrations) are relative to.
+    pub basis: RejectionBasis,
+    /// The file's other `#` comment lines (provenance: source, licence, membrane, conditions,
+    /// conversions), without the `#`, in order; the writer writes them back.
+    pub comments: Vec<String>,
     /// Feeds the reader balanced: within [`FEED_CHARGE_TOLERANCE`] but not exactly
     /// electroneutral (rounded lab values), scaled as described there. Empty for files whose
     /// feeds balance to rounding error and for generated data.
     pub balanced: Vec<ChargeAdjustment>,
 }
+
+/// The line the writer adds under a `# SYNTHETIC:` line.
+const SIMULATED_NOTE: &str = "These are simulated values, not measurements.";
 
 /// Largest relative charge imbalance |Σ z c| / Σ |z| c of a feed the reader accepts (0.1 %:
 /// concentrations rounded to three or four significant figures). An accepted feed is balanced
@@ -91,6 +102,21 @@ pub fn balance_rounded(ions: &[Ion], feed: &mut [f64]) -> std::result::Result<f6
     Ok(q)
 }
 
+/// What a file's rejections are relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RejectionBasis {
+    /// Observed rejections 1 - c_p / c_f and permeate concentrations against the bulk feed
+    /// (`rejection:` and `permeate:` columns): models compare them with their whole
+    /// prediction, concentration polarisation included.
+    #[default]
+    Observed,
+    /// Intrinsic rejections 1 - c_p / c_m, c_m the concentration at the membrane wall
+    /// (`intrinsic_rejection:` columns; the authors corrected for polarisation). The file's
+    /// feed columns are then the wall concentrations (the reader's permeates are
+    /// c_m (1 - R)), and models must be run without a polarisation film.
+    Intrinsic,
+}
+
 /// A feed the reader balanced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChargeAdjustment {
@@ -109,6 +135,23 @@ enum Kind {
     PermeateSd,
     Rejection,
     RejectionSd,
+    IntrinsicRejection,
+    IntrinsicRejectionSd,
+}
+
+impl Kind {
+    /// A rejection column (a number without unit, at most 1).
+    fn is_rejection(self) -> bool {
+        matches!(self, Kind::Rejection | Kind::IntrinsicRejection)
+    }
+
+    /// A measured quantity (not a feed, not an uncertainty).
+    fn is_measurement(self) -> bool {
+        matches!(
+            self,
+            Kind::Permeate | Kind::Rejection | Kind::IntrinsicRejection
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -116,6 +159,8 @@ enum Column {
     Sample,
     Source,
     Flux(f64),
+    /// Temperature; the offset to kelvin (273.15 for °C, 0 for K).
+    Temperature(f64),
     Ion {
         kind: Kind,
         ion: usize,
@@ -189,6 +234,32 @@ fn parse_header(reg: &IonRegistry, headers: &csv::StringRecord) -> Result<Vec<Co
                 flux_unit(u)
                     .ok_or_else(|| csv_err(Some(1), Some(h), format!("unknown flux unit `{u}`")))?,
             )
+        } else if lower == "t" || lower == "temperature" {
+            let u = unit.ok_or_else(|| {
+                csv_err(
+                    Some(1),
+                    Some(h),
+                    "temperature needs a unit: `T [C]` or `T [K]`",
+                )
+            })?;
+            Column::Temperature(
+                match u
+                    .trim()
+                    .trim_start_matches('°')
+                    .to_ascii_lowercase()
+                    .as_str()
+                {
+                    "c" | "degc" => 273.15,
+                    "k" => 0.0,
+                    _ => {
+                        return Err(csv_err(
+                            Some(1),
+                            Some(h),
+                            format!("unknown temperature unit `{u}` (use C or K)"),
+                        ));
+                    }
+                },
+            )
         } else if let Some((kind, ion)) = name.split_once(':') {
             let kind = match kind.trim().to_ascii_lowercase().as_str() {
                 "feed" => Kind::Feed,
@@ -196,6 +267,8 @@ fn parse_header(reg: &IonRegistry, headers: &csv::StringRecord) -> Result<Vec<Co
                 "permeate_sd" => Kind::PermeateSd,
                 "rejection" => Kind::Rejection,
                 "rejection_sd" => Kind::RejectionSd,
+                "intrinsic_rejection" => Kind::IntrinsicRejection,
+                "intrinsic_rejection_sd" => Kind::IntrinsicRejectionSd,
                 other => {
                     return Err(csv_err(
                         Some(1),
@@ -208,7 +281,10 @@ fn parse_header(reg: &IonRegistry, headers: &csv::StringRecord) -> Result<Vec<Co
                 .index_of(ion.trim())
                 .map_err(|e| csv_err(Some(1), Some(h), e.to_string()))?;
             let unit = match kind {
-                Kind::Rejection | Kind::RejectionSd => None,
+                Kind::Rejection
+                | Kind::RejectionSd
+                | Kind::IntrinsicRejection
+                | Kind::IntrinsicRejectionSd => None,
                 _ => {
                     let u = unit.ok_or_else(|| {
                         csv_err(
@@ -254,6 +330,7 @@ fn parse_header(reg: &IonRegistry, headers: &csv::StringRecord) -> Result<Vec<Co
             let clash = match (ca, cb) {
                 (Column::Sample, Column::Sample)
                 | (Column::Source, Column::Source)
+                | (Column::Temperature(_), Column::Temperature(_))
                 | (Column::Flux(_), Column::Flux(_)) => Some("appears twice"),
                 (
                     Column::Ion {
@@ -264,9 +341,9 @@ fn parse_header(reg: &IonRegistry, headers: &csv::StringRecord) -> Result<Vec<Co
                     },
                 ) if ia == ib => match (ka, kb) {
                     _ if ka == kb => Some("repeats an earlier column of the same ion"),
-                    (Kind::Permeate, Kind::Rejection) | (Kind::Rejection, Kind::Permeate) => {
-                        Some("gives a rejection and a permeate of the same ion; keep one")
-                    }
+                    _ if ka.is_measurement() && kb.is_measurement() => Some(
+                        "measures the same ion as another column (permeate, observed or intrinsic rejection); keep one",
+                    ),
                     _ => None,
                 },
                 _ => None,
@@ -280,20 +357,42 @@ fn parse_header(reg: &IonRegistry, headers: &csv::StringRecord) -> Result<Vec<Co
             }
         }
     }
-    if count(&|c| {
-        matches!(
-            c,
-            Column::Ion {
-                kind: Kind::Permeate | Kind::Rejection,
-                ..
-            }
-        )
-    }) == 0
-    {
+    if count(&|c| matches!(c, Column::Ion { kind, .. } if kind.is_measurement())) == 0 {
         return Err(csv_err(
             Some(1),
             None,
-            "no `permeate:ION [unit]` or `rejection:ION [-]` column: the file has nothing to train on or compare with",
+            "no `permeate:ION [unit]`, `rejection:ION [-]` or `intrinsic_rejection:ION [-]` column: the file has nothing to train on or compare with",
+        ));
+    }
+    // Intrinsic rejections are relative to the membrane wall, the others to the bulk feed: a
+    // model cannot be compared with both at once (its feed would mean two things).
+    let intrinsic = cols.iter().position(|c| {
+        matches!(
+            c,
+            Column::Ion {
+                kind: Kind::IntrinsicRejection | Kind::IntrinsicRejectionSd,
+                ..
+            }
+        )
+    });
+    let observed = cols.iter().position(|c| {
+        matches!(
+            c,
+            Column::Ion {
+                kind: Kind::Permeate | Kind::PermeateSd | Kind::Rejection | Kind::RejectionSd,
+                ..
+            }
+        )
+    });
+    if let (Some(a), Some(b)) = (intrinsic, observed) {
+        return Err(csv_err(
+            Some(1),
+            Some(&headers[a.max(b)]),
+            format!(
+                "the file mixes intrinsic rejections (column {}) with observed ones or permeate concentrations (column {}): intrinsic values are relative to the membrane wall, the others to the bulk feed; put them in separate files",
+                intrinsic.unwrap_or(0) + 1,
+                observed.unwrap_or(0) + 1
+            ),
         ));
     }
     Ok(cols)
@@ -326,6 +425,14 @@ impl Dataset {
         let synthetic = text
             .lines()
             .find_map(|l| l.strip_prefix("# SYNTHETIC:").map(|s| s.trim().to_string()));
+        // The other comments are the file's provenance; keep them (the writer's own
+        // "simulated values" line is regenerated, so it is not kept twice).
+        let comments: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix('#'))
+            .filter(|c| !c.starts_with(" SYNTHETIC:") && c.trim() != SIMULATED_NOTE)
+            .map(|c| c.strip_prefix(' ').unwrap_or(c).to_string())
+            .collect();
         let mut rdr = csv::ReaderBuilder::new()
             .comment(Some(b'#'))
             .trim(csv::Trim::All)
@@ -335,6 +442,19 @@ impl Dataset {
             .map_err(|e| csv_err(Some(1), None, e.to_string()))?
             .clone();
         let cols = parse_header(reg, &headers)?;
+        let basis = if cols.iter().any(|c| {
+            matches!(
+                c,
+                Column::Ion {
+                    kind: Kind::IntrinsicRejection,
+                    ..
+                }
+            )
+        }) {
+            RejectionBasis::Intrinsic
+        } else {
+            RejectionBasis::Observed
+        };
         let n = reg.len();
         let ions: &[Ion] = reg.ions();
         let mut samples: Vec<Sample> = Vec::new();
@@ -350,6 +470,7 @@ impl Dataset {
             let mut id = String::new();
             let mut source = String::from("unspecified");
             let mut flux = f64::NAN;
+            let mut temperature = None;
             let mut feed = vec![0.0; n];
             let mut point = FluxPoint {
                 flux: 0.0,
@@ -390,10 +511,26 @@ impl Dataset {
                         }
                         flux = v * scale;
                     }
+                    Column::Temperature(offset) => {
+                        if let Some(v) = num(cell)? {
+                            let t = v + offset;
+                            let (lo, hi) = ion_species::water::TEMPERATURE_RANGE;
+                            if !(lo..=hi).contains(&t) {
+                                return Err(csv_err(
+                                    Some(line),
+                                    Some(head),
+                                    format!(
+                                        "temperature {t:.2} K is outside {lo}-{hi} K (0-100 °C), where the water viscosity and permittivity correlations hold; check the unit (C or K)"
+                                    ),
+                                ));
+                            }
+                            temperature = Some(t);
+                        }
+                    }
                     Column::Ion { kind, ion, unit } => {
                         let Some(v) = num(cell)? else { continue };
                         let si = unit.map_or(v, |u| u.to_si(v, &ions[ion]));
-                        let nonneg = !matches!(kind, Kind::Rejection);
+                        let nonneg = !kind.is_rejection();
                         if nonneg && v < 0.0 {
                             return Err(csv_err(
                                 Some(line),
@@ -405,7 +542,7 @@ impl Dataset {
                             Kind::Feed => feed[ion] = si,
                             Kind::Permeate => point.permeate[ion] = Some(si),
                             Kind::PermeateSd => point.permeate_sd[ion] = Some(si),
-                            Kind::Rejection => {
+                            Kind::Rejection | Kind::IntrinsicRejection => {
                                 if v > 1.0 {
                                     return Err(csv_err(
                                         Some(line),
@@ -415,7 +552,9 @@ impl Dataset {
                                 }
                                 rejection[ion] = Some(v)
                             }
-                            Kind::RejectionSd => rejection_sd[ion] = Some(v),
+                            Kind::RejectionSd | Kind::IntrinsicRejectionSd => {
+                                rejection_sd[ion] = Some(v)
+                            }
                         }
                     }
                 }
@@ -448,7 +587,8 @@ impl Dataset {
                     relative_imbalance: q,
                 });
             }
-            // Rejections become permeate concentrations through the feed.
+            // Rejections become permeate concentrations through the feed (for intrinsic ones
+            // the feed columns stand for the wall concentrations; see RejectionBasis).
             for i in 0..n {
                 if let Some(r) = rejection[i] {
                     if feed[i] == 0.0 {
@@ -475,6 +615,15 @@ impl Dataset {
             point.flux = flux;
             match samples.last_mut() {
                 Some(s) if s.id == id => {
+                    if s.temperature != temperature {
+                        return Err(csv_err(
+                            Some(line),
+                            None,
+                            format!(
+                                "sample {id} changes its temperature between rows (a sample is one feed at one temperature; give each temperature its own sample id)"
+                            ),
+                        ));
+                    }
                     if s.feed
                         .iter()
                         .zip(&feed)
@@ -510,6 +659,7 @@ impl Dataset {
                         id,
                         source,
                         feed,
+                        temperature,
                         points: vec![point],
                     });
                 }
@@ -522,6 +672,8 @@ impl Dataset {
             ions: ions.iter().map(|i| i.name.clone()).collect(),
             samples,
             synthetic,
+            basis,
+            comments,
             balanced,
         })
     }
@@ -536,18 +688,33 @@ impl Dataset {
         let mut buf: Vec<u8> = Vec::new();
         if let Some(desc) = &self.synthetic {
             writeln!(buf, "# SYNTHETIC: {desc}").map_err(io)?;
-            writeln!(buf, "# These are simulated values, not measurements.").map_err(io)?;
+            writeln!(buf, "# {SIMULATED_NOTE}").map_err(io)?;
+        }
+        for c in &self.comments {
+            writeln!(buf, "# {c}").map_err(io)?;
         }
         {
             let mut w = csv::Writer::from_writer(&mut buf);
+            let with_t = self.samples.iter().any(|s| s.temperature.is_some());
             let mut head = vec![
                 "sample".to_string(),
                 "source".to_string(),
                 "Jv [m/s]".to_string(),
             ];
-            for kind in ["feed", "permeate", "permeate_sd"] {
+            if with_t {
+                head.push("T [K]".into());
+            }
+            let intrinsic = self.basis == RejectionBasis::Intrinsic;
+            for ion in &self.ions {
+                head.push(format!("feed:{ion} [mol/m3]"));
+            }
+            for kind in ["permeate", "permeate_sd"] {
                 for ion in &self.ions {
-                    head.push(format!("{kind}:{ion} [mol/m3]"));
+                    head.push(if intrinsic {
+                        format!("intrinsic_rejection{}:{ion} [-]", &kind[8..])
+                    } else {
+                        format!("{kind}:{ion} [mol/m3]")
+                    });
                 }
             }
             w.write_record(&head).map_err(|e| io(e.into()))?;
@@ -555,6 +722,9 @@ impl Dataset {
             for s in &self.samples {
                 for p in &s.points {
                     let mut row = vec![s.id.clone(), s.source.clone(), format!("{:e}", p.flux)];
+                    if with_t {
+                        row.push(fmt(s.temperature));
+                    }
                     row.extend(s.feed.iter().map(|c| {
                         if *c > 0.0 {
                             format!("{c:e}")
@@ -562,8 +732,24 @@ impl Dataset {
                             String::new()
                         }
                     }));
-                    row.extend(p.permeate.iter().map(|v| fmt(*v)));
-                    row.extend(p.permeate_sd.iter().map(|v| fmt(*v)));
+                    if intrinsic {
+                        // Back to the rejections the file gave (the permeates are c_m (1 - R)).
+                        row.extend(
+                            p.permeate
+                                .iter()
+                                .zip(&s.feed)
+                                .map(|(v, cf)| fmt(v.map(|cp| 1.0 - cp / cf))),
+                        );
+                        row.extend(
+                            p.permeate_sd
+                                .iter()
+                                .zip(&s.feed)
+                                .map(|(v, cf)| fmt(v.map(|sd| sd / cf))),
+                        );
+                    } else {
+                        row.extend(p.permeate.iter().map(|v| fmt(*v)));
+                        row.extend(p.permeate_sd.iter().map(|v| fmt(*v)));
+                    }
                     w.write_record(&row).map_err(|e| io(e.into()))?;
                 }
             }
@@ -577,7 +763,7 @@ impl Dataset {
         self.samples.iter().map(|s| s.points.len()).sum()
     }
 
-    /// The points as observed-rejection measurements for [`crate::fit`] (one per sample and
+    /// The points as rejection measurements for [`crate::fit`] (one per sample and
     /// flux with at least one measured ion; J_v = 0 points carry no information and are
     /// skipped), at most `max_points` of them taken evenly through the file.
     pub fn rejection_measurements(
@@ -608,6 +794,8 @@ impl Dataset {
                         feed: feed.clone(),
                         flux: p.flux,
                         rejections,
+                        temperature: s.temperature,
+                        basis: self.basis,
                     });
                 }
             }

@@ -21,16 +21,65 @@ use levenberg_marquardt::{LeastSquaresProblem, LevenbergMarquardt};
 use nalgebra::{DMatrix, DVector, Dyn, Owned};
 use rayon::prelude::*;
 
-/// One measured operating point: a feed, a water flux (m/s) and the observed rejections of
-/// some of its ions (by canonical ion name).
+/// One measured operating point: a feed, a water flux (m/s) and the rejections of some of its
+/// ions (by canonical ion name), observed or intrinsic, at the conditions' temperature or
+/// its own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RejectionMeasurement {
     /// Feed composition (electroneutral).
     pub feed: Composition,
     /// Water flux J_v, m/s.
     pub flux: f64,
-    /// (ion name, observed rejection 1 - c_p / c_f).
+    /// (ion name, rejection: observed 1 - c_p / c_f, or intrinsic 1 - c_p / c_m; see `basis`).
     pub rejections: Vec<(String, f64)>,
+    /// Temperature of the measurement, K; None: the conditions' temperature. Otherwise the
+    /// model runs at [`Conditions::at_temperature`] with diffusivities scaled by
+    /// [`ion_species::Ion::at_temperature`].
+    pub temperature: Option<f64>,
+    /// Observed or intrinsic rejections. Intrinsic ones (relative to the membrane wall) are
+    /// compared with the pore model alone, so they require conditions without a polarisation
+    /// film (the feed is then the wall concentration).
+    pub basis: crate::data::RejectionBasis,
+}
+
+impl RejectionMeasurement {
+    /// An observed-rejection measurement at the conditions' temperature.
+    pub fn observed(feed: Composition, flux: f64, rejections: Vec<(String, f64)>) -> Self {
+        Self {
+            feed,
+            flux,
+            rejections,
+            temperature: None,
+            basis: crate::data::RejectionBasis::Observed,
+        }
+    }
+
+    /// The model and feed this measurement is compared with: `model` itself, or at the
+    /// measurement's own temperature. Errors for intrinsic rejections under a polarisation
+    /// film (they say nothing about the film) and for temperatures outside the water
+    /// correlations.
+    pub fn model_and_feed(&self, model: &Dspmde) -> Result<(Dspmde, Composition)> {
+        if self.basis == crate::data::RejectionBasis::Intrinsic
+            && model.conditions.polarisation != crate::model::Polarisation::Off
+        {
+            return Err(TransportError::Fit(
+                "intrinsic rejections (relative to the membrane wall) cannot be compared with a model that has a polarisation film: fit with Polarisation::Off (the feed then stands for the wall concentration), or give observed rejections".into(),
+            ));
+        }
+        match self.temperature {
+            Some(t) if t != model.conditions.temperature => {
+                let conditions = model.conditions.at_temperature(t)?;
+                let feed = Composition::from_si(
+                    self.feed
+                        .iter()
+                        .map(|(ion, c)| ion.at_temperature(t).map(|i| (i, c)))
+                        .collect::<std::result::Result<Vec<_>, _>>()?,
+                )?;
+                Ok((Dspmde::new(model.membrane.clone(), conditions)?, feed))
+            }
+            _ => Ok((model.clone(), self.feed.clone())),
+        }
+    }
 }
 
 /// Intervals the fitted parameters must stay in. The defaults are wide; the fit narrows them
@@ -287,7 +336,8 @@ pub fn residuals(
     let model = Dspmde::new(membrane.clone(), conditions.clone())?;
     let mut out = Vec::new();
     for m in data {
-        let p = model.solve(&m.feed, m.flux)?;
+        let (model, feed) = m.model_and_feed(&model)?;
+        let p = model.solve(&feed, m.flux)?;
         for (ion, r) in &m.rejections {
             let idx = p.ions.iter().position(|n| n == ion).ok_or_else(|| {
                 TransportError::Fit(format!(

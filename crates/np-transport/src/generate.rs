@@ -225,6 +225,8 @@ pub fn generate(
                 "{label}; seed {}, shard {shard}/{shards}, noise {}; simulated with np-transport",
                 cfg.seed, cfg.noise
             )),
+            basis: crate::data::RejectionBasis::Observed,
+            comments: vec![],
             balanced: vec![],
         },
         failures,
@@ -270,6 +272,7 @@ fn sweep_sample(
         id: format!("f{i:06}"),
         source: label.to_string(),
         feed: feed_vec,
+        temperature: None,
         points,
     })
 }

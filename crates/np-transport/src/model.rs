@@ -228,6 +228,23 @@ impl Default for Conditions {
 }
 
 impl Conditions {
+    /// These conditions at temperature `t` (K): the temperature set and the bulk permittivity
+    /// scaled by the temperature dependence of water's (Malmberg & Maryott 1956, via
+    /// [`ion_species::water::relative_permittivity`]), eps_b(T) = eps_b eps_w(T) / eps_w(T0),
+    /// T0 these conditions' temperature. The ions' diffusivities are scaled separately
+    /// ([`ion_species::Ion::at_temperature`]) since they belong to the feed.
+    pub fn at_temperature(&self, t: f64) -> Result<Self> {
+        use ion_species::water::relative_permittivity;
+        let ratio = relative_permittivity(t)? / relative_permittivity(self.temperature)?;
+        let c = Self {
+            temperature: t,
+            bulk_dielectric: self.bulk_dielectric * ratio,
+            ..self.clone()
+        };
+        c.validate()?;
+        Ok(c)
+    }
+
     /// Checks every parameter.
     pub fn validate(&self) -> Result<()> {
         let bad = |name, value, reason| {

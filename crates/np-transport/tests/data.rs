@@ -1,7 +1,7 @@
 //! The CSV format, data generation, determinism and sharding.
 
 use ion_species::IonRegistry;
-use np_transport::data::Dataset;
+use np_transport::data::{Dataset, RejectionBasis};
 use np_transport::generate::{
     GeneratorConfig, Regime, flux_grid, generate, random_feed, synthetic_measurements,
 };
@@ -235,4 +235,110 @@ fn reading_is_linear_in_the_number_of_samples() {
     assert_eq!(d.samples.len(), 100_000);
     let secs = t.elapsed().as_secs_f64();
     assert!(secs < 20.0, "{secs} s");
+}
+
+const INTRINSIC: &str = "\
+# source: a test; licence: CC0
+# membrane: NF270, rotating disk
+sample,Jv [um/s],T [C],feed:Na+ [mmol/L],feed:NH4+ [mmol/L],feed:Cl- [mmol/L],intrinsic_rejection:Na+ [-],intrinsic_rejection:NH4+ [-],intrinsic_rejection:Cl- [-],intrinsic_rejection_sd:NH4+ [-]
+a,8.2,20,10,0.2,10.2,0.43,0.51,0.44,0.01
+a,20.1,20,10,0.2,10.2,0.73,-0.25,0.70,0.01
+";
+
+#[test]
+fn intrinsic_rejections_temperature_and_provenance_are_read_and_written_back() {
+    let reg = IonRegistry::extended();
+    let d = Dataset::from_csv_str(INTRINSIC, &reg).unwrap();
+    assert_eq!(d.basis, RejectionBasis::Intrinsic);
+    assert_eq!(
+        d.comments,
+        [
+            "source: a test; licence: CC0",
+            "membrane: NF270, rotating disk"
+        ]
+    );
+    let s = &d.samples[0];
+    assert!((s.temperature.unwrap() - 293.15).abs() < 1e-12);
+    let nh4 = reg.index_of("NH4+").unwrap();
+    // The permeate is c_m (1 - R) with the feed column standing for the wall concentration;
+    // a negative rejection is allowed (the trace is enriched in the permeate).
+    assert!((s.points[1].permeate[nh4].unwrap() - 0.2 * 1.25).abs() < 1e-12);
+    assert!((s.points[0].permeate_sd[nh4].unwrap() - 0.2 * 0.01).abs() < 1e-15);
+    assert!((s.points[1].flux - 20.1e-6).abs() < 1e-18);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("back.csv");
+    d.write_csv(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with("# source: a test; licence: CC0\n"),
+        "{text}"
+    );
+    assert!(text.contains("intrinsic_rejection:NH4+ [-]") && text.contains("T [K]"));
+    let back = Dataset::read_csv(&path, &reg).unwrap();
+    assert_eq!(back.basis, RejectionBasis::Intrinsic);
+    assert_eq!(back.comments, d.comments);
+    assert_eq!(back.samples[0].temperature, s.temperature);
+    for (p, q) in back.samples[0].points.iter().zip(&s.points) {
+        for (a, b) in p.permeate.iter().zip(&q.permeate) {
+            assert_eq!(a.is_some(), b.is_some());
+            if let (Some(a), Some(b)) = (a, b) {
+                assert!((a - b).abs() < 1e-12 * b.abs().max(1.0), "{a} vs {b}");
+            }
+        }
+    }
+    // The measurements carry the basis and the temperature to the fit.
+    let m = d.rejection_measurements(&reg, 100).unwrap();
+    assert_eq!(m.len(), 2);
+    assert_eq!(m[0].basis, RejectionBasis::Intrinsic);
+    assert_eq!(m[0].temperature, Some(293.15));
+}
+
+#[test]
+fn real_data_format_errors_name_the_line_column_and_remedy() {
+    let reg = IonRegistry::extended();
+    let err = |t: &str| Dataset::from_csv_str(t, &reg).unwrap_err().to_string();
+    // Intrinsic and observed values in one file.
+    let e = err(
+        "sample,Jv [m/s],feed:Na+ [mM],feed:Cl- [mM],intrinsic_rejection:Na+ [-],rejection:Cl- [-]\na,1e-6,1,1,0.5,0.5\n",
+    );
+    assert!(
+        e.contains("mixes intrinsic") && e.contains("column `rejection:Cl- [-]`"),
+        "{e}"
+    );
+    // Two measurements of one ion.
+    let e = err(
+        "sample,Jv [m/s],feed:Na+ [mM],feed:Cl- [mM],intrinsic_rejection:Na+ [-],intrinsic_rejection:sodium [-]\na,1e-6,1,1,0.5,0.5\n",
+    );
+    assert!(e.contains("repeats"), "{e}");
+    // A temperature without a unit, with an unknown unit, outside the correlations.
+    let head = "sample,Jv [m/s],T [C],feed:Na+ [mM],feed:Cl- [mM],rejection:Na+ [-]\n";
+    let e =
+        err("sample,Jv [m/s],T,feed:Na+ [mM],feed:Cl- [mM],rejection:Na+ [-]\na,1e-6,20,1,1,0.5\n");
+    assert!(e.contains("`T [C]` or `T [K]`"), "{e}");
+    let e = err(
+        "sample,Jv [m/s],T [F],feed:Na+ [mM],feed:Cl- [mM],rejection:Na+ [-]\na,1e-6,20,1,1,0.5\n",
+    );
+    assert!(e.contains("unknown temperature unit `F`"), "{e}");
+    let e = err(&format!("{head}a,1e-6,293,1,1,0.5\n"));
+    assert!(
+        e.contains("line 2") && e.contains("566.15 K") && e.contains("check the unit"),
+        "{e}"
+    );
+    // A temperature that changes within a sample.
+    let e = err(&format!("{head}a,1e-6,20,1,1,0.5\na,2e-6,25,1,1,0.6\n"));
+    assert!(
+        e.contains("line 3") && e.contains("changes its temperature"),
+        "{e}"
+    );
+    // An intrinsic rejection of an ion absent from the feed cannot be related to anything.
+    let e = err(
+        "sample,Jv [m/s],feed:Na+ [mM],feed:Cl- [mM],feed:NH4+ [mM],intrinsic_rejection:NH4+ [-]\na,1e-6,1,1,,0.5\n",
+    );
+    assert!(e.contains("feed is empty"), "{e}");
+    // An ion outside the registry names the registry to use.
+    let e = Dataset::from_csv_str(INTRINSIC, &IonRegistry::canonical())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("NH4+"), "{e}");
 }

@@ -3,7 +3,7 @@
 use ion_species::{Composition, IonRegistry};
 use np_transport::{
     ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, Membrane, RejectionMeasurement, Starts,
-    fit,
+    fit, residuals,
 };
 
 fn truth() -> Membrane {
@@ -30,11 +30,11 @@ fn data(noise: &[f64]) -> Vec<RejectionMeasurement> {
         for jv in [2e-6, 5e-6, 1e-5, 2e-5] {
             let p = model.solve(feed, jv).unwrap();
             // The salt's cation rejection (equal to the anion's for a single salt).
-            out.push(RejectionMeasurement {
-                feed: feed.clone(),
-                flux: jv,
-                rejections: vec![(p.ions[0].clone(), p.rejection[0] + noise[k % noise.len()])],
-            });
+            out.push(RejectionMeasurement::observed(
+                feed.clone(),
+                jv,
+                vec![(p.ions[0].clone(), p.rejection[0] + noise[k % noise.len()])],
+            ));
             k += 1;
         }
     }
@@ -141,11 +141,7 @@ fn brine(m: &Membrane) -> Vec<RejectionMeasurement> {
                     (n.clone(), r + noise[k % noise.len()])
                 })
                 .collect();
-            out.push(RejectionMeasurement {
-                feed: feed.clone(),
-                flux: jv,
-                rejections,
-            });
+            out.push(RejectionMeasurement::observed(feed.clone(), jv, rejections));
         }
     }
     out
@@ -330,10 +326,8 @@ fn unidentifiable_parameters_are_an_error_not_zero_standard_errors() {
         .solve(&feed, 1e-5)
         .unwrap();
     let data: Vec<RejectionMeasurement> = (0..5)
-        .map(|_| RejectionMeasurement {
-            feed: feed.clone(),
-            flux: 1e-5,
-            rejections: vec![("Na+".into(), p.rejection[0])],
+        .map(|_| {
+            RejectionMeasurement::observed(feed.clone(), 1e-5, vec![("Na+".into(), p.rejection[0])])
         })
         .collect();
     let e = fit(&data, &opts()).unwrap_err().to_string();
@@ -394,11 +388,11 @@ fn a_freundlich_charge_isotherm_is_recovered_from_feeds_of_several_ionic_strengt
         ] {
             for jv in [3e-6, 1e-5, 2e-5] {
                 let p = model.solve(&feed, jv).unwrap();
-                data.push(RejectionMeasurement {
-                    feed: feed.clone(),
-                    flux: jv,
-                    rejections: p.ions.iter().cloned().zip(p.rejection.clone()).collect(),
-                });
+                data.push(RejectionMeasurement::observed(
+                    feed.clone(),
+                    jv,
+                    p.ions.iter().cloned().zip(p.rejection.clone()).collect(),
+                ));
             }
         }
     }
@@ -429,4 +423,47 @@ fn a_freundlich_charge_isotherm_is_recovered_from_feeds_of_several_ionic_strengt
             .to_string()
             .contains("charge_isotherm")
     );
+}
+
+#[test]
+fn measurements_at_their_own_temperature_use_scaled_diffusivities_and_permittivity() {
+    use np_transport::data::RejectionBasis;
+    let reg = IonRegistry::canonical();
+    let feed = Composition::from_mmol_per_l(&reg, &[("Na+", 10.0), ("Cl-", 10.0)]).unwrap();
+    let membrane = Membrane::nf270_like();
+    let base = Conditions::default();
+    let model = Dspmde::new(membrane.clone(), base.clone()).unwrap();
+    let at_25 = model.solve(&feed, 1e-5).unwrap().rejection[0];
+    // The same measurement at 20 °C: compared with the model whose ions diffuse 12.7 % slower
+    // (Stokes-Einstein with the water viscosity) and whose bulk permittivity is 2.3 % higher.
+    let cold = Conditions::default().at_temperature(293.15).unwrap();
+    assert!((cold.bulk_dielectric / base.bulk_dielectric - 80.10 / 78.30).abs() < 2e-3);
+    let cold_feed = Composition::from_si(
+        feed.iter()
+            .map(|(i, c)| (i.at_temperature(293.15).unwrap(), c)),
+    )
+    .unwrap();
+    let direct = Dspmde::new(membrane.clone(), cold)
+        .unwrap()
+        .solve(&cold_feed, 1e-5)
+        .unwrap()
+        .rejection[0];
+    let mut m = RejectionMeasurement::observed(feed.clone(), 1e-5, vec![("Na+".into(), 0.0)]);
+    m.temperature = Some(293.15);
+    let r = residuals(&[m.clone()], &membrane, &base).unwrap();
+    assert!((r[0] - direct).abs() < 1e-12, "{} vs {direct}", r[0]);
+    // Slower diffusion raises the Peclet number: a colder feed is rejected more.
+    assert!(direct > at_25 + 1e-3, "{direct} vs {at_25}");
+
+    // Intrinsic rejections say nothing about a polarisation film: refused, with the remedy.
+    m.basis = RejectionBasis::Intrinsic;
+    let film = Conditions {
+        polarisation: np_transport::Polarisation::Film { thickness: 2e-5 },
+        ..Conditions::default()
+    };
+    let e = residuals(&[m.clone()], &membrane, &film)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("Polarisation::Off"), "{e}");
+    assert!(residuals(&[m], &membrane, &base).is_ok());
 }

@@ -1,0 +1,261 @@
+//! `iontransport validate`: grouped cross-validation on measurements, its tables (Markdown,
+//! printed and saved), the JSON report and one figure per feed.
+
+use crate::args::FoldsArg;
+use crate::error::Result;
+use crate::figures::{self, CrossValFeed};
+use crate::paths::{check_input_file, prepare_output_folder};
+use ion_species::IonRegistry;
+use iontransport_model::crossval::{
+    CrossValConfig, CrossValReport, FoldScheme, ModelKind, cross_validate,
+};
+use np_transport::data::{Dataset, write_atomic};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Runs the command.
+pub fn run(
+    data: &Path,
+    folds: FoldsArg,
+    seeds: Vec<u64>,
+    out_dir: Option<PathBuf>,
+    tiny: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    check_input_file(data)?;
+    let registry = IonRegistry::extended();
+    let ds = Dataset::read_csv(data, &registry)?;
+    if let Some(d) = &out_dir {
+        prepare_output_folder(d)?;
+    }
+    let mut cfg = if tiny {
+        CrossValConfig::tiny()
+    } else {
+        CrossValConfig::quick()
+    };
+    cfg.seeds = seeds;
+    cfg.schemes = match folds {
+        FoldsArg::Feed => vec![FoldScheme::Feed],
+        FoldsArg::Ion => vec![FoldScheme::DominantIon],
+        FoldsArg::Both => vec![FoldScheme::Feed, FoldScheme::DominantIon],
+    };
+    writeln!(
+        out,
+        "measurements: {} feeds, {} points from {}{}",
+        ds.samples.len(),
+        ds.num_points(),
+        data.display(),
+        ds.synthetic
+            .as_ref()
+            .map(|d| format!(" — SYNTHETIC ({d})"))
+            .unwrap_or_default()
+    )?;
+    if let Some(first) = ds.comments.first() {
+        writeln!(out, "  {first}")?;
+    }
+    let r = cross_validate(&ds, &registry, &cfg, true)?;
+    let text = markdown(&r, &cfg);
+    write!(out, "{text}")?;
+    if let Some(dir) = out_dir {
+        write_atomic(&dir.join("report.md"), text.as_bytes())?;
+        let json = serde_json::to_string_pretty(&r).expect("the report serialises");
+        write_atomic(&dir.join("crossval.json"), json.as_bytes())?;
+        let mut written = 2;
+        for fig in feed_figures(&r) {
+            let name = format!("crossval-{}", slug(&fig.title));
+            written += figures::save(&dir, &name, &fig)?.len();
+        }
+        writeln!(out, "wrote {written} files to {}", dir.display())?;
+    }
+    Ok(())
+}
+
+fn slug(s: &str) -> String {
+    s.split(':')
+        .next()
+        .unwrap_or(s)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .trim_matches('-')
+        .to_lowercase()
+}
+
+fn mean_sd(v: &[f64]) -> (f64, f64) {
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    let sd = if v.len() > 1 {
+        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+    } else {
+        0.0
+    };
+    (m, sd)
+}
+
+/// The report: per scheme, a per-ion table of each model's MAE, RMSE and sign errors (trained
+/// models as mean ± sd over seeds), the winner per ion, and the fitted membranes.
+pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\n{} rejections at {:.2} °C; models run without a polarisation film{}; seeds {:?}; {:.0} s\n",
+        if r.intrinsic { "intrinsic" } else { "observed" },
+        r.temperature - 273.15,
+        if r.intrinsic {
+            " (the feed stands for the wall concentration)"
+        } else {
+            " (the file gives no mass-transfer coefficient)"
+        },
+        cfg.seeds,
+        r.seconds
+    );
+    for scheme in [FoldScheme::Feed, FoldScheme::DominantIon] {
+        let folds: Vec<&str> = r
+            .folds
+            .iter()
+            .filter(|f| f.scheme == scheme)
+            .map(|f| f.name.as_str())
+            .collect();
+        if folds.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "### {} ({} folds: {})\n",
+            scheme.label(),
+            folds.len(),
+            folds.join(", ")
+        );
+        let _ = writeln!(
+            s,
+            "| ion | points | DSPM-DE MAE | hybrid MAE | neural ODE MAE | DSPM-DE RMSE | hybrid RMSE | neural ODE RMSE | sign errors D / H / N | lowest MAE |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
+        let mut wins = [0usize; 3];
+        for ion in &r.ions {
+            let per = |m: ModelKind| -> Vec<&iontransport_model::crossval::IonScore> {
+                r.scores
+                    .iter()
+                    .filter(|x| x.scheme == scheme && x.model == m && &x.ion == ion)
+                    .collect()
+            };
+            let rows: Vec<_> = ModelKind::ALL.iter().map(|&m| per(m)).collect();
+            if rows[0].is_empty() {
+                continue;
+            }
+            let stat = |k: usize, f: fn(&iontransport_model::crossval::IonScore) -> f64| {
+                mean_sd(&rows[k].iter().map(|x| f(x)).collect::<Vec<_>>())
+            };
+            let fmt = |(m, sd): (f64, f64), multi: bool| {
+                if multi && rows[1].len() > 1 {
+                    format!("{m:.3} ± {sd:.3}")
+                } else {
+                    format!("{m:.3}")
+                }
+            };
+            let mae: Vec<(f64, f64)> = (0..3).map(|k| stat(k, |x| x.mae)).collect();
+            let rmse: Vec<(f64, f64)> = (0..3).map(|k| stat(k, |x| x.rmse)).collect();
+            let sign: Vec<f64> = (0..3)
+                .map(|k| stat(k, |x| x.sign_errors as f64).0)
+                .collect();
+            let best = (0..3)
+                .min_by(|&a, &b| mae[a].0.total_cmp(&mae[b].0))
+                .expect("three models");
+            wins[best] += 1;
+            let _ = writeln!(
+                s,
+                "| {ion} | {} | {} | {} | {} | {} | {} | {} | {:.1} / {:.1} / {:.1} | {} |",
+                rows[0][0].count,
+                fmt(mae[0], false),
+                fmt(mae[1], true),
+                fmt(mae[2], true),
+                fmt(rmse[0], false),
+                fmt(rmse[1], true),
+                fmt(rmse[2], true),
+                sign[0],
+                sign[1],
+                sign[2],
+                ModelKind::ALL[best].label()
+            );
+        }
+        let _ = writeln!(
+            s,
+            "\nlowest mean absolute error of R per ion: DSPM-DE {} ions, hybrid {}, neural ODE {} (of {}).\n",
+            wins[0],
+            wins[1],
+            wins[2],
+            wins.iter().sum::<usize>()
+        );
+    }
+    let _ = writeln!(
+        s,
+        "DSPM-DE fitted per fold (constant charge; r_p, Δx/A_k, X_d, ε_p; RMS residual of R on the training feeds):\n"
+    );
+    let _ = writeln!(
+        s,
+        "| folds | held out | r_p / nm | Δx/A_k / µm | X_d / (mol/m³) | ε_p | RMS |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+    for (scheme, fold, rp, dx, x, eps, rms) in &r.fits {
+        let _ = writeln!(
+            s,
+            "| {} | {fold} | {:.3} | {:.2} | {x:.1} | {eps:.1} | {rms:.3} |",
+            scheme.label(),
+            rp * 1e9,
+            dx * 1e6
+        );
+    }
+    s
+}
+
+/// One figure per feed from the leave-one-feed-out folds (the first seed): measured rejections
+/// and each model's held-out curve.
+pub fn feed_figures(r: &CrossValReport) -> Vec<CrossValFeed> {
+    let n = r.ions.len();
+    let seed = r.predictions.iter().find_map(|p| p.seed);
+    (0..r.samples.len())
+        .filter_map(|i| {
+            let preds: Vec<_> = ModelKind::ALL
+                .iter()
+                .filter_map(|&m| {
+                    r.predictions.iter().find(|p| {
+                        p.scheme == FoldScheme::Feed
+                            && p.sample == i
+                            && p.model == m
+                            && (p.seed.is_none() || p.seed == seed)
+                    })
+                })
+                .collect();
+            if preds.len() != ModelKind::ALL.len() {
+                return None;
+            }
+            let present: Vec<usize> = (0..n).filter(|&j| preds[0].curve[j].is_some()).collect();
+            let by_ion = |v: &[Option<f64>], j: usize| -> Vec<f64> {
+                v.iter()
+                    .skip(j)
+                    .step_by(n)
+                    .map(|x| x.unwrap_or(f64::NAN))
+                    .collect()
+            };
+            Some(CrossValFeed {
+                title: format!(
+                    "{}: held out, models trained on the other feeds",
+                    r.samples[i]
+                ),
+                ions: present.iter().map(|&j| r.ions[j].clone()).collect(),
+                measured_flux: r.flux[i].clone(),
+                measured: present.iter().map(|&j| by_ion(&r.measured[i], j)).collect(),
+                grid: preds[0].curve_flux.clone(),
+                models: preds
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.model.label().to_string(),
+                            present.iter().map(|&j| by_ion(&p.curve, j)).collect(),
+                        )
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}

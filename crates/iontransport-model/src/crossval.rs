@@ -1,0 +1,698 @@
+//! Grouped cross-validation on measurements: the fitted DSPM-DE, the hybrid and the neural ODE
+//! compared per ion on feeds they were not trained on.
+//!
+//! A measurement file holds a handful of feeds, each measured at several fluxes; points of one
+//! feed are not independent, so every fold holds out whole feeds:
+//!
+//! * [`FoldScheme::Feed`]: leave one feed out (one fold per feed). When each feed has its own
+//!   dominant salt this is also "leave one dominant salt out".
+//! * [`FoldScheme::DominantIon`]: for each ion that dominates some feed (the cation or anion
+//!   carrying the most charge), hold out every feed it dominates: the models must predict a
+//!   feed whose main cation or anion they never saw dominate (harder).
+//!
+//! On each fold, from the training feeds only: the DSPM-DE (pore radius, Δx/A_k and a
+//! constant charge, ε_p = 55 as in the main job) is fitted; the hybrid's backbone is that membrane with a
+//! Freundlich charge isotherm fitted on top, and its correction is trained on the training
+//! feeds; the neural ODE is pre-trained on noisy DSPM-DE simulations of the fitted membrane over
+//! the data's ion set and fine-tuned (last two layers) on the training feeds. With three or
+//! fewer training feeds there is none to spare for early stopping, so the epochs are fixed by
+//! the configuration (chosen beforehand, never on the held-out feeds). Everything runs at the
+//! data's temperature: diffusivities by Stokes–Einstein with the water viscosity, the bulk
+//! permittivity by Malmberg & Maryott ([`ion_species::water`]).
+//!
+//! Intrinsic rejections (relative to the membrane wall) are compared with the film-free
+//! models with the feed standing for the wall concentration; observed ones likewise, since a
+//! file carries no mass-transfer coefficient (say so when reporting them).
+
+use crate::data::{Trajectory, trajectories};
+use crate::error::{ModelError, Result};
+use crate::hybrid::Backbone;
+use crate::model::{Constraint, IonModel, ModelConfig};
+use crate::network::NetworkConfig;
+use crate::pipeline::rejection_measurements;
+use crate::train::{Phase, TrainConfig, train};
+use ion_species::{Composition, IonRegistry};
+use np_transport::data::{Dataset, RejectionBasis};
+use np_transport::generate::{GeneratorConfig, flux_grid, generate};
+use np_transport::{
+    ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, FitResult, Membrane, Starts, fit,
+};
+use serde::{Deserialize, Serialize};
+
+/// How feeds are grouped into folds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FoldScheme {
+    /// Leave one feed out.
+    Feed,
+    /// Leave out every feed dominated by one ion.
+    DominantIon,
+}
+
+impl FoldScheme {
+    /// A short name for tables ("leave one feed out", ...).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Feed => "leave one feed out",
+            Self::DominantIon => "leave one dominant ion out",
+        }
+    }
+}
+
+/// The models compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ModelKind {
+    /// The DSPM-DE fitted to the training feeds.
+    Dspmde,
+    /// The fitted DSPM-DE with a charge isotherm and a learned correction.
+    Hybrid,
+    /// The attention neural ODE, pre-trained on DSPM-DE simulations and fine-tuned.
+    NeuralOde,
+}
+
+impl ModelKind {
+    /// Every model, in report order.
+    pub const ALL: [ModelKind; 3] = [ModelKind::Dspmde, ModelKind::Hybrid, ModelKind::NeuralOde];
+
+    /// The name in tables and figures.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Dspmde => "DSPM-DE",
+            Self::Hybrid => "hybrid",
+            Self::NeuralOde => "neural ODE",
+        }
+    }
+}
+
+/// Sizes of a cross-validation run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrossValConfig {
+    /// Fold schemes to run.
+    pub schemes: Vec<FoldScheme>,
+    /// Seeds of the trained models (the DSPM-DE fit is deterministic).
+    pub seeds: Vec<u64>,
+    /// DSPM-DE pre-training sweeps per fold.
+    pub pretrain_feeds: usize,
+    /// Fluxes per pre-training sweep.
+    pub pretrain_fluxes: usize,
+    /// Pre-training epochs.
+    pub pretrain_epochs: usize,
+    /// Fine-tuning epochs of the neural ODE.
+    pub finetune_epochs: usize,
+    /// Training epochs of the hybrid's correction.
+    pub hybrid_epochs: usize,
+    /// Network of the neural ODE and of the hybrid's correction.
+    pub network: NetworkConfig,
+    /// Points on each predicted curve (for figures), from 0 to 1.1x the largest flux.
+    pub curve_points: usize,
+    /// Most model evaluations of each DSPM-DE fit.
+    pub fit_evaluations: usize,
+}
+
+impl CrossValConfig {
+    /// The default: both schemes, one seed, sizes that run the four-feed set in minutes on
+    /// two cores. The epochs were set before any held-out feed was looked at: the main job's
+    /// pre-training settings scaled down, fine-tuning and the hybrid as in the main job.
+    pub fn quick() -> Self {
+        Self {
+            schemes: vec![FoldScheme::Feed, FoldScheme::DominantIon],
+            seeds: vec![0],
+            pretrain_feeds: 300,
+            pretrain_fluxes: 12,
+            pretrain_epochs: 30,
+            finetune_epochs: 100,
+            hybrid_epochs: 100,
+            network: NetworkConfig::default(),
+            curve_points: 40,
+            fit_evaluations: 400,
+        }
+    }
+
+    /// Seconds-scale sizes for tests.
+    pub fn tiny() -> Self {
+        Self {
+            schemes: vec![FoldScheme::Feed],
+            pretrain_feeds: 16,
+            pretrain_fluxes: 5,
+            pretrain_epochs: 2,
+            finetune_epochs: 2,
+            hybrid_epochs: 2,
+            network: NetworkConfig {
+                hidden: 8,
+                ..NetworkConfig::default()
+            },
+            curve_points: 6,
+            fit_evaluations: 300,
+            ..Self::quick()
+        }
+    }
+}
+
+/// One fold: its name and the held-out feeds (indices into the data set's samples).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fold {
+    /// Scheme.
+    pub scheme: FoldScheme,
+    /// "NaCl+traces" (a feed) or "Mg^2+" (a dominant ion).
+    pub name: String,
+    /// Held-out sample indices.
+    pub test: Vec<usize>,
+}
+
+/// One model's prediction of one held-out feed in one fold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedPrediction {
+    /// Scheme and fold name.
+    pub scheme: FoldScheme,
+    /// The fold.
+    pub fold: String,
+    /// Sample index in the data set.
+    pub sample: usize,
+    /// Model.
+    pub model: ModelKind,
+    /// Seed (None for the DSPM-DE).
+    pub seed: Option<u64>,
+    /// Predicted rejection at each measured flux, per ion (row-major: point x ion; None
+    /// where the ion is not in the feed).
+    pub at_points: Vec<Option<f64>>,
+    /// Fluxes of the curve, m/s.
+    pub curve_flux: Vec<f64>,
+    /// Predicted rejection along the curve (row-major: point x ion; None where absent).
+    pub curve: Vec<Option<f64>>,
+}
+
+/// Per-ion errors of one model in one scheme, over every held-out point of every fold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IonScore {
+    /// Scheme.
+    pub scheme: FoldScheme,
+    /// Model.
+    pub model: ModelKind,
+    /// Seed (None for the DSPM-DE).
+    pub seed: Option<u64>,
+    /// Ion name.
+    pub ion: String,
+    /// Points compared.
+    pub count: usize,
+    /// Mean absolute error of the rejection.
+    pub mae: f64,
+    /// Root-mean-square error of the rejection.
+    pub rmse: f64,
+    /// Points where the predicted rejection has the other sign than the measured one (only
+    /// counted where |R_measured| > 0.02, above the reading error).
+    pub sign_errors: usize,
+}
+
+/// Everything a cross-validation produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrossValReport {
+    /// Ion names (the data's ion set), the order of every per-ion vector.
+    pub ions: Vec<String>,
+    /// Sample ids.
+    pub samples: Vec<String>,
+    /// Measured fluxes per sample, m/s.
+    pub flux: Vec<Vec<f64>>,
+    /// Measured rejections per sample (point x ion; None: not measured).
+    pub measured: Vec<Vec<Option<f64>>>,
+    /// Temperature the models ran at, K.
+    pub temperature: f64,
+    /// Observed or intrinsic rejections.
+    pub intrinsic: bool,
+    /// The folds.
+    pub folds: Vec<Fold>,
+    /// Every held-out prediction.
+    pub predictions: Vec<FeedPrediction>,
+    /// Per-ion errors.
+    pub scores: Vec<IonScore>,
+    /// DSPM-DE membranes fitted per fold: (scheme, fold, pore radius m, Δx/A_k m, X_d mol/m³,
+    /// ε_p, RMS residual of R).
+    pub fits: Vec<(FoldScheme, String, f64, f64, f64, f64, f64)>,
+    /// Wall time, s.
+    pub seconds: f64,
+}
+
+/// The folds of `scheme` over the trajectories (needs at least two feeds, and every fold must
+/// leave a training feed).
+pub fn folds(
+    set: &[Trajectory],
+    valences: &[f64],
+    ions: &[String],
+    scheme: FoldScheme,
+) -> Result<Vec<Fold>> {
+    if set.len() < 2 {
+        return Err(ModelError::InvalidInput(format!(
+            "the data hold {} feed(s); cross-validation holds whole feeds out and needs at least 2 (add feeds, or use `evaluate` to score a trained model)",
+            set.len()
+        )));
+    }
+    let out: Vec<Fold> = match scheme {
+        FoldScheme::Feed => set
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Fold {
+                scheme,
+                name: t.id.clone(),
+                test: vec![i],
+            })
+            .collect(),
+        FoldScheme::DominantIon => {
+            let dominant: Vec<[usize; 2]> = set
+                .iter()
+                .map(|t| {
+                    let best = |sign: f64| {
+                        (0..valences.len())
+                            .filter(|&j| valences[j] * sign > 0.0)
+                            .max_by(|&a, &b| {
+                                let q = |j: usize| valences[j].abs() * t.feed.cond.h0[j];
+                                q(a).total_cmp(&q(b))
+                            })
+                            .expect("a feed has cations and anions")
+                    };
+                    [best(1.0), best(-1.0)]
+                })
+                .collect();
+            let mut order: Vec<usize> = dominant.iter().flatten().copied().collect();
+            order.sort_unstable();
+            order.dedup();
+            order
+                .into_iter()
+                .map(|j| Fold {
+                    scheme,
+                    name: ions[j].clone(),
+                    test: (0..set.len())
+                        .filter(|&i| dominant[i].contains(&j))
+                        .collect(),
+                })
+                .filter(|f| f.test.len() < set.len())
+                .collect()
+        }
+    };
+    if out.len() < 2 {
+        return Err(ModelError::InvalidInput(format!(
+            "{} gives {} usable fold(s) for these {} feeds (every fold must leave a feed to train on); use the feed scheme or add feeds dominated by other ions",
+            scheme.label(),
+            out.len(),
+            set.len()
+        )));
+    }
+    Ok(out)
+}
+
+/// The data's ion set at the data's temperature: the registry ions present in some feed,
+/// diffusivities scaled to the samples' temperature (all samples must share one; none given
+/// means 25 °C).
+pub fn data_registry(data: &Dataset, registry: &IonRegistry) -> Result<(IonRegistry, f64)> {
+    let present: Vec<&String> = data
+        .ions
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| data.samples.iter().any(|s| s.feed[*i] > 0.0))
+        .map(|(_, n)| n)
+        .collect();
+    let mut temps: Vec<f64> = data.samples.iter().filter_map(|s| s.temperature).collect();
+    temps.sort_by(f64::total_cmp);
+    temps.dedup();
+    let t = match temps.as_slice() {
+        [] => ion_species::T_REF,
+        [t] if data.samples.iter().all(|s| s.temperature.is_some()) => *t,
+        _ => {
+            return Err(ModelError::InvalidInput(format!(
+                "the samples are at {} temperatures ({temps:?} K, some perhaps missing); the models take no temperature input, so cross-validate one temperature at a time",
+                temps.len().max(2)
+            )));
+        }
+    };
+    let sub = registry.subset(&present)?;
+    Ok((sub.at_temperature(t)?, t))
+}
+
+/// Runs the cross-validation of `data` (read with `registry`, e.g.
+/// [`IonRegistry::extended`]).
+pub fn cross_validate(
+    data: &Dataset,
+    registry: &IonRegistry,
+    cfg: &CrossValConfig,
+    progress: bool,
+) -> Result<CrossValReport> {
+    let t0 = std::time::Instant::now();
+    if cfg.seeds.is_empty() || cfg.schemes.is_empty() {
+        return Err(ModelError::InvalidInput(
+            "cross-validation needs at least one seed and one fold scheme".into(),
+        ));
+    }
+    let (reg, temperature) = data_registry(data, registry)?;
+    let conditions = Conditions::default().at_temperature(temperature)?;
+    let base = ModelConfig::for_registry(&reg, cfg.network.clone(), Constraint::Hard);
+    let all = trajectories(&base, data)?;
+    let n = reg.len();
+    let z = reg.valences();
+    let measured: Vec<Vec<Option<f64>>> = all
+        .iter()
+        .map(|t| {
+            t.targets
+                .iter()
+                .enumerate()
+                .map(|(k, y)| y.map(|y| 1.0 - y / t.feed.cond.h0[k % n]))
+                .collect()
+        })
+        .collect();
+    let j_max = all
+        .iter()
+        .flat_map(|t| t.taus.iter())
+        .fold(0.0f64, |m, x| m.max(*x))
+        * base.flux_scale;
+    let curve_flux: Vec<f64> = (0..cfg.curve_points)
+        .map(|k| 1.1 * j_max * (k + 1) as f64 / cfg.curve_points as f64)
+        .collect();
+    let mut report = CrossValReport {
+        ions: base.ions.clone(),
+        samples: all.iter().map(|t| t.id.clone()).collect(),
+        flux: all
+            .iter()
+            .map(|t| t.taus.iter().map(|x| x * base.flux_scale).collect())
+            .collect(),
+        measured,
+        temperature,
+        intrinsic: data.basis == RejectionBasis::Intrinsic,
+        folds: Vec::new(),
+        predictions: Vec::new(),
+        scores: Vec::new(),
+        fits: Vec::new(),
+        seconds: 0.0,
+    };
+    for &scheme in &cfg.schemes {
+        let fs = folds(&all, &z, &base.ions, scheme)?;
+        for fold in &fs {
+            if progress {
+                eprintln!("{}: fold {}", scheme.label(), fold.name);
+            }
+            let train_set: Vec<Trajectory> = (0..all.len())
+                .filter(|i| !fold.test.contains(i))
+                .map(|i| all[i].clone())
+                .collect();
+            let ctx = FoldContext {
+                fit_evaluations: cfg.fit_evaluations,
+                reg: &reg,
+                conditions: &conditions,
+                base: &base,
+                all: &all,
+                train: &train_set,
+                fold,
+                curve_flux: &curve_flux,
+                j_max,
+            };
+            let fitted = ctx.fit_dspmde()?;
+            let m = &fitted.membrane;
+            let x_d = match m.charge {
+                ChargeModel::Constant(x) => x,
+                ChargeModel::Freundlich { .. } => f64::NAN,
+            };
+            report.fits.push((
+                scheme,
+                fold.name.clone(),
+                m.pore_radius,
+                m.effective_thickness,
+                x_d,
+                m.pore_dielectric,
+                fitted.rmse,
+            ));
+            report.predictions.extend(ctx.dspmde_predictions(&fitted)?);
+            let isotherm = ctx.fit_isotherm(&fitted)?;
+            for &seed in &cfg.seeds {
+                report
+                    .predictions
+                    .extend(ctx.hybrid_predictions(&isotherm, cfg, seed)?);
+                report
+                    .predictions
+                    .extend(ctx.neural_predictions(&fitted, cfg, seed, progress)?);
+            }
+            report.folds.push(fold.clone());
+        }
+    }
+    report.scores = scores(&report);
+    report.seconds = t0.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Per-ion scores of every (scheme, model, seed) over the held-out points.
+fn scores(r: &CrossValReport) -> Vec<IonScore> {
+    let n = r.ions.len();
+    let mut keys: Vec<(FoldScheme, ModelKind, Option<u64>)> = r
+        .predictions
+        .iter()
+        .map(|p| (p.scheme, p.model, p.seed))
+        .collect();
+    keys.dedup();
+    let mut uniq: Vec<(FoldScheme, ModelKind, Option<u64>)> = Vec::new();
+    for k in keys {
+        if !uniq.contains(&k) {
+            uniq.push(k);
+        }
+    }
+    let mut out = Vec::new();
+    for (scheme, model, seed) in uniq {
+        for j in 0..n {
+            let (mut count, mut ae, mut se, mut sign) = (0usize, 0.0, 0.0, 0usize);
+            for p in r
+                .predictions
+                .iter()
+                .filter(|p| p.scheme == scheme && p.model == model && p.seed == seed)
+            {
+                let meas = &r.measured[p.sample];
+                for (k, m) in meas.iter().enumerate().filter(|(k, _)| k % n == j) {
+                    if let (Some(m), Some(q)) = (m, p.at_points[k]) {
+                        count += 1;
+                        ae += (q - m).abs();
+                        se += (q - m) * (q - m);
+                        if m.abs() > 0.02 && q.signum() != m.signum() {
+                            sign += 1;
+                        }
+                    }
+                }
+            }
+            if count > 0 {
+                out.push(IonScore {
+                    scheme,
+                    model,
+                    seed,
+                    ion: r.ions[j].clone(),
+                    count,
+                    mae: ae / count as f64,
+                    rmse: (se / count as f64).sqrt(),
+                    sign_errors: sign,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// What one fold's models share.
+struct FoldContext<'a> {
+    fit_evaluations: usize,
+    reg: &'a IonRegistry,
+    conditions: &'a Conditions,
+    base: &'a ModelConfig,
+    all: &'a [Trajectory],
+    train: &'a [Trajectory],
+    fold: &'a Fold,
+    curve_flux: &'a [f64],
+    j_max: f64,
+}
+
+impl FoldContext<'_> {
+    fn fit_options(&self, initial: Membrane, isotherm: bool) -> FitOptions {
+        FitOptions {
+            initial,
+            conditions: self.conditions.clone(),
+            // As the main job's DSPM-DE: eps_p stays at the NF270-like 55.
+            fit_dielectric: false,
+            charge_isotherm: isotherm,
+            max_evaluations: self.fit_evaluations,
+            bounds: FitBounds::default(),
+            starts: Starts::Initial,
+        }
+    }
+
+    /// Pore radius, Δx/A_k and constant charge on the training feeds.
+    fn fit_dspmde(&self) -> Result<FitResult> {
+        let meas = rejection_measurements(self.train, self.reg, self.base.flux_scale, 10_000)?;
+        let initial = Membrane {
+            charge: ChargeModel::Constant(-40.0),
+            ..Membrane::nf270_like()
+        };
+        Ok(fit(&meas, &self.fit_options(initial, false))?)
+    }
+
+    /// The Freundlich charge isotherm on top of the constant-charge optimum (the hybrid's
+    /// backbone).
+    fn fit_isotherm(&self, fitted: &FitResult) -> Result<FitResult> {
+        let meas = rejection_measurements(self.train, self.reg, self.base.flux_scale, 10_000)?;
+        Ok(fit(
+            &meas,
+            &self.fit_options(fitted.membrane.clone(), true),
+        )?)
+    }
+
+    fn feed_of(&self, t: &Trajectory) -> Result<Composition> {
+        let feed: Vec<f64> = t.feed.cond.h0.iter().map(|h| h * t.feed.scale).collect();
+        Ok(Composition::from_vector(self.reg, &feed, false)?)
+    }
+
+    /// Rejections of feed `t` from normalised permeates `h` (point x ion).
+    fn rejections(&self, t: &Trajectory, h: &[f64]) -> Vec<Option<f64>> {
+        let n = self.reg.len();
+        h.iter()
+            .enumerate()
+            .map(|(k, h)| {
+                let h0 = t.feed.cond.h0[k % n];
+                (h0 > 0.0).then(|| 1.0 - h / h0)
+            })
+            .collect()
+    }
+
+    fn prediction(
+        &self,
+        model: ModelKind,
+        seed: Option<u64>,
+        sample: usize,
+        at_points: Vec<Option<f64>>,
+        curve: Vec<Option<f64>>,
+    ) -> FeedPrediction {
+        FeedPrediction {
+            scheme: self.fold.scheme,
+            fold: self.fold.name.clone(),
+            sample,
+            model,
+            seed,
+            at_points,
+            curve_flux: self.curve_flux.to_vec(),
+            curve,
+        }
+    }
+
+    fn dspmde_predictions(&self, fitted: &FitResult) -> Result<Vec<FeedPrediction>> {
+        let dspm = Dspmde::new(fitted.membrane.clone(), self.conditions.clone())?;
+        let n = self.reg.len();
+        let sweep = |t: &Trajectory, fluxes: &[f64]| -> Result<Vec<Option<f64>>> {
+            let feed = self.feed_of(t)?;
+            let pts = dspm.sweep(&feed, fluxes)?;
+            let names: Vec<&str> = self.reg.ions().iter().map(|i| i.name.as_str()).collect();
+            let mut out = vec![None; fluxes.len() * n];
+            for (k, p) in pts.iter().enumerate() {
+                for (name, r) in p.ions.iter().zip(&p.rejection) {
+                    let j = names.iter().position(|m| m == name).expect("feed ion");
+                    out[k * n + j] = Some(*r);
+                }
+            }
+            Ok(out)
+        };
+        self.fold
+            .test
+            .iter()
+            .map(|&i| {
+                let t = &self.all[i];
+                let fluxes: Vec<f64> = t.taus.iter().map(|x| x * self.base.flux_scale).collect();
+                Ok(self.prediction(
+                    ModelKind::Dspmde,
+                    None,
+                    i,
+                    sweep(t, &fluxes)?,
+                    sweep(t, self.curve_flux)?,
+                ))
+            })
+            .collect()
+    }
+
+    fn model_predictions(
+        &self,
+        model: &IonModel,
+        kind: ModelKind,
+        seed: u64,
+        set: &[Trajectory],
+    ) -> Result<Vec<FeedPrediction>> {
+        let curve_tau: Vec<f64> = self
+            .curve_flux
+            .iter()
+            .map(|j| j / model.config.flux_scale)
+            .collect();
+        self.fold
+            .test
+            .iter()
+            .map(|&i| {
+                let t = &set[i];
+                let at = model.predict_normalised(&t.feed.cond, &t.taus)?;
+                let curve = model.predict_normalised(&t.feed.cond, &curve_tau)?;
+                Ok(self.prediction(
+                    kind,
+                    Some(seed),
+                    i,
+                    self.rejections(t, &at),
+                    self.rejections(t, &curve),
+                ))
+            })
+            .collect()
+    }
+
+    fn hybrid_predictions(
+        &self,
+        isotherm: &FitResult,
+        cfg: &CrossValConfig,
+        seed: u64,
+    ) -> Result<Vec<FeedPrediction>> {
+        let mut mc =
+            ModelConfig::for_registry(self.reg, cfg.network.clone(), Constraint::HardPositive);
+        let tau_max = 1.1 * self.j_max / mc.flux_scale;
+        mc.backbone = Some(Backbone::new(
+            isotherm.membrane.clone(),
+            self.conditions.clone(),
+            self.reg,
+            &mc.ions,
+            1.25 * tau_max,
+        )?);
+        let all = crate::pipeline::with_backbones(&mc, self.all)?;
+        let train_set: Vec<Trajectory> = (0..all.len())
+            .filter(|i| !self.fold.test.contains(i))
+            .map(|i| all[i].clone())
+            .collect();
+        let mut model = IonModel::new(mc, seed)?;
+        let mut tc = TrainConfig::method(Phase::Pretrain, cfg.hybrid_epochs, seed.wrapping_add(13));
+        tc.patience = cfg.hybrid_epochs;
+        train(&mut model, &train_set, &[], &tc, None, None)?;
+        self.model_predictions(&model, ModelKind::Hybrid, seed, &all)
+    }
+
+    fn neural_predictions(
+        &self,
+        fitted: &FitResult,
+        cfg: &CrossValConfig,
+        seed: u64,
+        progress: bool,
+    ) -> Result<Vec<FeedPrediction>> {
+        let dspm = Dspmde::new(fitted.membrane.clone(), self.conditions.clone())?;
+        let generated = generate(
+            &dspm,
+            self.reg,
+            &GeneratorConfig {
+                feeds: cfg.pretrain_feeds,
+                fluxes: flux_grid(self.j_max * 1.1, cfg.pretrain_fluxes),
+                noise: 0.01,
+                seed: seed.wrapping_add(101),
+                // The measured feeds are brackish-water strength (5-100 mol/m3 of charge).
+                regime_weights: [1.0, 0.0, 0.0],
+                shard: (0, 1),
+                progress,
+            },
+            "dspmde-pretraining (fitted membrane, cross-validation fold)",
+        )?;
+        let pre = trajectories(self.base, &generated.dataset)?;
+        let mut model = IonModel::new(self.base.clone(), seed)?;
+        let mut tc = TrainConfig::method(Phase::Pretrain, cfg.pretrain_epochs, seed);
+        tc.patience = cfg.pretrain_epochs;
+        train(&mut model, &pre, &[], &tc, None, None)?;
+        let mut tc =
+            TrainConfig::method(Phase::FineTune, cfg.finetune_epochs, seed.wrapping_add(7));
+        tc.patience = cfg.finetune_epochs;
+        train(&mut model, self.train, &[], &tc, None, None)?;
+        self.model_predictions(&model, ModelKind::NeuralOde, seed, self.all)
+    }
+}
