@@ -17,6 +17,11 @@ pub enum Body {
     /// Five fully connected tanh layers on the flattened tokens (the method, and the FNN).
     #[default]
     Mlp,
+    /// The same five tanh layers applied to each token on its own (shared weights; input the
+    /// token's attention output, its ratio h/h0, tau and the log scale; output its g_j): the
+    /// parameters do not depend on the number of ions, so with descriptor tokens a model
+    /// takes any ion set (see [`crate::network::NetworkConfig::descriptors`]).
+    Tokenwise,
     /// Five 1-D convolutions over the ion slots, `channels` wide (the CNN baseline).
     Cnn {
         /// Hidden channels.
@@ -81,7 +86,7 @@ pub fn plan(body: Body, ions: usize, cin: usize, mut off: usize) -> Vec<ConvLaye
     };
     let mut v = Vec::new();
     match body {
-        Body::Mlp => {}
+        Body::Mlp | Body::Tokenwise => {}
         Body::Cnn { channels: c } => {
             push(&mut v, cin, c, ions, ConvInput::Features);
             for k in 0..3 {

@@ -65,6 +65,11 @@ pub struct ModelConfig {
     /// their checksums).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backbone: Option<crate::hybrid::Backbone>,
+    /// The ions' physical descriptors in slot order (ions x
+    /// [`crate::network::DESCRIPTORS`]) when the network uses them; empty otherwise (and then
+    /// not written, so other model files keep their form).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub descriptors: Vec<f64>,
 }
 
 /// The range of the data a model was trained on: the flux range, the total feed
@@ -124,7 +129,36 @@ impl ModelConfig {
             architecture: Architecture::NeuralOde,
             domain: None,
             backbone: None,
+            descriptors: if network.descriptors {
+                reg.ions()
+                    .iter()
+                    .flat_map(crate::network::descriptors_of)
+                    .collect()
+            } else {
+                Vec::new()
+            },
         }
+    }
+
+    /// This any-ion model's configuration for the ions of `reg` (any number, any order): the
+    /// same parameters apply, since none is tied to an ion slot. The training domain is
+    /// dropped (it listed the old ions). Errors for models whose parameters are per slot, and
+    /// for hybrids (their backbone holds the old ions' DSPM-DE).
+    pub fn with_ions(&self, reg: &IonRegistry) -> Result<Self> {
+        if !self.network.takes_any_ion() || self.backbone.is_some() {
+            return Err(ModelError::InvalidInput(format!(
+                "this model's parameters are tied to its {} ion slots ({}); only a model with descriptor tokens, no per-slot identity and the per-token body (NetworkConfig::any_ion) takes another ion set",
+                self.ions.len(),
+                self.ions.join(", ")
+            )));
+        }
+        let mut c = Self::for_registry(reg, self.network.clone(), self.constraint);
+        c.flux_scale = self.flux_scale;
+        c.rtol = self.rtol;
+        c.atol = self.atol;
+        c.architecture = self.architecture;
+        c.validate()?;
+        Ok(c)
     }
 
     /// Checks that the configuration describes a usable model: consistent ion lists, finite
@@ -146,6 +180,17 @@ impl ModelConfig {
             .find(|z| !(z.is_finite() && **z != 0.0 && z.abs() <= 4.0))
         {
             return bad(format!("valence {z} is not a charge of a dissolved ion"));
+        }
+        let nd = if self.network.descriptors {
+            n * crate::network::DESCRIPTORS
+        } else {
+            0
+        };
+        if self.descriptors.len() != nd || self.descriptors.iter().any(|d| !d.is_finite()) {
+            return bad(format!(
+                "config holds {} ion descriptors; the network needs {nd}, all finite",
+                self.descriptors.len()
+            ));
         }
         let within = |v: f64, (lo, hi): (f64, f64)| v.is_finite() && v >= lo && v <= hi;
         if !within(self.flux_scale, FLUX_SCALE_RANGE) {
@@ -306,6 +351,7 @@ impl PreparedFeed {
                 log_scale: s.ln() / 10.0,
                 z: config.valences.clone(),
                 backbone: None,
+                desc: config.descriptors.clone(),
             },
             scale: s,
         })

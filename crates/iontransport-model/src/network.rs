@@ -9,6 +9,27 @@ use serde::{Deserialize, Serialize};
 /// Token features per ion: ratio h_j / h0_j, scaled log feed fraction, normalised flux.
 pub const TOKEN_FEATURES: usize = 3;
 
+/// Physical descriptors per ion in a descriptor token: valence z, Stokes radius / 0.2 nm,
+/// diffusivity / (1e-9 m^2/s) (scaled to order one; see [`descriptors_of`]).
+pub const DESCRIPTORS: usize = 3;
+
+/// The descriptor vector of an ion (what [`NetworkConfig::descriptors`] adds to its token).
+pub fn descriptors_of(ion: &ion_species::Ion) -> [f64; DESCRIPTORS] {
+    [ion.z(), ion.stokes_radius / 0.2e-9, ion.diffusivity / 1e-9]
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn yes() -> bool {
+    true
+}
+
 /// Architecture of the network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NetworkConfig {
@@ -22,9 +43,19 @@ pub struct NetworkConfig {
     pub hidden: usize,
     /// Use the attention layer (false: the embeddings go straight to the perceptron).
     pub attention: bool,
-    /// What follows the tokens: the five-layer perceptron (default) or a convolutional body.
+    /// What follows the tokens: the five-layer perceptron (default), the same perceptron
+    /// per token, or a convolutional body.
     #[serde(default)]
     pub body: Body,
+    /// Add each ion's physical descriptors ([`descriptors_of`]) to its token through a learned
+    /// map, so the token says what the ion is rather than which slot it sits in.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub descriptors: bool,
+    /// A learned identity vector per ion slot (the method's ion-identity encoding). Without
+    /// it, a descriptor model with the [`Body::Tokenwise`] body has no per-slot parameter and
+    /// takes any ion set ([`crate::ModelConfig::with_ions`]).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub identity: bool,
 }
 
 impl Default for NetworkConfig {
@@ -36,7 +67,27 @@ impl Default for NetworkConfig {
             hidden: 32,
             attention: true,
             body: Body::Mlp,
+            descriptors: false,
+            identity: true,
         }
+    }
+}
+
+impl NetworkConfig {
+    /// The any-ion network: descriptor tokens, no per-slot identity, the per-token perceptron
+    /// (otherwise the default sizes).
+    pub fn any_ion() -> Self {
+        Self {
+            body: Body::Tokenwise,
+            descriptors: true,
+            identity: false,
+            ..Self::default()
+        }
+    }
+
+    /// True when no parameter is tied to an ion slot, so the ion set can change.
+    pub fn takes_any_ion(&self) -> bool {
+        self.descriptors && !self.identity && self.body == Body::Tokenwise
     }
 }
 
@@ -47,7 +98,9 @@ pub struct Layout {
     pub we: usize,
     /// Embedding bias (d_model).
     pub be: usize,
-    /// Ion-identity (positional) encodings (ions x d_model).
+    /// Descriptor map (d_model x DESCRIPTORS; empty without descriptors).
+    pub wd: usize,
+    /// Ion-identity (positional) encodings (ions x d_model; empty without identity).
     pub pos: usize,
     /// Query, key and value matrices (d_model x d_k each).
     pub wq: usize,
@@ -87,15 +140,26 @@ impl NetworkConfig {
         };
         let we = take(dm * TOKEN_FEATURES);
         let be = take(dm);
-        let pos = take(n * dm);
+        let wd = take(if self.descriptors {
+            dm * DESCRIPTORS
+        } else {
+            0
+        });
+        let pos = take(if self.identity { n * dm } else { 0 });
         let (wq, wk, wv) = if self.attention {
             (take(dm * dk), take(dm * dk), take(dm * dk))
         } else {
             (0, 0, 0)
         };
         let flat = n * self.token_out() + n + 2;
-        let (layers, sizes, conv, total) = if self.body == Body::Mlp {
-            let sizes = vec![flat, self.hidden, self.hidden, self.hidden, self.hidden, n];
+        let (layers, sizes, conv, total) = if matches!(self.body, Body::Mlp | Body::Tokenwise) {
+            let sizes = if self.body == Body::Mlp {
+                vec![flat, self.hidden, self.hidden, self.hidden, self.hidden, n]
+            } else {
+                // Per token: its output, ratio, tau and log scale -> its g_j.
+                let h = self.hidden;
+                vec![self.token_out() + 3, h, h, h, h, 1]
+            };
             let layers = sizes.windows(2).map(|w| take(w[0] * w[1] + w[1])).collect();
             (layers, sizes, Vec::new(), off)
         } else {
@@ -108,6 +172,7 @@ impl NetworkConfig {
         Layout {
             we,
             be,
+            wd,
             pos,
             wq,
             wk,
@@ -161,7 +226,12 @@ impl NetworkConfig {
             dm,
             1.0,
         );
-        fill(&mut p[l.pos..l.pos + n * dm], dm, dm, 1.0);
+        if self.descriptors {
+            fill(&mut p[l.wd..l.wd + dm * DESCRIPTORS], DESCRIPTORS, dm, 1.0);
+        }
+        if self.identity {
+            fill(&mut p[l.pos..l.pos + n * dm], dm, dm, 1.0);
+        }
         if self.attention {
             for o in [l.wq, l.wk, l.wv] {
                 fill(&mut p[o..o + dm * dk], dm, dk, 1.0);
@@ -202,6 +272,8 @@ pub struct Conditioning {
     pub z: Vec<f64>,
     /// The DSPM-DE curve of this feed when the model is a hybrid (None otherwise).
     pub backbone: Option<std::sync::Arc<crate::hybrid::BackboneCurve>>,
+    /// Descriptors of the ions (ions x [`DESCRIPTORS`]; empty unless the network uses them).
+    pub desc: Vec<f64>,
 }
 
 /// Scratch of one evaluation (the forward cache the VJP reuses).
@@ -215,6 +287,11 @@ pub struct Workspace {
     a: Vec<f64>,
     o: Vec<f64>,
     acts: Vec<Vec<f64>>,
+    // Per-token perceptron: activations of every token (ions x width per layer; empty
+    // otherwise) and its per-token cotangent buffers.
+    tacts: Vec<Vec<f64>>,
+    tg_cur: Vec<f64>,
+    tg_next: Vec<f64>,
     // Convolutional body: inputs and outputs of each convolution (empty for the perceptron).
     cx: Vec<Vec<f64>>,
     cy: Vec<Vec<f64>>,
@@ -236,13 +313,17 @@ impl Workspace {
     pub fn new(cfg: &NetworkConfig) -> Self {
         let (n, dm, dk) = (cfg.ions, cfg.d_model, cfg.d_k);
         let l = cfg.layout();
+        let tokenwise = cfg.body == Body::Tokenwise;
+        let flat = n * cfg.token_out() + n + 2;
         let widest = l
             .sizes
             .iter()
             .copied()
             .chain(l.conv.first().map(|c| c.len * c.cin))
+            .chain(tokenwise.then_some(flat))
             .max()
             .expect("layers");
+        let token_widest = l.sizes.iter().copied().max().expect("layers");
         Self {
             u: vec![0.0; n * TOKEN_FEATURES],
             e: vec![0.0; n * dm],
@@ -251,7 +332,18 @@ impl Workspace {
             v: vec![0.0; n * dk],
             a: vec![0.0; n * n],
             o: vec![0.0; n * cfg.token_out()],
-            acts: l.sizes.iter().map(|&s| vec![0.0; s]).collect(),
+            acts: if tokenwise {
+                Vec::new()
+            } else {
+                l.sizes.iter().map(|&s| vec![0.0; s]).collect()
+            },
+            tacts: if tokenwise {
+                l.sizes.iter().map(|&s| vec![0.0; n * s]).collect()
+            } else {
+                Vec::new()
+            },
+            tg_cur: vec![0.0; if tokenwise { token_widest } else { 0 }],
+            tg_next: vec![0.0; if tokenwise { token_widest } else { 0 }],
             cx: l.conv.iter().map(|c| vec![0.0; c.len * c.cin]).collect(),
             cy: l.conv.iter().map(|c| vec![0.0; c.len * c.cout]).collect(),
             cgy: l.conv.iter().map(|c| vec![0.0; c.len * c.cout]).collect(),
@@ -289,6 +381,7 @@ impl Workspace {
         .into_iter()
         .map(Vec::as_slice)
         .chain(self.acts.iter().map(Vec::as_slice))
+        .chain(self.tacts.iter().map(Vec::as_slice))
         .chain(self.cx.iter().map(Vec::as_slice))
         .chain(self.cy.iter().map(Vec::as_slice))
     }
@@ -317,6 +410,7 @@ impl Workspace {
         ]
         .into_iter()
         .chain(self.acts.iter_mut())
+        .chain(self.tacts.iter_mut())
         .chain(self.cx.iter_mut())
         .chain(self.cy.iter_mut())
         {
@@ -353,7 +447,18 @@ pub fn forward(
         }
         for m in 0..dm {
             ws.e[j * dm + m] = if c.mask[j] {
-                dot(&p[l.we + m * tf..l.we + (m + 1) * tf], u) + p[l.be + m] + p[l.pos + j * dm + m]
+                let mut e = dot(&p[l.we + m * tf..l.we + (m + 1) * tf], u) + p[l.be + m];
+                if cfg.identity {
+                    e += p[l.pos + j * dm + m];
+                }
+                if cfg.descriptors {
+                    let nd = DESCRIPTORS;
+                    e += dot(
+                        &p[l.wd + m * nd..l.wd + (m + 1) * nd],
+                        &c.desc[j * nd..(j + 1) * nd],
+                    );
+                }
+                e
             } else {
                 0.0
             };
@@ -407,6 +512,10 @@ pub fn forward(
         }
     } else {
         ws.o.copy_from_slice(&ws.e);
+    }
+    if cfg.body == Body::Tokenwise {
+        tokenwise_forward(cfg, l, p, c, tau, ws);
+        return;
     }
     // Perceptron input: token outputs, ratios, tau, log scale.
     let x = &mut ws.acts[0];
@@ -464,13 +573,110 @@ pub fn backward(
     first_trainable: usize,
 ) {
     let n = cfg.ions;
-    if !l.conv.is_empty() {
+    if cfg.body == Body::Tokenwise {
+        tokenwise_backward(cfg, l, p, c, graw, ws, pbar, first_trainable);
+    } else if !l.conv.is_empty() {
         conv_backward(cfg, l, p, graw, ws, pbar, first_trainable);
     } else {
         mlp_backward(l, p, graw, ws, pbar, first_trainable, n);
     }
     // ws.g_cur now holds the cotangent of the perceptron input.
     token_backward(cfg, l, p, c, ws, pbar, hbar, first_trainable);
+}
+
+/// The per-token perceptron: the same five layers on each present token's
+/// [attention output, ratio h/h0, tau, log scale], giving its g_j (absent tokens give 0).
+fn tokenwise_forward(
+    cfg: &NetworkConfig,
+    l: &Layout,
+    p: &[f64],
+    c: &Conditioning,
+    tau: f64,
+    ws: &mut Workspace,
+) {
+    let n = cfg.ions;
+    let tout = cfg.token_out();
+    let layers = l.layers.len();
+    for j in 0..n {
+        if !c.mask[j] {
+            ws.raw[j] = 0.0;
+            continue;
+        }
+        let x = &mut ws.tacts[0][j * (tout + 3)..(j + 1) * (tout + 3)];
+        x[..tout].copy_from_slice(&ws.o[j * tout..(j + 1) * tout]);
+        x[tout] = ws.u[j * TOKEN_FEATURES];
+        x[tout + 1] = tau;
+        x[tout + 2] = c.log_scale;
+        for li in 0..layers {
+            let (ni, no) = (l.sizes[li], l.sizes[li + 1]);
+            let off = l.layers[li];
+            let (prev, rest) = ws.tacts.split_at_mut(li + 1);
+            let xin = &prev[li][j * ni..(j + 1) * ni];
+            let out = &mut rest[0][j * no..(j + 1) * no];
+            for o in 0..no {
+                let acc = p[off + ni * no + o] + dot(&p[off + o * ni..off + (o + 1) * ni], xin);
+                out[o] = if li + 1 < layers { tanh(acc) } else { acc };
+            }
+        }
+        ws.raw[j] = ws.tacts[layers][j];
+    }
+}
+
+/// The per-token perceptron's VJP, leaving the cotangent of the flattened token input
+/// [token outputs, ratios, tau, log scale] in `ws.g_cur` (as the perceptron's does).
+#[allow(clippy::too_many_arguments)]
+fn tokenwise_backward(
+    cfg: &NetworkConfig,
+    l: &Layout,
+    p: &[f64],
+    c: &Conditioning,
+    graw: &[f64],
+    ws: &mut Workspace,
+    pbar: &mut [f64],
+    first_trainable: usize,
+) {
+    let n = cfg.ions;
+    let tout = cfg.token_out();
+    let layers = l.layers.len();
+    ws.g_cur.fill(0.0);
+    for j in 0..n {
+        if !c.mask[j] {
+            continue;
+        }
+        ws.tg_cur[0] = graw[j];
+        for li in (0..layers).rev() {
+            let (ni, no) = (l.sizes[li], l.sizes[li + 1]);
+            let off = l.layers[li];
+            let x = &ws.tacts[li][j * ni..(j + 1) * ni];
+            let train = off + ni * no + no > first_trainable;
+            let gn = &mut ws.tg_next[..ni];
+            gn.fill(0.0);
+            let w = &p[off..off + ni * no];
+            for (o, (&g, row)) in ws.tg_cur[..no].iter().zip(w.chunks_exact(ni)).enumerate() {
+                if train {
+                    pbar[off + ni * no + o] += g;
+                    for (pb, &xi) in pbar[off + o * ni..off + (o + 1) * ni]
+                        .iter_mut()
+                        .zip(x.iter())
+                    {
+                        *pb += g * xi;
+                    }
+                }
+                for (gni, &wi) in gn.iter_mut().zip(row) {
+                    *gni += g * wi;
+                }
+            }
+            if li > 0 {
+                for (gni, &xi) in gn.iter_mut().zip(x.iter()) {
+                    *gni *= 1.0 - xi * xi;
+                }
+            }
+            std::mem::swap(&mut ws.tg_cur, &mut ws.tg_next);
+        }
+        // tg_cur holds the cotangent of [o_j, ratio_j, tau, log scale].
+        ws.g_cur[j * tout..(j + 1) * tout].copy_from_slice(&ws.tg_cur[..tout]);
+        ws.g_cur[n * tout + j] = ws.tg_cur[tout];
+    }
 }
 
 /// The convolutional body's VJP, leaving the cotangent of the flattened token input
@@ -663,7 +869,15 @@ fn token_backward(
                     pbar[l.we + m * tf + f] += eb * u[f];
                 }
                 pbar[l.be + m] += eb;
-                pbar[l.pos + j * dm + m] += eb;
+                if cfg.identity {
+                    pbar[l.pos + j * dm + m] += eb;
+                }
+                if cfg.descriptors {
+                    let nd = DESCRIPTORS;
+                    for f in 0..nd {
+                        pbar[l.wd + m * nd + f] += eb * c.desc[j * nd + f];
+                    }
+                }
             }
         }
         hbar[j] += u0bar / c.h0[j];
