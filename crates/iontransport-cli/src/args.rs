@@ -251,6 +251,10 @@ pub enum Command {
         /// Hard and positivity-preserving projection (extension; see docs/model.md).
         #[arg(long)]
         positive: bool,
+        /// Descriptor tokens and the per-token perceptron (NetworkConfig::any_ion) for the
+        /// neural ODE and the hybrid's correction, instead of per-slot identities.
+        #[arg(long)]
+        any_ion: bool,
         /// Save the fine-tuned model here (checked before the run starts).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -275,6 +279,10 @@ pub enum Command {
         /// Write report.md, crossval.json and a figure per feed (SVG, PNG) here.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Descriptor tokens and the per-token perceptron (NetworkConfig::any_ion) for the
+        /// neural ODE and the hybrid's correction.
+        #[arg(long)]
+        any_ion: bool,
         /// Seconds-scale sizes (for tests; the numbers mean nothing).
         #[arg(long, hide = true)]
         tiny: bool,

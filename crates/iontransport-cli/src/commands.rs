@@ -670,6 +670,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             full,
             seed,
             positive,
+            any_ion,
             out: save,
         } => {
             if let Some(o) = &save {
@@ -699,10 +700,17 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             if positive {
                 cfg.constraint = Constraint::HardPositive;
             }
+            if any_ion {
+                cfg.network = NetworkConfig {
+                    hidden: cfg.network.hidden,
+                    ..NetworkConfig::any_ion()
+                };
+            }
             writeln!(
                 out,
-                "configuration: {}; feeds split {:.0} % test, {:.0} % validation, the rest training",
+                "configuration: {}{}; feeds split {:.0} % test, {:.0} % validation, the rest training",
                 if full { "--full" } else { "quick (default)" },
+                if any_ion { ", descriptor tokens" } else { "" },
                 100.0 * cfg.test_fraction,
                 100.0 * cfg.validation_fraction
             )?;
@@ -718,8 +726,9 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             folds,
             seeds,
             out: dir,
+            any_ion,
             tiny,
-        } => crate::validate::run(&data, folds, seeds, dir, tiny, out)?,
+        } => crate::validate::run(&data, folds, seeds, dir, any_ion, tiny, out)?,
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ pub fn run(
     folds: FoldsArg,
     seeds: Vec<u64>,
     out_dir: Option<PathBuf>,
+    any_ion: bool,
     tiny: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -34,6 +35,12 @@ pub fn run(
         CrossValConfig::quick()
     };
     cfg.seeds = seeds;
+    if any_ion {
+        cfg.network = iontransport_model::NetworkConfig {
+            hidden: cfg.network.hidden,
+            ..iontransport_model::NetworkConfig::any_ion()
+        };
+    }
     cfg.schemes = match folds {
         FoldsArg::Feed => vec![FoldScheme::Feed],
         FoldsArg::Ion => vec![FoldScheme::DominantIon],
@@ -98,7 +105,7 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "\n{} rejections at {:.2} °C; models run without a polarisation film{}; seeds {:?}; {:.0} s\n",
+        "\n{} rejections at {:.2} °C; models run without a polarisation film{}; seeds {:?}; neural tokens: {}; {:.0} s\n",
         if r.intrinsic { "intrinsic" } else { "observed" },
         r.temperature - 273.15,
         if r.intrinsic {
@@ -107,6 +114,11 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
             " (the file gives no mass-transfer coefficient)"
         },
         cfg.seeds,
+        if cfg.network.descriptors {
+            "ion descriptors (any-ion network)"
+        } else {
+            "per-slot identities (the method)"
+        },
         r.seconds
     );
     for scheme in [FoldScheme::Feed, FoldScheme::DominantIon] {
