@@ -266,9 +266,14 @@ pub enum Command {
     /// E.g. `validate --data data/measurements/fdl2021-nf270.csv --out results/real-data`.
     Validate {
         /// Measurement CSV (read with every built-in ion: the canonical eight and NH4+, Br-,
-        /// F-, HCO3-, Sr2+, Ba2+).
+        /// F-, HCO3-, Sr2+, Ba2+, plus those of --ions).
         #[arg(long)]
         data: PathBuf,
+        /// More ions, as a TOML (`[[ions]]` tables) or JSON (`{"ions": [...]}`) file with
+        /// name, formula, charge, stokes_radius (m), diffusivity (m^2/s), molar_mass (kg/mol)
+        /// and a source (see crates/ion-species).
+        #[arg(long)]
+        ions: Option<PathBuf>,
         /// Fold schemes: `feed` (leave one feed out), `ion` (leave out every feed dominated
         /// by one ion) or `both`.
         #[arg(long, value_enum, default_value_t = FoldsArg::Both)]

@@ -725,10 +725,20 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             data,
             folds,
             seeds,
+            ions,
             out: dir,
             any_ion,
             tiny,
-        } => crate::validate::run(&data, folds, seeds, dir, any_ion, tiny, out)?,
+        } => crate::validate::run(
+            &data,
+            ions.as_deref(),
+            folds,
+            seeds,
+            dir,
+            any_ion,
+            tiny,
+            out,
+        )?,
     }
     Ok(())
 }

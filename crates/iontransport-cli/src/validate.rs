@@ -2,7 +2,7 @@
 //! printed and saved), the JSON report and one figure per feed.
 
 use crate::args::FoldsArg;
-use crate::error::Result;
+use crate::error::{CliError, Result};
 use crate::figures::{self, CrossValFeed};
 use crate::paths::{check_input_file, prepare_output_folder};
 use ion_species::IonRegistry;
@@ -14,8 +14,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Runs the command.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     data: &Path,
+    ions: Option<&Path>,
     folds: FoldsArg,
     seeds: Vec<u64>,
     out_dir: Option<PathBuf>,
@@ -24,8 +26,33 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<()> {
     check_input_file(data)?;
-    let registry = IonRegistry::extended();
-    let ds = Dataset::read_csv(data, &registry)?;
+    let mut registry = IonRegistry::extended();
+    if let Some(path) = ions {
+        check_input_file(path)?;
+        let text = std::fs::read_to_string(path)?;
+        let is_json = path.extension().is_some_and(|e| e == "json");
+        if is_json {
+            registry.extend_from_json(&text)?;
+        } else {
+            registry.extend_from_toml(&text)?;
+        }
+    }
+    let ds = Dataset::read_csv(data, &registry).map_err(|e| {
+        let msg = e.to_string();
+        if msg.contains("unknown ion") {
+            CliError::Usage(format!(
+                "{msg}; the built-in ions are {}; give the data of others with --ions FILE.toml",
+                registry
+                    .ions()
+                    .iter()
+                    .map(|i| i.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        } else {
+            e.into()
+        }
+    })?;
     if let Some(d) = &out_dir {
         prepare_output_folder(d)?;
     }

@@ -585,4 +585,38 @@ fn validate_cross_validates_real_measurements_and_refuses_what_it_cannot_fold() 
         .result
         .unwrap_err();
     assert!(e.contains("at least 2"), "{e}");
+
+    // An ion without built-in data: the error lists the known ions and names --ions; with
+    // its data in a TOML file the file reads (and then fails only for having one feed).
+    let iodide = dir.path().join("iodide.csv");
+    std::fs::write(
+        &iodide,
+        "sample,Jv [um/s],feed:Na+ [mM],feed:I- [mM],rejection:I- [-]\na,10,1,1,0.3\n",
+    )
+    .unwrap();
+    let e = run(&["validate", "--data", iodide.to_str().unwrap(), "--tiny"])
+        .result
+        .unwrap_err();
+    assert!(
+        e.contains("unknown ion `I-`") && e.contains("--ions") && e.contains("NH4+"),
+        "{e}"
+    );
+    let toml = dir.path().join("ions.toml");
+    // Iodide: D = 2.045e-9 m^2/s (CRC, Vanysek), r_s by Stokes-Einstein at 25 °C.
+    std::fs::write(
+        &toml,
+        "[[ions]]\nname = \"I-\"\nformula = \"I\"\ncharge = -1\nstokes_radius = 1.20e-10\ndiffusivity = 2.045e-9\nmolar_mass = 0.12690\nsource = \"CRC\"\n",
+    )
+    .unwrap();
+    let e = run(&[
+        "validate",
+        "--data",
+        iodide.to_str().unwrap(),
+        "--ions",
+        toml.to_str().unwrap(),
+        "--tiny",
+    ])
+    .result
+    .unwrap_err();
+    assert!(e.contains("at least 2"), "{e}");
 }
