@@ -4,7 +4,6 @@
 //! nothing; a model built on the eight canonical ions predicts ions it has no slot for.
 
 use ion_species::{Composition, IonRegistry};
-use iontransport_model::network::Body;
 use iontransport_model::{
     Constraint, IonModel, ModelConfig, NetworkConfig, PreparedFeed, TrajectoryField,
 };
