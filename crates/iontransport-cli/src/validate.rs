@@ -228,20 +228,28 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
     }
     let _ = writeln!(
         s,
-        "DSPM-DE fitted per fold (constant charge; r_p, Δx/A_k, X_d, ε_p; RMS residual of R on the training feeds):\n"
+        "DSPM-DE fitted per fold (constant charge, ε_p = 55; RMS residual of R on the training feeds):\n"
     );
     let _ = writeln!(
         s,
-        "| folds | held out | r_p / nm | Δx/A_k / µm | X_d / (mol/m³) | ε_p | RMS |"
+        "| folds | held out | r_p / nm | Δx/A_k / µm | X_d / (mol/m³) | RMS | at a bound |"
     );
     let _ = writeln!(s, "|---|---|---|---|---|---|---|");
-    for (scheme, fold, rp, dx, x, eps, rms) in &r.fits {
+    for f in &r.fits {
+        let bound = if f.at_bound.is_empty() {
+            "-".to_string()
+        } else {
+            f.at_bound.join(", ")
+        };
         let _ = writeln!(
             s,
-            "| {} | {fold} | {:.3} | {:.2} | {x:.1} | {eps:.1} | {rms:.3} |",
-            scheme.label(),
-            rp * 1e9,
-            dx * 1e6
+            "| {} | {} | {:.3} | {:.2} | {:.1} | {:.3} | {bound} |",
+            f.scheme.label(),
+            f.fold,
+            f.pore_radius * 1e9,
+            f.effective_thickness * 1e6,
+            f.charge,
+            f.rms
         );
     }
     s

@@ -202,6 +202,27 @@ pub struct IonScore {
     pub sign_errors: usize,
 }
 
+/// The DSPM-DE fitted on one fold's training feeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoldFit {
+    /// Scheme.
+    pub scheme: FoldScheme,
+    /// Fold name.
+    pub fold: String,
+    /// Pore radius, m.
+    pub pore_radius: f64,
+    /// Δx/A_k, m.
+    pub effective_thickness: f64,
+    /// Constant charge X_d, mol/m³.
+    pub charge: f64,
+    /// Pore permittivity ε_p (not fitted: 55).
+    pub pore_dielectric: f64,
+    /// RMS residual of R on the training feeds.
+    pub rms: f64,
+    /// Parameters that ended at a bound.
+    pub at_bound: Vec<String>,
+}
+
 /// Everything a cross-validation produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CrossValReport {
@@ -223,9 +244,8 @@ pub struct CrossValReport {
     pub predictions: Vec<FeedPrediction>,
     /// Per-ion errors.
     pub scores: Vec<IonScore>,
-    /// DSPM-DE membranes fitted per fold: (scheme, fold, pore radius m, Δx/A_k m, X_d mol/m³,
-    /// ε_p, RMS residual of R).
-    pub fits: Vec<(FoldScheme, String, f64, f64, f64, f64, f64)>,
+    /// The DSPM-DE membrane fitted on each fold.
+    pub fits: Vec<FoldFit>,
     /// Wall time, s.
     pub seconds: f64,
 }
@@ -406,15 +426,16 @@ pub fn cross_validate(
                 ChargeModel::Constant(x) => x,
                 ChargeModel::Freundlich { .. } => f64::NAN,
             };
-            report.fits.push((
+            report.fits.push(FoldFit {
                 scheme,
-                fold.name.clone(),
-                m.pore_radius,
-                m.effective_thickness,
-                x_d,
-                m.pore_dielectric,
-                fitted.rmse,
-            ));
+                fold: fold.name.clone(),
+                pore_radius: m.pore_radius,
+                effective_thickness: m.effective_thickness,
+                charge: x_d,
+                pore_dielectric: m.pore_dielectric,
+                rms: fitted.rmse,
+                at_bound: fitted.at_bound.iter().map(|s| s.to_string()).collect(),
+            });
             report.predictions.extend(ctx.dspmde_predictions(&fitted)?);
             let isotherm = ctx.fit_isotherm(&fitted)?;
             for &seed in &cfg.seeds {
@@ -436,14 +457,8 @@ pub fn cross_validate(
 /// Per-ion scores of every (scheme, model, seed) over the held-out points.
 fn scores(r: &CrossValReport) -> Vec<IonScore> {
     let n = r.ions.len();
-    let mut keys: Vec<(FoldScheme, ModelKind, Option<u64>)> = r
-        .predictions
-        .iter()
-        .map(|p| (p.scheme, p.model, p.seed))
-        .collect();
-    keys.dedup();
     let mut uniq: Vec<(FoldScheme, ModelKind, Option<u64>)> = Vec::new();
-    for k in keys {
+    for k in r.predictions.iter().map(|p| (p.scheme, p.model, p.seed)) {
         if !uniq.contains(&k) {
             uniq.push(k);
         }
