@@ -117,6 +117,42 @@ pub enum RejectionBasis {
     Intrinsic,
 }
 
+/// J_v = L_p (ΔP − Δπ) with the van 't Hoff osmotic pressure difference
+/// Δπ = R T Σ_i (c_f,i − c_p,i) (ideal solution; Bowen & Welfoot 2002, eq. 14). Every feed ion's
+/// permeate must be known; T is the sample's temperature or 25 °C.
+fn flux_from_pressure(
+    dp: f64,
+    lp: f64,
+    feed: &[f64],
+    permeate: &[Option<f64>],
+    ions: &[Ion],
+    temperature: Option<f64>,
+) -> std::result::Result<f64, String> {
+    let mut dc = 0.0;
+    for ((cf, cp), ion) in feed.iter().zip(permeate).zip(ions) {
+        if *cf > 0.0 {
+            let cp = cp.ok_or_else(|| {
+                format!(
+                    "converting dP to a flux needs the osmotic pressure, so every feed ion's permeate or rejection; {} has none",
+                    ion.name
+                )
+            })?;
+            dc += cf - cp;
+        }
+    }
+    let t = temperature.unwrap_or(ion_species::T_REF);
+    let jv = lp * (dp - crate::GAS_CONSTANT * t * dc);
+    if jv.is_finite() && jv >= 0.0 {
+        Ok(jv)
+    } else {
+        Err(format!(
+            "dP = {:.3} bar is below the osmotic pressure difference {:.3} bar: no forward water flux (check the permeability and the units)",
+            dp / 1e5,
+            crate::GAS_CONSTANT * t * dc / 1e5
+        ))
+    }
+}
+
 /// A feed the reader balanced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChargeAdjustment {
@@ -161,6 +197,8 @@ enum Column {
     Flux(f64),
     /// Temperature; the offset to kelvin (273.15 for °C, 0 for K).
     Temperature(f64),
+    /// Applied pressure difference; the factor to Pa.
+    Pressure(f64),
     Ion {
         kind: Kind,
         ion: usize,
@@ -205,6 +243,52 @@ pub fn flux_unit(u: &str) -> Option<f64> {
     }
 }
 
+/// The factor to Pa of a pressure unit as written in CSV headers: `Pa`, `kPa`, `MPa`, `bar`,
+/// `psi`; case and spaces ignored.
+pub fn pressure_unit(u: &str) -> Option<f64> {
+    match u.trim().to_ascii_lowercase().replace(' ', "").as_str() {
+        "pa" => Some(1.0),
+        "kpa" => Some(1e3),
+        "mpa" => Some(1e6),
+        "bar" => Some(1e5),
+        // 1 psi = 6894.757 Pa (NIST SP 811, appendix B.8).
+        "psi" => Some(6_894.757),
+        _ => None,
+    }
+}
+
+/// The water permeability a file with a `dP` column states in a comment line
+/// `# water_permeability: 11.5 L/m2/h/bar` (or `m/s/Pa`), in m/(s Pa).
+fn water_permeability(comments: &[String]) -> Result<Option<f64>> {
+    let Some(line) = comments
+        .iter()
+        .find_map(|c| c.trim().strip_prefix("water_permeability:"))
+    else {
+        return Ok(None);
+    };
+    let bad = || {
+        csv_err(
+            None,
+            None,
+            format!(
+                "cannot read `# water_permeability:{line}`: write e.g. `# water_permeability: 11.5 L/m2/h/bar` or `1.6e-11 m/s/Pa`"
+            ),
+        )
+    };
+    let mut parts = line.split_whitespace();
+    let value: f64 = parts.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
+    let unit = parts.collect::<String>().to_ascii_lowercase();
+    let factor = match unit.as_str() {
+        "m/s/pa" => 1.0,
+        "l/m2/h/bar" | "lmh/bar" => 1e-3 / 3600.0 / 1e5,
+        _ => return Err(bad()),
+    };
+    if !(value.is_finite() && value > 0.0) {
+        return Err(bad());
+    }
+    Ok(Some(value * factor))
+}
+
 /// Splits `name [unit]` into its parts.
 fn split_unit(h: &str) -> (&str, Option<&str>) {
     match (h.find('['), h.rfind(']')) {
@@ -233,6 +317,19 @@ fn parse_header(reg: &IonRegistry, headers: &csv::StringRecord) -> Result<Vec<Co
             Column::Flux(
                 flux_unit(u)
                     .ok_or_else(|| csv_err(Some(1), Some(h), format!("unknown flux unit `{u}`")))?,
+            )
+        } else if lower == "dp" {
+            let u = unit.ok_or_else(|| {
+                csv_err(
+                    Some(1),
+                    Some(h),
+                    "pressure needs a unit, e.g. `dP [bar]` or `dP [kPa]`",
+                )
+            })?;
+            Column::Pressure(
+                pressure_unit(u).ok_or_else(|| {
+                    csv_err(Some(1), Some(h), format!("unknown pressure unit `{u}`"))
+                })?,
             )
         } else if lower == "t" || lower == "temperature" {
             let u = unit.ok_or_else(|| {
@@ -316,11 +413,13 @@ fn parse_header(reg: &IonRegistry, headers: &csv::StringRecord) -> Result<Vec<Co
             "exactly one `sample` column is required",
         ));
     }
-    if count(&|c| matches!(c, Column::Flux(_))) != 1 {
+    let fluxes = count(&|c| matches!(c, Column::Flux(_)));
+    let pressures = count(&|c| matches!(c, Column::Pressure(_)));
+    if fluxes + pressures != 1 {
         return Err(csv_err(
             Some(1),
             None,
-            "exactly one `Jv [unit]` column is required",
+            "exactly one `Jv [unit]` column is required (or, where only the pressure was measured, one `dP [unit]` column with the membrane's water permeability in the header)",
         ));
     }
     // One column per (kind, ion); a permeate and a rejection of one ion would be two
@@ -455,6 +554,14 @@ impl Dataset {
         } else {
             RejectionBasis::Observed
         };
+        let permeability = water_permeability(&comments)?;
+        if cols.iter().any(|c| matches!(c, Column::Pressure(_))) && permeability.is_none() {
+            return Err(csv_err(
+                Some(1),
+                None,
+                "a `dP` column gives pressures, not fluxes: state the membrane's pure-water permeability in the header, e.g. `# water_permeability: 11.5 L/m2/h/bar`, or give `Jv [unit]`",
+            ));
+        }
         let n = reg.len();
         let ions: &[Ion] = reg.ions();
         let mut samples: Vec<Sample> = Vec::new();
@@ -470,6 +577,7 @@ impl Dataset {
             let mut id = String::new();
             let mut source = String::from("unspecified");
             let mut flux = f64::NAN;
+            let mut pressure = None;
             let mut temperature = None;
             let mut feed = vec![0.0; n];
             let mut point = FluxPoint {
@@ -510,6 +618,19 @@ impl Dataset {
                             ));
                         }
                         flux = v * scale;
+                    }
+                    Column::Pressure(scale) => {
+                        let v = num(cell)?.ok_or_else(|| {
+                            csv_err(Some(line), Some(head), "pressure is missing")
+                        })?;
+                        if v < 0.0 {
+                            return Err(csv_err(
+                                Some(line),
+                                Some(head),
+                                format!("negative pressure {v}"),
+                            ));
+                        }
+                        pressure = Some(v * scale);
                     }
                     Column::Temperature(offset) => {
                         if let Some(v) = num(cell)? {
@@ -611,6 +732,10 @@ impl Dataset {
                         ),
                     ));
                 }
+            }
+            if let (Some(dp), Some(lp)) = (pressure, permeability) {
+                flux = flux_from_pressure(dp, lp, &feed, &point.permeate, ions, temperature)
+                    .map_err(|m| csv_err(Some(line), None, m))?;
             }
             point.flux = flux;
             match samples.last_mut() {

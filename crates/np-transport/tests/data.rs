@@ -342,3 +342,45 @@ fn real_data_format_errors_name_the_line_column_and_remedy() {
         .to_string();
     assert!(e.contains("NH4+"), "{e}");
 }
+
+#[test]
+fn pressures_become_fluxes_through_the_stated_permeability_and_van_t_hoff() {
+    let reg = IonRegistry::canonical();
+    let head = "sample,dP [bar],feed:Na+ [mM],feed:Cl- [mM],rejection:Na+ [-],rejection:Cl- [-]\n";
+    let text = format!(
+        "# water_permeability: 10 L/m2/h/bar\n{head}a,5,10,10,0.5,0.5\na,10,10,10,0.7,0.7\n"
+    );
+    let d = Dataset::from_csv_str(&text, &reg).unwrap();
+    // J_v = L_p (dP - R T sum(c_f - c_p)): 10 L/m2/h/bar = 2.7778e-11 m/(s Pa); the
+    // permeate holds 5 + 5 mol/m3 less than the feed at the first point.
+    let lp = 10e-3 / 3600.0 / 1e5;
+    let dpi = 8.314_462_618 * 298.15 * 10.0;
+    assert!((d.samples[0].points[0].flux - lp * (5e5 - dpi)).abs() < 1e-15);
+    assert!((d.samples[0].points[0].flux - 1.3200e-5).abs() < 1e-8);
+    assert!((d.samples[0].points[1].flux - lp * (10e5 - 1.4 * dpi)).abs() < 1e-15);
+
+    let err = |t: &str| Dataset::from_csv_str(t, &reg).unwrap_err().to_string();
+    // No permeability: say what to add.
+    let e = err(&format!("{head}a,5,10,10,0.5,0.5\n"));
+    assert!(e.contains("# water_permeability: 11.5 L/m2/h/bar"), "{e}");
+    // An unreadable permeability line.
+    let e = err(&format!(
+        "# water_permeability: ten LMH\n{head}a,5,10,10,0.5,0.5\n"
+    ));
+    assert!(e.contains("cannot read"), "{e}");
+    // A feed ion without a permeate: no osmotic pressure.
+    let e = err(
+        "# water_permeability: 10 LMH/bar\nsample,dP [bar],feed:Na+ [mM],feed:Cl- [mM],rejection:Na+ [-]\na,5,10,10,0.5\n",
+    );
+    assert!(e.contains("line 3") && e.contains("Cl- has none"), "{e}");
+    // Below the osmotic pressure difference.
+    let e = err(&format!(
+        "# water_permeability: 10 LMH/bar\n{head}a,0.1,10,10,0.5,0.5\n"
+    ));
+    assert!(e.contains("below the osmotic pressure"), "{e}");
+    // Both a flux and a pressure column.
+    let e = err(
+        "sample,Jv [m/s],dP [bar],feed:Na+ [mM],feed:Cl- [mM],rejection:Na+ [-]\na,1e-6,5,1,1,0.5\n",
+    );
+    assert!(e.contains("exactly one `Jv [unit]`"), "{e}");
+}
