@@ -20,6 +20,7 @@ use ion_species::Composition;
 use levenberg_marquardt::{LeastSquaresProblem, LevenbergMarquardt};
 use nalgebra::{DMatrix, DVector, Dyn, Owned};
 use rayon::prelude::*;
+use std::borrow::Cow;
 
 /// One measured operating point: a feed, a water flux (m/s) and the rejections of some of its
 /// ions (by canonical ion name), observed or intrinsic, at the conditions' temperature or
@@ -58,7 +59,10 @@ impl RejectionMeasurement {
     /// measurement's own temperature. Errors for intrinsic rejections under a polarisation
     /// film (they say nothing about the film) and for temperatures outside the water
     /// correlations.
-    pub fn model_and_feed(&self, model: &Dspmde) -> Result<(Dspmde, Composition)> {
+    pub fn model_and_feed<'a>(
+        &'a self,
+        model: &'a Dspmde,
+    ) -> Result<(Cow<'a, Dspmde>, Cow<'a, Composition>)> {
         if self.basis == crate::data::RejectionBasis::Intrinsic
             && model.conditions.polarisation != crate::model::Polarisation::Off
         {
@@ -75,9 +79,13 @@ impl RejectionMeasurement {
                         .map(|(ion, c)| ion.at_temperature(t).map(|i| (i, c)))
                         .collect::<std::result::Result<Vec<_>, _>>()?,
                 )?;
-                Ok((Dspmde::new(model.membrane.clone(), conditions)?, feed))
+                Ok((
+                    Cow::Owned(Dspmde::new(model.membrane.clone(), conditions)?),
+                    Cow::Owned(feed),
+                ))
             }
-            _ => Ok((model.clone(), self.feed.clone())),
+            // The common case borrows: residuals are evaluated thousands of times in a fit.
+            _ => Ok((Cow::Borrowed(model), Cow::Borrowed(&self.feed))),
         }
     }
 }
