@@ -201,6 +201,7 @@ fn dot_diff(a: &[f64], x: &[f64], y: &[f64]) -> f64 {
 
 /// A vector field from two closures: `f(t, y, p, dy)` and the analytic
 /// `vjp(t, y, p, a, vjp_y, vjp_p)` (both outputs overwritten).
+#[derive(Clone)]
 pub struct AnalyticField<F, V> {
     f: F,
     vjp: V,

@@ -16,6 +16,9 @@
 //!   [`AdjointMethod::Interpolating`] (robust). [`forward_sensitivities`] is the independent
 //!   reference the tests check the adjoint against.
 //! * [`solve_batch`] and [`gradient_batch`]: many initial values in parallel (rayon).
+//! * [`solve_lockstep`] and [`gradient_lockstep`]: many problems, each with its own steps,
+//!   whose stage evaluations and VJPs go through a [`BatchField`] together (matrix-matrix
+//!   products for a network); [`Stacked`] integrates a batch as one system instead.
 //!
 //! ## Which adjoint?
 //!
@@ -47,17 +50,22 @@ mod dense;
 mod discrete;
 mod error;
 mod field;
+mod lockstep;
 mod mlp;
 mod options;
 mod sensitivity;
 mod solver;
 pub mod tableau;
+mod track;
 
 pub use adjoint::{AdjointMethod, AdjointOptions, Gradients, adjoint};
 pub use batch::{BatchGradient, Problem, gradient_batch, solve_batch};
 pub use dense::DenseOutput;
 pub use error::{OdeError, Result};
 pub use field::{AnalyticField, FdWorkspace, FnField, VectorField};
+pub use lockstep::{
+    BatchField, RowsOf, Stacked, StackedWorkspace, gradient_lockstep, solve_lockstep,
+};
 pub use mlp::{MlpWorkspace, TanhMlp, dot, fast_tanh};
 pub use options::{PiController, SolverOptions, Stats, Tolerance};
 pub use sensitivity::{Sensitivities, forward_sensitivities};

@@ -4,7 +4,7 @@ use crate::dense::DenseOutput;
 use crate::error::{OdeError, Result};
 use crate::field::VectorField;
 use crate::options::{SolverOptions, Stats};
-use crate::tableau::{A, B, C, E, dense_weights};
+use crate::track::{Outcome, Track};
 
 /// A right-hand side with its own scratch, the form the integrator drives. The forward solve,
 /// the adjoint and the forward sensitivities each provide one.
@@ -176,57 +176,6 @@ pub(crate) fn check_times(t0: f64, save_at: &[f64]) -> Result<f64> {
     Ok(dir)
 }
 
-/// Scaled RMS norm of `e` with weights atol + rtol max(|y|, |y_new|) (Hairer, Norsett &
-/// Wanner, eq. II.4.11).
-#[inline]
-fn error_norm(e: &[f64], y: &[f64], ynew: &[f64], rtol: &[f64], atol: &[f64]) -> f64 {
-    let mut s = 0.0;
-    for i in 0..e.len() {
-        let sc = atol[i] + rtol[i] * y[i].abs().max(ynew[i].abs());
-        let r = e[i] / sc;
-        s += r * r;
-    }
-    (s / e.len().max(1) as f64).sqrt()
-}
-
-fn rms(v: &[f64], y: &[f64], rtol: &[f64], atol: &[f64]) -> f64 {
-    error_norm(v, y, y, rtol, atol)
-}
-
-/// Initial step of Hairer, Norsett & Wanner, Solving ODEs I, Sec. II.4 ("Starting step
-/// size"), for order 5. Costs one evaluation of f.
-fn initial_step<R: Rhs>(
-    rhs: &mut R,
-    (t0, dir): (f64, f64),
-    (y0, f0): (&[f64], &[f64]),
-    (rtol, atol): (&[f64], &[f64]),
-    (y1, f1): (&mut [f64], &mut [f64]),
-) -> f64 {
-    let d0 = rms(y0, y0, rtol, atol);
-    let d1 = rms(f0, y0, rtol, atol);
-    let h0 = if d0 < 1e-5 || d1 < 1e-5 {
-        1e-6
-    } else {
-        0.01 * d0 / d1
-    };
-    for i in 0..y0.len() {
-        y1[i] = y0[i] + dir * h0 * f0[i];
-    }
-    rhs.call(t0 + dir * h0, y1, f1);
-    for i in 0..y0.len() {
-        f1[i] -= f0[i];
-    }
-    let d2 = rms(f1, y0, rtol, atol) / h0;
-    let m = d1.max(d2);
-    let h1 = if m <= 1e-15 {
-        (h0 * 1e-3).max(1e-6)
-    } else {
-        (0.01 / m).powf(1.0 / 5.0)
-    };
-    let h = (100.0 * h0).min(h1);
-    if h.is_finite() { h } else { 1e-6 }
-}
-
 /// The integration loop shared by every solve. Pushes the state at each `save_at` time onto
 /// `out` and, if given, every accepted step onto `dense`. The loop allocates nothing per step.
 pub(crate) fn integrate<R: Rhs>(
@@ -241,183 +190,40 @@ pub(crate) fn integrate<R: Rhs>(
     let n = rhs.dim();
     check_len("y0", n, y0.len())?;
     let (rtol, atol) = opts.validate(n)?;
-    let dir = check_times(t0, save_at)?;
-    if y0.iter().any(|v| !v.is_finite()) {
-        return Err(OdeError::NonFinite {
-            what: "state",
-            t: t0,
-        });
-    }
-    let t_end = *save_at.last().expect("checked non-empty");
-    let mut st = Stats::default();
-
-    let mut k = vec![0.0; 7 * n];
-    let mut y = y0.to_vec();
-    let mut ynew = vec![0.0; n];
-    let mut ytmp = vec![0.0; n];
-    let mut err = vec![0.0; n];
-
-    let mut next = 0;
-    while next < save_at.len() && save_at[next] == t0 {
-        out.extend_from_slice(&y);
-        next += 1;
-    }
-    if next == save_at.len() {
-        return Ok(st);
-    }
-
-    rhs.call_stage(t0, &y, &mut k[..n], 0);
-    st.nfe += 1;
-    if k[..n].iter().any(|v| !v.is_finite()) {
-        return Err(OdeError::NonFinite {
-            what: "derivative",
-            t: t0,
-        });
-    }
-
-    let span = (t_end - t0).abs();
-    let mut h_abs = match (opts.fixed_step, opts.initial_step) {
-        (Some(h), _) => h,
-        (None, Some(h)) => h,
-        (None, None) => {
-            st.nfe += 1;
-            let (a, b) = k.split_at_mut(n);
-            initial_step(
-                rhs,
-                (t0, dir),
-                (&y, a),
-                (&rtol, &atol),
-                (&mut ytmp, &mut b[..n]),
-            )
-        }
+    let Some(mut tr) = Track::new(n, t0, y0, save_at, out)? else {
+        return Ok(Stats::default());
     };
-    h_abs = h_abs.min(opts.max_step).min(span);
-    let ctrl = opts.controller;
-    let mut err_prev: f64 = 1e-4;
-    let mut t = t0;
-    let mut last_failure_non_finite = false;
-
+    rhs.call_stage(t0, &tr.y, &mut tr.k[..n], 0);
+    if let Some(t1) = tr.start(opts, &rtol, &atol)? {
+        rhs.call(t1, &tr.ytmp, &mut tr.k[n..2 * n]);
+        tr.finish_probe(opts, &rtol, &atol);
+    }
     loop {
-        if st.accepted + st.rejected >= opts.max_steps {
-            return Err(OdeError::MaxStepsReached {
-                max_steps: opts.max_steps,
-                t,
-            });
-        }
-        let remaining = (t_end - t).abs();
-        // Take the end exactly when within a hair, so no sliver step follows.
-        let last = h_abs >= remaining * (1.0 - 1e-12);
-        if last {
-            h_abs = remaining;
-        }
-        let floor = opts.min_step.max(16.0 * f64::EPSILON * t.abs().max(span));
-        if h_abs < floor && !last {
-            return Err(if last_failure_non_finite {
-                OdeError::NonFinite { what: "state", t }
-            } else {
-                OdeError::StepSizeUnderflow {
-                    t,
-                    h: h_abs,
-                    min: floor,
-                }
-            });
-        }
-        let h = dir * h_abs;
-
+        tr.begin_step(opts)?;
         // Stages 2..6, then the fifth-order solution and the FSAL stage 7 at it.
         for s in 1..6 {
-            for i in 0..n {
-                let mut acc = 0.0;
-                for j in 0..s {
-                    acc += A[s][j] * k[j * n + i];
-                }
-                ytmp[i] = y[i] + h * acc;
-            }
-            let (_, ks) = k.split_at_mut(s * n);
-            rhs.call_stage(t + C[s] * h, &ytmp, &mut ks[..n], s);
+            let ts = tr.stage_input(s);
+            rhs.call_stage(ts, &tr.ytmp, &mut tr.k[s * n..(s + 1) * n], s);
         }
-        for i in 0..n {
-            let mut acc = 0.0;
-            for j in 0..6 {
-                acc += B[j] * k[j * n + i];
-            }
-            ynew[i] = y[i] + h * acc;
-        }
-        let t_new = if last { t_end } else { t + h };
-        {
-            let (_, k7) = k.split_at_mut(6 * n);
-            rhs.call_stage(t_new, &ynew, k7, 6);
-        }
-        st.nfe += 6;
-
-        let finite = ynew.iter().chain(&k[6 * n..]).all(|v| v.is_finite());
-        let e = if !finite {
-            f64::INFINITY
-        } else if opts.fixed_step.is_some() {
-            0.0
-        } else {
-            for i in 0..n {
-                let mut acc = 0.0;
-                for j in 0..7 {
-                    acc += E[j] * k[j * n + i];
-                }
-                err[i] = h * acc;
-            }
-            error_norm(&err, &y, &ynew, &rtol, &atol)
-        };
-
-        if e <= 1.0 {
-            st.accepted += 1;
-            while next < save_at.len() && (last || dir * (save_at[next] - t_new) <= 0.0) {
-                let s = save_at[next];
-                if last && s == t_end || s == t_new {
-                    out.extend_from_slice(&ynew);
-                } else {
-                    let w = dense_weights((s - t) / h);
-                    for i in 0..n {
-                        let mut acc = 0.0;
-                        for j in 0..7 {
-                            acc += w[j] * k[j * n + i];
-                        }
-                        out.push(y[i] + h * acc);
-                    }
-                }
-                next += 1;
-            }
-            if let Some(d) = dense.as_deref_mut() {
-                d.push(t, h, &y, &k, rhs.stage_records());
-            }
-            rhs.carry_fsal();
-            t = t_new;
-            std::mem::swap(&mut y, &mut ynew);
-            k.copy_within(6 * n..7 * n, 0);
-            if last {
+        let t_new = tr.combine();
+        rhs.call_stage(t_new, &tr.ynew, &mut tr.k[6 * n..], 6);
+        let outcome = tr.end_step(
+            opts,
+            &rtol,
+            &atol,
+            save_at,
+            out,
+            dense.as_deref_mut(),
+            rhs.stage_records(),
+        )?;
+        match outcome {
+            Outcome::Rejected => {}
+            Outcome::Accepted => rhs.carry_fsal(),
+            Outcome::Finished => {
+                rhs.carry_fsal();
                 break;
             }
-            if opts.fixed_step.is_none() {
-                let fac = if e == 0.0 {
-                    ctrl.fac_max
-                } else {
-                    (ctrl.safety * e.powf(-ctrl.alpha) * err_prev.powf(ctrl.beta))
-                        .clamp(ctrl.fac_min, ctrl.fac_max)
-                };
-                err_prev = e.max(1e-4);
-                h_abs = (h_abs * fac).min(opts.max_step);
-            }
-            last_failure_non_finite = false;
-        } else {
-            if opts.fixed_step.is_some() {
-                return Err(OdeError::NonFinite { what: "state", t });
-            }
-            st.rejected += 1;
-            last_failure_non_finite = !finite;
-            let fac = if finite {
-                (ctrl.safety * e.powf(-ctrl.alpha)).max(ctrl.fac_min)
-            } else {
-                ctrl.fac_min
-            };
-            h_abs *= fac.min(1.0);
         }
     }
-    Ok(st)
+    Ok(tr.st)
 }
