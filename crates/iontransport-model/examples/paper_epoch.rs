@@ -2,14 +2,18 @@
 //! of 32 batches x 32 trajectories (the first 1,024 of DATA) with MODEL's weights and
 //! tolerances, and inference of 32 feeds; prints one JSON line.
 //!
-//! `cargo run --release -p iontransport-model --example paper_epoch -- MODEL.json DATA.csv [EPOCHS] [THREADS]`
+//! `cargo run --release -p iontransport-model --example paper_epoch -- MODEL.json DATA.csv [EPOCHS] [THREADS] [MODE]`
 //!
-//! With THREADS > 1 each batch's trajectories are spread over a thread pool, as in `train`.
+//! MODE `lockstep` (the default, as `train` does): each batch by
+//! [`iontransport_model::train::batch_gradient`] (the trajectories in lock step, the network
+//! as matrix products); `single`: one trajectory at a time (`trajectory_gradient`), the
+//! previous implementation, for same-run ratios. With THREADS > 1 the work is spread over a
+//! thread pool.
 
 use ion_species::IonRegistry;
 use iontransport_model::Checkpoint;
 use iontransport_model::data::trajectories;
-use iontransport_model::train::{Adam, trajectory_gradient};
+use iontransport_model::train::{Adam, batch_gradient, trajectory_gradient};
 use np_transport::data::Dataset;
 use std::time::Instant;
 
@@ -20,6 +24,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let epochs: usize = args.get(3).map_or(Ok(3), |e| e.parse())?;
     let threads: usize = args.get(4).map_or(Ok(1), |e| e.parse())?;
+    let lockstep = match args.get(5).map_or("lockstep", String::as_str) {
+        "lockstep" => true,
+        "single" => false,
+        other => return Err(format!("MODE is lockstep or single, not {other}").into()),
+    };
     let model = Checkpoint::load(model_path.as_ref())?.model()?;
     let reg = IonRegistry::canonical();
     let ds = Dataset::read_csv(data_path.as_ref(), &reg)?;
@@ -37,6 +46,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         one.install(|| -> Result<(), iontransport_model::ModelError> {
             for batch in trs.chunks(32) {
                 use rayon::prelude::*;
+                if lockstep {
+                    let members: Vec<_> = batch.iter().collect();
+                    let targets: Vec<_> = batch.iter().map(|t| t.targets.clone()).collect();
+                    let (_, mut g, count) = batch_gradient(&m, &members, &targets, 0)?;
+                    let inv = 1.0 / count.max(1) as f64;
+                    g.iter_mut().for_each(|x| *x *= inv);
+                    adam.step(&mut m.params, &g, 0);
+                    continue;
+                }
                 let parts: Vec<_> = batch
                     .par_iter()
                     .map(|t| trajectory_gradient(&m, t, &t.targets, 0, true))

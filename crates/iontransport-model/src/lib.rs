@@ -9,12 +9,14 @@
 //! Units: concentrations mol/m^3, fluxes m/s; the model works internally with
 //! h = c / S (S = total feed concentration) and tau = J_v / J_scale.
 
+pub mod batched;
 pub mod checkpoint;
 pub mod conv;
 pub mod crossval;
 pub mod data;
 mod error;
 pub mod evaluate;
+mod gemm;
 pub mod hybrid;
 pub mod model;
 pub mod network;

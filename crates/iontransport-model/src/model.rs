@@ -405,8 +405,8 @@ fn composition_vector(config: &ModelConfig, feed: &Composition) -> Result<Vec<f6
 
 /// The vector field of one trajectory: the shared network with this feed's conditioning.
 pub struct TrajectoryField<'a> {
-    model: &'a IonModel,
-    cond: &'a Conditioning,
+    pub(crate) model: &'a IonModel,
+    pub(crate) cond: &'a Conditioning,
     projector: Option<Projector<f64>>,
     cache_len: usize,
     /// Parameters below this index are frozen (no gradient).
@@ -450,27 +450,7 @@ impl VectorField for TrajectoryField<'_> {
     fn eval(&self, tau: f64, h: &[f64], p: &[f64], ws: &mut Workspace, dh: &mut [f64]) {
         let cfg = &self.model.config.network;
         forward(cfg, &self.model.layout, p, self.cond, tau, h, ws);
-        if self.positive() {
-            // dh = P_h(h ⊙ (a + g)), a = d ln h_D / d tau of a hybrid's backbone (else 0).
-            let mut a = [0.0f64; 32];
-            self.backbone_rate(tau, &mut a[..dh.len()]);
-            for j in 0..dh.len() {
-                dh[j] = if self.cond.mask[j] {
-                    h[j] * (a[j] + ws.raw_output()[j])
-                } else {
-                    0.0
-                };
-            }
-            if let Some(pr) = &self.projector {
-                pr.project_weighted(h, dh)
-                    .expect("dimensions checked at construction");
-            }
-            return;
-        }
-        raw_to_rate(self.cond, ws.raw_output(), dh);
-        if let Some(pr) = &self.projector {
-            pr.project(dh).expect("dimensions checked at construction");
-        }
+        self.rate(tau, h, ws.raw_output(), dh);
     }
 
     fn vjp(
@@ -578,47 +558,8 @@ impl TrajectoryField<'_> {
         let cfg = &self.model.config.network;
         let n = cfg.ions;
         let mut abar = [0.0f64; 32];
-        abar[..n].copy_from_slice(a);
-        // The rate's own dependence on h (positivity-preserving form only; else zero).
         let mut hbar = [0.0f64; 32];
-        if self.positive() {
-            // dh = P_h(v), v = m ⊙ h ⊙ (a + g): cotangents of v (then g) and of h directly;
-            // the backbone's a(tau) depends on neither h nor the parameters.
-            let mut g = [0.0f64; 32];
-            self.backbone_rate(tau, &mut g[..n]);
-            for (gj, raw) in g.iter_mut().zip(ws.raw_output()) {
-                *gj += raw;
-            }
-            let mut v = [0.0f64; 32];
-            for j in 0..n {
-                v[j] = if self.cond.mask[j] { h[j] * g[j] } else { 0.0 };
-            }
-            if let Some(pr) = &self.projector {
-                pr.vjp_weighted(h, &v[..n], &mut abar[..n], &mut hbar[..n])
-                    .expect("dimensions checked at construction");
-            }
-            for j in 0..n {
-                if self.cond.mask[j] {
-                    hbar[j] += abar[j] * g[j];
-                    abar[j] *= h[j];
-                } else {
-                    abar[j] = 0.0;
-                }
-            }
-        } else {
-            if let Some(pr) = &self.projector {
-                pr.vjp(&mut abar[..n])
-                    .expect("dimensions checked at construction");
-            }
-            // dh_j = m_j h0_j g_j.
-            for j in 0..n {
-                abar[j] = if self.cond.mask[j] {
-                    abar[j] * self.cond.h0[j]
-                } else {
-                    0.0
-                };
-            }
-        }
+        self.rate_vjp(tau, h, ws.raw_output(), a, &mut abar[..n], &mut hbar[..n]);
         vjp_h.fill(0.0);
         backward(
             cfg,
@@ -633,6 +574,85 @@ impl TrajectoryField<'_> {
         );
         for j in 0..n {
             vjp_h[j] += hbar[j];
+        }
+    }
+
+    /// The rate dh/dtau from the network's raw output g: masked, scaled and projected.
+    pub(crate) fn rate(&self, tau: f64, h: &[f64], raw: &[f64], dh: &mut [f64]) {
+        if self.positive() {
+            // dh = P_h(h ⊙ (a + g)), a = d ln h_D / d tau of a hybrid's backbone (else 0).
+            let mut a = [0.0f64; 32];
+            self.backbone_rate(tau, &mut a[..dh.len()]);
+            for j in 0..dh.len() {
+                dh[j] = if self.cond.mask[j] {
+                    h[j] * (a[j] + raw[j])
+                } else {
+                    0.0
+                };
+            }
+            if let Some(pr) = &self.projector {
+                pr.project_weighted(h, dh)
+                    .expect("dimensions checked at construction");
+            }
+            return;
+        }
+        raw_to_rate(self.cond, raw, dh);
+        if let Some(pr) = &self.projector {
+            pr.project(dh).expect("dimensions checked at construction");
+        }
+    }
+
+    /// The VJP of [`TrajectoryField::rate`]: from the rate's cotangent `a` to the raw
+    /// output's (`graw`) and to the rate's direct dependence on h (`hbar`; zero unless
+    /// positivity-preserving). Both overwritten.
+    pub(crate) fn rate_vjp(
+        &self,
+        tau: f64,
+        h: &[f64],
+        raw: &[f64],
+        a: &[f64],
+        graw: &mut [f64],
+        hbar: &mut [f64],
+    ) {
+        let n = graw.len();
+        graw.copy_from_slice(a);
+        hbar.fill(0.0);
+        if self.positive() {
+            // dh = P_h(v), v = m ⊙ h ⊙ (a + g): cotangents of v (then g) and of h directly;
+            // the backbone's a(tau) depends on neither h nor the parameters.
+            let mut g = [0.0f64; 32];
+            self.backbone_rate(tau, &mut g[..n]);
+            for (gj, r) in g.iter_mut().zip(raw) {
+                *gj += r;
+            }
+            let mut v = [0.0f64; 32];
+            for j in 0..n {
+                v[j] = if self.cond.mask[j] { h[j] * g[j] } else { 0.0 };
+            }
+            if let Some(pr) = &self.projector {
+                pr.vjp_weighted(h, &v[..n], graw, hbar)
+                    .expect("dimensions checked at construction");
+            }
+            for j in 0..n {
+                if self.cond.mask[j] {
+                    hbar[j] += graw[j] * g[j];
+                    graw[j] *= h[j];
+                } else {
+                    graw[j] = 0.0;
+                }
+            }
+        } else {
+            if let Some(pr) = &self.projector {
+                pr.vjp(graw).expect("dimensions checked at construction");
+            }
+            // dh_j = m_j h0_j g_j.
+            for j in 0..n {
+                graw[j] = if self.cond.mask[j] {
+                    graw[j] * self.cond.h0[j]
+                } else {
+                    0.0
+                };
+            }
         }
     }
 }

@@ -421,23 +421,25 @@ impl Workspace {
     }
 }
 
-use neural_ode::{dot, fast_tanh as tanh};
+use neural_ode::{dot, fast_exp, fast_tanh as tanh};
 
-/// Evaluates the raw network output g (before masking, scaling and projection) at
-/// normalised flux `tau` and state `h`; fills the workspace cache.
-pub fn forward(
+/// One row's tokens `u` (ions x [`TOKEN_FEATURES`]) and embeddings `e` (ions x d_model;
+/// absent ions give zero rows).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn embed(
     cfg: &NetworkConfig,
     l: &Layout,
     p: &[f64],
     c: &Conditioning,
     tau: f64,
     h: &[f64],
-    ws: &mut Workspace,
+    u_all: &mut [f64],
+    e_all: &mut [f64],
 ) {
-    let (n, dm, dk) = (cfg.ions, cfg.d_model, cfg.d_k);
+    let (n, dm) = (cfg.ions, cfg.d_model);
     let tf = TOKEN_FEATURES;
     for j in 0..n {
-        let u = &mut ws.u[j * tf..(j + 1) * tf];
+        let u = &mut u_all[j * tf..(j + 1) * tf];
         if c.mask[j] {
             u[0] = h[j] / c.h0[j];
             u[1] = c.h0[j].ln() / 5.0;
@@ -446,7 +448,7 @@ pub fn forward(
             u.fill(0.0);
         }
         for m in 0..dm {
-            ws.e[j * dm + m] = if c.mask[j] {
+            e_all[j * dm + m] = if c.mask[j] {
                 let mut e = dot(&p[l.we + m * tf..l.we + (m + 1) * tf], u) + p[l.be + m];
                 if cfg.identity {
                     e += p[l.pos + j * dm + m];
@@ -464,6 +466,90 @@ pub fn forward(
             };
         }
     }
+}
+
+/// One row's masked softmax attention from its queries, keys and values (ions x d_k):
+/// the attention matrix `a` (ions x ions) and the outputs `o = A V`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn attend(
+    n: usize,
+    dk: usize,
+    mask: &[bool],
+    q: &[f64],
+    k: &[f64],
+    v: &[f64],
+    a: &mut [f64],
+    o: &mut [f64],
+) {
+    let scale = 1.0 / (dk as f64).sqrt();
+    for i in 0..n {
+        let row = &mut a[i * n..(i + 1) * n];
+        if !mask[i] {
+            row.fill(0.0);
+            continue;
+        }
+        let mut mx = f64::NEG_INFINITY;
+        for j in 0..n {
+            if mask[j] {
+                row[j] = scale * dot(&q[i * dk..(i + 1) * dk], &k[j * dk..(j + 1) * dk]);
+                mx = mx.max(row[j]);
+            }
+        }
+        let mut sum = 0.0;
+        for j in 0..n {
+            row[j] = if mask[j] { fast_exp(row[j] - mx) } else { 0.0 };
+            sum += row[j];
+        }
+        row.iter_mut().for_each(|x| *x /= sum);
+    }
+    attention_output(n, dk, a, v, o);
+}
+
+/// One row's attention outputs o = A V (ions x d_k).
+pub(crate) fn attention_output(n: usize, dk: usize, a: &[f64], v: &[f64], o: &mut [f64]) {
+    for i in 0..n {
+        let oi = &mut o[i * dk..(i + 1) * dk];
+        oi.fill(0.0);
+        for j in 0..n {
+            let aij = a[i * n + j];
+            for (ov, vv) in oi.iter_mut().zip(&v[j * dk..(j + 1) * dk]) {
+                *ov += aij * vv;
+            }
+        }
+    }
+}
+
+/// One row's perceptron input: token outputs, ratios h/h0, tau, log scale.
+pub(crate) fn mlp_input(
+    n: usize,
+    tout: usize,
+    o: &[f64],
+    u: &[f64],
+    tau: f64,
+    log_scale: f64,
+    x: &mut [f64],
+) {
+    x[..n * tout].copy_from_slice(o);
+    for j in 0..n {
+        x[n * tout + j] = u[j * TOKEN_FEATURES];
+    }
+    x[n * tout + n] = tau;
+    x[n * tout + n + 1] = log_scale;
+}
+
+/// Evaluates the raw network output g (before masking, scaling and projection) at
+/// normalised flux `tau` and state `h`; fills the workspace cache.
+pub fn forward(
+    cfg: &NetworkConfig,
+    l: &Layout,
+    p: &[f64],
+    c: &Conditioning,
+    tau: f64,
+    h: &[f64],
+    ws: &mut Workspace,
+) {
+    let (n, dm, dk) = (cfg.ions, cfg.d_model, cfg.d_k);
+    embed(cfg, l, p, c, tau, h, &mut ws.u, &mut ws.e);
     let tout = cfg.token_out();
     if cfg.attention {
         for j in 0..n {
@@ -480,36 +566,7 @@ pub fn forward(
                 ws.v[j * dk + kk] = v;
             }
         }
-        let scale = 1.0 / (dk as f64).sqrt();
-        for i in 0..n {
-            let row = &mut ws.a[i * n..(i + 1) * n];
-            if !c.mask[i] {
-                row.fill(0.0);
-                continue;
-            }
-            let mut mx = f64::NEG_INFINITY;
-            for j in 0..n {
-                if c.mask[j] {
-                    row[j] = scale * dot(&ws.q[i * dk..(i + 1) * dk], &ws.k[j * dk..(j + 1) * dk]);
-                    mx = mx.max(row[j]);
-                }
-            }
-            let mut sum = 0.0;
-            for j in 0..n {
-                row[j] = if c.mask[j] { (row[j] - mx).exp() } else { 0.0 };
-                sum += row[j];
-            }
-            row.iter_mut().for_each(|x| *x /= sum);
-        }
-        for i in 0..n {
-            for kk in 0..dk {
-                let mut s = 0.0;
-                for j in 0..n {
-                    s += ws.a[i * n + j] * ws.v[j * dk + kk];
-                }
-                ws.o[i * dk + kk] = s;
-            }
-        }
+        attend(n, dk, &c.mask, &ws.q, &ws.k, &ws.v, &mut ws.a, &mut ws.o);
     } else {
         ws.o.copy_from_slice(&ws.e);
     }
@@ -517,14 +574,7 @@ pub fn forward(
         tokenwise_forward(cfg, l, p, c, tau, ws);
         return;
     }
-    // Perceptron input: token outputs, ratios, tau, log scale.
-    let x = &mut ws.acts[0];
-    x[..n * tout].copy_from_slice(&ws.o);
-    for j in 0..n {
-        x[n * tout + j] = ws.u[j * tf];
-    }
-    x[n * tout + n] = tau;
-    x[n * tout + n + 1] = c.log_scale;
+    mlp_input(n, tout, &ws.o, &ws.u, tau, c.log_scale, &mut ws.acts[0]);
     if !l.conv.is_empty() {
         // Per-slot features [token output, ratio, tau, log scale]; padding slots stay zero.
         let cin = tout + 3;
@@ -533,7 +583,7 @@ pub fn forward(
         for j in 0..n {
             let row = &mut f[j * cin..(j + 1) * cin];
             row[..tout].copy_from_slice(&ws.o[j * tout..(j + 1) * tout]);
-            row[tout] = ws.u[j * tf];
+            row[tout] = ws.u[j * TOKEN_FEATURES];
             row[tout + 1] = tau;
             row[tout + 2] = c.log_scale;
         }
@@ -777,7 +827,6 @@ fn token_backward(
     first_trainable: usize,
 ) {
     let (n, dm, dk) = (cfg.ions, cfg.d_model, cfg.d_k);
-    let tf = TOKEN_FEATURES;
     let tout = cfg.token_out();
     let xbar = &ws.g_cur;
     for j in 0..n {
@@ -787,44 +836,20 @@ fn token_backward(
     }
     let front_trainable = first_trainable == 0;
     if cfg.attention {
-        // O = A V.
-        let obar = &xbar[..n * dk];
-        ws.vbar.fill(0.0);
-        for i in 0..n {
-            if !c.mask[i] {
-                for j in 0..n {
-                    ws.abar[i * n + j] = 0.0;
-                }
-                continue;
-            }
-            for j in 0..n {
-                ws.abar[i * n + j] = dot(&obar[i * dk..(i + 1) * dk], &ws.v[j * dk..(j + 1) * dk]);
-                let a = ws.a[i * n + j];
-                for kk in 0..dk {
-                    ws.vbar[j * dk + kk] += a * obar[i * dk + kk];
-                }
-            }
-        }
-        // Softmax rows, then scores = Q K^T / sqrt(dk).
-        let scale = 1.0 / (dk as f64).sqrt();
-        ws.qbar.fill(0.0);
-        ws.kbar.fill(0.0);
-        for i in 0..n {
-            if !c.mask[i] {
-                continue;
-            }
-            let s: f64 = (0..n).map(|j| ws.a[i * n + j] * ws.abar[i * n + j]).sum();
-            for j in 0..n {
-                let sbar = ws.a[i * n + j] * (ws.abar[i * n + j] - s) * scale;
-                if sbar == 0.0 {
-                    continue;
-                }
-                for kk in 0..dk {
-                    ws.qbar[i * dk + kk] += sbar * ws.k[j * dk + kk];
-                    ws.kbar[j * dk + kk] += sbar * ws.q[i * dk + kk];
-                }
-            }
-        }
+        attend_backward(
+            n,
+            dk,
+            &c.mask,
+            &xbar[..n * dk],
+            &ws.a,
+            &ws.q,
+            &ws.k,
+            &ws.v,
+            &mut ws.abar,
+            &mut ws.qbar,
+            &mut ws.kbar,
+            &mut ws.vbar,
+        );
         ws.ebar.fill(0.0);
         for j in 0..n {
             if !c.mask[j] {
@@ -854,15 +879,90 @@ fn token_backward(
     } else {
         ws.ebar.copy_from_slice(&xbar[..n * dm]);
     }
+    embed_backward(cfg, l, p, c, &ws.u, &ws.ebar, pbar, hbar, front_trainable);
+}
+
+/// One row's attention VJP: from the outputs' cotangent `obar` (ions x d_k) to the
+/// cotangents of its queries, keys and values (all overwritten; `abar` is scratch).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn attend_backward(
+    n: usize,
+    dk: usize,
+    mask: &[bool],
+    obar: &[f64],
+    a: &[f64],
+    q: &[f64],
+    k: &[f64],
+    v: &[f64],
+    abar: &mut [f64],
+    qbar: &mut [f64],
+    kbar: &mut [f64],
+    vbar: &mut [f64],
+) {
+    // O = A V.
+    vbar.fill(0.0);
+    for i in 0..n {
+        if !mask[i] {
+            for j in 0..n {
+                abar[i * n + j] = 0.0;
+            }
+            continue;
+        }
+        for j in 0..n {
+            abar[i * n + j] = dot(&obar[i * dk..(i + 1) * dk], &v[j * dk..(j + 1) * dk]);
+            let aij = a[i * n + j];
+            for kk in 0..dk {
+                vbar[j * dk + kk] += aij * obar[i * dk + kk];
+            }
+        }
+    }
+    // Softmax rows, then scores = Q K^T / sqrt(dk).
+    let scale = 1.0 / (dk as f64).sqrt();
+    qbar.fill(0.0);
+    kbar.fill(0.0);
+    for i in 0..n {
+        if !mask[i] {
+            continue;
+        }
+        let s: f64 = (0..n).map(|j| a[i * n + j] * abar[i * n + j]).sum();
+        for j in 0..n {
+            let sbar = a[i * n + j] * (abar[i * n + j] - s) * scale;
+            if sbar == 0.0 {
+                continue;
+            }
+            for kk in 0..dk {
+                qbar[i * dk + kk] += sbar * k[j * dk + kk];
+                kbar[j * dk + kk] += sbar * q[i * dk + kk];
+            }
+        }
+    }
+}
+
+/// One row's embedding VJP: adds the tokens' parameter cotangents (when the front is
+/// trainable) and each ion's dL/dh_j into `hbar`, from the embeddings' cotangent `ebar`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn embed_backward(
+    cfg: &NetworkConfig,
+    l: &Layout,
+    p: &[f64],
+    c: &Conditioning,
+    u_all: &[f64],
+    ebar: &[f64],
+    pbar: &mut [f64],
+    hbar: &mut [f64],
+    front_trainable: bool,
+) {
+    let (n, dm) = (cfg.ions, cfg.d_model);
+    let tf = TOKEN_FEATURES;
     // e_j = m_j (W_e u_j + b_e + P_j); u_j0 = h_j / h0_j.
     for j in 0..n {
         if !c.mask[j] {
             continue;
         }
-        let u = &ws.u[j * tf..(j + 1) * tf];
+        let u = &u_all[j * tf..(j + 1) * tf];
         let mut u0bar = 0.0;
         for m in 0..dm {
-            let eb = ws.ebar[j * dm + m];
+            let eb = ebar[j * dm + m];
             u0bar += eb * p[l.we + m * tf];
             if front_trainable {
                 for f in 0..tf {

@@ -1,12 +1,15 @@
 //! Training: pre-training on DSPM-DE trajectories (MSE), fine-tuning of the last two layers on
 //! measurements with targets drawn from N(mu, sigma^2) each epoch, Adam, early stopping.
 
+use crate::batched::BatchTrajectoryField;
 use crate::checkpoint::Checkpoint;
 use crate::data::Trajectory;
 use crate::error::{ModelError, Result};
-use crate::model::IonModel;
+use crate::model::{IonModel, TrajectoryField};
 use crate::progress::Progress;
-use neural_ode::{AdjointMethod, AdjointOptions, adjoint};
+use neural_ode::{
+    AdjointMethod, AdjointOptions, Problem, adjoint, gradient_lockstep, solve_lockstep,
+};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -142,29 +145,9 @@ pub fn trajectory_gradient(
     if model.config.architecture == crate::model::Architecture::Direct {
         return direct_gradient(model, t, targets, first_trainable, want_grad);
     }
-    let n = model.config.ions.len();
     let (field, sol) = model.solve_trajectory(&t.feed.cond, &t.taus, first_trainable, want_grad)?;
     let penalty = model.soft_penalty(&t.feed.cond)?;
-    let mut loss = 0.0;
-    let mut count = 0;
-    let mut dl = vec![0.0; sol.y.len()];
-    for k in 0..t.taus.len() {
-        let h = sol.state(k);
-        for j in 0..n {
-            if let Some(y) = targets[k * n + j] {
-                // MSE in normalised concentrations c / S (the method's loss). Training in
-                // rejection space (weights 1/h0^2) was tried and gave a 3.4x worse test error in
-                // both spaces at the quick scale: trace ions' extreme rejections dominate it.
-                let d = h[j] - y;
-                loss += d * d;
-                dl[k * n + j] = 2.0 * d;
-                count += 1;
-            }
-        }
-        if let Some(pen) = &penalty {
-            loss += pen.accumulate_gradient(h, 1.0, &mut dl[k * n..(k + 1) * n])?;
-        }
-    }
+    let (loss, dl, count) = trajectory_loss(model, &sol, targets, penalty.as_ref())?;
     if !want_grad {
         return Ok((loss, vec![], count));
     }
@@ -180,6 +163,109 @@ pub fn trajectory_gradient(
         ),
     )?;
     Ok((loss, grads.p, count))
+}
+
+/// Squared-error loss of one solved trajectory against `targets`, its gradient with respect
+/// to the saved states, and the number of measured entries.
+fn trajectory_loss(
+    model: &IonModel,
+    sol: &neural_ode::Solution,
+    targets: &[Option<f64>],
+    penalty: Option<&charge_constraint::SoftPenalty<f64>>,
+) -> Result<(f64, Vec<f64>, usize)> {
+    let n = model.config.ions.len();
+    let mut loss = 0.0;
+    let mut count = 0;
+    let mut dl = vec![0.0; sol.y.len()];
+    for k in 0..sol.t.len() {
+        let h = sol.state(k);
+        for j in 0..n {
+            if let Some(y) = targets[k * n + j] {
+                // MSE in normalised concentrations c / S (the method's loss). Training in
+                // rejection space (weights 1/h0^2) was tried and gave a 3.4x worse test error in
+                // both spaces at the quick scale: trace ions' extreme rejections dominate it.
+                let d = h[j] - y;
+                loss += d * d;
+                dl[k * n + j] = 2.0 * d;
+                count += 1;
+            }
+        }
+        if let Some(pen) = penalty {
+            loss += pen.accumulate_gradient(h, 1.0, &mut dl[k * n..(k + 1) * n])?;
+        }
+    }
+    Ok((loss, dl, count))
+}
+
+/// Trajectories a batched call takes at once (a chunk; the chunks of a batch run in
+/// parallel). Fixed, not per thread, so that the result does not depend on the thread count.
+/// 16 gives both cores of the reference machine a chunk of a batch of 32: the main job's
+/// pre-training took 0.48 s per epoch, against 0.56 with 8 and 0.64 with 32 (one chunk,
+/// one core), and 0.61-0.82 when each call's rows were split over the two cores instead
+/// (waking a worker per call costs more than half a call's work). docs/performance.md.
+pub const ROWS_PER_CALL: usize = 16;
+
+/// Summed loss, summed gradient and measured-entry count of several trajectories, for the
+/// neural ODE by the lock-step discrete adjoint ([`neural_ode::gradient_lockstep`]: each
+/// trajectory keeps its own steps, the network runs on all of them as matrix products).
+/// `targets[i]` override trajectory i's. A failed solve fails the whole call.
+pub fn batch_gradient(
+    model: &IonModel,
+    trajectories: &[&Trajectory],
+    targets: &[Vec<Option<f64>>],
+    first_trainable: usize,
+) -> Result<(f64, Vec<f64>, usize)> {
+    if model.config.architecture == crate::model::Architecture::Direct {
+        let parts: Vec<Result<(f64, Vec<f64>, usize)>> = trajectories
+            .par_iter()
+            .zip(targets.par_iter())
+            .map(|(t, tg)| direct_gradient(model, t, tg, first_trainable, true))
+            .collect();
+        let mut g = vec![0.0; model.num_params()];
+        let (mut l, mut c) = (0.0, 0);
+        for part in parts {
+            let (li, gi, ci) = part?;
+            l += li;
+            c += ci;
+            g.iter_mut().zip(&gi).for_each(|(a, b)| *a += b);
+        }
+        return Ok((l, g, c));
+    }
+    let mut fields = Vec::with_capacity(trajectories.len());
+    let mut penalties = Vec::with_capacity(trajectories.len());
+    for t in trajectories {
+        let mut f = TrajectoryField::new(model, &t.feed.cond)?;
+        f.first_trainable = first_trainable;
+        fields.push(f);
+        penalties.push(model.soft_penalty(&t.feed.cond)?);
+    }
+    let field = BatchTrajectoryField::new(fields);
+    let problems: Vec<Problem> = trajectories
+        .iter()
+        .map(|t| Problem {
+            t0: 0.0,
+            y0: &t.feed.cond.h0,
+            save_at: &t.taus,
+        })
+        .collect();
+    // The loss closure cannot return an error: a penalty failure becomes a NaN loss, which
+    // the caller treats like any non-finite batch.
+    let g = gradient_lockstep(
+        &field,
+        &model.params,
+        &problems,
+        |i, sol| match trajectory_loss(model, sol, &targets[i], penalties[i].as_ref()) {
+            Ok((l, dl, _)) => (l, dl),
+            Err(_) => (f64::NAN, vec![0.0; sol.y.len()]),
+        },
+        &model.solver_options(true),
+        ROWS_PER_CALL,
+    )?;
+    let count = targets
+        .iter()
+        .map(|t| t.iter().filter(|x| x.is_some()).count())
+        .sum();
+    Ok((g.loss, g.p, count))
 }
 
 /// [`trajectory_gradient`] for the direct (non-ODE) baseline: each flux point is one
@@ -222,12 +308,20 @@ fn direct_gradient(
     Ok((loss, grad, count))
 }
 
-/// Mean squared error (normalised units) over a set, with the soft penalty if any.
+/// Mean squared error (normalised units) over a set, with the soft penalty if any. The
+/// neural ODE's trajectories are solved in lock-step chunks ([`neural_ode::solve_lockstep`]).
 pub fn evaluate_loss(model: &IonModel, set: &[Trajectory]) -> Result<f64> {
-    let parts: Vec<Result<(f64, usize)>> = set
-        .par_iter()
-        .map(|t| trajectory_gradient(model, t, &t.targets, 0, false).map(|(l, _, c)| (l, c)))
-        .collect();
+    let parts: Vec<Result<(f64, usize)>> = if model.config.architecture
+        == crate::model::Architecture::Direct
+    {
+        set.par_iter()
+            .map(|t| trajectory_gradient(model, t, &t.targets, 0, false).map(|(l, _, c)| (l, c)))
+            .collect()
+    } else {
+        set.par_chunks(ROWS_PER_CALL)
+            .map(|chunk| chunk_loss(model, chunk))
+            .collect()
+    };
     let (mut l, mut c) = (0.0, 0);
     for p in parts {
         let (a, b) = p?;
@@ -235,6 +329,37 @@ pub fn evaluate_loss(model: &IonModel, set: &[Trajectory]) -> Result<f64> {
         c += b;
     }
     Ok(if c == 0 { 0.0 } else { l / c as f64 })
+}
+
+/// Summed loss and entry count of a chunk of neural-ODE trajectories, solved in lock step.
+fn chunk_loss(model: &IonModel, chunk: &[Trajectory]) -> Result<(f64, usize)> {
+    let fields = chunk
+        .iter()
+        .map(|t| TrajectoryField::new(model, &t.feed.cond))
+        .collect::<Result<Vec<_>>>()?;
+    let field = BatchTrajectoryField::new(fields);
+    let problems: Vec<Problem> = chunk
+        .iter()
+        .map(|t| Problem {
+            t0: 0.0,
+            y0: &t.feed.cond.h0,
+            save_at: &t.taus,
+        })
+        .collect();
+    let sols = solve_lockstep(
+        &field,
+        &model.params,
+        &problems,
+        &model.solver_options(false),
+    );
+    let (mut l, mut c) = (0.0, 0);
+    for (t, sol) in chunk.iter().zip(sols) {
+        let penalty = model.soft_penalty(&t.feed.cond)?;
+        let (li, _, ci) = trajectory_loss(model, &sol?, &t.targets, penalty.as_ref())?;
+        l += li;
+        c += ci;
+    }
+    Ok((l, c))
 }
 
 fn sample_targets(t: &Trajectory, rng: &mut ChaCha8Rng) -> Vec<Option<f64>> {
@@ -349,30 +474,14 @@ pub fn train(
                     }
                 })
                 .collect();
-            let parts: Vec<Result<(f64, Vec<f64>, usize)>> = batch
-                .par_iter()
-                .zip(targets.par_iter())
-                .map(|(&i, tg)| {
-                    trajectory_gradient(model, &train_set[i], tg, first_trainable, true)
-                })
-                .collect();
-            let mut g = vec![0.0; model.num_params()];
-            let (mut l, mut c) = (0.0, 0usize);
-            for p in parts {
-                match p {
-                    Ok((li, gi, ci)) => {
-                        l += li;
-                        c += ci;
-                        for (a, b) in g.iter_mut().zip(&gi) {
-                            *a += b;
-                        }
-                    }
-                    // A solve that failed (step size underflow, too many steps) counts as a
-                    // non-finite gradient: the batch is skipped below.
-                    Err(ModelError::Ode(_)) => l = f64::NAN,
-                    Err(e) => return Err(e),
-                }
-            }
+            let members: Vec<&Trajectory> = batch.iter().map(|&i| &train_set[i]).collect();
+            let (l, mut g, c) = match batch_gradient(model, &members, &targets, first_trainable) {
+                Ok(v) => v,
+                // A solve that failed (step size underflow, too many steps) counts as a
+                // non-finite gradient: the batch is skipped below.
+                Err(ModelError::Ode(_)) => (f64::NAN, vec![0.0; model.num_params()], 0),
+                Err(e) => return Err(e),
+            };
             if c == 0 && l.is_finite() {
                 continue;
             }

@@ -33,7 +33,7 @@ pub fn solve_batch<F: VectorField>(
 }
 
 /// One problem's loss, parameter gradient, initial-state gradient and counters.
-type PartGradient = (f64, Vec<f64>, Vec<f64>, Stats);
+type PartGradient = (f64, Vec<f64>, Vec<f64>, Stats, usize);
 
 /// Loss and gradients summed over a batch.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +44,8 @@ pub struct BatchGradient {
     pub p: Vec<f64>,
     /// dL/dy0 per problem.
     pub y0: Vec<Vec<f64>>,
+    /// Accepted forward steps per problem.
+    pub steps: Vec<usize>,
     /// Counters summed over the batch (forward and backward).
     pub stats: Stats,
 }
@@ -80,17 +82,19 @@ where
             let grads = adjoint(f, p, &sol, &g, adjoint_opts)?;
             let mut st = sol.stats;
             st += grads.stats;
-            Ok((l, grads.p, grads.y0, st))
+            Ok((l, grads.p, grads.y0, st, sol.stats.accepted))
         })
         .collect();
     let mut out = BatchGradient {
         loss: 0.0,
         p: vec![0.0; p.len()],
         y0: Vec::with_capacity(problems.len()),
+        steps: Vec::with_capacity(problems.len()),
         stats: Stats::default(),
     };
     for part in parts {
-        let (l, gp, g0, st) = part?;
+        let (l, gp, g0, st, steps) = part?;
+        out.steps.push(steps);
         out.loss += l;
         for (a, b) in out.p.iter_mut().zip(&gp) {
             *a += b;

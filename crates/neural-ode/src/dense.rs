@@ -27,6 +27,20 @@ impl DenseOutput {
         }
     }
 
+    /// Room for `steps` steps without reallocating (a lock-step batch allocates all its
+    /// lanes' storage up front instead of growing it step by step).
+    pub(crate) fn with_capacity(n: usize, record_len: usize, steps: usize) -> Self {
+        Self {
+            n,
+            record_len,
+            t: Vec::with_capacity(steps),
+            h: Vec::with_capacity(steps),
+            y: Vec::with_capacity(steps * n),
+            k: Vec::with_capacity(steps * 7 * n),
+            records: Vec::with_capacity(steps * 7 * record_len),
+        }
+    }
+
     pub(crate) fn push(&mut self, t: f64, h: f64, y: &[f64], k: &[f64], records: &[f64]) {
         self.t.push(t);
         self.h.push(h);

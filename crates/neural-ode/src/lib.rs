@@ -48,6 +48,7 @@ mod adjoint;
 mod batch;
 mod dense;
 mod discrete;
+mod elementary;
 mod error;
 mod field;
 mod lockstep;
@@ -61,12 +62,13 @@ mod track;
 pub use adjoint::{AdjointMethod, AdjointOptions, Gradients, adjoint};
 pub use batch::{BatchGradient, Problem, gradient_batch, solve_batch};
 pub use dense::DenseOutput;
+pub use elementary::{fast_exp, fast_tanh, tanh_in_place};
 pub use error::{OdeError, Result};
 pub use field::{AnalyticField, FdWorkspace, FnField, VectorField};
 pub use lockstep::{
     BatchField, RowsOf, Stacked, StackedWorkspace, gradient_lockstep, solve_lockstep,
 };
-pub use mlp::{MlpWorkspace, TanhMlp, dot, fast_tanh};
+pub use mlp::{MlpWorkspace, TanhMlp, dot};
 pub use options::{PiController, SolverOptions, Stats, Tolerance};
 pub use sensitivity::{Sensitivities, forward_sensitivities};
 pub use solver::{Solution, solve};

@@ -18,7 +18,7 @@ use crate::error::{OdeError, Result};
 use crate::field::VectorField;
 use crate::options::{SolverOptions, Stats};
 use crate::solver::{Solution, check_len};
-use crate::tableau::C;
+use crate::tableau::{A, B, C, dense_weights};
 use crate::track::{Outcome, Track};
 use rayon::prelude::*;
 
@@ -412,6 +412,10 @@ fn eval_gathered<F: BatchField>(
     }
 }
 
+/// Steps each lane's dense output has room for before it grows (a trained neural ODE takes
+/// 5-30 steps per trajectory).
+const RESERVED_STEPS: usize = 32;
+
 /// Forward lock-step solve of `problems` (members `first_member..`), each with its own
 /// steps. With `record`, keeps dense output and stage records for the discrete adjoint.
 fn forward<F: BatchField>(
@@ -452,7 +456,7 @@ fn forward<F: BatchField>(
             Lane {
                 track,
                 out,
-                dense: dense.then(|| DenseOutput::new(n, r)),
+                dense: dense.then(|| DenseOutput::with_capacity(n, r, RESERVED_STEPS)),
                 records: vec![0.0; 7 * r],
                 result,
             }
@@ -590,7 +594,7 @@ pub fn solve_lockstep<F: BatchField>(
 }
 
 /// One chunk's summed loss, parameter gradient, per-problem y0 gradients and counters.
-type ChunkGradient = (f64, Vec<f64>, Vec<Vec<f64>>, Stats);
+type ChunkGradient = (f64, Vec<f64>, Vec<Vec<f64>>, Stats, Vec<usize>);
 
 /// Loss and gradients of a batch by the discrete adjoint, in lock step: problems are split
 /// into chunks of `rows_per_call` (the chunks run in parallel with rayon), each chunk is
@@ -625,10 +629,12 @@ where
         loss: 0.0,
         p: vec![0.0; p.len()],
         y0: Vec::with_capacity(problems.len()),
+        steps: Vec::with_capacity(problems.len()),
         stats: Stats::default(),
     };
     for part in parts {
-        let (l, gp, g0, st) = part?;
+        let (l, gp, g0, st, steps) = part?;
+        out.steps.extend(steps);
         out.loss += l;
         for (a, b) in out.p.iter_mut().zip(&gp) {
             *a += b;
@@ -648,6 +654,32 @@ struct Back<'a> {
     k_out: usize,
     ybar: Vec<f64>,
     kbar: Vec<f64>,
+    /// The stage-7 VJP of the step about to be processed was folded into the previous
+    /// round's stage-1 VJP (same point, FSAL).
+    folded: bool,
+}
+
+/// Adds the stage-7 cotangent of step `i` that its outputs give (h w_7(theta) g for each
+/// output the step owns; the outputs are those just below `k_out`) into `a`.
+fn fold_fsal_outputs(
+    sol: &Solution,
+    d: &DenseOutput,
+    dl: &[f64],
+    owner: &[Option<usize>],
+    k_out: usize,
+    i: usize,
+    a: &mut [f64],
+) {
+    let n = sol.n;
+    let (t, h) = (d.t[i], d.h[i]);
+    let mut k = k_out;
+    while k > 0 && owner[k - 1] == Some(i) {
+        k -= 1;
+        let w = dense_weights(((sol.t[k] - t) / h).clamp(0.0, 1.0));
+        for (av, g) in a.iter_mut().zip(&dl[k * n..(k + 1) * n]) {
+            *av += h * w[6] * g;
+        }
+    }
 }
 
 fn chunk_gradient<F, L>(
@@ -668,6 +700,7 @@ where
         .collect::<Result<Vec<_>>>()?;
     let mut stats = Stats::default();
     let mut total = 0.0;
+    let steps: Vec<usize> = sols.iter().map(|s| s.stats.accepted).collect();
     let mut backs = Vec::with_capacity(sols.len());
     for (i, sol) in sols.iter().enumerate() {
         stats += sol.stats;
@@ -690,8 +723,11 @@ where
             owner,
             ybar: vec![0.0; n],
             kbar: vec![0.0; 7 * n],
+            folded: false,
         });
     }
+    // Folding stage 7 into the next step's stage 1 needs Tsit5's FSAL structure.
+    debug_assert!(B[6] == 0.0 && (0..6).all(|j| A[6][j] == B[j]) && C[6] == 1.0);
     let r = f.record_len();
     let mut ws = f.workspace(problems.len());
     let mut rows = Rows::new(problems.len(), n, r);
@@ -709,12 +745,30 @@ where
         }
         for s in (0..7).rev() {
             rows.clear();
-            for (l, b) in backs.iter().enumerate() {
+            for (l, b) in backs.iter_mut().enumerate() {
                 let Some(i) = step(b) else { continue };
+                let cot = &b.kbar[s * n..(s + 1) * n];
+                // Stage 7 (FSAL, b_7 = 0) has a cotangent only from outputs inside the step;
+                // skip it when zero or when it was folded into the next step's stage 1.
+                if s == 6 && (b.folded || cot.iter().all(|&v| v == 0.0)) {
+                    continue;
+                }
                 stage_state(b.d, i, s, &mut stage_y);
                 let m = rows.lane.len();
                 rows.push(l, first_member + l, b.d.t[i] + C[s] * b.d.h[i], &stage_y);
-                rows.a.extend_from_slice(&b.kbar[s * n..(s + 1) * n]);
+                rows.a.extend_from_slice(cot);
+                if s == 0 {
+                    // Stage 1 of step i is f at (t_i, y_i), the point of stage 7 of step
+                    // i - 1: one VJP of the summed cotangents serves both. Stage 7's
+                    // cotangent comes only from the outputs inside step i - 1, and its
+                    // Y_7 = y + h sum_j a_7j k_j with a_7j = b_j feeds y and the stages as
+                    // y_i does, so nothing else changes.
+                    b.folded = i > 0;
+                    if i > 0 {
+                        let a = &mut rows.a[m * n..(m + 1) * n];
+                        fold_fsal_outputs(b.sol, b.d, &b.dl, &b.owner, b.k_out, i - 1, a);
+                    }
+                }
                 if r > 0 {
                     rows.rec[m * r..(m + 1) * r]
                         .copy_from_slice(&b.d.records[(i * 7 + s) * r..(i * 7 + s + 1) * r]);
@@ -755,5 +809,5 @@ where
             b.ybar
         })
         .collect();
-    Ok((total, pbar, y0, stats))
+    Ok((total, pbar, y0, stats, steps))
 }

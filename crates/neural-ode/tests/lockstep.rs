@@ -141,13 +141,22 @@ fn lockstep_gradient_equals_the_discrete_adjoint_of_each_problem() {
             max_rel(&got.p, &want.p)
         );
         for (a, b) in got.y0.iter().zip(&want.y0) {
-            assert_eq!(a, b);
+            assert!(max_rel(a, b) < 1e-13);
         }
-        // The one-problem adjoint also evaluates f(t0, y0) for dL/dt0, which a batch
-        // gradient does not report.
-        let mut st = got.stats;
-        st.nfe += problems.len();
-        assert_eq!(st, want.stats);
+        // The same forward work; the one-problem adjoint also evaluates f(t0, y0) for
+        // dL/dt0, which a batch gradient does not report.
+        assert_eq!(got.stats.accepted, want.stats.accepted);
+        assert_eq!(got.steps, want.steps);
+        assert_eq!(got.stats.nfe + problems.len(), want.stats.nfe);
+        // Stage 7 is folded into the next step's stage 1 (or skipped when it has no
+        // cotangent): at most 6 VJPs per step, plus one for each last step.
+        let steps = want.stats.accepted / 2;
+        assert!(
+            got.stats.nvjp <= 6 * steps + problems.len(),
+            "{} vs {}",
+            got.stats.nvjp,
+            want.stats.nvjp
+        );
     }
 }
 

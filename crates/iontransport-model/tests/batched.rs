@@ -1,0 +1,290 @@
+//! The batched network and field against the one-row network and field, and the lock-step
+//! training gradient against the per-trajectory one.
+
+use ion_species::IonRegistry;
+use iontransport_model::batched::{
+    BatchTrajectoryField, BatchWorkspace, backward_rows, batched_network, forward_rows,
+};
+use iontransport_model::network::{Body, Workspace, backward, forward};
+use iontransport_model::{
+    Constraint, IonModel, ModelConfig, NetworkConfig, PreparedFeed, TrajectoryField,
+};
+use neural_ode::{BatchField, VectorField};
+
+fn model(constraint: Constraint, net: NetworkConfig) -> IonModel {
+    let reg = IonRegistry::canonical();
+    let cfg = ModelConfig::for_registry(&reg, net, constraint);
+    let mut m = IonModel::new(cfg, 9).unwrap();
+    let start = m.layout().layers[4];
+    for p in &mut m.params[start..] {
+        *p *= 10.0;
+    }
+    m
+}
+
+fn feeds() -> Vec<Vec<f64>> {
+    vec![
+        vec![30.0, 0.0, 0.0, 5.0, 2.0, 34.0, 5.0, 0.0],
+        vec![10.0, 1.0, 0.5, 0.0, 0.0, 11.5, 0.0, 0.0],
+        vec![0.0, 0.0, 0.0, 20.0, 0.0, 0.0, 20.0, 0.0],
+        vec![5.0, 2.0, 1.0, 3.0, 4.0, 12.0, 2.0, 6.0],
+        vec![50.0, 0.0, 0.0, 0.0, 10.0, 70.0, 0.0, 0.0],
+    ]
+}
+
+fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+}
+
+#[test]
+fn batched_network_equals_the_row_network() {
+    for attention in [true, false] {
+        let net = NetworkConfig {
+            attention,
+            ..NetworkConfig::default()
+        };
+        let m = model(Constraint::Hard, net.clone());
+        let l = m.layout().clone();
+        let pfs: Vec<PreparedFeed> = feeds()
+            .iter()
+            .map(|f| PreparedFeed::new(&m.config, f).unwrap())
+            .collect();
+        let conds: Vec<_> = pfs.iter().map(|p| &p.cond).collect();
+        let rows = conds.len();
+        let n = 8;
+        let taus: Vec<f64> = (0..rows).map(|r| 0.1 + 0.2 * r as f64).collect();
+        let h: Vec<f64> = conds
+            .iter()
+            .flat_map(|c| c.h0.iter().map(|x| 0.8 * x))
+            .collect();
+        let mut bws = BatchWorkspace::new(&net, rows);
+        let graw: Vec<f64> = (0..rows * n)
+            .map(|i| ((i * 7) % 11) as f64 / 11.0 - 0.4)
+            .collect();
+        let mut pbar = vec![0.0; l.total];
+        let mut hbar = vec![0.0; rows * n];
+        for first in [0, m.fine_tune_start()] {
+            pbar.fill(0.0);
+            hbar.fill(0.0);
+            forward_rows(&net, &l, &m.params, &conds, &taus, &h, &mut bws);
+            let raw = bws.raw().to_vec();
+            backward_rows(
+                &net, &l, &m.params, &conds, &graw, &mut bws, &mut pbar, &mut hbar, first,
+            );
+            let mut want_p = vec![0.0; l.total];
+            let mut ws = Workspace::new(&net);
+            for r in 0..rows {
+                let hr = &h[r * n..(r + 1) * n];
+                forward(&net, &l, &m.params, conds[r], taus[r], hr, &mut ws);
+                assert!(max_abs_diff(ws.raw_output(), &raw[r * n..(r + 1) * n]) < 1e-12);
+                let mut want_h = vec![0.0; n];
+                backward(
+                    &net,
+                    &l,
+                    &m.params,
+                    conds[r],
+                    &graw[r * n..(r + 1) * n],
+                    &mut ws,
+                    &mut want_p,
+                    &mut want_h,
+                    first,
+                );
+                assert!(
+                    max_abs_diff(&hbar[r * n..(r + 1) * n], &want_h) < 1e-12,
+                    "attention {attention} row {r}"
+                );
+            }
+            let scale = want_p.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            assert!(
+                max_abs_diff(&pbar, &want_p) < 1e-12 * scale,
+                "attention {attention}, first {first}"
+            );
+            if first > 0 {
+                assert!(pbar[..first].iter().all(|&x| x == 0.0));
+            }
+        }
+    }
+}
+
+#[test]
+fn batched_field_equals_the_trajectory_fields() {
+    for (constraint, body) in [
+        (Constraint::Hard, Body::Mlp),
+        (Constraint::HardPositive, Body::Mlp),
+        (Constraint::Soft { weight: 1.0 }, Body::Mlp),
+        (Constraint::Hard, Body::Cnn { channels: 3 }),
+        (Constraint::Hard, Body::Tokenwise),
+    ] {
+        let net = NetworkConfig {
+            body,
+            ..NetworkConfig::default()
+        };
+        let m = model(constraint, net);
+        let pfs: Vec<PreparedFeed> = feeds()
+            .iter()
+            .map(|f| PreparedFeed::new(&m.config, f).unwrap())
+            .collect();
+        let fields: Vec<TrajectoryField> = pfs
+            .iter()
+            .map(|p| TrajectoryField::new(&m, &p.cond).unwrap())
+            .collect();
+        let single: Vec<TrajectoryField> = pfs
+            .iter()
+            .map(|p| TrajectoryField::new(&m, &p.cond).unwrap())
+            .collect();
+        let bf = BatchTrajectoryField::new(fields);
+        let n = 8;
+        // Rows out of order and repeated: members are looked up, not assumed.
+        let rows = [3usize, 0, 4, 4, 1, 2];
+        let t: Vec<f64> = rows.iter().map(|&r| 0.05 + 0.3 * r as f64).collect();
+        let y: Vec<f64> = rows
+            .iter()
+            .flat_map(|&r| {
+                pfs[r]
+                    .cond
+                    .h0
+                    .iter()
+                    .map(move |x| x * (0.9 - 0.05 * r as f64))
+            })
+            .collect();
+        let a: Vec<f64> = (0..rows.len() * n)
+            .map(|i| ((i * 5) % 13) as f64 / 13.0 - 0.5)
+            .collect();
+        let mut ws = bf.workspace(rows.len());
+        let mut dy = vec![0.0; rows.len() * n];
+        let mut rec = vec![0.0; rows.len() * bf.record_len()];
+        bf.eval_rows(&rows, &t, &y, &m.params, &mut ws, &mut dy, &mut rec);
+        let mut vy = vec![0.0; rows.len() * n];
+        let mut vp = vec![0.0; m.num_params()];
+        bf.vjp_rows_add(
+            &rows, &t, &y, &m.params, &a, &mut ws, &rec, &mut vy, &mut vp,
+        );
+        let mut vy2 = vec![0.0; rows.len() * n];
+        let mut vp2 = vec![0.0; m.num_params()];
+        bf.vjp_rows_add(
+            &rows,
+            &t,
+            &y,
+            &m.params,
+            &a,
+            &mut ws,
+            &[],
+            &mut vy2,
+            &mut vp2,
+        );
+        let mut want_p = vec![0.0; m.num_params()];
+        let mut sws = single[0].workspace();
+        let mut srec = vec![0.0; single[0].record_len()];
+        let mut scratch = vec![0.0; m.num_params()];
+        for (i, &r) in rows.iter().enumerate() {
+            let s = i * n..(i + 1) * n;
+            let mut d = vec![0.0; n];
+            single[r].eval_record(t[i], &y[s.clone()], &m.params, &mut sws, &mut d, &mut srec);
+            assert!(
+                max_abs_diff(&d, &dy[s.clone()]) < 1e-12,
+                "{constraint:?} {body:?} row {i}"
+            );
+            // Bodies without a batched path keep the one-row cache as their record.
+            let rl = bf.record_len();
+            if !batched_network(&m.config.network) {
+                assert!(max_abs_diff(&srec, &rec[i * rl..(i + 1) * rl]) < 1e-12);
+            }
+            let mut v = vec![0.0; n];
+            single[r].vjp_recorded_add(
+                t[i],
+                &y[s.clone()],
+                &m.params,
+                &a[s.clone()],
+                &mut sws,
+                &srec,
+                &mut v,
+                &mut want_p,
+                &mut scratch,
+            );
+            assert!(max_abs_diff(&v, &vy[s.clone()]) < 1e-12);
+            assert!(max_abs_diff(&v, &vy2[s]) < 1e-12);
+        }
+        let scale = want_p.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        assert!(
+            max_abs_diff(&vp, &want_p) < 1e-12 * scale,
+            "{constraint:?} {body:?}"
+        );
+        assert!(max_abs_diff(&vp2, &want_p) < 1e-12 * scale);
+    }
+}
+
+#[test]
+fn batch_gradient_equals_the_sum_of_trajectory_gradients() {
+    use iontransport_model::data::trajectories;
+    use iontransport_model::train::{batch_gradient, evaluate_loss, trajectory_gradient};
+    use np_transport::generate::{GeneratorConfig, flux_grid, generate};
+    use np_transport::{Conditions, Dspmde, Membrane};
+    let reg = IonRegistry::canonical();
+    let dspm = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
+    let data = generate(
+        &dspm,
+        &reg,
+        &GeneratorConfig {
+            feeds: 21,
+            fluxes: flux_grid(2e-5, 6),
+            seed: 5,
+            ..GeneratorConfig::default()
+        },
+        "test",
+    )
+    .unwrap();
+    for (constraint, body) in [
+        (Constraint::Hard, Body::Mlp),
+        (Constraint::HardPositive, Body::Mlp),
+        (Constraint::Soft { weight: 0.5 }, Body::Mlp),
+        (Constraint::Hard, Body::Tokenwise),
+    ] {
+        let m = model(
+            constraint,
+            NetworkConfig {
+                body,
+                ..NetworkConfig::default()
+            },
+        );
+        let trs = trajectories(&m.config, &data.dataset).unwrap();
+        let members: Vec<_> = trs.iter().collect();
+        let targets: Vec<_> = trs.iter().map(|t| t.targets.clone()).collect();
+        for first in [0, m.fine_tune_start()] {
+            // 21 trajectories: a full chunk and a partial one.
+            let (l, g, c) = batch_gradient(&m, &members, &targets, first).unwrap();
+            let (mut wl, mut wg, mut wc) = (0.0, vec![0.0; m.num_params()], 0);
+            for t in &trs {
+                let (li, gi, ci) = trajectory_gradient(&m, t, &t.targets, first, true).unwrap();
+                wl += li;
+                wc += ci;
+                wg.iter_mut().zip(&gi).for_each(|(a, b)| *a += b);
+            }
+            assert_eq!(c, wc);
+            assert!(
+                (l - wl).abs() <= 1e-12 * wl,
+                "{constraint:?} {body:?}: {l} vs {wl}"
+            );
+            let scale = wg.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            let err = max_abs_diff(&g, &wg) / scale;
+            assert!(
+                err < 1e-9,
+                "{constraint:?} {body:?} first {first}: {err:.2e}"
+            );
+            assert!(g[..first].iter().all(|&x| x == 0.0));
+        }
+        // The lock-step validation loss equals the one-trajectory loss.
+        let want: f64 = {
+            let (mut l, mut c) = (0.0, 0);
+            for t in &trs {
+                let (li, _, ci) = trajectory_gradient(&m, t, &t.targets, 0, false).unwrap();
+                l += li;
+                c += ci;
+            }
+            l / c as f64
+        };
+        let got = evaluate_loss(&m, &trs).unwrap();
+        assert!((got - want).abs() <= 1e-12 * want, "{got} vs {want}");
+    }
+}
