@@ -9,11 +9,12 @@
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use ion_species::{Composition, IonRegistry};
 use iontransport_model::data::{Trajectory, trajectories};
-use iontransport_model::train::{Adam, trajectory_gradient};
+use iontransport_model::train::{Adam, batch_gradient as lockstep_gradient, trajectory_gradient};
 use iontransport_model::{Checkpoint, IonModel};
 use np_transport::generate::{GeneratorConfig, flux_grid, generate};
 use np_transport::{Conditions, Dspmde, Membrane};
 
+/// The previous implementation: one trajectory at a time (for the same-run ratio).
 fn batch_gradient(model: &IonModel, batch: &[Trajectory]) -> Vec<f64> {
     let mut g = vec![0.0; model.num_params()];
     for t in batch {
@@ -23,6 +24,29 @@ fn batch_gradient(model: &IonModel, batch: &[Trajectory]) -> Vec<f64> {
         }
     }
     g
+}
+
+/// The present one: the batch in lock step, the network as matrix products.
+fn lockstep(model: &IonModel, batch: &[Trajectory]) -> Vec<f64> {
+    let members: Vec<&Trajectory> = batch.iter().collect();
+    let targets: Vec<_> = batch.iter().map(|t| t.targets.clone()).collect();
+    lockstep_gradient(model, &members, &targets, 0).unwrap().1
+}
+
+fn epoch(
+    model: &IonModel,
+    trs: &[Trajectory],
+    grad: fn(&IonModel, &[Trajectory]) -> Vec<f64>,
+) -> f64 {
+    let mut m = model.clone();
+    let mut adam = Adam::new(m.num_params(), 1e-3);
+    for batch in trs.chunks(32) {
+        let mut g = grad(&m, batch);
+        let inv = 1.0 / (batch.len() * 8) as f64;
+        g.iter_mut().for_each(|x| *x *= inv);
+        adam.step(&mut m.params, &g, 0);
+    }
+    m.params[0]
 }
 
 fn bench(c: &mut Criterion) {
@@ -70,24 +94,21 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("paper configuration, one thread");
     group.sample_size(10);
-    group.bench_function("epoch: 32 batches x 32 trajectories x 10 points", |b| {
-        b.iter(|| {
-            one.install(|| {
-                let mut m = model.clone();
-                let mut adam = Adam::new(m.num_params(), 1e-3);
-                for batch in trs.chunks(32) {
-                    let mut g = batch_gradient(&m, batch);
-                    let inv = 1.0 / (batch.len() * 8) as f64;
-                    g.iter_mut().for_each(|x| *x *= inv);
-                    adam.step(&mut m.params, &g, 0);
-                }
-                black_box(m.params[0])
-            })
-        })
-    });
-    group.bench_function("gradient of one batch of 32", |b| {
-        b.iter(|| one.install(|| batch_gradient(&model, black_box(&trs[..32]))))
-    });
+    for (name, grad) in [
+        (
+            "lock-step",
+            lockstep as fn(&IonModel, &[Trajectory]) -> Vec<f64>,
+        ),
+        ("one trajectory at a time", batch_gradient),
+    ] {
+        group.bench_function(
+            format!("epoch, {name}: 32 batches x 32 trajectories"),
+            |b| b.iter(|| one.install(|| black_box(epoch(&model, &trs, grad)))),
+        );
+        group.bench_function(format!("gradient of one batch of 32, {name}"), |b| {
+            b.iter(|| one.install(|| grad(&model, black_box(&trs[..32]))))
+        });
+    }
     let feeds: Vec<Composition> = data.dataset.samples[..32]
         .iter()
         .map(|s| Composition::from_vector(&reg, &s.feed, false).unwrap())
@@ -96,12 +117,15 @@ fn bench(c: &mut Criterion) {
     group.bench_function("inference: 1 feed, 10 fluxes", |b| {
         b.iter(|| model.predict(black_box(&feeds[0]), &grid).unwrap())
     });
-    group.bench_function("inference: 32 feeds, 10 fluxes", |b| {
+    group.bench_function("inference: 32 feeds, 10 fluxes, one at a time", |b| {
         b.iter(|| {
             for f in &feeds {
                 model.predict(black_box(f), &grid).unwrap();
             }
         })
+    });
+    group.bench_function("inference: 32 feeds, 10 fluxes, lock-step", |b| {
+        b.iter(|| one.install(|| model.predict_many(black_box(&feeds), &grid)))
     });
     group.finish();
 }

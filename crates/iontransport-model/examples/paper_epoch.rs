@@ -81,18 +81,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .stats
             .accepted;
     }
-    let t0 = Instant::now();
     let reps = 20;
-    for _ in 0..reps {
-        for t in &trs[..32] {
-            model.predict_normalised(&t.feed.cond, &t.taus)?;
+    let time = |f: &dyn Fn()| {
+        let t0 = Instant::now();
+        for _ in 0..reps {
+            f();
         }
-    }
-    let inference32 = t0.elapsed().as_secs_f64() / reps as f64;
+        t0.elapsed().as_secs_f64() / reps as f64
+    };
+    let items: Vec<_> = trs[..32]
+        .iter()
+        .map(|t| (&t.feed.cond, t.taus.as_slice()))
+        .collect();
+    let (inference1, inference32) = one.install(|| {
+        let one_feed = time(&|| {
+            model
+                .predict_normalised(&trs[0].feed.cond, &trs[0].taus)
+                .unwrap();
+        });
+        let many = time(&|| {
+            if lockstep {
+                for r in model.predict_normalised_many(&items) {
+                    r.unwrap();
+                }
+            } else {
+                for t in &trs[..32] {
+                    model.predict_normalised(&t.feed.cond, &t.taus).unwrap();
+                }
+            }
+        });
+        (one_feed, many)
+    });
     // The first trajectory's prediction, so the comparison can check it runs the same model.
     let first = model.predict_normalised(&trs[0].feed.cond, &trs[0].taus)?;
     println!(
-        "{{\"epoch_seconds\": {seconds:?}, \"trajectories\": {}, \"steps_per_trajectory\": {:.2}, \"inference_32_seconds\": {inference32:.6}, \"first_prediction\": {first:?}}}",
+        "{{\"epoch_seconds\": {seconds:?}, \"trajectories\": {}, \"steps_per_trajectory\": {:.2}, \"inference_1_seconds\": {inference1:.6}, \"inference_32_seconds\": {inference32:.6}, \"first_prediction\": {first:?}}}",
         trs.len(),
         steps as f64 / trs.len() as f64
     );

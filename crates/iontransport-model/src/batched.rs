@@ -20,6 +20,14 @@ use crate::network::{
 };
 use neural_ode::{BatchField, tanh_in_place};
 
+/// Trajectories a batched call takes at once (a chunk; the chunks of a batch run in
+/// parallel). Fixed, not per thread, so that the result does not depend on the thread count.
+/// 16 gives both cores of the reference machine a chunk of a batch of 32: the main job's
+/// pre-training took 0.48 s per epoch, against 0.56 with 8 and 0.64 with 32 (one chunk,
+/// one core), and 0.61-0.82 when each call's rows were split over the two cores instead
+/// (waking a worker per call costs more than half a call's work). docs/performance.md.
+pub const ROWS_PER_CALL: usize = 16;
+
 /// Whether [`forward_rows`] handles this network as matrix products (the perceptron body,
 /// with or without attention); other bodies are evaluated row by row.
 pub fn batched_network(cfg: &NetworkConfig) -> bool {
@@ -97,7 +105,7 @@ impl BatchWorkspace {
 
     /// Length of a row's compact record: what is costly to recompute (the attention matrix,
     /// the hidden tanh activations) and the raw output. The embeddings, queries, keys,
-    /// values and the perceptron input are recomputed from these by [`restore_rows`] (a few
+    /// values and the perceptron input are recomputed from these in the backward pass (a few
     /// small products, no exp or tanh), which moves a third of the bytes the full cache
     /// would (200 against 630 floats per row for the default network).
     pub fn record_len(cfg: &NetworkConfig) -> usize {

@@ -752,6 +752,112 @@ impl IonModel {
     /// Predicts permeate concentrations for `feed` (mol/m^3, model ion order) at `fluxes`
     /// (m/s, non-decreasing, >= 0) in one ODE solve from J_v = 0 where h = feed.
     pub fn predict_vector(&self, feed: &[f64], fluxes: &[f64]) -> Result<Prediction> {
+        let (pf, taus) = self.prepare_query(feed, fluxes)?;
+        let states = self.predict_normalised(&pf.cond, &taus)?;
+        Ok(self.assemble(&pf, feed, fluxes, states))
+    }
+
+    /// Predictions for many feeds (mol/m^3, model ion order) at the same `fluxes` (m/s): the
+    /// neural ODE solves them in lock step ([`neural_ode::solve_lockstep`], the network on
+    /// many feeds at once as matrix products), in parallel chunks of
+    /// [`crate::batched::ROWS_PER_CALL`]. One result per feed, in order; a bad feed fails
+    /// alone.
+    ///
+    /// ```
+    /// use ion_species::IonRegistry;
+    /// use iontransport_model::{Constraint, IonModel, ModelConfig, NetworkConfig};
+    /// let reg = IonRegistry::canonical();
+    /// let cfg = ModelConfig::for_registry(&reg, NetworkConfig::default(), Constraint::Hard);
+    /// let model = IonModel::new(cfg, 0).unwrap();
+    /// // Na+, K+, Li+, Mg2+, Ca2+, Cl-, SO4 2-, NO3- (mol/m^3); the second is not neutral.
+    /// let feeds = vec![
+    ///     vec![20.0, 0.0, 0.0, 5.0, 0.0, 30.0, 0.0, 0.0],
+    ///     vec![20.0, 0.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0],
+    /// ];
+    /// let out = model.predict_vectors(&feeds, &[5e-6, 1e-5]);
+    /// let alone = model.predict_vector(&feeds[0], &[5e-6, 1e-5]).unwrap();
+    /// let first = out[0].as_ref().unwrap();
+    /// assert!((first.permeate[1][0] - alone.permeate[1][0]).abs() < 1e-9 * alone.permeate[1][0]);
+    /// assert!(out[1].is_err());
+    /// ```
+    pub fn predict_vectors(&self, feeds: &[Vec<f64>], fluxes: &[f64]) -> Vec<Result<Prediction>> {
+        use rayon::prelude::*;
+        let queries: Vec<Result<(PreparedFeed, Vec<f64>)>> = feeds
+            .iter()
+            .map(|f| self.prepare_query(f, fluxes))
+            .collect();
+        let ok: Vec<usize> = (0..feeds.len()).filter(|&i| queries[i].is_ok()).collect();
+        let mut states: Vec<Option<Result<Vec<f64>>>> = (0..feeds.len()).map(|_| None).collect();
+        let solved: Vec<Vec<Result<Vec<f64>>>> = ok
+            .par_chunks(crate::batched::ROWS_PER_CALL)
+            .map(|chunk| {
+                let items: Vec<(&Conditioning, &[f64])> = chunk
+                    .iter()
+                    .map(|&i| {
+                        let (pf, taus) = queries[i].as_ref().expect("filtered");
+                        (&pf.cond, taus.as_slice())
+                    })
+                    .collect();
+                self.predict_normalised_many(&items)
+            })
+            .collect();
+        for (i, st) in ok.iter().zip(solved.into_iter().flatten()) {
+            states[*i] = Some(st);
+        }
+        queries
+            .into_iter()
+            .zip(states)
+            .zip(feeds)
+            .map(|((q, st), feed)| {
+                let (pf, _) = q?;
+                let st = st.expect("every prepared feed was solved")?;
+                Ok(self.assemble(&pf, feed, fluxes, st))
+            })
+            .collect()
+    }
+
+    /// [`IonModel::predict_normalised`] for several (conditioning, normalised fluxes) pairs:
+    /// one lock-step solve for the neural ODE, one evaluation per point for the direct
+    /// baselines.
+    pub fn predict_normalised_many(
+        &self,
+        items: &[(&Conditioning, &[f64])],
+    ) -> Vec<Result<Vec<f64>>> {
+        if self.config.architecture == Architecture::Direct || items.is_empty() {
+            return items
+                .iter()
+                .map(|(c, taus)| self.predict_normalised(c, taus))
+                .collect();
+        }
+        let fields: Result<Vec<TrajectoryField>> = items
+            .iter()
+            .map(|(c, _)| TrajectoryField::new(self, c))
+            .collect();
+        let Ok(fields) = fields else {
+            // Some conditioning is unusable: let each item report its own error.
+            return items
+                .iter()
+                .map(|(c, taus)| self.predict_normalised(c, taus))
+                .collect();
+        };
+        let field = crate::batched::BatchTrajectoryField::new(fields);
+        let problems: Vec<neural_ode::Problem> = items
+            .iter()
+            .map(|(c, taus)| neural_ode::Problem {
+                t0: 0.0,
+                y0: &c.h0,
+                save_at: taus,
+            })
+            .collect();
+        neural_ode::solve_lockstep(&field, &self.params, &problems, &self.solver_options(false))
+            .into_iter()
+            .map(|r| Ok(r?.y))
+            .collect()
+    }
+
+    /// Checks a query and prepares its feed (with the hybrid's backbone curve); returns the
+    /// normalised fluxes.
+    fn prepare_query(&self, feed: &[f64], fluxes: &[f64]) -> Result<(PreparedFeed, Vec<f64>)> {
         if let Some(j) = fluxes.iter().find(|j| !(j.is_finite() && **j >= 0.0)) {
             return Err(ModelError::InvalidInput(format!(
                 "flux {j} m/s must be finite and >= 0"
@@ -768,7 +874,17 @@ impl IonModel {
         let taus: Vec<f64> = fluxes.iter().map(|j| j / self.config.flux_scale).collect();
         let pf = PreparedFeed::new(&self.config, feed)?
             .with_backbone(&self.config, taus.iter().fold(0.0, |m: f64, t| m.max(*t)))?;
-        let states = self.predict_normalised(&pf.cond, &taus)?;
+        Ok((pf, taus))
+    }
+
+    /// A prediction from the solved normalised states.
+    fn assemble(
+        &self,
+        pf: &PreparedFeed,
+        feed: &[f64],
+        fluxes: &[f64],
+        states: Vec<f64>,
+    ) -> Prediction {
         let n = self.config.ions.len();
         let sol = States { y: states, n };
         let mut permeate = Vec::with_capacity(fluxes.len());
@@ -798,18 +914,36 @@ impl IonModel {
                     .collect(),
             );
         }
-        Ok(Prediction {
+        Prediction {
             ions: self.config.ions.clone(),
             fluxes: fluxes.to_vec(),
             permeate,
             rejection,
             warnings: self.config.domain_warnings(feed, fluxes),
-        })
+        }
     }
 
     /// [`IonModel::predict_vector`] for a [`Composition`].
     pub fn predict(&self, feed: &Composition, fluxes: &[f64]) -> Result<Prediction> {
         self.predict_vector(&self.feed_vector(feed)?, fluxes)
+    }
+
+    /// [`IonModel::predict`] for many feeds at the same fluxes (m/s), solved together
+    /// ([`IonModel::predict_vectors`]); one result per feed, in order.
+    pub fn predict_many(&self, feeds: &[Composition], fluxes: &[f64]) -> Vec<Result<Prediction>> {
+        let vectors: Vec<Result<Vec<f64>>> = feeds.iter().map(|f| self.feed_vector(f)).collect();
+        let good: Vec<Vec<f64>> = vectors
+            .iter()
+            .filter_map(|v| v.as_ref().ok().cloned())
+            .collect();
+        let mut solved = self.predict_vectors(&good, fluxes).into_iter();
+        vectors
+            .into_iter()
+            .map(|v| match v {
+                Ok(_) => solved.next().expect("one prediction per good feed"),
+                Err(e) => Err(e),
+            })
+            .collect()
     }
 
     /// The feed in the model's ion order (mol/m^3), checked; no backbone curve is computed.

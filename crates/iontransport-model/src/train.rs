@@ -197,13 +197,7 @@ fn trajectory_loss(
     Ok((loss, dl, count))
 }
 
-/// Trajectories a batched call takes at once (a chunk; the chunks of a batch run in
-/// parallel). Fixed, not per thread, so that the result does not depend on the thread count.
-/// 16 gives both cores of the reference machine a chunk of a batch of 32: the main job's
-/// pre-training took 0.48 s per epoch, against 0.56 with 8 and 0.64 with 32 (one chunk,
-/// one core), and 0.61-0.82 when each call's rows were split over the two cores instead
-/// (waking a worker per call costs more than half a call's work). docs/performance.md.
-pub const ROWS_PER_CALL: usize = 16;
+pub use crate::batched::ROWS_PER_CALL;
 
 /// Summed loss, summed gradient and measured-entry count of several trajectories, for the
 /// neural ODE by the lock-step discrete adjoint ([`neural_ode::gradient_lockstep`]: each

@@ -288,3 +288,35 @@ fn batch_gradient_equals_the_sum_of_trajectory_gradients() {
         assert!((got - want).abs() <= 1e-12 * want, "{got} vs {want}");
     }
 }
+
+#[test]
+fn many_feeds_predict_as_each_alone_and_a_bad_feed_fails_alone() {
+    for constraint in [Constraint::Hard, Constraint::HardPositive] {
+        let m = model(constraint, NetworkConfig::default());
+        let mut fs = feeds();
+        // A non-electroneutral feed in the middle.
+        fs.insert(2, vec![10.0, 0.0, 0.0, 0.0, 0.0, 3.0, 0.0, 0.0]);
+        // More feeds than one chunk.
+        for k in 0..20 {
+            let x = 1.0 + k as f64;
+            fs.push(vec![x, 0.0, 0.0, 0.5 * x, 0.0, 2.0 * x, 0.0, 0.0]);
+        }
+        let fluxes = [1e-6, 5e-6, 1.2e-5];
+        let many = m.predict_vectors(&fs, &fluxes);
+        assert_eq!(many.len(), fs.len());
+        for (f, got) in fs.iter().zip(&many) {
+            match m.predict_vector(f, &fluxes) {
+                Ok(want) => {
+                    let got = got.as_ref().unwrap();
+                    for (a, b) in got.permeate.iter().zip(&want.permeate) {
+                        let scale = b.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+                        assert!(max_abs_diff(a, b) <= 1e-9 * scale, "{a:?} vs {b:?}");
+                    }
+                    assert_eq!(got.warnings, want.warnings);
+                }
+                Err(e) => assert_eq!(got.as_ref().unwrap_err().to_string(), e.to_string()),
+            }
+        }
+        assert!(many[2].is_err());
+    }
+}
