@@ -33,6 +33,51 @@ fn lockstep(model: &IonModel, batch: &[Trajectory]) -> Vec<f64> {
     lockstep_gradient(model, &members, &targets, 0).unwrap().1
 }
 
+/// The batch as one system with shared steps (`neural_ode::Stacked`, as diffrax does): the
+/// same batched network, one error norm, one step size for all 32. Needs common output times
+/// (the bench data's are). Returns the gradient and the number of shared steps.
+fn stacked(model: &IonModel, batch: &[Trajectory]) -> (Vec<f64>, usize) {
+    use iontransport_model::TrajectoryField;
+    use iontransport_model::batched::BatchTrajectoryField;
+    use neural_ode::{AdjointMethod, AdjointOptions, Stacked, adjoint, solve};
+    let fields = batch
+        .iter()
+        .map(|t| TrajectoryField::new(model, &t.feed.cond).unwrap())
+        .collect();
+    let field = BatchTrajectoryField::new(fields);
+    let system = Stacked::new(&field);
+    let y0: Vec<f64> = batch.iter().flat_map(|t| t.feed.cond.h0.clone()).collect();
+    let taus = &batch[0].taus;
+    assert!(batch.iter().all(|t| &t.taus == taus), "common output times");
+    let sol = solve(
+        &system,
+        &model.params,
+        0.0,
+        &y0,
+        taus,
+        &model.solver_options(true),
+    )
+    .unwrap();
+    let (n, m) = (8, batch.len());
+    let mut dl = vec![0.0; sol.y.len()];
+    for k in 0..taus.len() {
+        for (b, t) in batch.iter().enumerate() {
+            for j in 0..n {
+                if let Some(y) = t.targets[k * n + j] {
+                    dl[k * m * n + b * n + j] = 2.0 * (sol.y[k * m * n + b * n + j] - y);
+                }
+            }
+        }
+    }
+    let opts = AdjointOptions::new(
+        AdjointMethod::Discrete,
+        model.config.rtol,
+        model.config.atol,
+    );
+    let g = adjoint(&system, &model.params, &sol, &dl, &opts).unwrap();
+    (g.p, sol.stats.accepted)
+}
+
 fn epoch(
     model: &IonModel,
     trs: &[Trajectory],
@@ -92,6 +137,8 @@ fn bench(c: &mut Criterion) {
         steps as f64 / 32.0
     );
 
+    let (_, shared) = one.install(|| stacked(&model, &trs[..32]));
+    eprintln!("one system with shared steps: {shared} steps for the first batch of 32");
     let mut group = c.benchmark_group("paper configuration, one thread");
     group.sample_size(10);
     for (name, grad) in [
@@ -109,6 +156,10 @@ fn bench(c: &mut Criterion) {
             b.iter(|| one.install(|| grad(&model, black_box(&trs[..32]))))
         });
     }
+    group.bench_function(
+        "gradient of one batch of 32, one system (shared steps)",
+        |b| b.iter(|| one.install(|| stacked(&model, black_box(&trs[..32])))),
+    );
     let feeds: Vec<Composition> = data.dataset.samples[..32]
         .iter()
         .map(|s| Composition::from_vector(&reg, &s.feed, false).unwrap())

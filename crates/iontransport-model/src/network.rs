@@ -471,7 +471,8 @@ pub(crate) fn embed(
 /// One row's masked softmax attention from its queries, keys and values (ions x d_k):
 /// the attention matrix `a` (ions x ions) and the outputs `o = A V`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn attend(
+#[inline(always)]
+fn attend_impl(
     n: usize,
     dk: usize,
     mask: &[bool],
@@ -502,11 +503,32 @@ pub(crate) fn attend(
         }
         row.iter_mut().for_each(|x| *x /= sum);
     }
-    attention_output(n, dk, a, v, o);
+    attention_output_impl(n, dk, a, v, o);
+}
+
+/// [`attend_impl`] with the default network's sizes (8 ions, d_k = 8) as constants, so the
+/// compiler unrolls and vectorises the short loops; any other size takes the general path.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn attend(
+    n: usize,
+    dk: usize,
+    mask: &[bool],
+    q: &[f64],
+    k: &[f64],
+    v: &[f64],
+    a: &mut [f64],
+    o: &mut [f64],
+) {
+    if n == 8 && dk == 8 {
+        attend_impl(8, 8, mask, q, k, v, a, o)
+    } else {
+        attend_impl(n, dk, mask, q, k, v, a, o)
+    }
 }
 
 /// One row's attention outputs o = A V (ions x d_k).
-pub(crate) fn attention_output(n: usize, dk: usize, a: &[f64], v: &[f64], o: &mut [f64]) {
+#[inline(always)]
+fn attention_output_impl(n: usize, dk: usize, a: &[f64], v: &[f64], o: &mut [f64]) {
     for i in 0..n {
         let oi = &mut o[i * dk..(i + 1) * dk];
         oi.fill(0.0);
@@ -516,6 +538,17 @@ pub(crate) fn attention_output(n: usize, dk: usize, a: &[f64], v: &[f64], o: &mu
                 *ov += aij * vv;
             }
         }
+    }
+}
+
+/// [`attention_output_impl`] with the default network's sizes (8 ions, d_k = 8) as constants, so the
+/// compiler unrolls and vectorises the short loops; any other size takes the general path.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn attention_output(n: usize, dk: usize, a: &[f64], v: &[f64], o: &mut [f64]) {
+    if n == 8 && dk == 8 {
+        attention_output_impl(8, 8, a, v, o)
+    } else {
+        attention_output_impl(n, dk, a, v, o)
     }
 }
 
@@ -885,7 +918,8 @@ fn token_backward(
 /// One row's attention VJP: from the outputs' cotangent `obar` (ions x d_k) to the
 /// cotangents of its queries, keys and values (all overwritten; `abar` is scratch).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn attend_backward(
+#[inline(always)]
+fn attend_backward_impl(
     n: usize,
     dk: usize,
     mask: &[bool],
@@ -935,6 +969,30 @@ pub(crate) fn attend_backward(
                 kbar[j * dk + kk] += sbar * q[i * dk + kk];
             }
         }
+    }
+}
+
+/// [`attend_backward_impl`] with the default network's sizes (8 ions, d_k = 8) as constants, so the
+/// compiler unrolls and vectorises the short loops; any other size takes the general path.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn attend_backward(
+    n: usize,
+    dk: usize,
+    mask: &[bool],
+    obar: &[f64],
+    a: &[f64],
+    q: &[f64],
+    k: &[f64],
+    v: &[f64],
+    abar: &mut [f64],
+    qbar: &mut [f64],
+    kbar: &mut [f64],
+    vbar: &mut [f64],
+) {
+    if n == 8 && dk == 8 {
+        attend_backward_impl(8, 8, mask, obar, a, q, k, v, abar, qbar, kbar, vbar)
+    } else {
+        attend_backward_impl(n, dk, mask, obar, a, q, k, v, abar, qbar, kbar, vbar)
     }
 }
 
