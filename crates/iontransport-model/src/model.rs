@@ -348,6 +348,10 @@ impl PreparedFeed {
             cond: Conditioning {
                 h0: feed.iter().map(|c| c / s).collect(),
                 mask: feed.iter().map(|c| *c > 0.0).collect(),
+                log_h0: feed
+                    .iter()
+                    .map(|c| if *c > 0.0 { (c / s).ln() / 5.0 } else { 0.0 })
+                    .collect(),
                 log_scale: s.ln() / 10.0,
                 z: config.valences.clone(),
                 backbone: None,

@@ -593,18 +593,16 @@ pub fn solve_lockstep<F: BatchField>(
     forward(f, p, problems, 0, opts, false)
 }
 
-/// One chunk's summed loss, parameter gradient, per-problem y0 gradients and counters.
-type ChunkGradient = (f64, Vec<f64>, Vec<Vec<f64>>, Stats, Vec<usize>);
-
 /// Loss and gradients of a batch by the discrete adjoint, in lock step: problems are split
 /// into chunks of `rows_per_call` (the chunks run in parallel with rayon), each chunk is
-/// solved forward in lock step and differentiated backwards one step of every problem per
+/// solved forward in lock step; then the problems are dealt anew into as many chunks, balanced
+/// by their step counts, and each is differentiated backwards one step of every problem per
 /// round, so every VJP is one batched call. `loss(i, solution)` returns problem i's loss and
 /// its gradient with respect to the saved states (row-major).
 ///
-/// The result does not depend on the number of threads (chunks are fixed and summed in
-/// order). It equals [`crate::gradient_batch`] with [`crate::AdjointMethod::Discrete`] up to
-/// rounding. The first failed solve fails the batch.
+/// The result does not depend on the number of threads (the chunks depend only on the
+/// problems' step counts and are summed in order). It equals [`crate::gradient_batch`] with
+/// [`crate::AdjointMethod::Discrete`] up to rounding. The first failed solve fails the batch.
 pub fn gradient_lockstep<F, L>(
     f: &F,
     p: &[f64],
@@ -620,36 +618,89 @@ where
     if rows_per_call == 0 {
         return Err(OdeError::InvalidOption("rows_per_call must be > 0".into()));
     }
-    let parts: Vec<Result<ChunkGradient>> = problems
+    let sols = problems
         .par_chunks(rows_per_call)
         .enumerate()
-        .map(|(c, chunk)| chunk_gradient(f, p, chunk, c * rows_per_call, &loss, opts))
+        .map(|(c, chunk)| forward(f, p, chunk, c * rows_per_call, opts, true))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
+        .collect::<Result<Vec<_>>>()?;
+    let losses: Vec<(f64, Vec<f64>)> = sols
+        .par_iter()
+        .enumerate()
+        .map(|(i, sol)| loss(i, sol))
         .collect();
+    let n = f.dim();
     let mut out = BatchGradient {
         loss: 0.0,
         p: vec![0.0; p.len()],
-        y0: Vec::with_capacity(problems.len()),
-        steps: Vec::with_capacity(problems.len()),
+        y0: vec![Vec::new(); problems.len()],
+        steps: sols.iter().map(|s| s.stats.accepted).collect(),
         stats: Stats::default(),
     };
-    for part in parts {
-        let (l, gp, g0, st, steps) = part?;
-        out.steps.extend(steps);
+    for (sol, (l, dl)) in sols.iter().zip(&losses) {
+        out.stats += sol.stats;
+        check_len("dl_dy", sol.t.len() * n, dl.len())?;
+        if dl.iter().any(|v| !v.is_finite()) {
+            return Err(OdeError::NonFinite {
+                what: "adjoint",
+                t: *sol.t.last().unwrap_or(&sol.t0),
+            });
+        }
         out.loss += l;
+    }
+    let chunks = balanced_chunks(&out.steps, problems.len().div_ceil(rows_per_call));
+    let parts: Vec<Result<ChunkGradient>> = chunks
+        .par_iter()
+        .map(|members| backward(f, p, &sols, &losses, members))
+        .collect();
+    for (members, part) in chunks.iter().zip(parts) {
+        let (gp, g0, st) = part?;
         for (a, b) in out.p.iter_mut().zip(&gp) {
             *a += b;
         }
-        out.y0.extend(g0);
+        for (&i, g) in members.iter().zip(g0) {
+            out.y0[i] = g;
+        }
         out.stats += st;
     }
     Ok(out)
 }
 
+/// Deals problems `0..steps.len()` into `count` chunks of nearly equal total steps (longest
+/// first, each to the lightest chunk so far; ties to the earlier chunk), each in increasing
+/// order: a backward chunk costs about the sum of its problems' steps, and the slowest chunk
+/// holds up the batch.
+fn balanced_chunks(steps: &[usize], count: usize) -> Vec<Vec<usize>> {
+    let count = count.clamp(1, steps.len().max(1));
+    let mut order: Vec<usize> = (0..steps.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(steps[i]), i));
+    let mut chunks = vec![Vec::new(); count];
+    let mut load = vec![0usize; count];
+    for i in order {
+        // Every step costs at least one call per round, so count a problem as steps + 1.
+        let c = (0..count)
+            .min_by_key(|&c| (load[c], chunks[c].len(), c))
+            .expect("count >= 1");
+        load[c] += steps[i] + 1;
+        chunks[c].push(i);
+    }
+    for c in &mut chunks {
+        c.sort_unstable();
+    }
+    chunks.retain(|c| !c.is_empty());
+    chunks
+}
+
+/// One backward chunk's parameter gradient, per-member y0 gradients and counters.
+type ChunkGradient = (Vec<f64>, Vec<Vec<f64>>, Stats);
+
 /// A problem on its way back through its steps.
 struct Back<'a> {
     sol: &'a Solution,
     d: &'a DenseOutput,
-    dl: Vec<f64>,
+    dl: &'a [f64],
     owner: Vec<Option<usize>>,
     k_out: usize,
     ybar: Vec<f64>,
@@ -682,39 +733,20 @@ fn fold_fsal_outputs(
     }
 }
 
-fn chunk_gradient<F, L>(
+fn backward<F: BatchField>(
     f: &F,
     p: &[f64],
-    problems: &[Problem<'_>],
-    first_member: usize,
-    loss: &L,
-    opts: &SolverOptions,
-) -> Result<ChunkGradient>
-where
-    F: BatchField,
-    L: Fn(usize, &Solution) -> (f64, Vec<f64>) + Sync,
-{
+    sols: &[Solution],
+    losses: &[(f64, Vec<f64>)],
+    members: &[usize],
+) -> Result<ChunkGradient> {
     let n = f.dim();
-    let sols = forward(f, p, problems, first_member, opts, true)
-        .into_iter()
-        .collect::<Result<Vec<_>>>()?;
     let mut stats = Stats::default();
-    let mut total = 0.0;
-    let steps: Vec<usize> = sols.iter().map(|s| s.stats.accepted).collect();
-    let mut backs = Vec::with_capacity(sols.len());
-    for (i, sol) in sols.iter().enumerate() {
-        stats += sol.stats;
-        let (l, dl) = loss(first_member + i, sol);
-        check_len("dl_dy", sol.t.len() * n, dl.len())?;
-        if dl.iter().any(|v| !v.is_finite()) {
-            return Err(OdeError::NonFinite {
-                what: "adjoint",
-                t: *sol.t.last().unwrap_or(&sol.t0),
-            });
-        }
-        total += l;
+    let mut backs = Vec::with_capacity(members.len());
+    for &i in members {
+        let (sol, dl) = (&sols[i], losses[i].1.as_slice());
         let d = sol.dense.as_ref().ok_or(OdeError::MissingDenseOutput)?;
-        let (owner, _) = output_owners(sol, d, &dl);
+        let (owner, _) = output_owners(sol, d, dl);
         backs.push(Back {
             sol,
             d,
@@ -729,8 +761,8 @@ where
     // Folding stage 7 into the next step's stage 1 needs Tsit5's FSAL structure.
     debug_assert!(B[6] == 0.0 && (0..6).all(|j| A[6][j] == B[j]) && C[6] == 1.0);
     let r = f.record_len();
-    let mut ws = f.workspace(problems.len());
-    let mut rows = Rows::new(problems.len(), n, r);
+    let mut ws = f.workspace(members.len());
+    let mut rows = Rows::new(members.len(), n, r);
     let mut pbar = vec![0.0; p.len()];
     let mut stage_y = vec![0.0; n];
     let most = backs.iter().map(|b| b.d.num_steps()).max().unwrap_or(0);
@@ -739,7 +771,7 @@ where
         let step = |b: &Back| b.d.num_steps().checked_sub(round + 1);
         for b in backs.iter_mut() {
             if let Some(i) = step(b) {
-                let (sol, d, dl, owner) = (b.sol, b.d, &b.dl, &b.owner);
+                let (sol, d, dl, owner) = (b.sol, b.d, b.dl, &b.owner);
                 seed_step(sol, d, dl, owner, i, &mut b.k_out, &mut b.ybar, &mut b.kbar);
             }
         }
@@ -755,7 +787,7 @@ where
                 }
                 stage_state(b.d, i, s, &mut stage_y);
                 let m = rows.lane.len();
-                rows.push(l, first_member + l, b.d.t[i] + C[s] * b.d.h[i], &stage_y);
+                rows.push(l, members[l], b.d.t[i] + C[s] * b.d.h[i], &stage_y);
                 rows.a.extend_from_slice(cot);
                 if s == 0 {
                     // Stage 1 of step i is f at (t_i, y_i), the point of stage 7 of step
@@ -766,7 +798,7 @@ where
                     b.folded = i > 0;
                     if i > 0 {
                         let a = &mut rows.a[m * n..(m + 1) * n];
-                        fold_fsal_outputs(b.sol, b.d, &b.dl, &b.owner, b.k_out, i - 1, a);
+                        fold_fsal_outputs(b.sol, b.d, b.dl, &b.owner, b.k_out, i - 1, a);
                     }
                 }
                 if r > 0 {
@@ -809,5 +841,46 @@ where
             b.ybar
         })
         .collect();
-    Ok((total, pbar, y0, stats, steps))
+    Ok((pbar, y0, stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::balanced_chunks;
+    use proptest::prelude::*;
+
+    #[test]
+    fn long_problems_are_spread_over_the_chunks() {
+        // Costs are steps + 1, longest first: 10 -> A, 9 -> B, 8 -> B (9 < 10), 4 -> A (14),
+        // 2 -> A (16), 2 -> A (16 < 17): loads 18 and 17.
+        let chunks = balanced_chunks(&[1, 9, 3, 8, 1, 7], 2);
+        assert_eq!(chunks, vec![vec![0, 1, 2, 4], vec![3, 5]]);
+    }
+
+    proptest! {
+        #[test]
+        fn every_problem_lands_in_one_chunk_and_loads_stay_close(
+            steps in proptest::collection::vec(0usize..60, 1..80),
+            count in 1usize..9,
+        ) {
+            let chunks = balanced_chunks(&steps, count);
+            prop_assert!(!chunks.is_empty() && chunks.len() <= count);
+            let mut seen: Vec<usize> = chunks.iter().flatten().copied().collect();
+            seen.sort_unstable();
+            prop_assert_eq!(seen, (0..steps.len()).collect::<Vec<_>>());
+            for c in &chunks {
+                prop_assert!(c.windows(2).all(|w| w[0] < w[1]));
+            }
+            // Greedy longest-first: no chunk exceeds the lightest by more than one problem.
+            let loads: Vec<usize> = chunks
+                .iter()
+                .map(|c| c.iter().map(|&i| steps[i] + 1).sum())
+                .collect();
+            let biggest = steps.iter().max().unwrap() + 1;
+            let (lo, hi) = (loads.iter().min().unwrap(), loads.iter().max().unwrap());
+            if chunks.len() == count {
+                prop_assert!(hi - lo <= biggest, "loads {:?}", loads);
+            }
+        }
+    }
 }
