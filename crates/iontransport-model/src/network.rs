@@ -429,6 +429,7 @@ use neural_ode::{dot, fast_exp, fast_tanh as tanh};
 /// One row's tokens `u` (ions x [`TOKEN_FEATURES`]) and embeddings `e` (ions x d_model;
 /// absent ions give zero rows).
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn embed(
     cfg: &NetworkConfig,
     l: &Layout,
@@ -512,6 +513,7 @@ fn attend_impl(
 /// [`attend_impl`] with the default network's sizes (8 ions, d_k = 8) as constants, so the
 /// compiler unrolls and vectorises the short loops; any other size takes the general path.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn attend(
     n: usize,
     dk: usize,
@@ -547,6 +549,7 @@ fn attention_output_impl(n: usize, dk: usize, a: &[f64], v: &[f64], o: &mut [f64
 /// [`attention_output_impl`] with the default network's sizes (8 ions, d_k = 8) as constants, so the
 /// compiler unrolls and vectorises the short loops; any other size takes the general path.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn attention_output(n: usize, dk: usize, a: &[f64], v: &[f64], o: &mut [f64]) {
     if n == 8 && dk == 8 {
         attention_output_impl(8, 8, a, v, o)
@@ -556,6 +559,7 @@ pub(crate) fn attention_output(n: usize, dk: usize, a: &[f64], v: &[f64], o: &mu
 }
 
 /// One row's perceptron input: token outputs, ratios h/h0, tau, log scale.
+#[inline(always)]
 pub(crate) fn mlp_input(
     n: usize,
     tout: usize,
@@ -978,6 +982,7 @@ fn attend_backward_impl(
 /// [`attend_backward_impl`] with the default network's sizes (8 ions, d_k = 8) as constants, so the
 /// compiler unrolls and vectorises the short loops; any other size takes the general path.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn attend_backward(
     n: usize,
     dk: usize,
@@ -1002,6 +1007,7 @@ pub(crate) fn attend_backward(
 /// One row's embedding VJP: adds the tokens' parameter cotangents (when the front is
 /// trainable) and each ion's dL/dh_j into `hbar`, from the embeddings' cotangent `ebar`.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(crate) fn embed_backward(
     cfg: &NetworkConfig,
     l: &Layout,

@@ -17,7 +17,7 @@ const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 ///
 /// x = k ln 2 + r with |r| <= ln 2 / 2 (Cody & Waite 1980); e^r by its Taylor polynomial to
 /// degree 13 (truncation r^14/14! < 5e-18); 2^k built in the exponent bits.
-#[inline]
+#[inline(always)]
 pub fn fast_exp(x: f64) -> f64 {
     // Comparisons that are false for NaN leave it in place.
     let x = if x > 700.0 { 700.0 } else { x };
@@ -47,7 +47,7 @@ pub fn fast_exp(x: f64) -> f64 {
 /// tanh(x) = sign(x) (1 - 2 / (e^{2|x|} + 1)), with an *absolute* error below 4 eps: what a
 /// network's activation needs (near 0 it is not relatively accurate to the last bits, where
 /// `f64::tanh` is). Exactly +-1 beyond |x| = 20, 0 at 0; NaN propagates.
-#[inline]
+#[inline(always)]
 pub fn fast_tanh(x: f64) -> f64 {
     let a = x.abs();
     let a = if a > 20.0 { 20.0 } else { a };

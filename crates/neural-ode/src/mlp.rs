@@ -81,7 +81,7 @@ impl TanhMlp {
 
 /// Dot product with four independent accumulators, so the compiler can vectorise it (a single
 /// floating-point accumulator is a serial dependency chain).
-#[inline]
+#[inline(always)]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0; 4];
     let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
