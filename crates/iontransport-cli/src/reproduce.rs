@@ -359,13 +359,28 @@ fn data_fingerprint(ds: &Dataset) -> String {
     format!("{h:016x}")
 }
 
-/// The units of a study in a fixed order (seed-major, then the variant grid); shard k of n
-/// runs the units with index % n == k.
+/// The units of a study in a fixed order (seed-major, then the variant grid); see
+/// [`shard_of`] for which shard runs which.
 pub fn units(seeds: &[u64]) -> Vec<(u64, Variant)> {
     seeds
         .iter()
         .flat_map(|&s| variants().into_iter().map(move |v| (s, v)))
         .collect()
+}
+
+/// The shard (of `shards`) that runs each of `units`: the pre-trained units (minutes to tens
+/// of minutes each) are dealt round-robin first, in study order, then the others (seconds to
+/// a few minutes). Dealing by index alone gave one shard of two every pre-trained unit, since
+/// the grid alternates PT and NPT.
+pub fn shard_of(units: &[(u64, Variant)], shards: usize) -> Vec<usize> {
+    let shards = shards.max(1);
+    let mut order: Vec<usize> = (0..units.len()).collect();
+    order.sort_by_key(|&i| !units[i].1.pretrained);
+    let mut shard = vec![0; units.len()];
+    for (position, &i) in order.iter().enumerate() {
+        shard[i] = position % shards;
+    }
+    shard
 }
 
 fn unit_path(dir: &Path, seed: u64, variant: &str) -> std::path::PathBuf {
@@ -692,11 +707,13 @@ pub fn reproduce_shard(
             write_atomic(&mpath, json.as_bytes())?;
         }
     }
-    let todo: Vec<(u64, Variant)> = units(seeds)
+    let all = units(seeds);
+    let owner = shard_of(&all, shards);
+    let todo: Vec<(u64, Variant)> = all
         .into_iter()
         .enumerate()
         .filter(|(i, (s, v))| {
-            i % shards == shard
+            owner[*i] == shard
                 && !(unit_path(&dir, *s, &v.name).is_file()
                     && (*s != seeds[0]
                         || v.name != MAIN

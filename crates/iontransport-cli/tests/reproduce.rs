@@ -4,7 +4,7 @@
 
 use ion_species::IonRegistry;
 use iontransport_cli::reproduce::{
-    Method, Results, mean_sd, merge, reproduce, reproduce_shard, units,
+    Method, Results, mean_sd, merge, reproduce, reproduce_shard, shard_of, units,
 };
 use iontransport_model::pipeline::PipelineConfig;
 use np_transport::generate::synthetic_measurements;
@@ -199,5 +199,33 @@ fn a_sharded_study_merges_into_the_same_results() {
         "rejection-vs-flux.svg",
     ] {
         assert!(out.join(f).is_file(), "{f}");
+    }
+}
+
+#[test]
+fn shards_share_the_pre_trained_units_evenly() {
+    // The grid alternates PT and NPT, so dealing by index gave shard 0 of 2 every pre-trained
+    // unit. Every unit has one shard; each shard's count of pre-trained units (and of the
+    // others) is within one of every other's, for any shard count.
+    let all = units(&[0, 1, 2]);
+    let pretrained = all.iter().filter(|(_, v)| v.pretrained).count();
+    assert!(pretrained > 10 && pretrained < all.len());
+    for shards in [1, 2, 3, 5, 34, 200] {
+        let owner = shard_of(&all, shards);
+        assert_eq!(owner.len(), all.len());
+        assert!(owner.iter().all(|&k| k < shards));
+        for heavy in [true, false] {
+            let mut count = vec![0usize; shards];
+            for (u, &k) in all.iter().zip(&owner) {
+                if u.1.pretrained == heavy {
+                    count[k] += 1;
+                }
+            }
+            let (lo, hi) = (count.iter().min().unwrap(), count.iter().max().unwrap());
+            assert!(
+                hi - lo <= 1,
+                "{shards} shards, pretrained {heavy}: {count:?}"
+            );
+        }
     }
 }
