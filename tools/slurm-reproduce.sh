@@ -2,7 +2,7 @@
 # The paper-scale study as a Slurm job array: one shard per array task, then the merge as a
 # job that starts when every shard has finished.
 #
-#   sbatch --array=0-33 tools/slurm-reproduce.sh          # 34 shards (one variant each per seed)
+#   sbatch --array=0-36 tools/slurm-reproduce.sh          # 37 shards (one variant each per seed)
 #   sbatch --dependency=afterok:<array job id> --wrap "iontransport reproduce merge --out results-full"
 #
 # Shards are independent and resumable: resubmitting the array after a timeout or a node
@@ -10,7 +10,7 @@
 # that starts N processes with k = 0..N-1 works the same (GNU parallel, a shell loop, a cloud
 # batch service):
 #
-#   for k in $(seq 0 33); do iontransport reproduce --full --shard $k/34 --out results-full & done; wait
+#   for k in $(seq 0 36); do iontransport reproduce --full --shard $k/37 --out results-full & done; wait
 #
 #SBATCH --job-name=iontransport-full
 #SBATCH --cpus-per-task=2
