@@ -368,17 +368,38 @@ pub fn units(seeds: &[u64]) -> Vec<(u64, Variant)> {
         .collect()
 }
 
-/// The shard (of `shards`) that runs each of `units`: the pre-trained units (minutes to tens
-/// of minutes each) are dealt round-robin first, in study order, then the others (seconds to
-/// a few minutes). Dealing by index alone gave one shard of two every pre-trained unit, since
-/// the grid alternates PT and NPT.
+/// A unit's expected cost, relative (about seconds of the first whole `--full` seed on one
+/// core; docs/reproduction.md): pre-training is what costs, and pre-training under the soft
+/// constraint took about twice as long as under the hard one (its runs stop early later);
+/// the hybrid integrates the DSPM-DE inside its field. Only the ratios matter.
+pub fn expected_cost(v: &Variant) -> u64 {
+    match (v.method, v.pretrained, v.hard) {
+        (Method::Hybrid, _, _) => 900,
+        (_, true, true) => 600,
+        (_, true, false) => 1100,
+        (_, false, _) => 10,
+    }
+}
+
+/// The shard (of `shards`) that runs each of `units`: the longest expected first
+/// ([`expected_cost`]), each to the shard with the least expected work so far (ties: the
+/// lowest shard). The shards' expected loads then differ by at most one unit's cost.
+/// Dealing by index gave one shard of two every pre-trained unit (the grid alternates PT and
+/// NPT); dealing the pre-trained units round-robin gave it every hard one and the other
+/// every soft one, which took about twice as long.
 pub fn shard_of(units: &[(u64, Variant)], shards: usize) -> Vec<usize> {
     let shards = shards.max(1);
     let mut order: Vec<usize> = (0..units.len()).collect();
-    order.sort_by_key(|&i| !units[i].1.pretrained);
+    // Stable: equal costs keep study order.
+    order.sort_by_key(|&i| std::cmp::Reverse(expected_cost(&units[i].1)));
+    let mut load = vec![0u64; shards];
     let mut shard = vec![0; units.len()];
-    for (position, &i) in order.iter().enumerate() {
-        shard[i] = position % shards;
+    for i in order {
+        let lightest = (0..shards)
+            .min_by_key(|&k| (load[k], k))
+            .expect("at least one shard");
+        shard[i] = lightest;
+        load[lightest] += expected_cost(&units[i].1);
     }
     shard
 }

@@ -4,7 +4,7 @@
 
 use ion_species::IonRegistry;
 use iontransport_cli::reproduce::{
-    Method, Results, mean_sd, merge, reproduce, reproduce_shard, shard_of, units,
+    Method, Results, expected_cost, mean_sd, merge, reproduce, reproduce_shard, shard_of, units,
 };
 use iontransport_model::pipeline::PipelineConfig;
 use np_transport::generate::synthetic_measurements;
@@ -203,29 +203,37 @@ fn a_sharded_study_merges_into_the_same_results() {
 }
 
 #[test]
-fn shards_share_the_pre_trained_units_evenly() {
-    // The grid alternates PT and NPT, so dealing by index gave shard 0 of 2 every pre-trained
-    // unit. Every unit has one shard; each shard's count of pre-trained units (and of the
-    // others) is within one of every other's, for any shard count.
+fn shards_share_the_expected_work_evenly() {
+    // Every unit has one shard, and the shards' expected loads differ by at most the largest
+    // unit's cost (greedy dealing, longest first), for any shard count. Dealing by index gave
+    // shard 0 of 2 every pre-trained unit; dealing the pre-trained ones round-robin gave it
+    // every hard one and shard 1 every soft one (twice as long each).
     let all = units(&[0, 1, 2]);
-    let pretrained = all.iter().filter(|(_, v)| v.pretrained).count();
-    assert!(pretrained > 10 && pretrained < all.len());
+    let biggest = all.iter().map(|u| expected_cost(&u.1)).max().unwrap();
     for shards in [1, 2, 3, 5, 34, 200] {
         let owner = shard_of(&all, shards);
         assert_eq!(owner.len(), all.len());
         assert!(owner.iter().all(|&k| k < shards));
-        for heavy in [true, false] {
-            let mut count = vec![0usize; shards];
-            for (u, &k) in all.iter().zip(&owner) {
-                if u.1.pretrained == heavy {
-                    count[k] += 1;
-                }
-            }
-            let (lo, hi) = (count.iter().min().unwrap(), count.iter().max().unwrap());
-            assert!(
-                hi - lo <= 1,
-                "{shards} shards, pretrained {heavy}: {count:?}"
-            );
+        let mut load = vec![0u64; shards];
+        for (u, &k) in all.iter().zip(&owner) {
+            load[k] += expected_cost(&u.1);
         }
+        let (lo, hi) = (load.iter().min().unwrap(), load.iter().max().unwrap());
+        assert!(hi - lo <= biggest, "{shards} shards: {load:?}");
+        assert_eq!(
+            load.iter().sum::<u64>(),
+            all.iter().map(|u| expected_cost(&u.1)).sum::<u64>()
+        );
     }
+    // One seed on two shards: the soft-constraint pre-trained units split evenly.
+    let seed = units(&[0]);
+    let owner = shard_of(&seed, 2);
+    let soft: Vec<usize> = seed
+        .iter()
+        .zip(&owner)
+        .filter(|(u, _)| u.1.pretrained && !u.1.hard)
+        .map(|(_, &k)| k)
+        .collect();
+    assert_eq!(soft.len(), 8);
+    assert_eq!(soft.iter().filter(|&&k| k == 0).count(), 4);
 }
