@@ -370,8 +370,9 @@ pub fn units(seeds: &[u64]) -> Vec<(u64, Variant)> {
 
 /// A unit's expected cost, relative (about seconds of the first whole `--full` seed on one
 /// core; docs/reproduction.md): pre-training is what costs, and pre-training under the soft
-/// constraint took about twice as long as under the hard one (its runs stop early later);
-/// the hybrid integrates the DSPM-DE inside its field. Only the ratios matter.
+/// constraint took about twice as long as under the hard one (measured, cause not isolated:
+/// more epochs before early stopping or more steps per trajectory); the hybrid integrates
+/// the DSPM-DE inside its field. Only the ratios matter.
 pub fn expected_cost(v: &Variant) -> u64 {
     match (v.method, v.pretrained, v.hard) {
         (Method::Hybrid, _, _) => 900,
