@@ -310,6 +310,10 @@ pub struct UnitResult {
     /// The fitted DSPM-DE's share within +/-10 % (same split).
     #[serde(default)]
     pub dspmde_within_10_percent: f64,
+    /// Epochs run: [pre-training, fine-tuning] (early stopping decides), or [training] for
+    /// the hybrid; empty in units written before it was recorded.
+    #[serde(default)]
+    pub epochs: Vec<usize>,
 }
 
 /// What a sharded study writes next to its units, so that `merge` rebuilds the same study and
@@ -449,20 +453,25 @@ fn run_units(
             let classes = |m: &iontransport_model::evaluate::Metrics| -> Vec<f64> {
                 m.classes.iter().map(|c| c.mae_rejection).collect()
             };
-            let (model, metrics, secs, skipped) = if v.method == Method::Hybrid {
+            let (model, metrics, secs, skipped, epochs) = if v.method == Method::Hybrid {
                 let h = run_hybrid(&prep, &cfg, reg, false)?;
                 let secs = h.report.seconds + h.backbone_seconds;
-                (h.model, h.metrics, secs, h.report.skipped_batches)
+                let epochs = vec![h.report.epochs_run];
+                (h.model, h.metrics, secs, h.report.skipped_batches, epochs)
             } else {
                 let p = run_prepared(&prep, &cfg, reg, false)?;
                 let secs = p.pretrain.as_ref().map_or(0.0, |t| t.seconds) + p.finetune.seconds;
                 let skipped = p.pretrain.as_ref().map_or(0, |t| t.skipped_batches)
                     + p.finetune.skipped_batches;
-                (p.model, p.neural, secs, skipped)
+                let epochs = vec![
+                    p.pretrain.as_ref().map_or(0, |t| t.epochs_run),
+                    p.finetune.epochs_run,
+                ];
+                (p.model, p.neural, secs, skipped, epochs)
             };
             if progress {
                 eprintln!(
-                    "seed {seed} {:<20} {:>5} parameters  test MSE {:.3e}  ({secs:.1} s){}",
+                    "seed {seed} {:<20} {:>5} parameters  test MSE {:.3e}  ({secs:.1} s, epochs {epochs:?}){}",
                     v.name,
                     model.num_params(),
                     metrics.mse,
@@ -485,6 +494,7 @@ fn run_units(
                 mae_by_class: classes(&metrics),
                 dspmde_mae_by_class: classes(&prep.dspmde),
                 dspmde_within_10_percent: prep.dspmde.within_10_percent,
+                epochs,
             };
             let showcase = (seed == first_seed && v.name == MAIN).then_some((&prep, &model));
             done(unit, showcase)?;

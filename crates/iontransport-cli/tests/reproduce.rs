@@ -4,7 +4,8 @@
 
 use ion_species::IonRegistry;
 use iontransport_cli::reproduce::{
-    Method, Results, expected_cost, mean_sd, merge, reproduce, reproduce_shard, shard_of, units,
+    Method, Results, UnitResult, expected_cost, mean_sd, merge, reproduce, reproduce_shard,
+    shard_of, units,
 };
 use iontransport_model::pipeline::PipelineConfig;
 use np_transport::generate::synthetic_measurements;
@@ -192,6 +193,18 @@ fn a_sharded_study_merges_into_the_same_results() {
         r
     };
     assert_eq!(strip(&a), strip(&b));
+    // Each unit records the epochs early stopping let it run, within the configured limits.
+    let unit = |name: &str| -> UnitResult {
+        let path = out.join("shards").join(format!("seed-0-{name}.json"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let main = unit("ATT-HIB-PT").epochs;
+    assert_eq!(main.len(), 2, "{main:?}");
+    assert!((1..=cfg.pretrain_epochs).contains(&main[0]), "{main:?}");
+    assert!((1..=cfg.finetune_epochs).contains(&main[1]), "{main:?}");
+    assert_eq!(unit("ATT-HIB-NPT").epochs[0], 0);
+    let hybrid = unit("HYBRID").epochs;
+    assert!(hybrid.len() == 1 && hybrid[0] >= 1, "{hybrid:?}");
     for f in [
         "report.md",
         "parity.svg",
