@@ -5,7 +5,8 @@
 //! convolutional networks for biomedical image segmentation", MICCAI, in 1-D).
 //! Hand-written VJPs, checked against finite differences in the tests.
 
-use neural_ode::{dot, fast_tanh as tanh};
+use crate::gemm::{Shape, gemm};
+use neural_ode::fast_tanh as tanh;
 use serde::{Deserialize, Serialize};
 
 /// Kernel width of every convolution.
@@ -139,25 +140,67 @@ fn gather(layers: &[ConvLayer], k: usize, ys: &[Vec<f64>], x: &mut [f64]) {
     }
 }
 
+/// Lays layer `l`'s input `x` (len x cin, position-major) out as the rows of a product:
+/// row i is [x_{i-1}, x_i, x_{i+1}] (zeros beyond the ends), so that the convolution is one
+/// matrix product with the weights (cout x KERNEL cin, as stored).
+fn im2col(l: &ConvLayer, x: &[f64], col: &mut [f64]) {
+    let (c, wide) = (l.cin, KERNEL * l.cin);
+    for i in 0..l.len {
+        let row = &mut col[i * wide..(i + 1) * wide];
+        for t in 0..KERNEL {
+            let dst = &mut row[t * c..(t + 1) * c];
+            // Input position i + t - 1; zero padding outside.
+            match (i + t).checked_sub(1).filter(|&s| s < l.len) {
+                Some(src) => dst.copy_from_slice(&x[src * c..(src + 1) * c]),
+                None => dst.fill(0.0),
+            }
+        }
+    }
+}
+
+/// Scratch length for [`forward`] and [`backward`]'s unfolded inputs: the widest layer's
+/// len x KERNEL cin.
+pub fn col_len(layers: &[ConvLayer]) -> usize {
+    layers
+        .iter()
+        .map(|l| l.len * KERNEL * l.cin)
+        .max()
+        .unwrap_or(0)
+}
+
 /// Runs the body: `xs[0]` holds the features (len x cin, position-major); fills the inputs
-/// `xs` and outputs `ys` of every layer (tanh after all but the last).
-pub fn forward(layers: &[ConvLayer], p: &[f64], xs: &mut [Vec<f64>], ys: &mut [Vec<f64>]) {
+/// `xs` and outputs `ys` of every layer (tanh after all but the last). `col` is scratch of
+/// [`col_len`].
+///
+/// Each layer is one matrix product (len x KERNEL cin) (KERNEL cin x cout) through faer:
+/// the per-output dot products of length cin it replaces were ~55 % of a CNN baseline's
+/// training profile (97 us per training point against 18 for the FNN, 2026-11-27).
+pub fn forward(
+    layers: &[ConvLayer],
+    p: &[f64],
+    xs: &mut [Vec<f64>],
+    ys: &mut [Vec<f64>],
+    col: &mut [f64],
+) {
     let last = layers.len() - 1;
     for (k, l) in layers.iter().enumerate() {
         gather(layers, k, ys, &mut xs[k]);
-        let (x, y) = (&xs[k], &mut ys[k]);
-        let (w, b) = p[l.off..l.off + l.size()].split_at(l.cout * KERNEL * l.cin);
-        for i in 0..l.len {
-            for o in 0..l.cout {
-                let mut acc = b[o];
-                for t in 0..KERNEL {
-                    // Input position i + t - 1; zero padding outside.
-                    if let Some(src) = (i + t).checked_sub(1).filter(|&s| s < l.len) {
-                        let wt = &w[(o * KERNEL + t) * l.cin..(o * KERNEL + t + 1) * l.cin];
-                        acc += dot(wt, &x[src * l.cin..(src + 1) * l.cin]);
-                    }
-                }
-                y[i * l.cout + o] = if k < last { tanh(acc) } else { acc };
+        im2col(l, &xs[k], col);
+        let wide = KERNEL * l.cin;
+        let (w, b) = p[l.off..l.off + l.size()].split_at(l.cout * wide);
+        let y = &mut ys[k];
+        gemm(
+            col,
+            Shape::row_major(l.len, wide),
+            w,
+            Shape::transposed(wide, l.cout),
+            false,
+            y,
+            Shape::row_major(l.len, l.cout),
+        );
+        for yr in y[..l.len * l.cout].chunks_exact_mut(l.cout) {
+            for (v, &bo) in yr.iter_mut().zip(b) {
+                *v = if k < last { tanh(*v + bo) } else { *v + bo };
             }
         }
     }
@@ -166,7 +209,8 @@ pub fn forward(layers: &[ConvLayer], p: &[f64], xs: &mut [Vec<f64>], ys: &mut [V
 /// Backpropagates the cotangent of the last layer's output (in `gys[last]`) after a
 /// [`forward`]: adds parameter gradients into `pbar` (only for layers ending after
 /// `first_trainable`), and writes the cotangent of the features into `gx0`. `gys` and `gx`
-/// are scratch (the same shapes as the outputs and the widest input).
+/// are scratch (the same shapes as the outputs and the widest input); `col` and `gcol` are
+/// scratch of [`col_len`].
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     layers: &[ConvLayer],
@@ -175,6 +219,8 @@ pub fn backward(
     ys: &[Vec<f64>],
     gys: &mut [Vec<f64>],
     gx: &mut [f64],
+    col: &mut [f64],
+    gcol: &mut [f64],
     pbar: &mut [f64],
     first_trainable: usize,
     gx0: &mut [f64],
@@ -190,38 +236,49 @@ pub fn backward(
                 *g *= 1.0 - y * y;
             }
         }
-        let train = l.off + l.size() > first_trainable;
+        let wide = KERNEL * l.cin;
+        let wlen = l.cout * wide;
+        let g = &gys[k];
+        if l.off + l.size() > first_trainable {
+            // dW (cout x KERNEL cin) += G^T col; db += column sums of G.
+            im2col(l, &xs[k], col);
+            gemm(
+                g,
+                Shape::transposed(l.cout, l.len),
+                col,
+                Shape::row_major(l.len, wide),
+                true,
+                &mut pbar[l.off..l.off + wlen],
+                Shape::row_major(l.cout, wide),
+            );
+            let pb = &mut pbar[l.off + wlen..l.off + l.size()];
+            for gr in g[..l.len * l.cout].chunks_exact(l.cout) {
+                for (b, gv) in pb.iter_mut().zip(gr) {
+                    *b += gv;
+                }
+            }
+        }
+        // The unfolded input's cotangent G W (len x KERNEL cin), folded back onto the
+        // positions it was copied from.
+        gemm(
+            g,
+            Shape::row_major(l.len, l.cout),
+            &p[l.off..l.off + wlen],
+            Shape::row_major(l.cout, wide),
+            false,
+            gcol,
+            Shape::row_major(l.len, wide),
+        );
         let gxk = &mut gx[..l.len * l.cin];
         gxk.fill(0.0);
-        let wlen = l.cout * KERNEL * l.cin;
-        let w = &p[l.off..l.off + wlen];
-        let x = &xs[k];
         for i in 0..l.len {
-            for o in 0..l.cout {
-                let g = gys[k][i * l.cout + o];
-                if g == 0.0 {
+            for t in 0..KERNEL {
+                let Some(src) = (i + t).checked_sub(1).filter(|&s| s < l.len) else {
                     continue;
-                }
-                if train {
-                    pbar[l.off + wlen + o] += g;
-                }
-                for t in 0..KERNEL {
-                    let Some(src) = (i + t).checked_sub(1).filter(|&s| s < l.len) else {
-                        continue;
-                    };
-                    let wo = (o * KERNEL + t) * l.cin;
-                    let xrow = &x[src * l.cin..(src + 1) * l.cin];
-                    for (gi, &wi) in gxk[src * l.cin..(src + 1) * l.cin]
-                        .iter_mut()
-                        .zip(&w[wo..wo + l.cin])
-                    {
-                        *gi += g * wi;
-                    }
-                    if train {
-                        for (pb, &xi) in pbar[l.off + wo..l.off + wo + l.cin].iter_mut().zip(xrow) {
-                            *pb += g * xi;
-                        }
-                    }
+                };
+                let from = &gcol[i * wide + t * l.cin..i * wide + (t + 1) * l.cin];
+                for (a, &b) in gxk[src * l.cin..(src + 1) * l.cin].iter_mut().zip(from) {
+                    *a += b;
                 }
             }
         }
@@ -262,6 +319,7 @@ pub fn backward(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use neural_ode::dot;
 
     fn lcg(seed: &mut u64) -> f64 {
         *seed = seed
@@ -274,7 +332,8 @@ mod tests {
         let mut xs: Vec<Vec<f64>> = layers.iter().map(|l| vec![0.0; l.len * l.cin]).collect();
         let mut ys: Vec<Vec<f64>> = layers.iter().map(|l| vec![0.0; l.len * l.cout]).collect();
         xs[0].copy_from_slice(feat);
-        forward(layers, p, &mut xs, &mut ys);
+        let mut col = vec![0.0; col_len(layers)];
+        forward(layers, p, &mut xs, &mut ys, &mut col);
         (xs, ys)
     }
 
@@ -300,8 +359,9 @@ mod tests {
         let mut gx = vec![0.0; widest];
         let mut pbar = vec![0.0; total];
         let mut gx0 = vec![0.0; len0 * cin];
+        let (mut col, mut gcol) = (vec![0.0; col_len(&layers)], vec![0.0; col_len(&layers)]);
         backward(
-            &layers, &p, &xs, &ys, &mut gys, &mut gx, &mut pbar, 0, &mut gx0,
+            &layers, &p, &xs, &ys, &mut gys, &mut gx, &mut col, &mut gcol, &mut pbar, 0, &mut gx0,
         );
         let eps = 1e-6;
         let mut worst = 0.0f64;

@@ -301,6 +301,9 @@ pub struct Workspace {
     // Backward buffers.
     cgy: Vec<Vec<f64>>,
     cgx: Vec<f64>,
+    // A convolution's unfolded input and its cotangent (conv::col_len each).
+    ccol: Vec<f64>,
+    cgcol: Vec<f64>,
     g_next: Vec<f64>,
     g_cur: Vec<f64>,
     ebar: Vec<f64>,
@@ -351,6 +354,8 @@ impl Workspace {
             cy: l.conv.iter().map(|c| vec![0.0; c.len * c.cout]).collect(),
             cgy: l.conv.iter().map(|c| vec![0.0; c.len * c.cout]).collect(),
             cgx: vec![0.0; l.conv.iter().map(|c| c.len * c.cin).max().unwrap_or(0)],
+            ccol: vec![0.0; conv::col_len(&l.conv)],
+            cgcol: vec![0.0; conv::col_len(&l.conv)],
             g_next: vec![0.0; widest],
             g_cur: vec![0.0; widest],
             ebar: vec![0.0; n * dm],
@@ -627,7 +632,7 @@ pub fn forward(
             row[tout + 1] = tau;
             row[tout + 2] = c.log_scale;
         }
-        conv::forward(&l.conv, p, &mut ws.cx, &mut ws.cy);
+        conv::forward(&l.conv, p, &mut ws.cx, &mut ws.cy, &mut ws.ccol);
         let out = &ws.cy[l.conv.len() - 1];
         ws.raw.copy_from_slice(&out[..n]);
         return;
@@ -795,6 +800,8 @@ fn conv_backward(
         &ws.cy,
         &mut ws.cgy,
         &mut ws.cgx,
+        &mut ws.ccol,
+        &mut ws.cgcol,
         pbar,
         first_trainable,
         &mut gx0[..ws.cx[0].len()],
