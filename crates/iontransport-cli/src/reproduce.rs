@@ -310,8 +310,8 @@ pub struct UnitResult {
     /// The fitted DSPM-DE's share within +/-10 % (same split).
     #[serde(default)]
     pub dspmde_within_10_percent: f64,
-    /// Epochs run: [pre-training, fine-tuning] (early stopping decides), or [training] for
-    /// the hybrid; empty in units written before it was recorded.
+    /// Epochs run: pre-training then fine-tuning (early stopping decides), or the training
+    /// epochs of the hybrid; empty in units written before it was recorded.
     #[serde(default)]
     pub epochs: Vec<usize>,
 }
