@@ -290,6 +290,75 @@ fn batch_gradient_equals_the_sum_of_trajectory_gradients() {
 }
 
 #[test]
+fn direct_batch_gradient_equals_the_sum_of_point_gradients() {
+    // The direct (FNN) baseline: all flux points of a batch as matrix products in chunks of
+    // 64 against the one-point network, for each constraint, frozen front or not.
+    use iontransport_model::data::trajectories;
+    use iontransport_model::model::Architecture;
+    use iontransport_model::train::{batch_gradient, trajectory_gradient};
+    use np_transport::generate::{GeneratorConfig, flux_grid, generate};
+    use np_transport::{Conditions, Dspmde, Membrane};
+    let reg = IonRegistry::canonical();
+    let dspm = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
+    let data = generate(
+        &dspm,
+        &reg,
+        &GeneratorConfig {
+            feeds: 21,
+            fluxes: flux_grid(2e-5, 6),
+            seed: 6,
+            ..GeneratorConfig::default()
+        },
+        "test",
+    )
+    .unwrap();
+    for constraint in [
+        Constraint::Hard,
+        Constraint::HardPositive,
+        Constraint::Soft { weight: 0.5 },
+    ] {
+        for attention in [true, false] {
+            let mut m = model(
+                constraint,
+                NetworkConfig {
+                    attention,
+                    ..NetworkConfig::default()
+                },
+            );
+            m.config.architecture = Architecture::Direct;
+            let trs = trajectories(&m.config, &data.dataset).unwrap();
+            // 126 points: a full chunk of 64 and a partial one.
+            assert_eq!(trs.iter().map(|t| t.taus.len()).sum::<usize>(), 126);
+            let members: Vec<_> = trs.iter().collect();
+            let targets: Vec<_> = trs.iter().map(|t| t.targets.clone()).collect();
+            for first in [0, m.fine_tune_start()] {
+                let (l, g, c) = batch_gradient(&m, &members, &targets, first).unwrap();
+                let (mut wl, mut wg, mut wc) = (0.0, vec![0.0; m.num_params()], 0);
+                for t in &trs {
+                    let (li, gi, ci) = trajectory_gradient(&m, t, &t.targets, first, true).unwrap();
+                    wl += li;
+                    wc += ci;
+                    wg.iter_mut().zip(&gi).for_each(|(a, b)| *a += b);
+                }
+                assert_eq!(c, wc);
+                assert!(
+                    (l - wl).abs() <= 1e-12 * wl,
+                    "{constraint:?} attention {attention}: {l} vs {wl}"
+                );
+                let scale = wg.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+                let err = max_abs_diff(&g, &wg) / scale;
+                assert!(
+                    err < 1e-12,
+                    "{constraint:?} attention {attention} first {first}: {err:.2e}"
+                );
+                assert!(g[..first].iter().all(|&x| x == 0.0));
+                assert!(g[first..].iter().any(|&x| x != 0.0));
+            }
+        }
+    }
+}
+
+#[test]
 fn many_feeds_predict_as_each_alone_and_a_bad_feed_fails_alone() {
     for constraint in [Constraint::Hard, Constraint::HardPositive] {
         let m = model(constraint, NetworkConfig::default());
