@@ -36,9 +36,16 @@ use neural_ode::{BatchField, fast_tanh};
 pub const ROWS_PER_CALL: usize = 16;
 
 /// Whether [`forward_rows`] handles this network as matrix products (the perceptron body,
-/// with or without attention); other bodies are evaluated row by row.
+/// with or without attention) with records for the lock-step adjoint; other bodies are
+/// evaluated row by row there.
 pub fn batched_network(cfg: &NetworkConfig) -> bool {
     cfg.body == Body::Mlp
+}
+
+/// Whether [`forward_rows`] and [`backward_rows`] handle this network without records (the
+/// direct baselines' training): the perceptron and the convolutional bodies.
+pub fn batched_without_records(cfg: &NetworkConfig) -> bool {
+    matches!(cfg.body, Body::Mlp | Body::Cnn { .. } | Body::UNet { .. })
 }
 
 /// Scratch of a batched evaluation: every buffer of [`Workspace`] with one row per state.
@@ -66,6 +73,15 @@ pub struct BatchWorkspace {
     hdirect: Vec<f64>,
     /// One-row scratch for bodies without a batched path.
     row: Workspace,
+    // Convolutional bodies (empty otherwise): each convolution's inputs and outputs and
+    // their cotangents, the unfolded inputs, and the features' cotangent.
+    cx: Vec<Vec<f64>>,
+    cy: Vec<Vec<f64>>,
+    cgy: Vec<Vec<f64>>,
+    cgx: Vec<f64>,
+    ccol: Vec<f64>,
+    cgcol: Vec<f64>,
+    cgx0: Vec<f64>,
 }
 
 impl BatchWorkspace {
@@ -73,8 +89,15 @@ impl BatchWorkspace {
     pub fn new(cfg: &NetworkConfig, rows: usize) -> Self {
         let (n, dm, dk) = (cfg.ions, cfg.d_model, cfg.d_k);
         let l = cfg.layout();
-        let batched = batched_network(cfg);
+        let batched = batched_without_records(cfg);
         let tout = if cfg.attention { dk } else { dm };
+        let conv = if batched { &l.conv[..] } else { &[] };
+        let per_layer = |f: fn(&crate::conv::ConvLayer) -> usize| -> Vec<Vec<f64>> {
+            conv.iter()
+                .map(|c| vec![0.0; rows * c.len * f(c)])
+                .collect()
+        };
+        let widest_conv_input = conv.iter().map(|c| c.len * c.cin).max().unwrap_or(0);
         let r = if batched { rows } else { 0 };
         let widest = l.sizes.iter().copied().max().expect("layers");
         Self {
@@ -102,6 +125,13 @@ impl BatchWorkspace {
             graw: vec![0.0; rows * n],
             hdirect: vec![0.0; rows * n],
             row: Workspace::new(cfg),
+            cx: per_layer(|c| c.cin),
+            cy: per_layer(|c| c.cout),
+            cgy: per_layer(|c| c.cout),
+            cgx: vec![0.0; rows * widest_conv_input],
+            ccol: vec![0.0; rows * crate::conv::col_len(conv)],
+            cgcol: vec![0.0; rows * crate::conv::col_len(conv)],
+            cgx0: vec![0.0; conv.first().map_or(0, |c| rows * c.len * c.cin)],
         }
     }
 
@@ -256,9 +286,99 @@ fn restore_rows(
     perceptron_input_rows(cfg, l, conds, taus, ws);
 }
 
+/// The convolutional body on every row after the token stage: per-slot features [token
+/// output, ratio, tau, log scale] (padding slots zero), the convolutions as products over
+/// all rows' slots, the raw outputs into `ws.raw`.
+#[inline(always)]
+fn conv_forward_rows(
+    cfg: &NetworkConfig,
+    l: &Layout,
+    p: &[f64],
+    conds: &[&Conditioning],
+    taus: &[f64],
+    ws: &mut BatchWorkspace,
+) {
+    let (n, dm) = (cfg.ions, cfg.d_model);
+    let rows = conds.len();
+    let tout = if cfg.attention { cfg.d_k } else { dm };
+    if !cfg.attention {
+        ws.o[..rows * n * dm].copy_from_slice(&ws.e[..rows * n * dm]);
+    }
+    let (cin, len0) = (tout + 3, l.conv[0].len);
+    let f = &mut ws.cx[0];
+    f[..rows * len0 * cin].fill(0.0);
+    for (r, c) in conds.iter().enumerate() {
+        for j in 0..n {
+            let (t, at) = (r * n + j, (r * len0 + j) * cin);
+            let row = &mut f[at..at + cin];
+            row[..tout].copy_from_slice(&ws.o[t * tout..(t + 1) * tout]);
+            row[tout] = ws.u[t * TOKEN_FEATURES];
+            row[tout + 1] = taus[r];
+            row[tout + 2] = c.log_scale;
+        }
+    }
+    crate::conv::forward(&l.conv, p, rows, &mut ws.cx, &mut ws.cy, &mut ws.ccol);
+    let last = l.conv.len() - 1;
+    let len = l.conv[last].len;
+    for r in 0..rows {
+        ws.raw[r * n..(r + 1) * n].copy_from_slice(&ws.cy[last][r * len..r * len + n]);
+    }
+}
+
+/// The convolutional body's VJP on every row, leaving the cotangent of the flattened token
+/// input in `ws.g_cur` (rows x (n tout + n + 2), as the perceptron's VJP does).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn conv_backward_rows(
+    cfg: &NetworkConfig,
+    l: &Layout,
+    p: &[f64],
+    rows: usize,
+    graw: &[f64],
+    ws: &mut BatchWorkspace,
+    pbar: &mut [f64],
+    first_trainable: usize,
+) {
+    let n = cfg.ions;
+    let tout = if cfg.attention { cfg.d_k } else { cfg.d_model };
+    let (cin, len0, flat) = (tout + 3, l.conv[0].len, l.sizes[0]);
+    let last = l.conv.len() - 1;
+    let len = l.conv[last].len;
+    let gl = &mut ws.cgy[last];
+    gl[..rows * len].fill(0.0);
+    for r in 0..rows {
+        gl[r * len..r * len + n].copy_from_slice(&graw[r * n..(r + 1) * n]);
+    }
+    crate::conv::backward(
+        &l.conv,
+        p,
+        rows,
+        &ws.cx,
+        &ws.cy,
+        &mut ws.cgy,
+        &mut ws.cgx,
+        &mut ws.ccol,
+        &mut ws.cgcol,
+        pbar,
+        first_trainable,
+        &mut ws.cgx0,
+    );
+    for r in 0..rows {
+        let g = &mut ws.g_cur[r * flat..(r + 1) * flat];
+        g.fill(0.0);
+        for j in 0..n {
+            let at = (r * len0 + j) * cin;
+            let row = &ws.cgx0[at..at + cin];
+            g[j * tout..(j + 1) * tout].copy_from_slice(&row[..tout]);
+            g[n * tout + j] = row[tout];
+        }
+    }
+}
+
 /// The raw network output g of every row (`ws.raw`, rows x ions) for rows whose
 /// conditionings are `conds`, at normalised fluxes `taus` and states `h` (rows x ions).
-/// Needs [`batched_network`].
+/// Needs [`batched_without_records`] (records for the lock-step adjoint need
+/// [`batched_network`]).
 pub fn forward_rows(
     cfg: &NetworkConfig,
     l: &Layout,
@@ -320,6 +440,10 @@ fn forward_rows_impl(
                 &mut ws.o[t],
             );
         }
+    }
+    if !l.conv.is_empty() {
+        conv_forward_rows(cfg, l, p, conds, taus, ws);
+        return;
     }
     perceptron_input_rows(cfg, l, conds, taus, ws);
     let layers = l.layers.len();
@@ -411,8 +535,13 @@ fn backward_rows_impl(
 ) {
     let (n, dm, dk) = (cfg.ions, cfg.d_model, cfg.d_k);
     let rows = conds.len();
-    let layers = l.layers.len();
-    ws.g_cur[..rows * n].copy_from_slice(&graw[..rows * n]);
+    let layers = if l.conv.is_empty() {
+        ws.g_cur[..rows * n].copy_from_slice(&graw[..rows * n]);
+        l.layers.len()
+    } else {
+        conv_backward_rows(cfg, l, p, rows, graw, ws, pbar, first_trainable);
+        0
+    };
     for li in (0..layers).rev() {
         let (ni, no) = (l.sizes[li], l.sizes[li + 1]);
         let off = l.layers[li];

@@ -115,51 +115,65 @@ pub fn padded_len(body: Body, ions: usize) -> usize {
     }
 }
 
-/// Builds layer `k`'s input from the outputs `ys` of earlier layers.
-fn gather(layers: &[ConvLayer], k: usize, ys: &[Vec<f64>], x: &mut [f64]) {
+/// Builds layer `k`'s input from the outputs `ys` of earlier layers, for each of `rows`
+/// samples (each sample's block follows the previous one's).
+fn gather(layers: &[ConvLayer], k: usize, rows: usize, ys: &[Vec<f64>], x: &mut [f64]) {
     let l = &layers[k];
+    let xlen = l.len * l.cin;
     match l.input {
         ConvInput::Features => {}
-        ConvInput::Prev(s) => x.copy_from_slice(&ys[s]),
+        ConvInput::Prev(s) => x[..rows * xlen].copy_from_slice(&ys[s][..rows * xlen]),
         ConvInput::Pool(s) => {
-            let c = l.cin;
-            for i in 0..l.len {
-                for ch in 0..c {
-                    x[i * c + ch] = 0.5 * (ys[s][2 * i * c + ch] + ys[s][(2 * i + 1) * c + ch]);
+            let (c, ylen) = (l.cin, layers[s].len * layers[s].cout);
+            for r in 0..rows {
+                let (x, y) = (&mut x[r * xlen..], &ys[s][r * ylen..]);
+                for i in 0..l.len {
+                    for ch in 0..c {
+                        x[i * c + ch] = 0.5 * (y[2 * i * c + ch] + y[(2 * i + 1) * c + ch]);
+                    }
                 }
             }
         }
         ConvInput::UpCat(a, b) => {
             let (ca, cb) = (layers[a].cout, layers[b].cout);
-            for i in 0..l.len {
-                let row = &mut x[i * l.cin..(i + 1) * l.cin];
-                row[..ca].copy_from_slice(&ys[a][(i / 2) * ca..(i / 2 + 1) * ca]);
-                row[ca..].copy_from_slice(&ys[b][i * cb..(i + 1) * cb]);
+            let (alen, blen) = (layers[a].len * ca, layers[b].len * cb);
+            for r in 0..rows {
+                let (ya, yb) = (&ys[a][r * alen..], &ys[b][r * blen..]);
+                for i in 0..l.len {
+                    let row = &mut x[r * xlen + i * l.cin..r * xlen + (i + 1) * l.cin];
+                    row[..ca].copy_from_slice(&ya[(i / 2) * ca..(i / 2 + 1) * ca]);
+                    row[ca..].copy_from_slice(&yb[i * cb..(i + 1) * cb]);
+                }
             }
         }
     }
 }
 
-/// Lays layer `l`'s input `x` (len x cin, position-major) out as the rows of a product:
-/// row i is [x_{i-1}, x_i, x_{i+1}] (zeros beyond the ends), so that the convolution is one
-/// matrix product with the weights (cout x KERNEL cin, as stored).
-fn im2col(l: &ConvLayer, x: &[f64], col: &mut [f64]) {
+/// Lays layer `l`'s input `x` (len x cin per sample, position-major) out as the rows of a
+/// product: row i of a sample is [x_{i-1}, x_i, x_{i+1}] (zeros beyond the sample's ends),
+/// so that the convolution of every sample is one matrix product with the weights
+/// (cout x KERNEL cin, as stored).
+fn im2col(l: &ConvLayer, rows: usize, x: &[f64], col: &mut [f64]) {
     let (c, wide) = (l.cin, KERNEL * l.cin);
-    for i in 0..l.len {
-        let row = &mut col[i * wide..(i + 1) * wide];
-        for t in 0..KERNEL {
-            let dst = &mut row[t * c..(t + 1) * c];
-            // Input position i + t - 1; zero padding outside.
-            match (i + t).checked_sub(1).filter(|&s| s < l.len) {
-                Some(src) => dst.copy_from_slice(&x[src * c..(src + 1) * c]),
-                None => dst.fill(0.0),
+    for r in 0..rows {
+        let x = &x[r * l.len * c..(r + 1) * l.len * c];
+        for i in 0..l.len {
+            let at = (r * l.len + i) * wide;
+            let row = &mut col[at..at + wide];
+            for t in 0..KERNEL {
+                let dst = &mut row[t * c..(t + 1) * c];
+                // Input position i + t - 1; zero padding outside.
+                match (i + t).checked_sub(1).filter(|&s| s < l.len) {
+                    Some(src) => dst.copy_from_slice(&x[src * c..(src + 1) * c]),
+                    None => dst.fill(0.0),
+                }
             }
         }
     }
 }
 
-/// Scratch length for [`forward`] and [`backward`]'s unfolded inputs: the widest layer's
-/// len x KERNEL cin.
+/// Scratch length per sample for [`forward`] and [`backward`]'s unfolded inputs: the
+/// widest layer's len x KERNEL cin.
 pub fn col_len(layers: &[ConvLayer]) -> usize {
     layers
         .iter()
@@ -168,37 +182,39 @@ pub fn col_len(layers: &[ConvLayer]) -> usize {
         .unwrap_or(0)
 }
 
-/// Runs the body: `xs[0]` holds the features (len x cin, position-major); fills the inputs
-/// `xs` and outputs `ys` of every layer (tanh after all but the last). `col` is scratch of
-/// [`col_len`].
+/// Runs the body on `rows` samples: `xs[0]` holds their features (per sample len x cin,
+/// position-major, samples one after another); fills the inputs `xs` and outputs `ys` of
+/// every layer (tanh after all but the last). `col` is scratch of `rows` [`col_len`].
 ///
-/// Each layer is one matrix product (len x KERNEL cin) (KERNEL cin x cout) through faer:
-/// the per-output dot products of length cin it replaces were ~55 % of a CNN baseline's
-/// training profile (97 us per training point against 18 for the FNN, 2026-11-27).
+/// Each layer is one matrix product (rows len x KERNEL cin) (KERNEL cin x cout) through
+/// faer: the per-output dot products of length cin it replaces were ~55 % of a CNN
+/// baseline's training profile (97 us per training point against 18 for the FNN,
+/// 2026-11-27).
 pub fn forward(
     layers: &[ConvLayer],
     p: &[f64],
+    rows: usize,
     xs: &mut [Vec<f64>],
     ys: &mut [Vec<f64>],
     col: &mut [f64],
 ) {
     let last = layers.len() - 1;
     for (k, l) in layers.iter().enumerate() {
-        gather(layers, k, ys, &mut xs[k]);
-        im2col(l, &xs[k], col);
-        let wide = KERNEL * l.cin;
+        gather(layers, k, rows, ys, &mut xs[k]);
+        im2col(l, rows, &xs[k], col);
+        let (wide, m) = (KERNEL * l.cin, rows * l.len);
         let (w, b) = p[l.off..l.off + l.size()].split_at(l.cout * wide);
         let y = &mut ys[k];
         gemm(
             col,
-            Shape::row_major(l.len, wide),
+            Shape::row_major(m, wide),
             w,
             Shape::transposed(wide, l.cout),
             false,
             y,
-            Shape::row_major(l.len, l.cout),
+            Shape::row_major(m, l.cout),
         );
-        for yr in y[..l.len * l.cout].chunks_exact_mut(l.cout) {
+        for yr in y[..m * l.cout].chunks_exact_mut(l.cout) {
             for (v, &bo) in yr.iter_mut().zip(b) {
                 *v = if k < last { tanh(*v + bo) } else { *v + bo };
             }
@@ -207,14 +223,15 @@ pub fn forward(
 }
 
 /// Backpropagates the cotangent of the last layer's output (in `gys[last]`) after a
-/// [`forward`]: adds parameter gradients into `pbar` (only for layers ending after
-/// `first_trainable`), and writes the cotangent of the features into `gx0`. `gys` and `gx`
-/// are scratch (the same shapes as the outputs and the widest input); `col` and `gcol` are
-/// scratch of [`col_len`].
+/// [`forward`] of `rows` samples: adds parameter gradients (summed over the samples) into
+/// `pbar` (only for layers ending after `first_trainable`), and writes the cotangent of the
+/// features into `gx0`. `gys` and `gx` are scratch (the same shapes as the outputs and the
+/// widest input); `col` and `gcol` are scratch of `rows` [`col_len`].
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     layers: &[ConvLayer],
     p: &[f64],
+    rows: usize,
     xs: &[Vec<f64>],
     ys: &[Vec<f64>],
     gys: &mut [Vec<f64>],
@@ -226,59 +243,64 @@ pub fn backward(
     gx0: &mut [f64],
 ) {
     let last = layers.len() - 1;
-    for g in gys[..last].iter_mut() {
-        g.fill(0.0);
+    for (g, l) in gys[..last].iter_mut().zip(layers) {
+        g[..rows * l.len * l.cout].fill(0.0);
     }
     for k in (0..layers.len()).rev() {
         let l = &layers[k];
+        let (wide, m) = (KERNEL * l.cin, rows * l.len);
+        let wlen = l.cout * wide;
         if k < last {
-            for (g, &y) in gys[k].iter_mut().zip(ys[k].iter()) {
+            for (g, &y) in gys[k][..m * l.cout].iter_mut().zip(ys[k].iter()) {
                 *g *= 1.0 - y * y;
             }
         }
-        let wide = KERNEL * l.cin;
-        let wlen = l.cout * wide;
         let g = &gys[k];
         if l.off + l.size() > first_trainable {
             // dW (cout x KERNEL cin) += G^T col; db += column sums of G.
-            im2col(l, &xs[k], col);
+            im2col(l, rows, &xs[k], col);
             gemm(
                 g,
-                Shape::transposed(l.cout, l.len),
+                Shape::transposed(l.cout, m),
                 col,
-                Shape::row_major(l.len, wide),
+                Shape::row_major(m, wide),
                 true,
                 &mut pbar[l.off..l.off + wlen],
                 Shape::row_major(l.cout, wide),
             );
             let pb = &mut pbar[l.off + wlen..l.off + l.size()];
-            for gr in g[..l.len * l.cout].chunks_exact(l.cout) {
+            for gr in g[..m * l.cout].chunks_exact(l.cout) {
                 for (b, gv) in pb.iter_mut().zip(gr) {
                     *b += gv;
                 }
             }
         }
-        // The unfolded input's cotangent G W (len x KERNEL cin), folded back onto the
+        // The unfolded input's cotangent G W (rows len x KERNEL cin), folded back onto the
         // positions it was copied from.
         gemm(
             g,
-            Shape::row_major(l.len, l.cout),
+            Shape::row_major(m, l.cout),
             &p[l.off..l.off + wlen],
             Shape::row_major(l.cout, wide),
             false,
             gcol,
-            Shape::row_major(l.len, wide),
+            Shape::row_major(m, wide),
         );
-        let gxk = &mut gx[..l.len * l.cin];
+        let xlen = l.len * l.cin;
+        let gxk = &mut gx[..rows * xlen];
         gxk.fill(0.0);
-        for i in 0..l.len {
-            for t in 0..KERNEL {
-                let Some(src) = (i + t).checked_sub(1).filter(|&s| s < l.len) else {
-                    continue;
-                };
-                let from = &gcol[i * wide + t * l.cin..i * wide + (t + 1) * l.cin];
-                for (a, &b) in gxk[src * l.cin..(src + 1) * l.cin].iter_mut().zip(from) {
-                    *a += b;
+        for r in 0..rows {
+            for i in 0..l.len {
+                let at = (r * l.len + i) * wide;
+                for t in 0..KERNEL {
+                    let Some(src) = (i + t).checked_sub(1).filter(|&s| s < l.len) else {
+                        continue;
+                    };
+                    let from = &gcol[at + t * l.cin..at + (t + 1) * l.cin];
+                    let to = r * xlen + src * l.cin;
+                    for (a, &b) in gxk[to..to + l.cin].iter_mut().zip(from) {
+                        *a += b;
+                    }
                 }
             }
         }
@@ -291,24 +313,30 @@ pub fn backward(
                 }
             }
             ConvInput::Pool(s) => {
-                let c = l.cin;
-                for i in 0..l.len {
-                    for ch in 0..c {
-                        let g = 0.5 * gxk[i * c + ch];
-                        gys[s][2 * i * c + ch] += g;
-                        gys[s][(2 * i + 1) * c + ch] += g;
+                let (c, ylen) = (l.cin, layers[s].len * layers[s].cout);
+                for r in 0..rows {
+                    let (gxr, gy) = (&gxk[r * xlen..], &mut gys[s][r * ylen..]);
+                    for i in 0..l.len {
+                        for ch in 0..c {
+                            let g = 0.5 * gxr[i * c + ch];
+                            gy[2 * i * c + ch] += g;
+                            gy[(2 * i + 1) * c + ch] += g;
+                        }
                     }
                 }
             }
             ConvInput::UpCat(a, b) => {
                 let (ca, cb) = (layers[a].cout, layers[b].cout);
-                for i in 0..l.len {
-                    let row = &gxk[i * l.cin..(i + 1) * l.cin];
-                    for ch in 0..ca {
-                        gys[a][(i / 2) * ca + ch] += row[ch];
-                    }
-                    for ch in 0..cb {
-                        gys[b][i * cb + ch] += row[ca + ch];
+                let (alen, blen) = (layers[a].len * ca, layers[b].len * cb);
+                for r in 0..rows {
+                    for i in 0..l.len {
+                        let row = &gxk[r * xlen + i * l.cin..r * xlen + (i + 1) * l.cin];
+                        for ch in 0..ca {
+                            gys[a][r * alen + (i / 2) * ca + ch] += row[ch];
+                        }
+                        for ch in 0..cb {
+                            gys[b][r * blen + i * cb + ch] += row[ca + ch];
+                        }
                     }
                 }
             }
@@ -333,7 +361,7 @@ mod tests {
         let mut ys: Vec<Vec<f64>> = layers.iter().map(|l| vec![0.0; l.len * l.cout]).collect();
         xs[0].copy_from_slice(feat);
         let mut col = vec![0.0; col_len(layers)];
-        forward(layers, p, &mut xs, &mut ys, &mut col);
+        forward(layers, p, 1, &mut xs, &mut ys, &mut col);
         (xs, ys)
     }
 
@@ -361,7 +389,8 @@ mod tests {
         let mut gx0 = vec![0.0; len0 * cin];
         let (mut col, mut gcol) = (vec![0.0; col_len(&layers)], vec![0.0; col_len(&layers)]);
         backward(
-            &layers, &p, &xs, &ys, &mut gys, &mut gx, &mut col, &mut gcol, &mut pbar, 0, &mut gx0,
+            &layers, &p, 1, &xs, &ys, &mut gys, &mut gx, &mut col, &mut gcol, &mut pbar, 0,
+            &mut gx0,
         );
         let eps = 1e-6;
         let mut worst = 0.0f64;
@@ -380,6 +409,91 @@ mod tests {
             worst = worst.max((fd - gx0[i]).abs());
         }
         assert!(worst < 1e-8, "{body:?}: VJP vs FD {worst:e}");
+    }
+
+    /// Several samples in one call give each sample's outputs and feature cotangents and the
+    /// sum of their parameter gradients, as one call per sample does.
+    fn rows_match_one_at_a_time(body: Body, ions: usize) {
+        let (cin, rows) = (5, 3);
+        let layers = plan(body, ions, cin, 0);
+        let last = layers.last().unwrap();
+        let total = last.off + last.size();
+        let mut s = 11;
+        let p: Vec<f64> = (0..total).map(|_| lcg(&mut s)).collect();
+        let len0 = layers[0].len;
+        let feats: Vec<f64> = (0..rows * len0 * cin).map(|_| lcg(&mut s)).collect();
+        let wouts: Vec<f64> = (0..rows * last.len).map(|_| lcg(&mut s)).collect();
+        let buffers = |rows: usize| {
+            let xs: Vec<Vec<f64>> = layers
+                .iter()
+                .map(|l| vec![0.0; rows * l.len * l.cin])
+                .collect();
+            let ys: Vec<Vec<f64>> = layers
+                .iter()
+                .map(|l| vec![0.0; rows * l.len * l.cout])
+                .collect();
+            (xs, ys)
+        };
+        // All rows at once.
+        let (mut xs, mut ys) = buffers(rows);
+        xs[0].copy_from_slice(&feats);
+        let widest = layers.iter().map(|l| l.len * l.cin).max().unwrap();
+        let (mut col, mut gcol) = (
+            vec![0.0; rows * col_len(&layers)],
+            vec![0.0; rows * col_len(&layers)],
+        );
+        forward(&layers, &p, rows, &mut xs, &mut ys, &mut col);
+        let mut gys: Vec<Vec<f64>> = ys.iter().map(|y| vec![0.0; y.len()]).collect();
+        *gys.last_mut().unwrap() = wouts.clone();
+        let (mut gx, mut pbar, mut gx0) = (
+            vec![0.0; rows * widest],
+            vec![0.0; total],
+            vec![0.0; rows * len0 * cin],
+        );
+        backward(
+            &layers, &p, rows, &xs, &ys, &mut gys, &mut gx, &mut col, &mut gcol, &mut pbar, 0,
+            &mut gx0,
+        );
+        // One at a time.
+        let mut want_pbar = vec![0.0; total];
+        for r in 0..rows {
+            let (mut x1, mut y1) = buffers(1);
+            x1[0].copy_from_slice(&feats[r * len0 * cin..(r + 1) * len0 * cin]);
+            forward(&layers, &p, 1, &mut x1, &mut y1, &mut col);
+            let out = y1.last().unwrap();
+            let all = &ys.last().unwrap()[r * last.len..(r + 1) * last.len];
+            assert!(out.iter().zip(all).all(|(a, b)| (a - b).abs() < 1e-13));
+            let mut g1: Vec<Vec<f64>> = y1.iter().map(|y| vec![0.0; y.len()]).collect();
+            *g1.last_mut().unwrap() = wouts[r * last.len..(r + 1) * last.len].to_vec();
+            let mut gx01 = vec![0.0; len0 * cin];
+            backward(
+                &layers,
+                &p,
+                1,
+                &x1,
+                &y1,
+                &mut g1,
+                &mut gx,
+                &mut col,
+                &mut gcol,
+                &mut want_pbar,
+                0,
+                &mut gx01,
+            );
+            let got = &gx0[r * len0 * cin..(r + 1) * len0 * cin];
+            assert!(gx01.iter().zip(got).all(|(a, b)| (a - b).abs() < 1e-13));
+        }
+        let worst = pbar
+            .iter()
+            .zip(&want_pbar)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(worst < 1e-12, "{body:?}: summed gradient off by {worst:e}");
+    }
+
+    #[test]
+    fn many_samples_at_once_match_one_at_a_time() {
+        rows_match_one_at_a_time(Body::Cnn { channels: 4 }, 8);
+        rows_match_one_at_a_time(Body::UNet { channels: 3 }, 7);
     }
 
     #[test]

@@ -1103,7 +1103,7 @@ impl IonModel {
 
     /// Loss and gradient of the direct baseline at many points at once, the network as
     /// matrix products ([`crate::batched::forward_rows`]; needs
-    /// [`crate::batched::batched_network`]). Point r is feed `conds[r]` at normalised flux
+    /// [`crate::batched::batched_without_records`]). Point r is feed `conds[r]` at normalised flux
     /// `taus[r]` with `targets[r]` (one per ion, normalised concentrations) and the feed's
     /// soft penalty; adds dL/dp into `pbar` and returns (summed loss, measured entries).
     /// Equal to [`IonModel::direct_point`] and [`IonModel::direct_backward`] point by point,

@@ -632,7 +632,7 @@ pub fn forward(
             row[tout + 1] = tau;
             row[tout + 2] = c.log_scale;
         }
-        conv::forward(&l.conv, p, &mut ws.cx, &mut ws.cy, &mut ws.ccol);
+        conv::forward(&l.conv, p, 1, &mut ws.cx, &mut ws.cy, &mut ws.ccol);
         let out = &ws.cy[l.conv.len() - 1];
         ws.raw.copy_from_slice(&out[..n]);
         return;
@@ -796,6 +796,7 @@ fn conv_backward(
     conv::backward(
         &l.conv,
         p,
+        1,
         &ws.cx,
         &ws.cy,
         &mut ws.cgy,

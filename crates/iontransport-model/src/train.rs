@@ -210,7 +210,7 @@ pub fn batch_gradient(
     first_trainable: usize,
 ) -> Result<(f64, Vec<f64>, usize)> {
     if model.config.architecture == crate::model::Architecture::Direct
-        && crate::batched::batched_network(&model.config.network)
+        && crate::batched::batched_without_records(&model.config.network)
     {
         return direct_batch_gradient(model, trajectories, targets, first_trainable);
     }
@@ -272,9 +272,9 @@ pub fn batch_gradient(
 /// result does not depend on the thread count).
 const DIRECT_ROWS: usize = 64;
 
-/// [`batch_gradient`] for a direct baseline with the perceptron body: all flux points of the
-/// batch in chunks of [`DIRECT_ROWS`], each chunk's network evaluated as matrix products;
-/// chunks run in parallel and are summed in order.
+/// [`batch_gradient`] for a direct baseline (perceptron, CNN or U-Net body): all flux points
+/// of the batch in chunks of [`DIRECT_ROWS`], each chunk's network evaluated as matrix
+/// products; chunks run in parallel and are summed in order.
 fn direct_batch_gradient(
     model: &IonModel,
     trajectories: &[&Trajectory],

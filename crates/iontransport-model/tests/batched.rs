@@ -291,8 +291,9 @@ fn batch_gradient_equals_the_sum_of_trajectory_gradients() {
 
 #[test]
 fn direct_batch_gradient_equals_the_sum_of_point_gradients() {
-    // The direct (FNN) baseline: all flux points of a batch as matrix products in chunks of
-    // 64 against the one-point network, for each constraint, frozen front or not.
+    // The direct baselines (FNN, CNN, U-Net): all flux points of a batch as matrix products
+    // in chunks of 64 against the one-point network, for each constraint, frozen front or
+    // not.
     use iontransport_model::data::trajectories;
     use iontransport_model::model::Architecture;
     use iontransport_model::train::{batch_gradient, trajectory_gradient};
@@ -317,11 +318,18 @@ fn direct_batch_gradient_equals_the_sum_of_point_gradients() {
         Constraint::HardPositive,
         Constraint::Soft { weight: 0.5 },
     ] {
-        for attention in [true, false] {
+        for (attention, body) in [
+            (true, Body::Mlp),
+            (false, Body::Mlp),
+            (true, Body::Cnn { channels: 5 }),
+            (false, Body::UNet { channels: 4 }),
+            (true, Body::UNet { channels: 3 }),
+        ] {
             let mut m = model(
                 constraint,
                 NetworkConfig {
                     attention,
+                    body,
                     ..NetworkConfig::default()
                 },
             );
@@ -343,13 +351,13 @@ fn direct_batch_gradient_equals_the_sum_of_point_gradients() {
                 assert_eq!(c, wc);
                 assert!(
                     (l - wl).abs() <= 1e-12 * wl,
-                    "{constraint:?} attention {attention}: {l} vs {wl}"
+                    "{constraint:?} {body:?} attention {attention}: {l} vs {wl}"
                 );
                 let scale = wg.iter().fold(0.0f64, |m, x| m.max(x.abs()));
                 let err = max_abs_diff(&g, &wg) / scale;
                 assert!(
                     err < 1e-12,
-                    "{constraint:?} attention {attention} first {first}: {err:.2e}"
+                    "{constraint:?} {body:?} attention {attention} first {first}: {err:.2e}"
                 );
                 assert!(g[..first].iter().all(|&x| x == 0.0));
                 assert!(g[first..].iter().any(|&x| x != 0.0));
