@@ -117,6 +117,7 @@ pub fn padded_len(body: Body, ions: usize) -> usize {
 
 /// Builds layer `k`'s input from the outputs `ys` of earlier layers, for each of `rows`
 /// samples (each sample's block follows the previous one's).
+#[inline(always)]
 fn gather(layers: &[ConvLayer], k: usize, rows: usize, ys: &[Vec<f64>], x: &mut [f64]) {
     let l = &layers[k];
     let xlen = l.len * l.cin;
@@ -153,6 +154,7 @@ fn gather(layers: &[ConvLayer], k: usize, rows: usize, ys: &[Vec<f64>], x: &mut 
 /// product: row i of a sample is [x_{i-1}, x_i, x_{i+1}] (zeros beyond the sample's ends),
 /// so that the convolution of every sample is one matrix product with the weights
 /// (cout x KERNEL cin, as stored).
+#[inline(always)]
 fn im2col(l: &ConvLayer, rows: usize, x: &[f64], col: &mut [f64]) {
     let (c, wide) = (l.cin, KERNEL * l.cin);
     for r in 0..rows {
@@ -190,6 +192,7 @@ pub fn col_len(layers: &[ConvLayer]) -> usize {
 /// faer: the per-output dot products of length cin it replaces were ~55 % of a CNN
 /// baseline's training profile (97 us per training point against 18 for the FNN,
 /// 2026-11-27).
+#[inline(always)]
 pub fn forward(
     layers: &[ConvLayer],
     p: &[f64],
@@ -227,6 +230,7 @@ pub fn forward(
 /// `pbar` (only for layers ending after `first_trainable`), and writes the cotangent of the
 /// features into `gx0`. `gys` and `gx` are scratch (the same shapes as the outputs and the
 /// widest input); `col` and `gcol` are scratch of `rows` [`col_len`].
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     layers: &[ConvLayer],
