@@ -374,8 +374,9 @@ pub fn units(seeds: &[u64]) -> Vec<(u64, Variant)> {
 
 /// A unit's expected cost, relative: about its training seconds in the first whole `--full`
 /// seed on one core (docs/reproduction.md). Pre-training is what costs: the neural ODE's
-/// ~600 s under the hard constraint and ~1,100 s under the soft one (measured, cause not
-/// isolated), the CNN's ~750 s, the U-Net's ~450 s, the FNN's ~200 s; a unit without
+/// ~600 s under the hard constraint and ~1,100 s under the soft one (every unit that recorded
+/// its epochs ran all 200 pre-training epochs, so presumably more solver steps; not
+/// measured), the CNN's ~750 s, the U-Net's ~450 s, the FNN's ~200 s; a unit without
 /// pre-training (the hybrid included) takes seconds. Only the ratios matter.
 pub fn expected_cost(v: &Variant) -> u64 {
     if !v.pretrained {
