@@ -16,6 +16,10 @@ pub enum ConcentrationUnit {
     MmolPerL,
     /// mg/L (uses the ion's molar mass).
     MgPerL,
+    /// µmol/L (1e-3 mol/m^3).
+    MicromolPerL,
+    /// g/L (= kg/m^3; uses the ion's molar mass).
+    GPerL,
 }
 
 impl ConcentrationUnit {
@@ -26,6 +30,9 @@ impl ConcentrationUnit {
             Self::MolPerL => value * 1e3,
             // mg/L = g/m^3 = 1e-3 kg/m^3; divided by kg/mol gives mol/m^3.
             Self::MgPerL => value * 1e-3 / ion.molar_mass,
+            Self::MicromolPerL => value * 1e-3,
+            // g/L = kg/m^3; divided by kg/mol gives mol/m^3.
+            Self::GPerL => value / ion.molar_mass,
         }
     }
 
@@ -333,6 +340,13 @@ mod tests {
             1000.0,
             max_relative = 1e-6
         );
+        // 1 g/L is 1000 mg/L; 1000 umol/L is 1 mmol/L.
+        assert_relative_eq!(
+            ConcentrationUnit::GPerL.to_si(1.0, na),
+            43.497_61,
+            max_relative = 1e-6
+        );
+        assert_relative_eq!(ConcentrationUnit::MicromolPerL.to_si(1000.0, na), 1.0);
     }
 
     #[test]

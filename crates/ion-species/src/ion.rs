@@ -69,6 +69,23 @@ impl Ion {
         if self.charge == 0 {
             return Err(bad("charge must be non-zero for an ion".into()));
         }
+        // Simple aqueous ions carry at most four charges (Th4+, Fe(CN)6 4-); a larger valence
+        // is a typo, and the Born and Donnan terms grow as z^2 and exp(z).
+        if self.charge.abs() > MAX_VALENCE {
+            return Err(bad(format!(
+                "charge {} is beyond +-{MAX_VALENCE}, more than any simple aqueous ion carries",
+                self.charge
+            )));
+        }
+        // A name written with its sign (`Cs+`, `SO4 2-`) must agree with the charge.
+        let named = self.name.trim_end();
+        if (named.ends_with('+') && self.charge < 0) || (named.ends_with('-') && self.charge > 0) {
+            return Err(bad(format!(
+                "the name ends in `{}` but the charge is {:+}",
+                &named[named.len() - 1..],
+                self.charge
+            )));
+        }
         for (what, v) in [
             ("stokes_radius", Some(self.stokes_radius)),
             ("diffusivity", Some(self.diffusivity)),
@@ -101,6 +118,9 @@ impl Ion {
         Ok(())
     }
 }
+
+/// Largest |z| an ion may have (see [`Ion::validate`]).
+pub const MAX_VALENCE: i32 = 4;
 
 // Sources of the built-in data (all at 25 °C):
 // - Diffusivities at infinite dilution: CRC Handbook of Chemistry and Physics, "Ionic

@@ -27,5 +27,7 @@ pub mod water;
 
 pub use composition::{Composition, ConcentrationUnit, DEFAULT_NEUTRALITY_TOL};
 pub use error::{Result, SpeciesError};
-pub use ion::{BOLTZMANN, Ion, T_REF, WATER_VISCOSITY_25C, canonical_ions, extended_ions};
+pub use ion::{
+    BOLTZMANN, Ion, MAX_VALENCE, T_REF, WATER_VISCOSITY_25C, canonical_ions, extended_ions,
+};
 pub use registry::IonRegistry;

@@ -36,7 +36,7 @@ proptest! {
     fn units_round_trip(x in 1e-6f64..1e5, which in 0usize..8) {
         let reg = IonRegistry::canonical();
         let ion = &reg.ions()[which];
-        for u in [ConcentrationUnit::MolPerL, ConcentrationUnit::MmolPerL, ConcentrationUnit::MgPerL, ConcentrationUnit::MolPerM3] {
+        for u in [ConcentrationUnit::MolPerL, ConcentrationUnit::MmolPerL, ConcentrationUnit::MgPerL, ConcentrationUnit::MolPerM3, ConcentrationUnit::MicromolPerL, ConcentrationUnit::GPerL] {
             let si = u.to_si(x, ion);
             prop_assert!((u.from_si(si, ion) - x).abs() <= 1e-12 * x);
         }
@@ -64,5 +64,31 @@ fn every_name_and_alias_parses_to_its_ion_in_any_case() {
             assert_eq!(reg.parse(&t.to_uppercase()).unwrap().name, ion.name);
             assert_eq!(reg.parse(&format!("  {t} ")).unwrap().name, ion.name);
         }
+    }
+}
+
+#[test]
+fn an_ion_with_an_absurd_valence_or_a_sign_against_its_name_is_refused() {
+    let mut reg = IonRegistry::canonical();
+    let cs = |name: &str, charge: i32| ion_species::Ion {
+        name: name.into(),
+        formula: "Cs".into(),
+        charge,
+        stokes_radius: 0.119e-9,
+        diffusivity: 2.056e-9,
+        hydrated_radius: None,
+        molar_mass: 0.132_905,
+        aliases: vec![],
+        source: "test".into(),
+    };
+    // |z| = 7 and a cation named `Cs-` were both accepted.
+    let e = reg.add(cs("Cs+", 7)).unwrap_err().to_string();
+    assert!(e.contains("beyond +-4"), "{e}");
+    let e = reg.add(cs("Cs-", 1)).unwrap_err().to_string();
+    assert!(e.contains("ends in `-`") && e.contains("+1"), "{e}");
+    reg.add(cs("Cs+", 1)).unwrap();
+    // Every shipped ion passes the same checks.
+    for ion in IonRegistry::extended().ions() {
+        ion.validate().unwrap();
     }
 }

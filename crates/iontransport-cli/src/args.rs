@@ -1,7 +1,7 @@
 //! The command line (clap). Every quantity accepts a unit (see [`crate::units`]); bare flux
 //! numbers are m/s.
 
-use crate::units::{parse_flux, parse_length, parse_pressure};
+use crate::units::{parse_charge, parse_flux, parse_length, parse_pressure};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -19,6 +19,27 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Command {
+    /// What to do after an interrupt, for the message the signal handler prints.
+    pub fn resume_hint(&self) -> String {
+        match self {
+            Command::Train {
+                out, hybrid: false, ..
+            } => format!(
+                "resume training with `--resume {}` and the same --data, --out and --seed",
+                out.with_extension("ckpt").display()
+            ),
+            Command::Reproduce {
+                action: None, out, ..
+            } => format!(
+                "rerun the same command to resume: the finished units in {} are kept and only the missing ones run",
+                out.join("shards").display()
+            ),
+            _ => "nothing to resume: rerun the command".into(),
+        }
+    }
 }
 
 /// What `reproduce` does besides running a study.
@@ -71,8 +92,8 @@ pub enum Command {
     /// Pre-train a new model on DSPM-DE data, or fine-tune one on measurements.
     ///
     /// The feeds of --data are split by --seed: 25 % test (never used; `evaluate --seed S`
-    /// scores exactly them), 15 % validation (early stopping: training stops after 15 epochs
-    /// without improvement and keeps the best epoch), 60 % training. Losses are MSEs of
+    /// scores exactly them), 15 % validation (early stopping: training stops after --patience
+    /// epochs without improvement and keeps the best epoch), 60 % training. Losses are MSEs of
     /// normalised concentrations c/S (S = total feed concentration). A checkpoint OUT.ckpt is
     /// written every epoch for --resume and removed when OUT is saved.
     Train {
@@ -92,6 +113,10 @@ pub enum Command {
         /// Most epochs (early stopping may end sooner).
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
         epochs: u64,
+        /// Epochs without a better validation loss before training stops [default: 10; with
+        /// --hybrid 15]; a patience of at least --epochs runs every epoch.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        patience: Option<u64>,
         /// Seed of the split, the initial weights and the batches.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -145,8 +170,9 @@ pub enum Command {
         /// Effective thickness dx/A_k [default: 1.3 um].
         #[arg(long, value_parser = parse_length)]
         thickness: Option<f64>,
-        /// Membrane charge density X_d, mol/m3 [default: -40].
-        #[arg(long, allow_negative_numbers = true)]
+        /// Membrane charge density X_d: mol/m3 for a bare number, or with a molar unit
+        /// ("-40 mM", "-0.04 M") [default: -40].
+        #[arg(long, allow_hyphen_values = true, value_parser = parse_charge)]
         charge: Option<f64>,
         /// Relative permittivity in the pores [default: 55].
         #[arg(long, allow_hyphen_values = true)]

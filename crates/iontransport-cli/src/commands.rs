@@ -10,7 +10,9 @@ use iontransport_model::data::{TEST_FRACTION, VALIDATION_FRACTION, split, trajec
 use iontransport_model::evaluate::{metrics, neural_prediction};
 use iontransport_model::pipeline::{PipelineConfig, prepare, run, run_hybrid};
 use iontransport_model::train::{Phase, TrainConfig, train};
-use iontransport_model::{Checkpoint, Constraint, IonModel, ModelConfig, NetworkConfig};
+use iontransport_model::{
+    Checkpoint, Constraint, IonModel, MAX_SOFT_WEIGHT, ModelConfig, NetworkConfig,
+};
 use np_transport::data::{Dataset, balance_rounded, write_atomic};
 use np_transport::generate::{GeneratorConfig, flux_grid, generate, synthetic_measurements};
 use np_transport::{
@@ -124,7 +126,16 @@ fn feed_of(reg: &IonRegistry, feed: &str, units: &str, err: &mut dyn Write) -> R
 
 fn load_model(path: &Path) -> Result<IonModel> {
     check_input_file(path)?;
-    Ok(Checkpoint::load(path)?.model()?)
+    let c = Checkpoint::load(path)?;
+    if c.is_unfinished() {
+        return Err(CliError::Usage(format!(
+            "{} is the checkpoint of an unfinished training run (epoch {}), not a model: its parameters are the last epoch's, not the best validated ones; finish it with `train --resume {}` (same --data, --out and --seed) and use the model file that writes",
+            path.display(),
+            c.epoch,
+            path.display()
+        )));
+    }
+    Ok(c.model()?)
 }
 
 /// Runs a parsed command line.
@@ -209,6 +220,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             finetune_from,
             resume,
             epochs,
+            patience,
             seed,
             soft,
             positive,
@@ -223,19 +235,21 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             let ckpt = path.with_extension("ckpt");
             check_output_file(&ckpt, &[&data])?;
             if let Some(w) = soft
-                && !(w.is_finite() && w >= 0.0)
+                && !(w.is_finite() && (0.0..=MAX_SOFT_WEIGHT).contains(&w))
             {
                 return Err(CliError::Usage(format!(
-                    "--soft {w}: the penalty weight must be finite and >= 0"
+                    "--soft {w}: the penalty weight must be in [0, {MAX_SOFT_WEIGHT:e}] (larger weights swamp the data loss)"
                 )));
             }
             let ds = Dataset::read_csv(&data, &reg)?;
             note_balanced(&ds, err)?;
             if hybrid {
+                let quick = PipelineConfig::quick(seed);
                 let cfg = PipelineConfig {
                     finetune_epochs: epochs as usize,
                     skip_pretraining: true,
-                    ..PipelineConfig::quick(seed)
+                    patience: patience.map_or(quick.patience, |p| p as usize),
+                    ..quick
                 };
                 let prep = prepare(&ds, &cfg, &reg, false)?;
                 writeln!(
@@ -290,6 +304,9 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             let sp = split(all.len(), VALIDATION_FRACTION, TEST_FRACTION, seed)?;
             let pick = |idx: &[usize]| idx.iter().map(|&i| all[i].clone()).collect::<Vec<_>>();
             let mut tc = TrainConfig::method(phase, epochs as usize, seed);
+            if let Some(p) = patience {
+                tc.patience = p as usize;
+            }
             tc.progress = true;
             writeln!(
                 err,
@@ -306,7 +323,19 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                     "warning: no validation feeds: early stopping and the loss below use the training loss, which says nothing about new feeds"
                 )?;
             }
-            let resume = resume.map(|p| Checkpoint::load(&p)).transpose()?;
+            let resume = match resume {
+                Some(p) => {
+                    let c = Checkpoint::load(&p)?;
+                    if !c.is_unfinished() {
+                        return Err(CliError::Usage(format!(
+                            "{} is a finished model, not the checkpoint of an interrupted run: there is nothing to resume (fine-tune it with --finetune-from, or train anew)",
+                            p.display()
+                        )));
+                    }
+                    Some(c)
+                }
+                None => None,
+            };
             let rep = train(
                 &mut model,
                 &pick(&sp.train),
@@ -616,13 +645,14 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 Some(k_n) => crate::reproduce::reproduce_shard(
                     &ds, &base, name, &seeds, k_n, &reg, &folder, true,
                 )
-                .map(|count| {
+                .map(|done| {
                     let total = crate::reproduce::units(&seeds).len();
                     format!(
-                        "shard {}/{}: {count} units run now ({} of the study's {total} belong to it); results in {}/shards; when every shard is done: reproduce merge --out {}\n",
+                        "shard {}/{}: {} units run now ({} of the study's {total} belong to it); results in {}/shards; when every shard is done: reproduce merge --out {}\n",
                         k_n.0,
                         k_n.1,
-                        (0..total).filter(|i| i % k_n.1 == k_n.0).count(),
+                        done.run,
+                        done.owned,
                         folder.display(),
                         folder.display()
                     )

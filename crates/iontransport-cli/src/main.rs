@@ -8,12 +8,13 @@ use iontransport_cli::commands::run_cli;
 fn main() {
     // SIGINT/SIGTERM: remove the temporary file of any save in progress (finished files are
     // complete, and the checkpoint of the last epoch stays for --resume), then exit.
-    let _ = ctrlc::set_handler(|| {
+    let cli = Cli::parse();
+    let hint = cli.command.resume_hint();
+    let _ = ctrlc::set_handler(move || {
         np_transport::data::remove_pending_temporaries();
-        eprintln!("interrupted; saved files are complete (resume training with --resume OUT.ckpt)");
+        eprintln!("interrupted; saved files are complete ({hint})");
         std::process::exit(130);
     });
-    let cli = Cli::parse();
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     if let Err(e) = run_cli(cli, &mut out, &mut err) {
         eprintln!("error: {e}");

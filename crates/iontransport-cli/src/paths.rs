@@ -21,8 +21,15 @@ pub fn check_output_file(path: &Path, inputs: &[&Path]) -> Result<()> {
         path: path.display().to_string(),
         reason,
     };
-    if path.file_name().is_none() {
-        return Err(fail("not a file name".into()));
+    // `dir/` has the file name `dir` to std::path, but no file can be written under it.
+    let text = path.as_os_str().to_string_lossy();
+    if path.file_name().is_none()
+        || text.ends_with('/')
+        || text.ends_with(std::path::MAIN_SEPARATOR)
+    {
+        return Err(fail(
+            "ends in a folder separator or names no file; give a file name, e.g. model.json".into(),
+        ));
     }
     if path.is_dir() {
         return Err(fail("is a folder; give a file name".into()));
@@ -115,6 +122,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("also an input"), "{e}");
+        // A folder-like name that does not exist yet: refused before any work.
+        let e = check_output_file(&dir.path().join("new-folder/"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("give a file name"), "{e}");
         let e = check_output_file(&dir.path().join("no/such/m.json"), &[])
             .unwrap_err()
             .to_string();

@@ -314,6 +314,20 @@ pub struct UnitResult {
     /// epochs of the hybrid; empty in units written before it was recorded.
     #[serde(default)]
     pub epochs: Vec<usize>,
+    /// Fingerprint of the study that ran this unit ([`Manifest::study_fingerprint`]): `merge`
+    /// refuses a unit of another study (configuration, seeds or data) in the shards folder.
+    /// Empty in unsharded runs.
+    #[serde(default)]
+    pub study: String,
+}
+
+/// What one run of a shard did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardRun {
+    /// Units run now.
+    pub run: usize,
+    /// Units the shard owns ([`shard_of`]), finished before or now.
+    pub owned: usize,
 }
 
 /// What a sharded study writes next to its units, so that `merge` rebuilds the same study and
@@ -330,6 +344,24 @@ pub struct Manifest {
     pub data_fingerprint: String,
     /// Number of shards.
     pub shards: usize,
+}
+
+impl Manifest {
+    /// FNV-1a of the manifest without its shard count (a unit's result does not depend on how
+    /// the study was dealt out).
+    pub fn study_fingerprint(&self) -> String {
+        let key = Manifest {
+            shards: 0,
+            ..self.clone()
+        };
+        let json = serde_json::to_string(&key).unwrap_or_default();
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in json.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        format!("{h:016x}")
+    }
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> ModelError {
@@ -501,6 +533,7 @@ fn run_units(
                 dspmde_mae_by_class: classes(&prep.dspmde),
                 dspmde_within_10_percent: prep.dspmde.within_10_percent,
                 epochs,
+                study: String::new(),
             };
             let showcase = (seed == first_seed && v.name == MAIN).then_some((&prep, &model));
             done(unit, showcase)?;
@@ -697,7 +730,8 @@ pub fn reproduce(
 /// `out/shards/seed-S-VARIANT.json` as soon as it finishes (with the main variant's model of
 /// the first seed), so that a shard stopped at any point resumes where it was: units already
 /// on disk are skipped. Shards are independent processes (one machine or a scheduler's job
-/// array); [`merge`] assembles the study. Returns the number of units run now.
+/// array); [`merge`] assembles the study. Returns how many units ran now and how many the
+/// shard owns.
 #[allow(clippy::too_many_arguments)]
 pub fn reproduce_shard(
     measurements: &Dataset,
@@ -708,7 +742,7 @@ pub fn reproduce_shard(
     reg: &IonRegistry,
     out: &Path,
     progress: bool,
-) -> Result<usize> {
+) -> Result<ShardRun> {
     if seeds.is_empty() {
         return Err(ModelError::InvalidInput("no seed given".into()));
     }
@@ -745,8 +779,10 @@ pub fn reproduce_shard(
             write_atomic(&mpath, json.as_bytes())?;
         }
     }
+    let study = manifest.study_fingerprint();
     let all = units(seeds);
     let owner = shard_of(&all, shards);
+    let owned = owner.iter().filter(|o| **o == shard).count();
     let todo: Vec<(u64, Variant)> = all
         .into_iter()
         .enumerate()
@@ -773,13 +809,17 @@ pub fn reproduce_shard(
                     .save(&showcase_model_path(&dir, u.seed))?;
             }
             let path = unit_path(&dir, u.seed, &u.variant);
+            let u = UnitResult {
+                study: study.clone(),
+                ..u.clone()
+            };
             let json = serde_json::to_string_pretty(&u).map_err(|e| io_err(&path, e))?;
             write_atomic(&path, json.as_bytes())?;
             count += 1;
             Ok(())
         },
     )?;
-    Ok(count)
+    Ok(ShardRun { run: count, owned })
 }
 
 /// Assembles a sharded study in `out` (from `out/shards`, see [`reproduce_shard`]): checks
@@ -796,13 +836,25 @@ pub fn merge(measurements: &Dataset, reg: &IonRegistry, out: &Path) -> Result<Re
             "the shards were run on other measurements (pass the same --data)".into(),
         ));
     }
+    let study = manifest.study_fingerprint();
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for (s, v) in units(&manifest.seeds) {
         let path = unit_path(&dir, s, &v.name);
         match std::fs::read_to_string(&path) {
             Ok(t) => {
-                found.push(serde_json::from_str::<UnitResult>(&t).map_err(|e| io_err(&path, e))?)
+                let u = serde_json::from_str::<UnitResult>(&t).map_err(|e| io_err(&path, e))?;
+                if u.seed != s || u.variant != v.name || u.study != study {
+                    return Err(ModelError::InvalidInput(format!(
+                        "{} does not hold seed {s} {} of this study (it names seed {} {}, study `{}` against `{study}`): it was renamed, copied from another study or written by hand; delete it and rerun its shard",
+                        path.display(),
+                        v.name,
+                        u.seed,
+                        u.variant,
+                        u.study
+                    )));
+                }
+                found.push(u)
             }
             Err(_) => missing.push(format!("seed {s} {}", v.name)),
         }

@@ -4,8 +4,7 @@
 //! (m/s, Pa, m, mol/m^3) here and nowhere else.
 
 use ion_species::{Composition, ConcentrationUnit, IonRegistry};
-use np_transport::MAX_FLUX;
-use np_transport::data::{concentration_unit, flux_unit};
+use np_transport::units;
 
 /// Splits `"20 LMH"` / `"20LMH"` / `"20"` into the number and the (possibly empty) unit.
 fn number_and_unit(text: &str) -> Result<(f64, &str), String> {
@@ -35,65 +34,59 @@ fn number_and_unit(text: &str) -> Result<(f64, &str), String> {
     Ok((value, unit.trim()))
 }
 
-/// A water flux, m/s: a number with a unit (`m/s`, `um/s`, `L/m2/h` = `LMH`); a bare number
+/// A water flux, m/s: a number with a unit (any of [`units::FLUX_UNITS`]); a bare number
 /// is m/s. Must be in [0, MAX_FLUX]; a bare number that would fit as L/m2/h says so.
 pub fn parse_flux(text: &str) -> Result<f64, String> {
     let (v, unit) = number_and_unit(text)?;
     let factor = if unit.is_empty() {
         1.0
     } else {
-        flux_unit(unit)
-            .ok_or_else(|| format!("unknown flux unit `{unit}` (use m/s, um/s, L/m2/h or LMH)"))?
+        units::flux_unit(unit)?
     };
-    let j = v * factor;
-    if j < 0.0 {
-        return Err(format!("flux {text} is negative"));
-    }
-    if j > MAX_FLUX {
-        let hint = if unit.is_empty() && v * 1e-3 / 3600.0 <= MAX_FLUX {
-            format!("; if you meant {v} L/m2/h, write `{v} LMH`")
-        } else {
-            String::new()
-        };
-        return Err(format!(
-            "flux {text} = {j:e} m/s is above {MAX_FLUX:e} m/s ({} L/m2/h), far beyond nanofiltration{hint}",
-            MAX_FLUX * 3.6e6
-        ));
-    }
-    Ok(j)
+    units::check_flux(v * factor, v, if unit.is_empty() { "m/s" } else { unit })?;
+    Ok(v * factor)
 }
 
 /// A pressure difference, Pa: a number with `Pa`, `kPa`, `MPa`, `bar` or `psi` (no default
-/// unit: bar and Pa differ by 1e5).
+/// unit: bar and Pa differ by 1e5), at most [`units::MAX_PRESSURE`].
 pub fn parse_pressure(text: &str) -> Result<f64, String> {
     let (v, unit) = number_and_unit(text)?;
-    // psi: 6894.757 Pa (NIST SP 811, appendix B.8).
-    let factor = match unit.to_ascii_lowercase().as_str() {
-        "pa" => 1.0,
-        "kpa" => 1e3,
-        "mpa" => 1e6,
-        "bar" => 1e5,
-        "psi" => 6894.757,
-        "" => {
-            return Err(format!(
-                "pressure `{text}` needs a unit: bar, kPa, MPa, Pa or psi"
-            ));
-        }
-        other => {
-            return Err(format!(
-                "unknown pressure unit `{other}` (bar, kPa, MPa, Pa, psi)"
-            ));
+    if unit.is_empty() {
+        return Err(format!(
+            "pressure `{text}` needs a unit ({})",
+            units::PRESSURE_UNITS
+        ));
+    }
+    let p = v * units::pressure_unit(unit)?;
+    units::check_pressure(p, v, unit)?;
+    Ok(p)
+}
+
+/// A membrane charge density X_d, mol/m^3 (signed): a bare number is mol/m^3; or with a molar
+/// unit (`-40 mM`, `-0.04 M`, `-40 mol/m3`). Mass units are refused (a fixed charge has no
+/// molar mass), and so is |X_d| above [`np_transport::MAX_CHARGE_DENSITY`].
+pub fn parse_charge(text: &str) -> Result<f64, String> {
+    let (v, unit) = number_and_unit(text)?;
+    let x = if unit.is_empty() {
+        v
+    } else {
+        match units::concentration_unit(unit)? {
+            ConcentrationUnit::MgPerL | ConcentrationUnit::GPerL => {
+                return Err(format!(
+                    "charge `{text}`: a charge density takes a molar unit (mol/m3 = mM, mol/L = M), not a mass unit"
+                ));
+            }
+            // Any ion: molar units do not use the molar mass.
+            u => u.to_si(v, &IonRegistry::canonical().ions()[0]),
         }
     };
-    let p = v * factor;
-    if p < 0.0 {
-        return Err(format!("pressure {text} is negative"));
+    if x.abs() > np_transport::MAX_CHARGE_DENSITY {
+        return Err(format!(
+            "charge {text} = {x:e} mol/m3 is beyond +-{:e} mol/m3 (10 mol/L of fixed charge; fitted NF charges are tens to a few thousand mol/m3)",
+            np_transport::MAX_CHARGE_DENSITY
+        ));
     }
-    // 200 bar: above any nanofiltration or reverse-osmosis operation.
-    if p > 2e7 {
-        return Err(format!("pressure {text} is above 200 bar"));
-    }
-    Ok(p)
+    Ok(x)
 }
 
 /// A length, m: a number with `nm`, `um` (`µm`), `mm` or `m` (no default unit).
@@ -114,12 +107,10 @@ pub fn parse_length(text: &str) -> Result<f64, String> {
     Ok(l)
 }
 
-/// The concentration unit of a `--units` option (as in CSV headers: `mmol/L` = `mM` =
-/// `mol/m3`, `mol/L` = `M`, `mg/L` = `ppm`).
+/// The concentration unit of a `--units` option (as in CSV headers:
+/// [`units::CONCENTRATION_UNITS`]).
 pub fn parse_concentration_unit(text: &str) -> Result<ConcentrationUnit, String> {
-    concentration_unit(text).ok_or_else(|| {
-        format!("unknown concentration unit `{text}` (mmol/L, mM, mol/m3, mol/L, M, mg/L, ppm)")
-    })
+    units::concentration_unit(text)
 }
 
 /// A feed `ION=VALUE[ UNIT], ...` (e.g. `Na+=20 mM, SO4 2-=0.96 g/L` is not accepted, but
@@ -144,19 +135,30 @@ pub fn parse_feed(
         } else {
             parse_concentration_unit(unit)?
         };
-        if v < 0.0 {
-            return Err(format!("negative concentration in `{}`", part.trim()));
-        }
+        let c = unit.to_si(v, ion_data);
+        units::check_concentration(c, v, unit_text(unit))
+            .map_err(|e| format!("{e} (in `{}`)", part.trim()))?;
         if si.iter().any(|(n, _)| *n == ion_data.name) {
             return Err(format!("{} is given twice", ion_data.name));
         }
-        si.push((ion_data.name.clone(), unit.to_si(v, ion_data)));
+        si.push((ion_data.name.clone(), c));
     }
     if si.is_empty() {
         return Err("the feed is empty (expected e.g. `Na+=20, Cl-=20`)".into());
     }
     let refs: Vec<(&str, f64)> = si.iter().map(|(a, b)| (a.as_str(), *b)).collect();
     Composition::from_units(reg, &refs, ConcentrationUnit::MolPerM3).map_err(|e| e.to_string())
+}
+
+/// How a concentration unit is written in messages.
+fn unit_text(u: ConcentrationUnit) -> &'static str {
+    match u {
+        ConcentrationUnit::MolPerM3 | ConcentrationUnit::MmolPerL => "mmol/L",
+        ConcentrationUnit::MolPerL => "mol/L",
+        ConcentrationUnit::MgPerL => "mg/L",
+        ConcentrationUnit::MicromolPerL => "umol/L",
+        ConcentrationUnit::GPerL => "g/L",
+    }
 }
 
 #[cfg(test)]
@@ -203,6 +205,11 @@ mod tests {
         assert!((parse_length("0.45 nm").unwrap() - 0.45e-9).abs() < 1e-24);
         assert!((parse_length("1.3um").unwrap() - 1.3e-6).abs() < 1e-21);
         assert!(parse_length("1.3").is_err() && parse_length("-1 nm").is_err());
+        assert_eq!(parse_charge("-40").unwrap(), -40.0);
+        assert_eq!(parse_charge("-40 mM").unwrap(), -40.0);
+        assert_eq!(parse_charge("-0.04 M").unwrap(), -40.0);
+        assert!(parse_charge("-1e9").unwrap_err().contains("beyond"));
+        assert!(parse_charge("-40 mg/L").unwrap_err().contains("molar unit"));
 
         let reg = IonRegistry::canonical();
         let f = parse_feed(
@@ -210,7 +217,13 @@ mod tests {
             "Na+=20 mM, SO4 2-=0.96 g/L",
             ConcentrationUnit::MolPerM3,
         );
-        assert!(f.unwrap_err().contains("unknown concentration unit `g/L`"));
+        let so4 = f
+            .unwrap()
+            .iter()
+            .find(|(i, _)| i.name == "SO4^2-")
+            .unwrap()
+            .1;
+        assert!((so4 - 0.96 / 0.096056).abs() < 1e-9, "{so4}");
         let f = parse_feed(&reg, "Na+=460 mg/L, SO4 2-=10", ConcentrationUnit::MolPerM3).unwrap();
         let na = f.iter().find(|(i, _)| i.name == "Na+").unwrap().1;
         assert!((na - 460.0 / 22.98976928).abs() < 1e-3, "{na}");

@@ -4,7 +4,7 @@
 use crate::args::FoldsArg;
 use crate::error::{CliError, Result};
 use crate::figures::{self, CrossValFeed};
-use crate::paths::{check_input_file, prepare_output_folder};
+use crate::paths::{check_input_file, check_output_file, prepare_output_folder};
 use ion_species::IonRegistry;
 use iontransport_model::crossval::{
     CrossValConfig, CrossValReport, FoldScheme, ModelKind, cross_validate,
@@ -26,6 +26,15 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<()> {
     check_input_file(data)?;
+    if let Some(dup) = seeds
+        .iter()
+        .enumerate()
+        .find_map(|(k, s)| seeds[..k].contains(s).then_some(s))
+    {
+        return Err(CliError::Usage(format!(
+            "--seeds: seed {dup} is given twice (it would be counted twice in every mean and sd)"
+        )));
+    }
     let mut registry = IonRegistry::extended();
     if let Some(path) = ions {
         check_input_file(path)?;
@@ -53,9 +62,61 @@ pub fn run(
             e.into()
         }
     })?;
-    if let Some(d) = &out_dir {
-        prepare_output_folder(d)?;
+    let created = match &out_dir {
+        Some(d) => {
+            let created = prepare_output_folder(d)?;
+            let inputs: Vec<&Path> = std::iter::once(data).chain(ions).collect();
+            for name in ["report.md", "crossval.json"] {
+                if let Err(e) = check_output_file(&d.join(name), &inputs) {
+                    remove_if_created(d, created);
+                    return Err(e);
+                }
+            }
+            created
+        }
+        None => false,
+    };
+    let result = run_in(
+        &ds,
+        &registry,
+        folds,
+        seeds,
+        out_dir.as_deref(),
+        any_ion,
+        tiny,
+        data,
+        out,
+    );
+    if result.is_err()
+        && let Some(d) = &out_dir
+    {
+        remove_if_created(d, created);
     }
+    result
+}
+
+/// Removes the output folder again when this run created it and wrote nothing in it, so that
+/// a failed run leaves no empty folder behind.
+fn remove_if_created(dir: &Path, created: bool) {
+    if created {
+        // remove_dir refuses a folder that is not empty.
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+/// The cross-validation itself and its outputs, once the inputs are read and checked.
+#[allow(clippy::too_many_arguments)]
+fn run_in(
+    ds: &Dataset,
+    registry: &IonRegistry,
+    folds: FoldsArg,
+    seeds: Vec<u64>,
+    out_dir: Option<&Path>,
+    any_ion: bool,
+    tiny: bool,
+    data: &Path,
+    out: &mut dyn Write,
+) -> Result<()> {
     let mut cfg = if tiny {
         CrossValConfig::tiny()
     } else {
@@ -87,7 +148,7 @@ pub fn run(
     if let Some(first) = ds.comments.first() {
         writeln!(out, "  {first}")?;
     }
-    let r = cross_validate(&ds, &registry, &cfg, true)?;
+    let r = cross_validate(ds, registry, &cfg, true)?;
     let text = markdown(&r, &cfg);
     write!(out, "{text}")?;
     if let Some(dir) = out_dir {
@@ -95,15 +156,19 @@ pub fn run(
         let json = serde_json::to_string_pretty(&r).expect("the report serialises");
         write_atomic(&dir.join("crossval.json"), json.as_bytes())?;
         let mut written = 2;
+        let mut taken = std::collections::HashSet::new();
         for fig in feed_figures(&r) {
-            let name = format!("crossval-{}", slug(&fig.title));
-            written += figures::save(&dir, &name, &fig)?.len();
+            let name = unique(&mut taken, format!("crossval-{}", slug(&fig.title)));
+            written += figures::save(dir, &name, &fig)?.len();
         }
         writeln!(out, "wrote {written} files to {}", dir.display())?;
     }
     Ok(())
 }
 
+/// A file-name stem from a figure title (the part before `:`): every character that is not
+/// a letter or digit as `-` (so `NaCl+traces` gives `nacl-traces`; [`unique`] separates
+/// feeds that share a stem).
 fn slug(s: &str) -> String {
     s.split(':')
         .next()
@@ -113,6 +178,18 @@ fn slug(s: &str) -> String {
         .collect::<String>()
         .trim_matches('-')
         .to_lowercase()
+}
+
+/// `name`, or `name-2`, `name-3`, ... when taken already (feeds `A B` and `a-b` share a slug;
+/// without this the second figure overwrote the first).
+fn unique(taken: &mut std::collections::HashSet<String>, name: String) -> String {
+    let mut candidate = name.clone();
+    let mut k = 2;
+    while !taken.insert(candidate.clone()) {
+        candidate = format!("{name}-{k}");
+        k += 1;
+    }
+    candidate
 }
 
 fn mean_sd(v: &[f64]) -> (f64, f64) {
@@ -305,4 +382,29 @@ pub fn feed_figures(r: &CrossValReport) -> Vec<CrossValFeed> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feeds_that_share_a_slug_get_separate_figure_files() {
+        // `A+B`, `A B` and `a-b` all gave `crossval-a-b`: one file for three feeds, while the
+        // report said it wrote three.
+        let mut taken = std::collections::HashSet::new();
+        let names: Vec<String> = ["A+B: x", "A B: y", "a-b: z", "NaCl+traces: w"]
+            .iter()
+            .map(|t| unique(&mut taken, format!("crossval-{}", slug(t))))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "crossval-a-b",
+                "crossval-a-b-2",
+                "crossval-a-b-3",
+                "crossval-nacl-traces"
+            ]
+        );
+    }
 }

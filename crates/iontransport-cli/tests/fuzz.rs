@@ -228,7 +228,7 @@ fn pick(pool: &'static [&'static str]) -> impl Strategy<Value = Option<&'static 
 /// Feed (mol/m^3 per registry ion) as the command understood it, to check electroneutrality.
 fn feed_si(feed: &str, units: Option<&str>) -> Option<Vec<f64>> {
     let reg = IonRegistry::canonical();
-    let unit = np_transport::data::concentration_unit(units.unwrap_or("mmol/L"))?;
+    let unit = np_transport::units::concentration_unit(units.unwrap_or("mmol/L")).ok()?;
     let comp = parse_feed(&reg, feed, unit).ok()?;
     let mut v: Vec<f64> = reg
         .ions()

@@ -167,18 +167,24 @@ fn a_sharded_study_merges_into_the_same_results() {
     assert!(e.contains("manifest.json"), "{e}");
     let total = units(&[0, 1]).len();
     let mut ran = 0;
-    for k in [2, 0] {
-        ran += reproduce_shard(&ds, &cfg, "tiny", &[0, 1], (k, 3), &reg, out, false).unwrap();
+    let mut owned = 0;
+    for k in [2, 0, 1] {
+        if k == 1 {
+            let e = merge(&ds, &reg, out).unwrap_err().to_string();
+            assert!(e.contains("units are missing"), "{e}");
+        }
+        let done = reproduce_shard(&ds, &cfg, "tiny", &[0, 1], (k, 3), &reg, out, false).unwrap();
+        // The count a shard reports is the units it ran (it used to count i % n == k, not the
+        // units the cost-balanced dealing gave it).
+        assert_eq!(done.run, done.owned, "shard {k}");
+        owned += done.owned;
+        ran += done.run;
     }
-    let e = merge(&ds, &reg, out).unwrap_err().to_string();
-    assert!(e.contains("units are missing"), "{e}");
-    ran += reproduce_shard(&ds, &cfg, "tiny", &[0, 1], (1, 3), &reg, out, false).unwrap();
     assert_eq!(ran, total);
+    assert_eq!(owned, total);
     // Resumable: a finished shard has nothing left to do.
-    assert_eq!(
-        reproduce_shard(&ds, &cfg, "tiny", &[0, 1], (1, 3), &reg, out, false).unwrap(),
-        0
-    );
+    let again = reproduce_shard(&ds, &cfg, "tiny", &[0, 1], (1, 3), &reg, out, false).unwrap();
+    assert_eq!((again.run, again.owned > 0), (0, true));
     // Shards of another study are refused.
     let e = reproduce_shard(&ds, &cfg, "tiny", &[0], (0, 3), &reg, out, false)
         .unwrap_err()
@@ -193,6 +199,25 @@ fn a_sharded_study_merges_into_the_same_results() {
         r
     };
     assert_eq!(strip(&a), strip(&b));
+    // A unit file that names another seed or variant, or another study, is refused by merge
+    // (it used to be merged under the file's name).
+    let shards = out.join("shards");
+    let keep = std::fs::read_to_string(shards.join("seed-1-HYBRID.json")).unwrap();
+    std::fs::copy(
+        shards.join("seed-0-HYBRID.json"),
+        shards.join("seed-1-HYBRID.json"),
+    )
+    .unwrap();
+    let e = merge(&ds, &reg, out).unwrap_err().to_string();
+    assert!(e.contains("does not hold seed 1 HYBRID"), "{e}");
+    let mut forged: serde_json::Value = serde_json::from_str(&keep).unwrap();
+    forged["study"] = serde_json::json!("0123456789abcdef");
+    forged["mse"] = serde_json::json!(1e-9);
+    std::fs::write(shards.join("seed-1-HYBRID.json"), forged.to_string()).unwrap();
+    let e = merge(&ds, &reg, out).unwrap_err().to_string();
+    assert!(e.contains("written by hand"), "{e}");
+    std::fs::write(shards.join("seed-1-HYBRID.json"), keep).unwrap();
+    assert_eq!(strip(&merge(&ds, &reg, out).unwrap()), strip(&a));
     // Each unit records the epochs early stopping let it run, within the configured limits.
     let unit = |name: &str| -> UnitResult {
         let path = out.join("shards").join(format!("seed-0-{name}.json"));

@@ -10,7 +10,9 @@ use std::time::Duration;
 fn terminated_training_leaves_no_temporary_files() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("d.csv");
-    // Enough feeds that an epoch takes a while and early stopping cannot end the run first.
+    // Enough feeds that an epoch takes a while; the patience as large as the epochs, so that
+    // early stopping cannot end the run before the kill however fast the machine (with the
+    // default patience of 10 a quiet machine finished every run first).
     support::data_with(&data, 200);
     let out = dir.path().join("m.json");
     // Kill at staggered moments: during start-up, early epochs and later ones (each epoch
@@ -24,6 +26,8 @@ fn terminated_training_leaves_no_temporary_files() {
             .args([
                 "train",
                 "--epochs",
+                "100000",
+                "--patience",
                 "100000",
                 "--seed",
                 &k.to_string(),

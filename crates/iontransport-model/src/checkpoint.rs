@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 const FORMAT: &str = "iontransport-model";
-/// Version 2 checksums the whole checkpoint; version 1 files (parameters only) still load.
+/// Version 2 checksums the whole checkpoint; version 1 files (parameters only) still load,
+/// unless they hold what version 1 never wrote (a hybrid backbone or a training domain), which
+/// its checksum would leave unguarded.
 const VERSION: u32 = 2;
 
 /// Everything needed to use a model or to resume training it.
@@ -113,10 +115,12 @@ impl Checkpoint {
             path: path.display().to_string(),
             reason,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| ModelError::Io {
+        let bytes = std::fs::read(path).map_err(|e| ModelError::Io {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| bad("not a model file (not text: a model file is JSON)".into()))?;
         let file: File =
             serde_json::from_str(&text).map_err(|e| bad(format!("not a model file: {e}")))?;
         if file.format != FORMAT {
@@ -124,6 +128,11 @@ impl Checkpoint {
         }
         let c = file.checkpoint;
         let expected_sum = match file.version {
+            1 if c.config.backbone.is_some() || c.config.domain.is_some() => {
+                return Err(bad(
+                    "a version 1 file with a hybrid backbone or a training domain: version 1 never wrote them, and its checksum covers only the parameters, so the file was edited".into(),
+                ));
+            }
             1 => checksum_v1(&c.params),
             VERSION => checksum(&c).map_err(|e| bad(e.to_string()))?,
             v => {
@@ -151,6 +160,13 @@ impl Checkpoint {
             )));
         }
         Ok(c)
+    }
+
+    /// Whether this is a checkpoint of an unfinished training run (optimiser state kept for
+    /// `--resume`) rather than a finished model: its current parameters are the last epoch's,
+    /// not the best validated ones.
+    pub fn is_unfinished(&self) -> bool {
+        self.adam.is_some()
     }
 
     /// The model of this checkpoint (its current parameters).

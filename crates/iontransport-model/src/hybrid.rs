@@ -101,6 +101,10 @@ impl Backbone {
         }
         self.membrane.validate()?;
         self.conditions.validate()?;
+        for ion in &self.ions {
+            ion.validate()
+                .map_err(|e| ModelError::InvalidInput(format!("the backbone's ion data: {e}")))?;
+        }
         Ok(())
     }
 

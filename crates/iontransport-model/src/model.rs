@@ -110,6 +110,10 @@ const ATOL_RANGE: (f64, f64) = (1e-15, 1e-2);
 /// Flux scales a model may use, m/s: nanofiltration fluxes are 1e-7 to 1e-4 m/s
 /// (0.4-360 L/m2/h); a scale far outside makes tau = J_v / J_scale meaningless (1e300 gave
 /// R = 0 everywhere).
+/// Largest soft-penalty weight [`ModelConfig::validate`] accepts: the normalised losses are
+/// O(1e-3), so a weight beyond 1e6 leaves nothing but the penalty to fit.
+pub const MAX_SOFT_WEIGHT: f64 = 1e6;
+
 const FLUX_SCALE_RANGE: (f64, f64) = (1e-9, np_transport::MAX_FLUX);
 
 impl ModelConfig {
@@ -212,10 +216,10 @@ impl ModelConfig {
             ));
         }
         if let Constraint::Soft { weight } = self.constraint
-            && !(weight.is_finite() && weight >= 0.0)
+            && !(weight.is_finite() && (0.0..=MAX_SOFT_WEIGHT).contains(&weight))
         {
             return bad(format!(
-                "soft penalty weight {weight} must be finite and >= 0"
+                "soft penalty weight {weight} must be in [0, {MAX_SOFT_WEIGHT:e}] (larger weights swamp the data loss)"
             ));
         }
         let net = &self.network;
@@ -236,7 +240,14 @@ impl ModelConfig {
                 && 0.0 < d.total_min
                 && d.total_min <= d.total_max)
         {
-            return bad(format!("training domain {d:?} is inconsistent"));
+            return bad(format!(
+                "training domain inconsistent: flux_max {:e} m/s (must be in (0, {:e}]), totals {:e}-{:e} mol/m3 (must be finite, positive and ordered), {} ion flags for {n} ions",
+                d.flux_max,
+                np_transport::MAX_FLUX,
+                d.total_min,
+                d.total_max,
+                d.ions_seen.len()
+            ));
         }
         if let Some(b) = &self.backbone {
             if self.constraint != Constraint::HardPositive
@@ -250,6 +261,18 @@ impl ModelConfig {
             }
             if b.ions.len() != n || b.ions.iter().zip(&self.ions).any(|(i, n)| i.name != *n) {
                 return bad("the backbone's ions are not the model's".into());
+            }
+            if let Some((ion, z)) = b
+                .ions
+                .iter()
+                .zip(&self.valences)
+                .find(|(i, z)| i.z() != **z)
+            {
+                return bad(format!(
+                    "the backbone's {} has charge {} but the model's valence is {z}",
+                    ion.name,
+                    ion.z()
+                ));
             }
             b.validate()?;
         }
@@ -862,9 +885,15 @@ impl IonModel {
     /// Checks a query and prepares its feed (with the hybrid's backbone curve); returns the
     /// normalised fluxes.
     fn prepare_query(&self, feed: &[f64], fluxes: &[f64]) -> Result<(PreparedFeed, Vec<f64>)> {
-        if let Some(j) = fluxes.iter().find(|j| !(j.is_finite() && **j >= 0.0)) {
+        // The same cap as every DSPM-DE solve (np_transport::MAX_FLUX): beyond it a query is a
+        // unit slip, and an ODE integrated that far takes long before it fails.
+        if let Some(j) = fluxes
+            .iter()
+            .find(|j| !(j.is_finite() && (0.0..=np_transport::MAX_FLUX).contains(*j)))
+        {
             return Err(ModelError::InvalidInput(format!(
-                "flux {j} m/s must be finite and >= 0"
+                "flux {j} m/s must be finite and in [0, {:e}] m/s (3600 L/m2/h; was a value in L/m2/h passed as m/s?)",
+                np_transport::MAX_FLUX
             )));
         }
         if fluxes.windows(2).any(|w| w[1] < w[0]) {

@@ -276,3 +276,87 @@ fn a_batch_with_a_non_finite_gradient_is_skipped_not_fatal() {
         .to_string();
     assert!(e.contains("every batch of epoch 0"), "{e}");
 }
+
+#[test]
+fn version_one_files_cannot_carry_what_version_one_never_wrote() {
+    // Version 1 checksums only the parameters, so a v1 mark let edits of a hybrid's backbone
+    // or of the training domain load silently.
+    let mut m = tiny_model();
+    let set = tiny_set(&m);
+    train(
+        &mut m,
+        &set[..3],
+        &set[3..],
+        &TrainConfig::method(Phase::Pretrain, 1, 0),
+        None,
+        None,
+    )
+    .unwrap();
+    assert!(m.config.domain.is_some());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.json");
+    Checkpoint::of_model(&m, 0).save(&path).unwrap();
+    let mut file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    file["version"] = 1.into();
+    file["checksum"] = fnv1a_params(&m.params).into();
+    file["checkpoint"]["config"]["domain"]["flux_max"] = 1e-3.into();
+    std::fs::write(&path, file.to_string()).unwrap();
+    let e = Checkpoint::load(&path).unwrap_err().to_string();
+    assert!(e.contains("version 1") && e.contains("was edited"), "{e}");
+}
+
+#[test]
+fn random_bytes_are_not_a_model_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.json");
+    std::fs::write(&path, [0xff, 0xfe, 0x00, 0x81, 0x12, 0x9c]).unwrap();
+    let e = Checkpoint::load(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("not a model file") && !e.contains("UTF-8"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_library_model_caps_the_flux_like_every_solve() {
+    let m = tiny_model();
+    let reg = IonRegistry::canonical();
+    let feed = Composition::from_mmol_per_l(&reg, &[("Na+", 10.0), ("Cl-", 10.0)]).unwrap();
+    // 60 L/m2/h passed as m/s: refused at once (it was integrated).
+    let e = m.predict(&feed, &[1e-5, 60.0]).unwrap_err().to_string();
+    assert!(e.contains("3600 L/m2/h"), "{e}");
+    assert!(m.predict(&feed, &[1e-5, np_transport::MAX_FLUX]).is_ok());
+}
+
+#[test]
+fn a_soft_weight_that_swamps_the_data_and_a_backbone_ion_of_the_wrong_charge_are_refused() {
+    let reg = IonRegistry::canonical();
+    let cfg = ModelConfig::for_registry(
+        &reg,
+        NetworkConfig::default(),
+        Constraint::Soft { weight: 1e300 },
+    );
+    let e = cfg.validate().unwrap_err().to_string();
+    assert!(e.contains("swamp"), "{e}");
+    let mut m = tiny_model();
+    let backbone = iontransport_model::hybrid::Backbone::new(
+        np_transport::Membrane::nf270_like(),
+        np_transport::Conditions::default(),
+        &reg,
+        &m.config.ions,
+        2.0,
+    )
+    .unwrap();
+    m.config.backbone = Some(backbone);
+    m.config.validate().unwrap();
+    let b = m.config.backbone.as_mut().unwrap();
+    b.ions[0].charge = 2;
+    let e = m.config.validate().unwrap_err().to_string();
+    assert!(e.contains("valence"), "{e}");
+    let b = m.config.backbone.as_mut().unwrap();
+    b.ions[0].charge = 1;
+    b.ions[0].stokes_radius = 0.2;
+    let e = m.config.validate().unwrap_err().to_string();
+    assert!(e.contains("backbone's ion data"), "{e}");
+}

@@ -10,10 +10,13 @@
 //! Columns: `sample` (id; rows of one sample share its feed), optional `source`, `Jv [unit]`,
 //! then for any ion of the registry `feed:ION [unit]`, and either `permeate:ION [unit]` or
 //! `rejection:ION [-]`, each optionally with `permeate_sd:ION [unit]` / `rejection_sd:ION [-]`.
-//! Concentration units: mol/m3, mmol/L, mol/L, mg/L; flux units: m/s, L/m2/h (LMH), um/s.
-//! An empty cell means "not measured" (or, for a feed, "absent").
+//! Units: every spelling [`crate::units`] accepts (concentrations mol/m3 = mM, mol/L, mg/L,
+//! g/L, ...; fluxes m/s, um/s, L/m2/h = LMH, ...; rejections as fractions or `[%]`).
+//! An empty cell means "not measured" (or, for a feed, "absent"). Values implausible for
+//! their unit (the usual unit slips) are refused with a hint.
 
 use crate::error::{Result, TransportError};
+use crate::units;
 use ion_species::{ConcentrationUnit, Ion, IonRegistry};
 use std::io::Write;
 use std::path::Path;
@@ -176,11 +179,6 @@ enum Kind {
 }
 
 impl Kind {
-    /// A rejection column (a number without unit, at most 1).
-    fn is_rejection(self) -> bool {
-        matches!(self, Kind::Rejection | Kind::IntrinsicRejection)
-    }
-
     /// A measured quantity (not a feed, not an uncertainty).
     fn is_measurement(self) -> bool {
         matches!(
@@ -202,7 +200,10 @@ enum Column {
     Ion {
         kind: Kind,
         ion: usize,
+        /// Concentration unit (feeds, permeates and their uncertainties).
         unit: Option<ConcentrationUnit>,
+        /// Factor to a fraction (rejections and their uncertainties: 1 or 0.01 for `%`).
+        scale: f64,
     },
 }
 
@@ -219,74 +220,47 @@ fn csv_err(row: Option<usize>, col: Option<&str>, message: impl Into<String>) ->
     }
 }
 
-/// A concentration unit as written in CSV headers and on the command line: `mol/m3`
-/// (= `mmol/L` = `mM`), `mol/L` (= `M`), `mg/L` (= `ppm`, dilute water); case and spaces
-/// ignored.
-pub fn concentration_unit(u: &str) -> Option<ConcentrationUnit> {
-    match u.trim().to_ascii_lowercase().replace(' ', "").as_str() {
-        "mol/m3" | "mol/m^3" | "mm" | "mmol/l" => Some(ConcentrationUnit::MolPerM3),
-        "mol/l" | "m" => Some(ConcentrationUnit::MolPerL),
-        "mg/l" | "ppm" => Some(ConcentrationUnit::MgPerL),
-        _ => None,
-    }
-}
-
-/// The factor to m/s of a flux unit as written in CSV headers and on the command line: `m/s`,
-/// `um/s` (`µm/s`), `L/m2/h` (`LMH`, `L/(m2h)`, `L/m^2/h`); case and spaces ignored.
-pub fn flux_unit(u: &str) -> Option<f64> {
-    match u.trim().to_ascii_lowercase().replace(' ', "").as_str() {
-        "m/s" => Some(1.0),
-        "um/s" | "µm/s" => Some(1e-6),
-        // 1 L m^-2 h^-1 = 1e-3 m^3 / (m^2 3600 s).
-        "l/m2/h" | "lmh" | "l/(m2h)" | "l/m^2/h" => Some(1e-3 / 3600.0),
-        _ => None,
-    }
-}
-
-/// The factor to Pa of a pressure unit as written in CSV headers: `Pa`, `kPa`, `MPa`, `bar`,
-/// `psi`; case and spaces ignored.
-pub fn pressure_unit(u: &str) -> Option<f64> {
-    match u.trim().to_ascii_lowercase().replace(' ', "").as_str() {
-        "pa" => Some(1.0),
-        "kpa" => Some(1e3),
-        "mpa" => Some(1e6),
-        "bar" => Some(1e5),
-        // 1 psi = 6894.757 Pa (NIST SP 811, appendix B.8).
-        "psi" => Some(6_894.757),
-        _ => None,
-    }
-}
-
 /// The water permeability a file with a `dP` column states in a comment line
-/// `# water_permeability: 11.5 L/m2/h/bar` (or `m/s/Pa`), in m/(s Pa).
+/// `# water_permeability: 11.5 L/m2/h/bar` (or `m/s/Pa`), in m/(s Pa). Stated twice is an
+/// error (which one holds would be a guess), and so is a value outside
+/// [`units::PERMEABILITY_RANGE`].
 fn water_permeability(comments: &[String]) -> Result<Option<f64>> {
-    let Some(line) = comments
+    let mut stated = comments
         .iter()
-        .find_map(|c| c.trim().strip_prefix("water_permeability:"))
-    else {
+        .filter_map(|c| c.trim().strip_prefix("water_permeability:"));
+    let Some(line) = stated.next() else {
         return Ok(None);
     };
-    let bad = || {
+    if let Some(second) = stated.next() {
+        return Err(csv_err(
+            None,
+            None,
+            format!(
+                "the water permeability is stated twice (`{}` and `{}`): keep one `# water_permeability:` line",
+                line.trim(),
+                second.trim()
+            ),
+        ));
+    }
+    let bad = |why: String| {
         csv_err(
             None,
             None,
             format!(
-                "cannot read `# water_permeability:{line}`: write e.g. `# water_permeability: 11.5 L/m2/h/bar` or `1.6e-11 m/s/Pa`"
+                "cannot read `# water_permeability:{line}`: {why}; write e.g. `# water_permeability: 11.5 L/m2/h/bar` or `1.6e-11 m/s/Pa`"
             ),
         )
     };
     let mut parts = line.split_whitespace();
-    let value: f64 = parts.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
-    let unit = parts.collect::<String>().to_ascii_lowercase();
-    let factor = match unit.as_str() {
-        "m/s/pa" => 1.0,
-        "l/m2/h/bar" | "lmh/bar" => 1e-3 / 3600.0 / 1e5,
-        _ => return Err(bad()),
-    };
-    if !(value.is_finite() && value > 0.0) {
-        return Err(bad());
-    }
-    Ok(Some(value * factor))
+    let value: f64 = parts
+        .next()
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| bad("no number".into()))?;
+    let unit = parts.collect::<Vec<_>>().join(" ");
+    let factor = units::permeability_unit(&unit).map_err(bad)?;
+    let si = value * factor;
+    units::check_permeability(si, value, &unit).map_err(bad)?;
+    Ok(Some(si))
 }
 
 /// Splits `name [unit]` into its parts.
@@ -314,10 +288,7 @@ fn parse_header(reg: &IonRegistry, headers: &csv::StringRecord) -> Result<Vec<Co
                     "flux needs a unit, e.g. `Jv [m/s]` or `Jv [L/m2/h]`",
                 )
             })?;
-            Column::Flux(
-                flux_unit(u)
-                    .ok_or_else(|| csv_err(Some(1), Some(h), format!("unknown flux unit `{u}`")))?,
-            )
+            Column::Flux(units::flux_unit(u).map_err(|e| csv_err(Some(1), Some(h), e))?)
         } else if lower == "dp" {
             let u = unit.ok_or_else(|| {
                 csv_err(
@@ -326,11 +297,7 @@ fn parse_header(reg: &IonRegistry, headers: &csv::StringRecord) -> Result<Vec<Co
                     "pressure needs a unit, e.g. `dP [bar]` or `dP [kPa]`",
                 )
             })?;
-            Column::Pressure(
-                pressure_unit(u).ok_or_else(|| {
-                    csv_err(Some(1), Some(h), format!("unknown pressure unit `{u}`"))
-                })?,
-            )
+            Column::Pressure(units::pressure_unit(u).map_err(|e| csv_err(Some(1), Some(h), e))?)
         } else if lower == "t" || lower == "temperature" {
             let u = unit.ok_or_else(|| {
                 csv_err(
@@ -377,31 +344,48 @@ fn parse_header(reg: &IonRegistry, headers: &csv::StringRecord) -> Result<Vec<Co
             let ion = reg
                 .index_of(ion.trim())
                 .map_err(|e| csv_err(Some(1), Some(h), e.to_string()))?;
-            let unit = match kind {
+            let (unit, scale) = match kind {
                 Kind::Rejection
                 | Kind::RejectionSd
                 | Kind::IntrinsicRejection
-                | Kind::IntrinsicRejectionSd => None,
+                | Kind::IntrinsicRejectionSd => (
+                    None,
+                    units::rejection_unit(unit).map_err(|e| csv_err(Some(1), Some(h), e))?,
+                ),
                 _ => {
                     let u = unit.ok_or_else(|| {
                         csv_err(
                             Some(1),
                             Some(h),
-                            "concentration needs a unit, e.g. [mol/m3]",
+                            format!(
+                                "concentration needs a unit, e.g. [mol/m3] (accepted: {})",
+                                units::CONCENTRATION_UNITS
+                            ),
                         )
                     })?;
-                    Some(concentration_unit(u).ok_or_else(|| {
-                        csv_err(
-                            Some(1),
-                            Some(h),
-                            format!("unknown concentration unit `{u}`"),
-                        )
-                    })?)
+                    (
+                        Some(
+                            units::concentration_unit(u)
+                                .map_err(|e| csv_err(Some(1), Some(h), e))?,
+                        ),
+                        1.0,
+                    )
                 }
             };
-            Column::Ion { kind, ion, unit }
+            Column::Ion {
+                kind,
+                ion,
+                unit,
+                scale,
+            }
         } else {
-            return Err(csv_err(Some(1), Some(h), "unknown column"));
+            return Err(csv_err(
+                Some(1),
+                Some(h),
+                format!(
+                    "unknown column `{name}` (the columns are `sample`, `source`, `Jv [unit]` or `dP [unit]`, `T [C|K]`, and per ion `feed:`, `permeate:`, `permeate_sd:`, `rejection:`, `rejection_sd:`, `intrinsic_rejection:`, `intrinsic_rejection_sd:`; metadata such as pH or the membrane go in `#` comment lines above the header, e.g. `# pH: 6.5`)"
+                ),
+            ));
         };
         cols.push(col);
     }
@@ -497,6 +481,70 @@ fn parse_header(reg: &IonRegistry, headers: &csv::StringRecord) -> Result<Vec<Co
     Ok(cols)
 }
 
+/// A file's text split into its `#` comment lines and the CSV body.
+struct Lines {
+    /// The text with every comment line emptied, so that line numbers stay the file's (the
+    /// CSV reader skips empty lines).
+    body: String,
+    /// (line number, text after the `#`) of each comment line.
+    comments: Vec<(usize, String)>,
+}
+
+/// A comment line is one whose first non-blank character is `#` and that does not continue a
+/// quoted cell (so a cell cannot smuggle in a `# SYNTHETIC:` mark or a permeability, and an
+/// indented `# SYNTHETIC:` line is a comment, not the header).
+fn split_comments(text: &str) -> Lines {
+    let mut body = String::with_capacity(text.len());
+    let mut comments = Vec::new();
+    let mut in_quotes = false;
+    for (k, line) in text.split('\n').enumerate() {
+        if k > 0 {
+            body.push('\n');
+        }
+        match line.trim_start().strip_prefix('#') {
+            Some(c) if !in_quotes => {
+                comments.push((k + 1, c.trim_end_matches('\r').to_string()));
+            }
+            _ => {
+                body.push_str(line);
+                // A doubled quote inside a quoted cell leaves the parity unchanged.
+                in_quotes ^= line.matches('"').count() % 2 == 1;
+            }
+        }
+    }
+    Lines { body, comments }
+}
+
+impl Lines {
+    /// A comment line below the header with the header's number of fields, most of them
+    /// numbers, is a data row whose sample id starts with `#`: refused, because dropping it
+    /// would make the sample vanish without a word.
+    fn refuse_commented_rows(&self, fields: usize) -> Result<()> {
+        let header_line = self
+            .body
+            .split('\n')
+            .position(|l| !l.trim().is_empty())
+            .map_or(0, |i| i + 1);
+        for (line, c) in self.comments.iter().filter(|(l, _)| *l > header_line) {
+            let cells: Vec<&str> = c.split(',').map(str::trim).collect();
+            let numeric = cells
+                .iter()
+                .filter(|v| v.is_empty() || v.parse::<f64>().is_ok())
+                .count();
+            if fields >= 3 && cells.len() == fields && 2 * numeric >= fields {
+                return Err(csv_err(
+                    Some(*line),
+                    Some("sample"),
+                    format!(
+                        "this line starts with `#` but has the header's {fields} fields: a data row whose sample id starts with `#` would be dropped as a comment; rename the sample, or delete the row to leave it out"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Dataset {
     /// Reads a CSV file. Every problem is reported with its line and column.
     pub fn read_csv(path: &Path, reg: &IonRegistry) -> Result<Self> {
@@ -521,26 +569,30 @@ impl Dataset {
                 "the file has no header line and no data (expected `sample,Jv [unit],feed:ION [unit],...`; see docs/data-format.md)",
             ));
         }
-        let synthetic = text
-            .lines()
-            .find_map(|l| l.strip_prefix("# SYNTHETIC:").map(|s| s.trim().to_string()));
+        let lines = split_comments(text);
+        let synthetic = lines.comments.iter().find_map(|(_, c)| {
+            c.trim_start()
+                .strip_prefix("SYNTHETIC:")
+                .map(|s| s.trim().to_string())
+        });
         // The other comments are the file's provenance; keep them (the writer's own
         // "simulated values" line is regenerated, so it is not kept twice).
-        let comments: Vec<String> = text
-            .lines()
-            .filter_map(|l| l.trim_start().strip_prefix('#'))
-            .filter(|c| !c.starts_with(" SYNTHETIC:") && c.trim() != SIMULATED_NOTE)
+        let comments: Vec<String> = lines
+            .comments
+            .iter()
+            .map(|(_, c)| c)
+            .filter(|c| !c.trim_start().starts_with("SYNTHETIC:") && c.trim() != SIMULATED_NOTE)
             .map(|c| c.strip_prefix(' ').unwrap_or(c).to_string())
             .collect();
         let mut rdr = csv::ReaderBuilder::new()
-            .comment(Some(b'#'))
             .trim(csv::Trim::All)
-            .from_reader(text.as_bytes());
+            .from_reader(lines.body.as_bytes());
         let headers = rdr
             .headers()
             .map_err(|e| csv_err(Some(1), None, e.to_string()))?
             .clone();
         let cols = parse_header(reg, &headers)?;
+        lines.refuse_commented_rows(headers.len())?;
         let basis = if cols.iter().any(|c| {
             matches!(
                 c,
@@ -604,32 +656,22 @@ impl Dataset {
                     }
                     Ok(Some(v))
                 };
+                let unit_of_head = split_unit(head).1.unwrap_or("");
+                let bad = |m: String| csv_err(Some(line), Some(head), m);
                 match *col {
                     Column::Sample => id = cell.to_string(),
                     Column::Source => source = cell.to_string(),
                     Column::Flux(scale) => {
                         let v = num(cell)?
                             .ok_or_else(|| csv_err(Some(line), Some(head), "flux is missing"))?;
-                        if v < 0.0 {
-                            return Err(csv_err(
-                                Some(line),
-                                Some(head),
-                                format!("negative water flux {v}"),
-                            ));
-                        }
                         flux = v * scale;
+                        units::check_flux(flux, v, unit_of_head).map_err(bad)?;
                     }
                     Column::Pressure(scale) => {
                         let v = num(cell)?.ok_or_else(|| {
                             csv_err(Some(line), Some(head), "pressure is missing")
                         })?;
-                        if v < 0.0 {
-                            return Err(csv_err(
-                                Some(line),
-                                Some(head),
-                                format!("negative pressure {v}"),
-                            ));
-                        }
+                        units::check_pressure(v * scale, v, unit_of_head).map_err(bad)?;
                         pressure = Some(v * scale);
                     }
                     Column::Temperature(offset) => {
@@ -648,33 +690,35 @@ impl Dataset {
                             temperature = Some(t);
                         }
                     }
-                    Column::Ion { kind, ion, unit } => {
+                    Column::Ion {
+                        kind,
+                        ion,
+                        unit,
+                        scale,
+                    } => {
                         let Some(v) = num(cell)? else { continue };
-                        let si = unit.map_or(v, |u| u.to_si(v, &ions[ion]));
-                        let nonneg = !kind.is_rejection();
-                        if nonneg && v < 0.0 {
-                            return Err(csv_err(
-                                Some(line),
-                                Some(head),
-                                format!("negative value {v}"),
-                            ));
+                        // Concentrations in mol/m^3, rejections as fractions.
+                        let si = unit.map_or(v * scale, |u| u.to_si(v, &ions[ion]));
+                        match kind {
+                            Kind::Rejection | Kind::IntrinsicRejection => {
+                                units::check_rejection(si, v, unit_of_head).map_err(bad)?;
+                            }
+                            Kind::RejectionSd | Kind::IntrinsicRejectionSd => {
+                                if !(0.0..=1.0).contains(&si) {
+                                    return Err(bad(format!(
+                                        "uncertainty {v} {unit_of_head} of a rejection is outside 0-1"
+                                    )));
+                                }
+                            }
+                            _ => units::check_concentration(si, v, unit_of_head).map_err(bad)?,
                         }
                         match kind {
                             Kind::Feed => feed[ion] = si,
                             Kind::Permeate => point.permeate[ion] = Some(si),
                             Kind::PermeateSd => point.permeate_sd[ion] = Some(si),
-                            Kind::Rejection | Kind::IntrinsicRejection => {
-                                if v > 1.0 {
-                                    return Err(csv_err(
-                                        Some(line),
-                                        Some(head),
-                                        format!("rejection {v} above 1"),
-                                    ));
-                                }
-                                rejection[ion] = Some(v)
-                            }
+                            Kind::Rejection | Kind::IntrinsicRejection => rejection[ion] = Some(si),
                             Kind::RejectionSd | Kind::IntrinsicRejectionSd => {
-                                rejection_sd[ion] = Some(v)
+                                rejection_sd[ion] = Some(si)
                             }
                         }
                     }
@@ -760,12 +804,22 @@ impl Dataset {
                             format!("sample {id} changes its feed between rows"),
                         ));
                     }
-                    if s.points.last().is_some_and(|p| p.flux > flux) {
-                        return Err(csv_err(
-                            Some(line),
-                            None,
-                            format!("sample {id}: fluxes must increase down the file"),
-                        ));
+                    if let Some(prev) = s.points.last()
+                        && prev.flux >= flux
+                    {
+                        let message = if pressure.is_some() {
+                            format!(
+                                "sample {id}: the flux computed from this row's pressure ({flux:.4e} m/s) is not above the previous row's ({:.4e} m/s): list a sample's pressures in increasing order, and check that the pressure beats the rise in osmotic pressure",
+                                prev.flux
+                            )
+                        } else if prev.flux == flux {
+                            format!(
+                                "sample {id} has two rows at the flux {flux:e} m/s: average repeated measurements, or give them separate sample ids"
+                            )
+                        } else {
+                            format!("sample {id}: fluxes must increase down the file")
+                        };
+                        return Err(csv_err(Some(line), None, message));
                     }
                     s.points.push(point);
                 }

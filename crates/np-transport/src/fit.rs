@@ -335,6 +335,57 @@ impl Problem<'_> {
     }
 }
 
+/// Largest measured rejection a fit accepts: 1 plus room for measurement noise.
+const MAX_NOISY_REJECTION: f64 = 1.1;
+
+/// Checks the measurements before any solve, so that bad input is named rather than
+/// surfacing as "no start converged" minutes later: fluxes in (0, MAX_FLUX], rejections
+/// finite in [MIN_REJECTION, 1.1] of ions in the feed, each ion once, temperatures in range,
+/// feeds electroneutral.
+fn check_measurements(data: &[RejectionMeasurement]) -> Result<()> {
+    let (t_lo, t_hi) = ion_species::water::TEMPERATURE_RANGE;
+    for (k, m) in data.iter().enumerate() {
+        let bad = |why: String| TransportError::Fit(format!("measurement {k}: {why}"));
+        if !(m.flux.is_finite() && m.flux > 0.0 && m.flux <= crate::MAX_FLUX) {
+            return Err(bad(format!(
+                "flux {:e} m/s must be in (0, {:e}] m/s (a zero flux carries no information; above the cap, a unit slip)",
+                m.flux,
+                crate::MAX_FLUX
+            )));
+        }
+        if let Some(t) = m.temperature
+            && !(t.is_finite() && (t_lo..=t_hi).contains(&t))
+        {
+            return Err(bad(format!("temperature {t} K is outside {t_lo}-{t_hi} K")));
+        }
+        m.feed
+            .check_electroneutral(ion_species::DEFAULT_NEUTRALITY_TOL)
+            .map_err(|e| bad(e.to_string()))?;
+        if m.rejections.is_empty() {
+            return Err(bad("no rejection measured".into()));
+        }
+        for (j, (ion, r)) in m.rejections.iter().enumerate() {
+            if !m.feed.get(ion).is_some_and(|c| c > 0.0) {
+                return Err(bad(format!(
+                    "a rejection of {ion}, which is not in its feed (every observation must be of a feed ion)"
+                )));
+            }
+            if m.rejections[..j].iter().any(|(other, _)| other == ion) {
+                return Err(bad(format!("{ion} is measured twice")));
+            }
+            // Noise may lift a rejection near 1 slightly above it (sulfate at 0.998 +- 0.005);
+            // far above, or below MIN_REJECTION, it is a slip.
+            if !(r.is_finite() && (crate::units::MIN_REJECTION..=MAX_NOISY_REJECTION).contains(r)) {
+                return Err(bad(format!(
+                    "rejection {r} of {ion} is not finite or outside [{}, {MAX_NOISY_REJECTION}] (a fraction, not a percentage)",
+                    crate::units::MIN_REJECTION
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Residuals model - measured for every (measurement, ion), in order.
 pub fn residuals(
     data: &[RejectionMeasurement],
@@ -448,6 +499,12 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
     };
     opts.initial.validate()?;
     opts.conditions.validate()?;
+    check_measurements(data)?;
+    if opts.max_evaluations == 0 {
+        return Err(TransportError::Fit(
+            "max_evaluations is 0: the optimiser could not evaluate a single residual".into(),
+        ));
+    }
     let n_obs: usize = data.iter().map(|m| m.rejections.len()).sum();
     let names = names(opts);
     let n_par = names.len();
@@ -482,10 +539,15 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
         .reduce(|a, b| if b.ssr < a.ssr { b } else { a })
         .ok_or_else(|| {
             TransportError::Fit(format!(
-                "no start converged ({} starts within the bounds {:?}); check the data, \
+                "no start converged ({} starts within the bounds {}); check the data, \
                  the conditions or widen the bounds",
                 starts.len(),
-                bounds.ranges
+                names
+                    .iter()
+                    .zip(&bounds.ranges)
+                    .map(|(n, (lo, hi, _))| format!("{n} {lo:.3e}..{hi:.3e}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })?;
     let margin_best = bounds.margin(&best.x);

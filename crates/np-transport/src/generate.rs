@@ -183,6 +183,21 @@ pub fn generate(
             reason: "a sweep needs at least one flux",
         });
     }
+    let w = cfg.regime_weights;
+    if let Some(&bad) = w.iter().find(|x| !(x.is_finite() && **x >= 0.0)) {
+        return Err(TransportError::InvalidParameter {
+            name: "regime_weights",
+            value: bad,
+            reason: "each weight must be finite and >= 0",
+        });
+    }
+    if w.iter().sum::<f64>() <= 0.0 {
+        return Err(TransportError::InvalidParameter {
+            name: "regime_weights",
+            value: 0.0,
+            reason: "at least one regime needs a positive weight",
+        });
+    }
     // Checked once here rather than failing every feed's sweep the same way.
     for (k, &j) in cfg.fluxes.iter().enumerate() {
         crate::solver::check_flux(j)?;
@@ -195,6 +210,13 @@ pub fn generate(
         }
     }
     let indices: Vec<usize> = (0..cfg.feeds).filter(|i| i % shards == shard).collect();
+    if indices.is_empty() {
+        return Err(TransportError::InvalidParameter {
+            name: "shard",
+            value: shard as f64,
+            reason: "this shard holds no feed: there are fewer feeds than shards",
+        });
+    }
     let bar = Progress::new(
         cfg.progress,
         indices.len() as u64,

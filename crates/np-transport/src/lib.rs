@@ -17,6 +17,7 @@ pub mod partition;
 mod progress;
 mod solver;
 mod transport;
+pub mod units;
 pub mod watertap;
 
 pub use constants::*;
@@ -26,6 +27,7 @@ pub use fit::{
     residuals,
 };
 pub use model::{
-    Activity, ChargeModel, Conditions, LogNormalPores, Membrane, Polarisation, PoreScheme,
+    Activity, ChargeModel, Conditions, LogNormalPores, MAX_CHARGE_DENSITY, Membrane, Polarisation,
+    PoreScheme,
 };
 pub use solver::{Dspmde, MAX_FLUX, OperatingPoint};

@@ -31,6 +31,11 @@ impl ChargeModel {
     }
 }
 
+/// Largest |X_d| (and |a| of a Freundlich isotherm) a membrane may have, mol/m^3: 10 mol/L of
+/// fixed charge. Fitted NF charges are tens to a few thousand mol/m^3; far larger values are
+/// unit slips (mol/L for mol/m^3 the other way round) and make the Donnan solve degenerate.
+pub const MAX_CHARGE_DENSITY: f64 = 1e4;
+
 /// A log-normal distribution of pore radii around [`Membrane::pore_radius`] (its median),
 /// with standard deviation `sigma` of ln r, integrated with `nodes`-point Gauss-Hermite
 /// quadrature. Pores of radius r carry water flux per unit pore area proportional to r^2
@@ -89,14 +94,16 @@ impl Membrane {
                 "must be in (0, 100 nm), in metres",
             );
         }
+        // Delta x / A_k: active layers of 10 nm to 1 um over porosities of 0.01-0.5 give
+        // 20 nm to 100 um; below 1 nm no layer is left, a unit slip.
         if !(self.effective_thickness.is_finite()
-            && self.effective_thickness > 0.0
+            && self.effective_thickness >= 1e-9
             && self.effective_thickness < 1e-3)
         {
             return bad(
                 "effective_thickness",
                 self.effective_thickness,
-                "must be in (0, 1 mm), in metres",
+                "must be in [1 nm, 1 mm), in metres",
             );
         }
         if !(self.pore_dielectric.is_finite()
@@ -110,13 +117,24 @@ impl Membrane {
             );
         }
         match self.charge {
-            ChargeModel::Constant(x) if !x.is_finite() => {
-                return bad("charge", x, "must be finite");
+            ChargeModel::Constant(x) if !(x.is_finite() && x.abs() <= MAX_CHARGE_DENSITY) => {
+                return bad(
+                    "charge",
+                    x,
+                    "must be finite and within +-1e4 mol/m^3 (10 mol/L of fixed charge; fitted NF charges are tens to a few thousand)",
+                );
             }
-            ChargeModel::Freundlich { a, b }
-                if !(a.is_finite() && b.is_finite() && (0.0..=2.0).contains(&b)) =>
+            ChargeModel::Freundlich { a, .. }
+                if !(a.is_finite() && a.abs() <= MAX_CHARGE_DENSITY) =>
             {
-                return bad("charge.b", b, "Freundlich a must be finite and b in [0, 2]");
+                return bad(
+                    "charge.a",
+                    a,
+                    "Freundlich a must be finite and within +-1e4 mol/m^3 per (mol/m^3)^b",
+                );
+            }
+            ChargeModel::Freundlich { b, .. } if !(b.is_finite() && (0.0..=2.0).contains(&b)) => {
+                return bad("charge.b", b, "Freundlich b must be in [0, 2]");
             }
             _ => {}
         }

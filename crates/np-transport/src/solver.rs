@@ -124,6 +124,16 @@ impl Dspmde {
         }
         feed.check_electroneutral(DEFAULT_NEUTRALITY_TOL)
             .map_err(|e| TransportError::InvalidFeed(e.to_string()))?;
+        if let Some((ion, c)) = present
+            .iter()
+            .find(|(_, c)| *c > crate::units::MAX_CONCENTRATION)
+        {
+            return Err(TransportError::InvalidFeed(format!(
+                "{} at {c:e} mol/m^3 is above {} mol/m^3 (10 mol/L), beyond any aqueous feed: check the unit",
+                ion.name,
+                crate::units::MAX_CONCENTRATION
+            )));
+        }
         let names: Vec<String> = present.iter().map(|(i, _)| i.name.clone()).collect();
         let z: Vec<f64> = present.iter().map(|(i, _)| i.z()).collect();
         let cf: Vec<f64> = present.iter().map(|(_, c)| *c).collect();
@@ -247,19 +257,35 @@ impl Dspmde {
     /// Solves for the water flux given the applied pressure difference `dp` (Pa), with
     /// Hagen-Poiseuille J_v = (dP - d pi) r_p^2 / (8 mu Delta x / A_k) and van 't Hoff
     /// d pi = RT sum (c_m - c_p) (Bowen & Welfoot 2002, eq. 14).
+    ///
+    /// The pressure must be in [0, [`crate::units::MAX_PRESSURE`]] (200 bar), and the flux it
+    /// gives at most [`MAX_FLUX`] (the flux [`Dspmde::solve`] accepts): a wide-pore membrane
+    /// at high pressure is refused rather than answered with a flux no solve would accept.
     pub fn solve_at_pressure(&self, feed: &Composition, dp: f64) -> Result<OperatingPoint> {
-        if !(dp.is_finite() && dp >= 0.0) {
+        if !(dp.is_finite() && (0.0..=crate::units::MAX_PRESSURE).contains(&dp)) {
             return Err(TransportError::InvalidParameter {
                 name: "pressure",
                 value: dp,
-                reason: "must be finite and >= 0 Pa",
+                reason: "must be finite, >= 0 and at most 2e7 Pa (200 bar, beyond any nanofiltration or reverse-osmosis operation)",
             });
         }
         let perm = self.membrane.pore_radius.powi(2)
             / (8.0 * WATER_VISCOSITY * self.membrane.effective_thickness);
         let prep = self.prepare(feed)?;
         let f = |p: &OperatingPoint| p.flux - (dp - p.osmotic_pressure) * perm;
-        let (mut lo, mut hi) = (0.0, dp * perm);
+        let mut hi = dp * perm;
+        if hi > MAX_FLUX {
+            let top = self.solve(feed, MAX_FLUX)?;
+            if f(&top) < 0.0 {
+                return Err(TransportError::InvalidParameter {
+                    name: "pressure",
+                    value: dp,
+                    reason: "drives a water flux above MAX_FLUX = 1e-3 m/s through this membrane (its Hagen-Poiseuille permeability is that of a far wider pore than nanofiltration's)",
+                });
+            }
+            hi = MAX_FLUX;
+        }
+        let mut lo = 0.0;
         let mut guess = prep.cf.clone();
         let mut best = prep.point(0.0, &guess, 2)?;
         if dp == 0.0 {
