@@ -12,7 +12,7 @@ use std::path::PathBuf;
     version,
     about = "Attention neural ODE and DSPM-DE for multi-ion nanofiltration",
     after_help = "Units: fluxes take m/s (bare numbers), um/s, L/m2/h or LMH (`--flux-max \"60 LMH\"`); \
-feeds take mmol/L = mM = mol/m3, mol/L = M, mg/L = ppm per ion (`--feed \"Na+=20 mM, Cl-=20 mM\"`); \
+feeds take mmol/L = mM = mol/m3, umol/L, mol/L = M, mg/L = ppm, g/L per ion (`--feed \"Na+=20 mM, Cl-=20 mM\"`); \
 pressures bar, kPa, MPa, Pa or psi. Files: the CSV format of docs/data-format.md."
 )]
 pub struct Cli {
