@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{run, small_data, tiny_model};
+use support::{run, tiny_model, train, with_small_data};
 
 #[test]
 fn fluxes_far_outside_nanofiltration_fail_at_once_with_a_unit_hint() {
@@ -111,9 +111,7 @@ fn synthetic_defaults_reproduce_the_shipped_set() {
 
 #[test]
 fn inputs_and_outputs_are_checked_before_any_work() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("d.csv");
-    small_data(&data);
+    let (dir, data) = with_small_data();
     let d = data.to_str().unwrap();
     // A typo in --data was silently replaced by the synthetic set.
     let e = run(&["pipeline", "--data", "/no/such/file.csv"])
@@ -162,20 +160,9 @@ fn inputs_and_outputs_are_checked_before_any_work() {
 
 #[test]
 fn train_says_how_it_splits_and_cleans_up_its_checkpoint() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("d.csv");
-    small_data(&data);
+    let (dir, data) = with_small_data();
     let out = dir.path().join("m.json");
-    let o = run(&[
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--epochs",
-        "1",
-        "--positive",
-    ]);
+    let o = train(&data, &out, &["--epochs", "1", "--positive"]);
     let text = o.result.unwrap();
     assert!(
         text.contains("best validation MSE") && text.contains("normalised"),
@@ -200,15 +187,7 @@ fn train_says_how_it_splits_and_cleans_up_its_checkpoint() {
         .map(String::as_str)
         .collect();
     std::fs::write(&one, first.join("\n") + "\n").unwrap();
-    let o = run(&[
-        "train",
-        "--data",
-        one.to_str().unwrap(),
-        "--out",
-        dir.path().join("o.json").to_str().unwrap(),
-        "--epochs",
-        "1",
-    ]);
+    let o = train(&one, &dir.path().join("o.json"), &["--epochs", "1"]);
     let text = o.result.unwrap();
     assert!(text.contains("best TRAINING MSE"), "{text}");
     assert!(o.stderr.contains("no validation feeds"), "{}", o.stderr);
@@ -216,9 +195,7 @@ fn train_says_how_it_splits_and_cleans_up_its_checkpoint() {
 
 #[test]
 fn predictions_outside_the_training_domain_warn() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("d.csv");
-    small_data(&data);
+    let (dir, data) = with_small_data();
     let model = dir.path().join("m.json");
     tiny_model(&data, &model);
     let m = model.to_str().unwrap();
@@ -352,9 +329,7 @@ fn the_dspmde_alone_at_fluxes_and_pressures() {
 
 #[test]
 fn parity_csv_quotes_sample_ids() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("d.csv");
-    small_data(&data);
+    let (dir, data) = with_small_data();
     // Sample ids with commas and quotes (the data writer quotes them).
     let reg = ion_species::IonRegistry::canonical();
     let mut ds = np_transport::data::Dataset::read_csv(&data, &reg).unwrap();
@@ -470,20 +445,9 @@ fn feeds_rounded_to_four_figures_run_through_the_pipeline() {
 
 #[test]
 fn a_hybrid_trains_saves_and_predicts_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("d.csv");
-    small_data(&data);
+    let (dir, data) = with_small_data();
     let out = dir.path().join("h.json");
-    let o = run(&[
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--epochs",
-        "2",
-        "--hybrid",
-    ]);
+    let o = train(&data, &out, &["--epochs", "2", "--hybrid"]);
     let text = o.result.unwrap();
     assert!(
         text.starts_with("hybrid,") && text.contains("Freundlich"),
@@ -520,16 +484,11 @@ fn a_hybrid_trains_saves_and_predicts_from_the_command_line() {
         assert!(r[2..].iter().all(|x| x.is_finite() && *x < 1.0), "{r:?}");
     }
     // Options of the paper's model make no sense for the hybrid.
-    let e = run(&[
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        dir.path().join("x.json").to_str().unwrap(),
-        "--hybrid",
-        "--soft",
-        "1",
-    ])
+    let e = train(
+        &data,
+        &dir.path().join("x.json"),
+        &["--hybrid", "--soft", "1"],
+    )
     .result
     .unwrap_err();
     assert!(e.to_string().contains("--soft"), "{e}");

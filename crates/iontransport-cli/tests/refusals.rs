@@ -3,13 +3,11 @@
 
 mod support;
 
-use support::{run, small_data, tiny_model};
+use support::{run, tiny_model, train, with_small_data};
 
 #[test]
 fn a_training_checkpoint_is_not_a_model_and_a_model_is_not_a_checkpoint() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("d.csv");
-    small_data(&data);
+    let (dir, data) = with_small_data();
     let model = dir.path().join("m.json");
     tiny_model(&data, &model);
     // A checkpoint of an unfinished run: make one as `train` writes it (optimiser state kept).
@@ -33,15 +31,11 @@ fn a_training_checkpoint_is_not_a_model_and_a_model_is_not_a_checkpoint() {
         "{e}"
     );
     // `--resume m.json` said "different configuration".
-    let e = run(&[
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        dir.path().join("n.json").to_str().unwrap(),
-        "--resume",
-        model.to_str().unwrap(),
-    ])
+    let e = train(
+        &data,
+        &dir.path().join("n.json"),
+        &["--resume", model.to_str().unwrap()],
+    )
     .result
     .unwrap_err();
     assert!(
@@ -52,9 +46,7 @@ fn a_training_checkpoint_is_not_a_model_and_a_model_is_not_a_checkpoint() {
 
 #[test]
 fn an_output_named_as_a_folder_is_refused_before_training() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("d.csv");
-    small_data(&data);
+    let (dir, data) = with_small_data();
     // `--out new/` passed the check and failed after training.
     let out = format!("{}/new/", dir.path().display());
     let e = run(&[
@@ -101,28 +93,16 @@ fn dspmde_takes_a_charge_with_units_and_refuses_absurd_membranes_and_feeds() {
 
 #[test]
 fn a_soft_weight_that_swamps_the_data_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("d.csv");
-    small_data(&data);
-    let e = run(&[
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        dir.path().join("m.json").to_str().unwrap(),
-        "--soft",
-        "1e300",
-    ])
-    .result
-    .unwrap_err();
+    let (dir, data) = with_small_data();
+    let e = train(&data, &dir.path().join("m.json"), &["--soft", "1e300"])
+        .result
+        .unwrap_err();
     assert!(e.contains("swamp"), "{e}");
 }
 
 #[test]
 fn validate_refuses_repeated_seeds_and_an_input_it_would_overwrite_and_cleans_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("d.csv");
-    small_data(&data);
+    let (dir, data) = with_small_data();
     // `--seeds 0,0` counted seed 0 twice in every mean and sd.
     let e = run(&[
         "validate",

@@ -2,9 +2,10 @@
 //! the whole checkpoint (configuration and parameters), written atomically (temporary file,
 //! then rename). Loading validates the configuration ([`ModelConfig::validate`]).
 
+use crate::adam::Adam;
 use crate::error::{ModelError, Result};
 use crate::model::{IonModel, ModelConfig};
-use crate::train::{Adam, Phase};
+use crate::phase::Phase;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 

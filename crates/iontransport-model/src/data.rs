@@ -28,6 +28,16 @@ impl Trajectory {
     pub fn count(&self) -> usize {
         self.targets.iter().filter(|t| t.is_some()).count()
     }
+
+    /// The initial-value problem of this trajectory: from tau = 0, where h is the feed, to
+    /// each of its normalised fluxes.
+    pub fn problem(&self) -> neural_ode::Problem<'_> {
+        neural_ode::Problem {
+            t0: 0.0,
+            y0: &self.feed.cond.h0,
+            save_at: &self.taus,
+        }
+    }
 }
 
 /// The training domain of a set of trajectories (fluxes in m/s through `config.flux_scale`);

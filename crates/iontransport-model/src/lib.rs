@@ -9,19 +9,22 @@
 //! Units: concentrations mol/m^3, fluxes m/s; the model works internally with
 //! h = c / S (S = total feed concentration) and tau = J_v / J_scale.
 
+mod adam;
 pub mod batched;
 pub mod checkpoint;
 pub mod conv;
 pub mod crossval;
 pub mod data;
+mod direct;
 mod error;
 pub mod evaluate;
 mod gemm;
 pub mod hybrid;
+mod many;
 pub mod model;
 pub mod network;
+mod phase;
 pub mod pipeline;
-mod progress;
 pub mod train;
 
 pub use checkpoint::Checkpoint;

@@ -531,9 +531,8 @@ impl VectorField for TrajectoryField<'_> {
         vjp_h: &mut [f64],
         vjp_p: &mut [f64],
     ) {
-        ws.load_cache(record);
         vjp_p.fill(0.0);
-        self.backward_from_cache(tau, h, p, a, ws, vjp_h, vjp_p);
+        self.vjp_recorded_add(tau, h, p, a, ws, record, vjp_h, vjp_p, &mut []);
     }
 
     fn vjp_recorded_add(
@@ -684,7 +683,7 @@ impl TrajectoryField<'_> {
     }
 }
 
-fn raw_to_rate(c: &Conditioning, raw: &[f64], dh: &mut [f64]) {
+pub(crate) fn raw_to_rate(c: &Conditioning, raw: &[f64], dh: &mut [f64]) {
     for j in 0..dh.len() {
         dh[j] = if c.mask[j] { c.h0[j] * raw[j] } else { 0.0 };
     }
@@ -784,107 +783,13 @@ impl IonModel {
         Ok(self.assemble(&pf, feed, fluxes, states))
     }
 
-    /// Predictions for many feeds (mol/m^3, model ion order) at the same `fluxes` (m/s): the
-    /// neural ODE solves them in lock step ([`neural_ode::solve_lockstep`], the network on
-    /// many feeds at once as matrix products), in parallel chunks of
-    /// [`crate::batched::ROWS_PER_CALL`]. One result per feed, in order; a bad feed fails
-    /// alone.
-    ///
-    /// ```
-    /// use ion_species::IonRegistry;
-    /// use iontransport_model::{Constraint, IonModel, ModelConfig, NetworkConfig};
-    /// let reg = IonRegistry::canonical();
-    /// let cfg = ModelConfig::for_registry(&reg, NetworkConfig::default(), Constraint::Hard);
-    /// let model = IonModel::new(cfg, 0).unwrap();
-    /// // Na+, K+, Li+, Mg2+, Ca2+, Cl-, SO4 2-, NO3- (mol/m^3); the second is not neutral.
-    /// let feeds = vec![
-    ///     vec![20.0, 0.0, 0.0, 5.0, 0.0, 30.0, 0.0, 0.0],
-    ///     vec![20.0, 0.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0],
-    /// ];
-    /// let out = model.predict_vectors(&feeds, &[5e-6, 1e-5]);
-    /// let alone = model.predict_vector(&feeds[0], &[5e-6, 1e-5]).unwrap();
-    /// let first = out[0].as_ref().unwrap();
-    /// assert!((first.permeate[1][0] - alone.permeate[1][0]).abs() < 1e-9 * alone.permeate[1][0]);
-    /// assert!(out[1].is_err());
-    /// ```
-    pub fn predict_vectors(&self, feeds: &[Vec<f64>], fluxes: &[f64]) -> Vec<Result<Prediction>> {
-        use rayon::prelude::*;
-        let queries: Vec<Result<(PreparedFeed, Vec<f64>)>> = feeds
-            .iter()
-            .map(|f| self.prepare_query(f, fluxes))
-            .collect();
-        let ok: Vec<usize> = (0..feeds.len()).filter(|&i| queries[i].is_ok()).collect();
-        let mut states: Vec<Option<Result<Vec<f64>>>> = (0..feeds.len()).map(|_| None).collect();
-        let solved: Vec<Vec<Result<Vec<f64>>>> = ok
-            .par_chunks(crate::batched::ROWS_PER_CALL)
-            .map(|chunk| {
-                let items: Vec<(&Conditioning, &[f64])> = chunk
-                    .iter()
-                    .map(|&i| {
-                        let (pf, taus) = queries[i].as_ref().expect("filtered");
-                        (&pf.cond, taus.as_slice())
-                    })
-                    .collect();
-                self.predict_normalised_many(&items)
-            })
-            .collect();
-        for (i, st) in ok.iter().zip(solved.into_iter().flatten()) {
-            states[*i] = Some(st);
-        }
-        queries
-            .into_iter()
-            .zip(states)
-            .zip(feeds)
-            .map(|((q, st), feed)| {
-                let (pf, _) = q?;
-                let st = st.expect("every prepared feed was solved")?;
-                Ok(self.assemble(&pf, feed, fluxes, st))
-            })
-            .collect()
-    }
-
-    /// [`IonModel::predict_normalised`] for several (conditioning, normalised fluxes) pairs:
-    /// one lock-step solve for the neural ODE, one evaluation per point for the direct
-    /// baselines.
-    pub fn predict_normalised_many(
-        &self,
-        items: &[(&Conditioning, &[f64])],
-    ) -> Vec<Result<Vec<f64>>> {
-        if self.config.architecture == Architecture::Direct || items.is_empty() {
-            return items
-                .iter()
-                .map(|(c, taus)| self.predict_normalised(c, taus))
-                .collect();
-        }
-        let fields: Result<Vec<TrajectoryField>> = items
-            .iter()
-            .map(|(c, _)| TrajectoryField::new(self, c))
-            .collect();
-        let Ok(fields) = fields else {
-            // Some conditioning is unusable: let each item report its own error.
-            return items
-                .iter()
-                .map(|(c, taus)| self.predict_normalised(c, taus))
-                .collect();
-        };
-        let field = crate::batched::BatchTrajectoryField::new(fields);
-        let problems: Vec<neural_ode::Problem> = items
-            .iter()
-            .map(|(c, taus)| neural_ode::Problem {
-                t0: 0.0,
-                y0: &c.h0,
-                save_at: taus,
-            })
-            .collect();
-        neural_ode::solve_lockstep(&field, &self.params, &problems, &self.solver_options(false))
-            .into_iter()
-            .map(|r| Ok(r?.y))
-            .collect()
-    }
-
     /// Checks a query and prepares its feed (with the hybrid's backbone curve); returns the
     /// normalised fluxes.
-    fn prepare_query(&self, feed: &[f64], fluxes: &[f64]) -> Result<(PreparedFeed, Vec<f64>)> {
+    pub(crate) fn prepare_query(
+        &self,
+        feed: &[f64],
+        fluxes: &[f64],
+    ) -> Result<(PreparedFeed, Vec<f64>)> {
         // The same cap as every DSPM-DE solve (np_transport::MAX_FLUX): beyond it a query is a
         // unit slip, and an ODE integrated that far takes long before it fails.
         if let Some(j) = fluxes
@@ -911,7 +816,7 @@ impl IonModel {
     }
 
     /// A prediction from the solved normalised states.
-    fn assemble(
+    pub(crate) fn assemble(
         &self,
         pf: &PreparedFeed,
         feed: &[f64],
@@ -1128,98 +1033,6 @@ impl IonModel {
             first_trainable,
         );
         Ok(())
-    }
-
-    /// Loss and gradient of the direct baseline at many points at once, the network as
-    /// matrix products ([`crate::batched::forward_rows`]; needs
-    /// [`crate::batched::batched_without_records`]). Point r is feed `conds[r]` at normalised flux
-    /// `taus[r]` with `targets[r]` (one per ion, normalised concentrations) and the feed's
-    /// soft penalty; adds dL/dp into `pbar` and returns (summed loss, measured entries).
-    /// Equal to [`IonModel::direct_point`] and [`IonModel::direct_backward`] point by point,
-    /// up to rounding.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn direct_rows_gradient(
-        &self,
-        conds: &[&Conditioning],
-        taus: &[f64],
-        targets: &[&[Option<f64>]],
-        penalties: &[Option<&SoftPenalty<f64>>],
-        ws: &mut crate::batched::BatchWorkspace,
-        pbar: &mut [f64],
-        first_trainable: usize,
-    ) -> Result<(f64, usize)> {
-        let n = self.config.ions.len();
-        let rows = conds.len();
-        let mut h = vec![0.0; rows * n];
-        for (r, c) in conds.iter().enumerate() {
-            h[r * n..(r + 1) * n].copy_from_slice(&c.h0);
-        }
-        let cfg = &self.config.network;
-        crate::batched::forward_rows(cfg, &self.layout, &self.params, conds, taus, &h, ws);
-        let mut graw = vec![0.0; rows * n];
-        let (mut dh, mut dl, mut v, mut unused) =
-            (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-        let (mut loss, mut count) = (0.0, 0);
-        for (r, c) in conds.iter().enumerate() {
-            let (tau, raw) = (taus[r], &ws.raw()[r * n..(r + 1) * n]);
-            raw_to_rate(c, raw, &mut dh);
-            let projector = match self.config.constraint {
-                Constraint::Soft { .. } => None,
-                _ => Some(Projector::new(&c.z, &c.mask)?),
-            };
-            match (&projector, self.config.constraint) {
-                (Some(pr), Constraint::Hard) => pr.project(&mut dh)?,
-                // The direct model has no state: the weights are the feed's.
-                (Some(pr), _) => pr.project_weighted(&c.h0, &mut dh)?,
-                (None, _) => {}
-            }
-            for j in 0..n {
-                h[r * n + j] = c.h0[j] + tau * dh[j];
-            }
-            let hr = &h[r * n..(r + 1) * n];
-            for j in 0..n {
-                dl[j] = match targets[r][j] {
-                    Some(y) => {
-                        let d = hr[j] - y;
-                        loss += d * d;
-                        count += 1;
-                        2.0 * d
-                    }
-                    None => 0.0,
-                };
-            }
-            if let Some(pen) = penalties[r] {
-                loss += pen.accumulate_gradient(hr, 1.0, &mut dl)?;
-            }
-            match (&projector, self.config.constraint) {
-                (Some(pr), Constraint::Hard) => pr.vjp(&mut dl)?,
-                (Some(pr), _) => {
-                    raw_to_rate(c, raw, &mut v);
-                    pr.vjp_weighted(&c.h0, &v, &mut dl, &mut unused)?
-                }
-                (None, _) => {}
-            }
-            for j in 0..n {
-                graw[r * n + j] = if c.mask[j] {
-                    dl[j] * tau * c.h0[j]
-                } else {
-                    0.0
-                };
-            }
-        }
-        let mut hbar = vec![0.0; rows * n];
-        crate::batched::backward_rows(
-            cfg,
-            &self.layout,
-            &self.params,
-            conds,
-            &graw,
-            ws,
-            pbar,
-            &mut hbar,
-            first_trainable,
-        );
-        Ok((loss, count))
     }
 
     /// The soft penalty of a state, when the model is soft-constrained.

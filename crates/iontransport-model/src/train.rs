@@ -6,10 +6,10 @@ use crate::checkpoint::Checkpoint;
 use crate::data::Trajectory;
 use crate::error::{ModelError, Result};
 use crate::model::{IonModel, TrajectoryField};
-use crate::progress::Progress;
 use neural_ode::{
     AdjointMethod, AdjointOptions, Problem, adjoint, gradient_lockstep, solve_lockstep,
 };
+use np_transport::progress::Progress;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -18,59 +18,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// Adam (Kingma & Ba 2015, Algorithm 1) on a slice of the parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Adam {
-    /// Learning rate.
-    pub lr: f64,
-    /// First-moment decay.
-    pub beta1: f64,
-    /// Second-moment decay.
-    pub beta2: f64,
-    /// Denominator guard.
-    pub eps: f64,
-    m: Vec<f64>,
-    v: Vec<f64>,
-    t: u64,
-}
-
-impl Adam {
-    /// Adam with the paper's defaults for `n` parameters.
-    pub fn new(n: usize, lr: f64) -> Self {
-        Self {
-            lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            m: vec![0.0; n],
-            v: vec![0.0; n],
-            t: 0,
-        }
-    }
-
-    /// One update of `p[start..]` with gradient `g` (full length).
-    pub fn step(&mut self, p: &mut [f64], g: &[f64], start: usize) {
-        self.t += 1;
-        let (c1, c2) = (
-            1.0 - self.beta1.powi(self.t as i32),
-            1.0 - self.beta2.powi(self.t as i32),
-        );
-        for i in start..p.len() {
-            self.m[i] = self.beta1 * self.m[i] + (1.0 - self.beta1) * g[i];
-            self.v[i] = self.beta2 * self.v[i] + (1.0 - self.beta2) * g[i] * g[i];
-            p[i] -= self.lr * (self.m[i] / c1) / ((self.v[i] / c2).sqrt() + self.eps);
-        }
-    }
-}
-
-/// Which phase of the method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Phase {
-    /// All parameters, fixed targets (eq. 4: DSPM-DE data already carry their noise).
-    Pretrain,
-    /// Last two layers only, targets ~ N(mu, sigma^2) each epoch (eq. 5).
-    FineTune,
-}
+pub use crate::adam::Adam;
+pub use crate::phase::Phase;
 
 /// Training settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -239,14 +188,7 @@ pub fn batch_gradient(
         penalties.push(model.soft_penalty(&t.feed.cond)?);
     }
     let field = BatchTrajectoryField::new(fields);
-    let problems: Vec<Problem> = trajectories
-        .iter()
-        .map(|t| Problem {
-            t0: 0.0,
-            y0: &t.feed.cond.h0,
-            save_at: &t.taus,
-        })
-        .collect();
+    let problems: Vec<Problem> = trajectories.iter().map(|t| t.problem()).collect();
     // The loss closure cannot return an error: a penalty failure becomes a NaN loss, which
     // the caller treats like any non-finite batch.
     let g = gradient_lockstep(
@@ -402,14 +344,7 @@ fn chunk_loss(model: &IonModel, chunk: &[Trajectory]) -> Result<(f64, usize)> {
         .map(|t| TrajectoryField::new(model, &t.feed.cond))
         .collect::<Result<Vec<_>>>()?;
     let field = BatchTrajectoryField::new(fields);
-    let problems: Vec<Problem> = chunk
-        .iter()
-        .map(|t| Problem {
-            t0: 0.0,
-            y0: &t.feed.cond.h0,
-            save_at: &t.taus,
-        })
-        .collect();
+    let problems: Vec<Problem> = chunk.iter().map(Trajectory::problem).collect();
     let sols = solve_lockstep(
         &field,
         &model.params,

@@ -5,11 +5,13 @@
 //! dL/dtheta = int_{t0}^{tN} a^T df/dtheta dt (Pontryagin; Chen et al. 2018, "Neural
 //! ordinary differential equations", NeurIPS, Alg. 1 and Appendix B).
 
+use crate::checks::check_len;
 use crate::dense::DenseOutput;
 use crate::error::{OdeError, Result};
 use crate::field::VectorField;
+use crate::gradients::Gradients;
 use crate::options::{SolverOptions, Stats};
-use crate::solver::{Rhs, Solution, check_len, integrate};
+use crate::solver::{Rhs, Solution, integrate};
 
 /// How the adjoint obtains y(t) on the way back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,21 +60,6 @@ impl AdjointOptions {
             solver: SolverOptions::with_tolerances(rtol, atol),
         }
     }
-}
-
-/// Gradients of a loss with respect to everything it depends on.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Gradients {
-    /// dL/dy0.
-    pub y0: Vec<f64>,
-    /// dL/dtheta.
-    pub p: Vec<f64>,
-    /// dL/dt0.
-    pub t0: f64,
-    /// dL/dt_k for each output time.
-    pub t: Vec<f64>,
-    /// Counters of the backward pass.
-    pub stats: Stats,
 }
 
 /// Computes dL/dy0, dL/dtheta and dL/dt from a forward [`Solution`] and the loss gradients

@@ -5,10 +5,10 @@
 //! output inside the step is y + h sum_j w_j(theta) k_j. Backwards, cotangents flow from
 //! the outputs and from y_new into the stages, and each stage costs one VJP.
 
-use crate::adjoint::Gradients;
 use crate::dense::DenseOutput;
 use crate::error::Result;
 use crate::field::VectorField;
+use crate::gradients::Gradients;
 use crate::options::Stats;
 use crate::solver::Solution;
 use crate::tableau::{A, B, C, dense_weight_derivatives, dense_weights};

@@ -46,11 +46,13 @@
 
 mod adjoint;
 mod batch;
+mod checks;
 mod dense;
 mod discrete;
 mod elementary;
 mod error;
 mod field;
+mod gradients;
 mod lockstep;
 mod mlp;
 mod options;
@@ -59,12 +61,13 @@ mod solver;
 pub mod tableau;
 mod track;
 
-pub use adjoint::{AdjointMethod, AdjointOptions, Gradients, adjoint};
+pub use adjoint::{AdjointMethod, AdjointOptions, adjoint};
 pub use batch::{BatchGradient, Problem, gradient_batch, solve_batch};
 pub use dense::DenseOutput;
 pub use elementary::{fast_exp, fast_tanh, tanh_in_place};
 pub use error::{OdeError, Result};
 pub use field::{AnalyticField, FdWorkspace, FnField, VectorField};
+pub use gradients::Gradients;
 pub use lockstep::{
     BatchField, RowsOf, Stacked, StackedWorkspace, gradient_lockstep, solve_lockstep,
 };

@@ -12,12 +12,13 @@
 //! round, and a [`BatchField`] adds the batch's parameter cotangent with matrix products too.
 
 use crate::batch::{BatchGradient, Problem};
+use crate::checks::check_len;
 use crate::dense::DenseOutput;
 use crate::discrete::{output_owners, seed_step, spread_stage, stage_state};
 use crate::error::{OdeError, Result};
 use crate::field::VectorField;
 use crate::options::{SolverOptions, Stats};
-use crate::solver::{Solution, check_len};
+use crate::solver::Solution;
 use crate::tableau::{A, B, C, dense_weights};
 use crate::track::{Outcome, Track};
 use rayon::prelude::*;

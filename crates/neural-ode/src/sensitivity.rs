@@ -4,10 +4,11 @@
 //! J = df/dy), building J and df/dtheta row by row from n vector-Jacobian products per
 //! evaluation. Cost grows as n (n + n_params), so it is meant for checking, not training.
 
+use crate::checks::check_len;
 use crate::error::Result;
 use crate::field::VectorField;
 use crate::options::{SolverOptions, Stats};
-use crate::solver::{Rhs, check_len, integrate};
+use crate::solver::{Rhs, integrate};
 
 /// dy(t_k)/dtheta and dy(t_k)/dy0 at each output time.
 #[derive(Debug, Clone, PartialEq)]

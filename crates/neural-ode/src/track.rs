@@ -3,10 +3,10 @@
 //! field; the lock-step batch ([`crate::gradient_lockstep`]) drives many tracks whose stage
 //! evaluations it gathers into one batched call. Both therefore take the same steps.
 
+use crate::checks::check_times;
 use crate::dense::DenseOutput;
 use crate::error::{OdeError, Result};
 use crate::options::{SolverOptions, Stats};
-use crate::solver::check_times;
 use crate::tableau::{A, B, C, E, dense_weights};
 
 /// What a finished step attempt did.
@@ -74,7 +74,7 @@ impl Track {
         save_at: &[f64],
         out: &mut Vec<f64>,
     ) -> Result<Option<Self>> {
-        crate::solver::check_len("y0", n, y0.len())?;
+        crate::checks::check_len("y0", n, y0.len())?;
         let dir = check_times(t0, save_at)?;
         if y0.iter().any(|v| !v.is_finite()) {
             return Err(OdeError::NonFinite {

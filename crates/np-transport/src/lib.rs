@@ -14,7 +14,7 @@ pub mod generate;
 pub mod hindrance;
 mod model;
 pub mod partition;
-mod progress;
+pub mod progress;
 mod solver;
 mod transport;
 pub mod units;

@@ -1,8 +1,9 @@
 //! Progress bars on standard error, drawn only with the `progress` feature, so that a library
-//! user does not compile a terminal UI; without the feature every call is a no-op.
+//! user does not compile a terminal UI; without the feature every call is a no-op. Public so
+//! that the crates built on this one (iontransport-model) draw their bars the same way.
 
 /// A progress bar (hidden unless `progress` is on and the caller asked for one).
-pub(crate) struct Progress {
+pub struct Progress {
     #[cfg(feature = "progress")]
     bar: indicatif::ProgressBar,
 }
@@ -10,7 +11,7 @@ pub(crate) struct Progress {
 impl Progress {
     /// A bar of `len` steps with an indicatif template, shown when `show` is true.
     #[cfg_attr(not(feature = "progress"), allow(unused_variables))]
-    pub(crate) fn new(show: bool, len: u64, template: &str) -> Self {
+    pub fn new(show: bool, len: u64, template: &str) -> Self {
         #[cfg(feature = "progress")]
         {
             let bar = if show {
@@ -29,13 +30,29 @@ impl Progress {
     }
 
     /// Advances by one step.
-    pub(crate) fn inc(&self) {
+    pub fn inc(&self) {
         #[cfg(feature = "progress")]
         self.bar.inc(1);
     }
 
+    /// Sets the position.
+    #[cfg_attr(not(feature = "progress"), allow(unused_variables))]
+    pub fn set_position(&self, pos: u64) {
+        #[cfg(feature = "progress")]
+        self.bar.set_position(pos);
+    }
+
+    /// Sets the message (computed only when drawn).
+    #[cfg_attr(not(feature = "progress"), allow(unused_variables))]
+    pub fn set_message(&self, message: impl FnOnce() -> String) {
+        #[cfg(feature = "progress")]
+        if !self.bar.is_hidden() {
+            self.bar.set_message(message());
+        }
+    }
+
     /// Removes the bar.
-    pub(crate) fn finish(&self) {
+    pub fn finish(&self) {
         #[cfg(feature = "progress")]
         self.bar.finish_and_clear();
     }

@@ -7,7 +7,7 @@ use ion_species::IonRegistry;
 use iontransport_cli::args::Cli;
 use iontransport_cli::commands::run_cli;
 use iontransport_model::data::trajectories;
-use iontransport_model::train::{Phase, TrainConfig, train};
+use iontransport_model::train::{Phase, TrainConfig};
 use iontransport_model::{Checkpoint, Constraint, IonModel, ModelConfig, NetworkConfig};
 use np_transport::generate::{GeneratorConfig, flux_grid, generate};
 use np_transport::{Conditions, Dspmde, Membrane};
@@ -70,6 +70,28 @@ pub fn tiny_model(data: &Path, path: &Path) {
     .unwrap();
     let set = trajectories(&m.config, &ds).unwrap();
     let cfg = TrainConfig::method(Phase::Pretrain, 2, 0);
-    train(&mut m, &set[..12], &set[12..], &cfg, None, None).unwrap();
+    iontransport_model::train(&mut m, &set[..12], &set[12..], &cfg, None, None).unwrap();
     Checkpoint::of_model(&m, 0).save(path).unwrap();
+}
+
+/// A fresh temporary folder holding [`small_data`] as `d.csv`: the folder (kept alive by
+/// the caller) and the data file's path.
+pub fn with_small_data() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.csv");
+    small_data(&data);
+    (dir, data)
+}
+
+/// `iontransport train --data DATA --out OUT` followed by `extra`.
+pub fn train(data: &Path, out: &Path, extra: &[&str]) -> Outcome {
+    let mut args = vec![
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
 }
