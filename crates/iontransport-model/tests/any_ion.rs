@@ -3,11 +3,13 @@
 //! checked against finite differences; permuting the ions or adding an absent one changes
 //! nothing; a model built on the eight canonical ions predicts ions it has no slot for.
 
+mod support;
+
 use ion_species::{Composition, IonRegistry};
 use iontransport_model::{
     Constraint, IonModel, ModelConfig, NetworkConfig, PreparedFeed, TrajectoryField,
 };
-use neural_ode::VectorField;
+use support::field_vjp_error;
 
 fn net(any: bool) -> NetworkConfig {
     let base = if any {
@@ -54,32 +56,8 @@ fn descriptor_field_vjp_matches_finite_differences() {
         let f = TrajectoryField::new(&m, &pf.cond).unwrap();
         let h: Vec<f64> = pf.cond.h0.iter().map(|x| x * 0.9).collect();
         let a = [0.3, -0.2, 0.5, 0.7, -0.4, 0.1, 0.9, -0.6];
-        let mut ws = f.workspace();
-        let (mut vh, mut vp) = (vec![0.0; 8], vec![0.0; m.num_params()]);
-        f.vjp(0.7, &h, &m.params, &a, &mut ws, &mut vh, &mut vp);
-        let mut out = vec![0.0; 8];
-        let mut adot = |h: &[f64], p: &[f64]| {
-            f.eval(0.7, h, p, &mut ws, &mut out);
-            out.iter().zip(&a).map(|(x, w)| x * w).sum::<f64>()
-        };
-        let eps = 1e-6;
-        let mut worst: f64 = 0.0;
-        for j in 0..8 {
-            let (mut hp, mut hm) = (h.clone(), h.clone());
-            hp[j] += eps;
-            hm[j] -= eps;
-            let fd = (adot(&hp, &m.params) - adot(&hm, &m.params)) / (2.0 * eps);
-            worst = worst.max((fd - vh[j]).abs() / (1.0 + vh[j].abs()));
-        }
-        let mut moved = 0;
-        for i in 0..m.num_params() {
-            let (mut pp, mut pm) = (m.params.clone(), m.params.clone());
-            pp[i] += eps;
-            pm[i] -= eps;
-            let fd = (adot(&h, &pp) - adot(&h, &pm)) / (2.0 * eps);
-            worst = worst.max((fd - vp[i]).abs() / (1.0 + vp[i].abs()));
-            moved += usize::from(vp[i] != 0.0);
-        }
+        let (worst, _, vp) = field_vjp_error(&f, &m.params, 0.7, &h, &a);
+        let moved = vp.iter().filter(|g| **g != 0.0).count();
         eprintln!("any-ion {any}, {constraint:?}: worst VJP error {worst:.2e}");
         assert!(worst < 1e-7, "{worst}");
         // The descriptor map is among the parameters that move the field.
