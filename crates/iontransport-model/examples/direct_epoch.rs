@@ -9,9 +9,9 @@
 
 use ion_species::IonRegistry;
 use iontransport_model::NetworkConfig;
-use iontransport_model::conv::Body;
 use iontransport_model::data::trajectories;
 use iontransport_model::model::Architecture;
+use iontransport_model::network::Body;
 use iontransport_model::train::{Adam, batch_gradient};
 use iontransport_model::{Constraint, IonModel, ModelConfig};
 use np_transport::data::Dataset;

@@ -9,23 +9,16 @@
 //! Units: concentrations mol/m^3, fluxes m/s; the model works internally with
 //! h = c / S (S = total feed concentration) and tau = J_v / J_scale.
 
-mod adam;
-pub mod batched;
-pub mod checkpoint;
-pub mod conv;
-pub mod crossval;
-pub mod data;
-mod direct;
 mod error;
-pub mod evaluate;
-mod gemm;
-pub mod hybrid;
-mod many;
+pub mod evaluation;
 pub mod model;
 pub mod network;
-mod phase;
-pub mod pipeline;
-pub mod train;
+pub mod training;
+
+// The parts' modules at the crate root, where their paths have always been.
+pub use evaluation::{crossval, evaluate, pipeline};
+pub use model::{batched, hybrid};
+pub use training::{checkpoint, data, train};
 
 pub use checkpoint::Checkpoint;
 pub use error::{ModelError, Result};

@@ -1,11 +1,9 @@
-//! The batched network and field against the one-row network and field, and the lock-step
-//! training gradient against the per-trajectory one.
+//! The network and field on many rows against the same on one row at a time, and the
+//! lock-step training gradient against the per-trajectory one.
 
 use ion_species::IonRegistry;
-use iontransport_model::batched::{
-    BatchTrajectoryField, BatchWorkspace, backward_rows, batched_network, forward_rows,
-};
-use iontransport_model::network::{Body, Workspace, backward, forward};
+use iontransport_model::batched::BatchTrajectoryField;
+use iontransport_model::network::{Body, Workspace, backward, forward, restore};
 use iontransport_model::{
     Constraint, IonModel, ModelConfig, NetworkConfig, PreparedFeed, TrajectoryField,
 };
@@ -39,10 +37,20 @@ fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
 }
 
 #[test]
-fn batched_network_equals_the_row_network() {
-    for attention in [true, false] {
+fn a_batch_of_rows_equals_each_row_alone() {
+    // The network on many rows (matrix products over the rows) against the same network on
+    // one row at a time, for every body, with and without attention, front frozen or not.
+    for (attention, body) in [
+        (true, Body::Mlp),
+        (false, Body::Mlp),
+        (true, Body::Tokenwise),
+        (false, Body::Tokenwise),
+        (true, Body::Cnn { channels: 3 }),
+        (false, Body::UNet { channels: 2 }),
+    ] {
         let net = NetworkConfig {
             attention,
+            body,
             ..NetworkConfig::default()
         };
         let m = model(Constraint::Hard, net.clone());
@@ -59,7 +67,7 @@ fn batched_network_equals_the_row_network() {
             .iter()
             .flat_map(|c| c.h0.iter().map(|x| 0.8 * x))
             .collect();
-        let mut bws = BatchWorkspace::new(&net, rows);
+        let mut bws = Workspace::new(&net, rows);
         let graw: Vec<f64> = (0..rows * n)
             .map(|i| ((i * 7) % 11) as f64 / 11.0 - 0.4)
             .collect();
@@ -68,38 +76,67 @@ fn batched_network_equals_the_row_network() {
         for first in [0, m.fine_tune_start()] {
             pbar.fill(0.0);
             hbar.fill(0.0);
-            forward_rows(&net, &l, &m.params, &conds, &taus, &h, &mut bws);
-            let raw = bws.raw().to_vec();
-            backward_rows(
+            forward(&net, &l, &m.params, &conds, &taus, &h, &mut bws);
+            let raw = bws.raw()[..rows * n].to_vec();
+            assert!(raw.iter().any(|&g| g != 0.0) && raw.iter().all(|g| g.is_finite()));
+            backward(
                 &net, &l, &m.params, &conds, &graw, &mut bws, &mut pbar, &mut hbar, first,
             );
-            let mut want_p = vec![0.0; l.total];
-            let mut ws = Workspace::new(&net);
+            // From records: a fresh workspace that holds only the rows' records and what
+            // `restore` rebuilds gives the same VJP.
+            forward(&net, &l, &m.params, &conds, &taus, &h, &mut bws);
+            let rl = bws.record_len();
+            let mut records = vec![0.0; rows * rl];
             for r in 0..rows {
-                let hr = &h[r * n..(r + 1) * n];
-                forward(&net, &l, &m.params, conds[r], taus[r], hr, &mut ws);
-                assert!(max_abs_diff(ws.raw_output(), &raw[r * n..(r + 1) * n]) < 1e-12);
+                bws.save_row(r, &mut records[r * rl..(r + 1) * rl]);
+            }
+            let mut fresh = Workspace::new(&net, rows);
+            for r in 0..rows {
+                fresh.load_row(&l, r, &records[r * rl..(r + 1) * rl]);
+            }
+            restore(&net, &l, &m.params, &conds, &taus, &h, &mut fresh);
+            assert_eq!(&fresh.raw()[..rows * n], &raw[..]);
+            let (mut rp, mut rh) = (vec![0.0; l.total], vec![0.0; rows * n]);
+            backward(
+                &net, &l, &m.params, &conds, &graw, &mut fresh, &mut rp, &mut rh, first,
+            );
+            assert_eq!((&rp, &rh), (&pbar, &hbar), "{body:?} attention {attention}");
+            let mut want_p = vec![0.0; l.total];
+            let mut ws = Workspace::new(&net, 1);
+            for r in 0..rows {
+                let (hr, s) = (&h[r * n..(r + 1) * n], r * n..(r + 1) * n);
+                forward(
+                    &net,
+                    &l,
+                    &m.params,
+                    &conds[r..=r],
+                    &taus[r..=r],
+                    hr,
+                    &mut ws,
+                );
+                assert!(max_abs_diff(ws.raw(), &raw[s.clone()]) < 1e-12);
                 let mut want_h = vec![0.0; n];
                 backward(
                     &net,
                     &l,
                     &m.params,
-                    conds[r],
-                    &graw[r * n..(r + 1) * n],
+                    &conds[r..=r],
+                    &graw[s.clone()],
                     &mut ws,
                     &mut want_p,
                     &mut want_h,
                     first,
                 );
                 assert!(
-                    max_abs_diff(&hbar[r * n..(r + 1) * n], &want_h) < 1e-12,
-                    "attention {attention} row {r}"
+                    max_abs_diff(&hbar[s], &want_h) < 1e-12,
+                    "{body:?} attention {attention} row {r}"
                 );
             }
             let scale = want_p.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            assert!(scale > 0.0);
             assert!(
                 max_abs_diff(&pbar, &want_p) < 1e-12 * scale,
-                "attention {attention}, first {first}"
+                "{body:?} attention {attention}, first {first}"
             );
             if first > 0 {
                 assert!(pbar[..first].iter().all(|&x| x == 0.0));
@@ -115,6 +152,7 @@ fn batched_field_equals_the_trajectory_fields() {
         (Constraint::HardPositive, Body::Mlp),
         (Constraint::Soft { weight: 1.0 }, Body::Mlp),
         (Constraint::Hard, Body::Cnn { channels: 3 }),
+        (Constraint::HardPositive, Body::UNet { channels: 2 }),
         (Constraint::Hard, Body::Tokenwise),
     ] {
         let net = NetworkConfig {
@@ -186,11 +224,10 @@ fn batched_field_equals_the_trajectory_fields() {
                 max_abs_diff(&d, &dy[s.clone()]) < 1e-12,
                 "{constraint:?} {body:?} row {i}"
             );
-            // Bodies without a batched path keep the one-row cache as their record.
+            // One trajectory's record is a row of the batch's.
             let rl = bf.record_len();
-            if !batched_network(&m.config.network) {
-                assert!(max_abs_diff(&srec, &rec[i * rl..(i + 1) * rl]) < 1e-12);
-            }
+            assert_eq!(srec.len(), rl);
+            assert!(max_abs_diff(&srec, &rec[i * rl..(i + 1) * rl]) < 1e-12);
             let mut v = vec![0.0; n];
             single[r].vjp_recorded_add(
                 t[i],
@@ -324,6 +361,7 @@ fn direct_batch_gradient_equals_the_sum_of_point_gradients() {
             (true, Body::Cnn { channels: 5 }),
             (false, Body::UNet { channels: 4 }),
             (true, Body::UNet { channels: 3 }),
+            (true, Body::Tokenwise),
         ] {
             let mut m = model(
                 constraint,

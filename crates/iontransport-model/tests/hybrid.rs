@@ -4,10 +4,13 @@
 mod support;
 
 use ion_species::IonRegistry;
+use iontransport_model::model::correction_weight;
 use iontransport_model::train::trajectory_gradient;
 use iontransport_model::{
-    Backbone, Constraint, IonModel, ModelConfig, NetworkConfig, PreparedFeed, TrajectoryField,
+    Backbone, Constraint, IonModel, ModelConfig, NetworkConfig, PreparedFeed, TrainingDomain,
+    TrajectoryField,
 };
+use neural_ode::VectorField;
 use np_transport::{Conditions, Dspmde, Membrane};
 use proptest::prelude::*;
 use support::field_vjp_error;
@@ -91,6 +94,102 @@ fn hybrid_field_vjp_matches_finite_differences() {
     let a = [0.3, -0.2, 0.5, 0.7, -0.4, 0.1, 0.9, -0.6];
     let (worst, _, _) = field_vjp_error(&f, &m.params, 0.37, &h, &a);
     eprintln!("hybrid field VJP vs FD: worst {worst:.2e}");
+    assert!(worst < 1e-7, "{worst}");
+}
+
+/// `m` with a training domain whose largest flux is `tau_max` (normalised).
+fn with_domain(mut m: IonModel, tau_max: f64) -> IonModel {
+    m.config.domain = Some(TrainingDomain {
+        flux_max: tau_max * m.config.flux_scale,
+        total_min: 1.0,
+        total_max: 500.0,
+        ions_seen: vec![true; m.config.ions.len()],
+    });
+    m
+}
+
+#[test]
+fn the_correction_weight_is_one_inside_and_fades_smoothly_beyond() {
+    let tm = 0.4;
+    assert_eq!(correction_weight(0.0, tm), 1.0);
+    assert_eq!(correction_weight(tm, tm), 1.0);
+    // e^-1 at 1.5x, e^-4 at 2x, continuous with a zero slope at the join.
+    assert!((correction_weight(1.5 * tm, tm) - (-1.0f64).exp()).abs() < 1e-15);
+    assert!((correction_weight(2.0 * tm, tm) - (-4.0f64).exp()).abs() < 1e-15);
+    let d = 1e-7;
+    let slope = (correction_weight(tm + d, tm) - 1.0) / d;
+    assert!(slope.abs() < 1e-5, "{slope}");
+    assert_eq!(correction_weight(1e9, f64::INFINITY), 1.0);
+}
+
+#[test]
+fn beyond_its_training_flux_the_hybrid_hands_over_to_its_backbone() {
+    let tm = 0.5;
+    let m = with_domain(perturbed((1e-10, 1e-12), 9), tm);
+    // The same hybrid without a correction: its DSPM-DE backbone.
+    let mut bare = m.clone();
+    let start = *bare.layout().layers.last().unwrap();
+    bare.params[start..].iter_mut().for_each(|p| *p = 0.0);
+    let pf = PreparedFeed::new(&m.config, &feeds()[2]).unwrap();
+    let (f, b) = (
+        TrajectoryField::new(&m, &pf.cond).unwrap(),
+        TrajectoryField::new(&bare, &pf.cond).unwrap(),
+    );
+    let h: Vec<f64> = pf.cond.h0.iter().map(|x| x * 0.7).collect();
+    let rate = |f: &TrajectoryField, p: &[f64], tau: f64| {
+        let mut ws = f.workspace();
+        let mut dh = vec![0.0; 8];
+        f.eval(tau, &h, p, &mut ws, &mut dh);
+        dh
+    };
+    let gap = |tau: f64| {
+        let (x, y) = (rate(&f, &m.params, tau), rate(&b, &bare.params, tau));
+        let scale = y.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        x.iter()
+            .zip(&y)
+            .fold(0.0f64, |a, (u, v)| a.max((u - v).abs()))
+            / scale
+    };
+    // Inside the domain the correction acts; at 4x its weight is e^-36.
+    assert!(gap(0.3) > 1e-2, "{}", gap(0.3));
+    assert!(gap(4.0 * tm) < 1e-12, "{}", gap(4.0 * tm));
+    // Predictions far beyond: the hybrid's offset from its backbone, ln(c / c_D), is what it
+    // was at 2x the largest training flux, not carried off by the correction.
+    let flux = |x: f64| x * tm * m.config.flux_scale;
+    let fluxes = [flux(2.5), flux(4.0), flux(60.0)];
+    let bb = bare.predict_vector(&feeds()[2], &fluxes).unwrap();
+    let drift = |m: &IonModel| {
+        let hy = m.predict_vector(&feeds()[2], &fluxes).unwrap();
+        let mut worst: f64 = 0.0;
+        for j in (0..8).filter(|&j| pf.cond.mask[j]) {
+            let offset = |k: usize| (hy.permeate[k][j] / bb.permeate[k][j]).ln();
+            assert!(hy.permeate[2][j] > 0.0 && hy.permeate[2][j].is_finite());
+            worst = worst.max((offset(2) - offset(0)).abs());
+        }
+        worst
+    };
+    let mut unfaded = m.clone();
+    unfaded.config.domain = None;
+    let (faded, free) = (drift(&m), drift(&unfaded));
+    eprintln!(
+        "hybrid's ln(c/c_D), 2.5x to 60x the training flux: moves {faded:.2e} faded, {free:.2e} not"
+    );
+    // What remains is the projection onto electroneutrality weighting the backbone's rates
+    // by the hybrid's state rather than the backbone's.
+    assert!(faded < 0.05, "{faded}");
+    assert!(free > 10.0 * faded, "{free} vs {faded}");
+}
+
+#[test]
+fn hybrid_field_vjp_matches_finite_differences_where_the_correction_fades() {
+    let m = with_domain(perturbed((1e-11, 1e-13), 9), 0.3);
+    let pf = PreparedFeed::new(&m.config, &feeds()[0]).unwrap();
+    let f = TrajectoryField::new(&m, &pf.cond).unwrap();
+    let h: Vec<f64> = pf.cond.h0.iter().map(|x| x * 0.8).collect();
+    let a = [0.3, -0.2, 0.5, 0.7, -0.4, 0.1, 0.9, -0.6];
+    // Weight exp(-(0.07 / 0.15)^2) = 0.80.
+    let (worst, _, vp) = field_vjp_error(&f, &m.params, 0.37, &h, &a);
+    assert!(vp.iter().any(|&x| x != 0.0));
     assert!(worst < 1e-7, "{worst}");
 }
 
