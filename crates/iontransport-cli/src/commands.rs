@@ -265,7 +265,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 Checkpoint::of_model(&h.model, seed).save(&path)?;
                 writeln!(
                     out,
-                    "hybrid, {} parameters; backbone X_d {:?}, r_p {:.3} nm, dx/A_k {:.2} um; {} epochs in {:.1} s; best {} MSE {:.4e} (normalised c/S); saved {}",
+                    "hybrid, {} parameters; backbone {}, r_p {:.3} nm, dx/A_k {:.2} um; {} epochs in {:.1} s; best {} MSE {:.4e} (normalised c/S); saved {}",
                     h.model.num_params(),
                     h.backbone.membrane.charge,
                     h.backbone.membrane.pore_radius * 1e9,

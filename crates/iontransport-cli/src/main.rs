@@ -6,12 +6,12 @@ use iontransport_cli::args::Cli;
 use iontransport_cli::commands::run_cli;
 
 fn main() {
-    // SIGINT/SIGTERM: remove the temporary file of any save in progress (finished files are
-    // complete, and the checkpoint of the last epoch stays for --resume), then exit.
+    // SIGINT/SIGTERM: let a save in progress finish and start no other (so no temporary file
+    // stays, and every saved file is complete), then exit holding that lock.
     let cli = Cli::parse();
     let hint = cli.command.resume_hint();
     let _ = ctrlc::set_handler(move || {
-        np_transport::data::remove_pending_temporaries();
+        let _no_more_writes = np_transport::data::stop_writes();
         eprintln!("interrupted; saved files are complete ({hint})");
         std::process::exit(130);
     });

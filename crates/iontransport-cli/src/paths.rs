@@ -44,11 +44,8 @@ pub fn check_output_file(path: &Path, inputs: &[&Path]) -> Result<()> {
             dir.display()
         )));
     }
-    // Probe with a real file: permissions, read-only mounts and full disks all show here.
-    let probe = dir.join(format!(".iontransport-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"")
+    np_transport::data::probe_writable(dir)
         .map_err(|e| fail(format!("cannot write in {}: {e}", dir.display())))?;
-    let _ = std::fs::remove_file(&probe);
     let me = absolute(path);
     for input in inputs {
         if me.is_some() && absolute(input) == me {
@@ -89,10 +86,7 @@ pub fn prepare_output_folder(dir: &Path) -> Result<bool> {
         return Err(fail("exists and is not a folder".into()));
     }
     std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create: {e}")))?;
-    let probe = dir.join(format!(".iontransport-probe-{}", std::process::id()));
-    let writable = std::fs::write(&probe, b"");
-    let _ = std::fs::remove_file(&probe);
-    if let Err(e) = writable {
+    if let Err(e) = np_transport::data::probe_writable(dir) {
         if created {
             let _ = std::fs::remove_dir(dir);
         }

@@ -312,3 +312,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_backbone_with_an_impossible_charge_is_refused_by_name() {
+    // The charge, not a feed, is what a user must change.
+    let reg = IonRegistry::canonical();
+    let cfg = ModelConfig::for_registry(&reg, NetworkConfig::default(), Constraint::HardPositive);
+    for x in [-1e7, f64::NAN] {
+        let membrane = Membrane {
+            charge: np_transport::ChargeModel::Constant(x),
+            ..Membrane::nf270_like()
+        };
+        let err = Backbone::new(membrane, Conditions::default(), &reg, &cfg.ions, 2.0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("charge") && !err.contains("feed"), "{err}");
+    }
+}

@@ -984,19 +984,30 @@ impl Dataset {
     }
 }
 
-/// Temporary files being written by [`write_atomic`] right now (a set: several threads may
-/// write at once).
-static PENDING: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+/// Held for the whole of every [`write_atomic`] (temporary file created, written, synced and
+/// renamed), so that [`stop_writes`] finds no temporary file on disk.
+static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Removes the temporary files that [`write_atomic`] calls in progress are writing, so that a
-/// process stopped by a signal leaves nothing behind: call it from a signal handler (e.g. the
-/// `ctrlc` crate's, which runs on an ordinary thread) before exiting. The targets are never
-/// torn either way: a write that loses its temporary file fails instead of renaming.
-pub fn remove_pending_temporaries() {
-    let pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
-    for tmp in pending.iter() {
-        let _ = std::fs::remove_file(tmp);
-    }
+/// Waits for a [`write_atomic`] in progress to finish and keeps any other from starting while
+/// the returned guard lives: call it from a signal handler (e.g. the `ctrlc` crate's, which
+/// runs on an ordinary thread) and exit while holding the guard, so that a stopped process
+/// leaves no temporary file behind and every target is either old or complete.
+///
+/// Before 2026-12-05 the handler removed the temporary files it knew of, and 1 kill in 38
+/// still left one: the writing thread could create its file just after the removal.
+pub fn stop_writes() -> std::sync::MutexGuard<'static, ()> {
+    WRITING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whether files can be created in `dir`: writes an empty probe file there and removes it
+/// (permissions, read-only mounts and full disks all show), under the lock of
+/// [`write_atomic`], so that a process stopped meanwhile leaves no probe behind either.
+pub fn probe_writable(dir: &Path) -> std::io::Result<()> {
+    let probe = dir.join(format!(".iontransport-probe-{}", std::process::id()));
+    let _writing = WRITING.lock().unwrap_or_else(|p| p.into_inner());
+    let written = std::fs::write(&probe, b"");
+    let _ = std::fs::remove_file(&probe);
+    written
 }
 
 /// Writes `bytes` to `path` via a temporary sibling file and a rename.
@@ -1017,15 +1028,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         name.to_string_lossy(),
         std::process::id()
     ));
-    let track = |add: bool| {
-        let mut pending = PENDING.lock().unwrap_or_else(|p| p.into_inner());
-        if add {
-            pending.push(tmp.clone());
-        } else if let Some(i) = pending.iter().position(|p| *p == tmp) {
-            pending.swap_remove(i);
-        }
-    };
-    track(true);
+    let _writing = WRITING.lock().unwrap_or_else(|p| p.into_inner());
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -1036,6 +1039,5 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    track(false);
     result.map_err(io)
 }

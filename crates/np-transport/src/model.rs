@@ -31,6 +31,23 @@ impl ChargeModel {
     }
 }
 
+/// As a person writes it:
+///
+/// ```
+/// use np_transport::ChargeModel;
+/// assert_eq!(ChargeModel::Constant(-40.0).to_string(), "X_d = -40 mol/m3");
+/// let isotherm = ChargeModel::Freundlich { a: -4.07, b: 0.452 };
+/// assert_eq!(isotherm.to_string(), "X_d = -4.07 I^0.452 mol/m3");
+/// ```
+impl std::fmt::Display for ChargeModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Self::Constant(x) => write!(f, "X_d = {x} mol/m3"),
+            Self::Freundlich { a, b } => write!(f, "X_d = {a} I^{b} mol/m3"),
+        }
+    }
+}
+
 /// Largest |X_d| (and |a| of a Freundlich isotherm) a membrane may have, mol/m^3: 10 mol/L of
 /// fixed charge. Fitted NF charges are tens to a few thousand mol/m^3; far larger values are
 /// unit slips (mol/L for mol/m^3 the other way round) and make the Donnan solve degenerate.

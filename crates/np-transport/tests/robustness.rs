@@ -350,3 +350,37 @@ fn struct_literals_are_validated_at_solve_time_and_absurd_fluxes_are_refused_fas
     assert!(m.sweep(&feed, &[1e-5, 0.3]).is_err());
     assert!(m.solve(&feed, np_transport::MAX_FLUX * 0.05).is_ok());
 }
+
+#[test]
+fn while_writes_are_stopped_no_temporary_file_exists() {
+    // A writer thread saves a file over and over; whenever `stop_writes` returns, no
+    // temporary file may be on disk (a signal handler then exits holding the guard). With
+    // the former design (the handler removed the temporaries it knew of) the writer could
+    // create its file just after the removal.
+    use np_transport::data::{stop_writes, write_atomic};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("model.json");
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let bytes = vec![b'x'; 64 * 1024];
+            while !done.load(Ordering::Relaxed) {
+                write_atomic(&target, &bytes).unwrap();
+            }
+        });
+        for _ in 0..300 {
+            let _stopped = stop_writes();
+            let temporaries: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains(".tmp-"))
+                .collect();
+            assert!(temporaries.is_empty(), "{temporaries:?}");
+            if target.exists() {
+                assert_eq!(std::fs::read(&target).unwrap().len(), 64 * 1024);
+            }
+        }
+        done.store(true, Ordering::Relaxed);
+    });
+}

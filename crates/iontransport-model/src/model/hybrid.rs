@@ -140,7 +140,14 @@ impl Backbone {
             .collect();
         let fluxes: Vec<f64> = taus[1..].iter().map(|t| t * flux_scale).collect();
         let dspm = Dspmde::new(self.membrane.clone(), self.conditions.clone())?;
-        let points = dspm.sweep(&feed, &fluxes)?;
+        let points = dspm.sweep(&feed, &fluxes).map_err(|e| {
+            ModelError::InvalidInput(format!(
+                "the hybrid's DSPM-DE backbone (pore radius {:.3} nm, {}) cannot be solved \
+                 for this feed: {e}",
+                self.membrane.pore_radius * 1e9,
+                self.membrane.charge
+            ))
+        })?;
         let mut log_h = vec![0.0; (segments + 1) * n];
         for &j in &present {
             log_h[j] = h0[j].ln();
