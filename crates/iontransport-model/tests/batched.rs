@@ -4,6 +4,7 @@
 use ion_species::IonRegistry;
 use iontransport_model::batched::BatchTrajectoryField;
 use iontransport_model::network::{Body, Workspace, backward, forward, restore};
+use iontransport_model::train::{batch_gradient, trajectory_gradient};
 use iontransport_model::{
     Constraint, IonModel, ModelConfig, NetworkConfig, PreparedFeed, TrajectoryField,
 };
@@ -34,6 +35,32 @@ fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
     a.iter()
         .zip(b)
         .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+}
+
+/// The batch's (loss, gradient, count) against the sum over its trajectories one at a time,
+/// from parameter `first` on: the worst gradient difference relative to the largest entry
+/// (after checking the counts, the losses to 1e-12 and the frozen entries).
+fn batch_against_sum(
+    m: &IonModel,
+    trs: &[iontransport_model::data::Trajectory],
+    first: usize,
+) -> f64 {
+    let members: Vec<_> = trs.iter().collect();
+    let targets: Vec<_> = trs.iter().map(|t| t.targets.clone()).collect();
+    let (l, g, c) = batch_gradient(m, &members, &targets, first).unwrap();
+    let (mut wl, mut wg, mut wc) = (0.0, vec![0.0; m.num_params()], 0);
+    for t in trs {
+        let (li, gi, ci) = trajectory_gradient(m, t, &t.targets, first, true).unwrap();
+        wl += li;
+        wc += ci;
+        wg.iter_mut().zip(&gi).for_each(|(a, b)| *a += b);
+    }
+    assert_eq!(c, wc);
+    assert!((l - wl).abs() <= 1e-12 * wl, "{l} vs {wl}");
+    assert!(g[..first].iter().all(|&x| x == 0.0));
+    assert!(g[first..].iter().any(|&x| x != 0.0));
+    let scale = wg.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    max_abs_diff(&g, &wg) / scale
 }
 
 #[test]
@@ -255,7 +282,7 @@ fn batched_field_equals_the_trajectory_fields() {
 #[test]
 fn batch_gradient_equals_the_sum_of_trajectory_gradients() {
     use iontransport_model::data::trajectories;
-    use iontransport_model::train::{batch_gradient, evaluate_loss, trajectory_gradient};
+    use iontransport_model::train::evaluate_loss;
     use np_transport::generate::{GeneratorConfig, flux_grid, generate};
     use np_transport::{Conditions, Dspmde, Membrane};
     let reg = IonRegistry::canonical();
@@ -286,30 +313,13 @@ fn batch_gradient_equals_the_sum_of_trajectory_gradients() {
             },
         );
         let trs = trajectories(&m.config, &data.dataset).unwrap();
-        let members: Vec<_> = trs.iter().collect();
-        let targets: Vec<_> = trs.iter().map(|t| t.targets.clone()).collect();
         for first in [0, m.fine_tune_start()] {
             // 21 trajectories: a full chunk and a partial one.
-            let (l, g, c) = batch_gradient(&m, &members, &targets, first).unwrap();
-            let (mut wl, mut wg, mut wc) = (0.0, vec![0.0; m.num_params()], 0);
-            for t in &trs {
-                let (li, gi, ci) = trajectory_gradient(&m, t, &t.targets, first, true).unwrap();
-                wl += li;
-                wc += ci;
-                wg.iter_mut().zip(&gi).for_each(|(a, b)| *a += b);
-            }
-            assert_eq!(c, wc);
-            assert!(
-                (l - wl).abs() <= 1e-12 * wl,
-                "{constraint:?} {body:?}: {l} vs {wl}"
-            );
-            let scale = wg.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-            let err = max_abs_diff(&g, &wg) / scale;
+            let err = batch_against_sum(&m, &trs, first);
             assert!(
                 err < 1e-9,
                 "{constraint:?} {body:?} first {first}: {err:.2e}"
             );
-            assert!(g[..first].iter().all(|&x| x == 0.0));
         }
         // The lock-step validation loss equals the one-trajectory loss.
         let want: f64 = {
@@ -333,7 +343,6 @@ fn direct_batch_gradient_equals_the_sum_of_point_gradients() {
     // not.
     use iontransport_model::data::trajectories;
     use iontransport_model::model::Architecture;
-    use iontransport_model::train::{batch_gradient, trajectory_gradient};
     use np_transport::generate::{GeneratorConfig, flux_grid, generate};
     use np_transport::{Conditions, Dspmde, Membrane};
     let reg = IonRegistry::canonical();
@@ -375,30 +384,12 @@ fn direct_batch_gradient_equals_the_sum_of_point_gradients() {
             let trs = trajectories(&m.config, &data.dataset).unwrap();
             // 126 points: a full chunk of 64 and a partial one.
             assert_eq!(trs.iter().map(|t| t.taus.len()).sum::<usize>(), 126);
-            let members: Vec<_> = trs.iter().collect();
-            let targets: Vec<_> = trs.iter().map(|t| t.targets.clone()).collect();
             for first in [0, m.fine_tune_start()] {
-                let (l, g, c) = batch_gradient(&m, &members, &targets, first).unwrap();
-                let (mut wl, mut wg, mut wc) = (0.0, vec![0.0; m.num_params()], 0);
-                for t in &trs {
-                    let (li, gi, ci) = trajectory_gradient(&m, t, &t.targets, first, true).unwrap();
-                    wl += li;
-                    wc += ci;
-                    wg.iter_mut().zip(&gi).for_each(|(a, b)| *a += b);
-                }
-                assert_eq!(c, wc);
-                assert!(
-                    (l - wl).abs() <= 1e-12 * wl,
-                    "{constraint:?} {body:?} attention {attention}: {l} vs {wl}"
-                );
-                let scale = wg.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-                let err = max_abs_diff(&g, &wg) / scale;
+                let err = batch_against_sum(&m, &trs, first);
                 assert!(
                     err < 1e-12,
                     "{constraint:?} {body:?} attention {attention} first {first}: {err:.2e}"
                 );
-                assert!(g[..first].iter().all(|&x| x == 0.0));
-                assert!(g[first..].iter().any(|&x| x != 0.0));
             }
         }
     }
