@@ -36,14 +36,22 @@ impl ChargeModel {
 /// ```
 /// use np_transport::ChargeModel;
 /// assert_eq!(ChargeModel::Constant(-40.0).to_string(), "X_d = -40 mol/m3");
-/// let isotherm = ChargeModel::Freundlich { a: -4.07, b: 0.452 };
-/// assert_eq!(isotherm.to_string(), "X_d = -4.07 I^0.452 mol/m3");
+/// let isotherm = ChargeModel::Freundlich { a: -4.07213, b: 0.45249 };
+/// assert_eq!(isotherm.to_string(), "X_d = -4.072 I^0.4525 mol/m3");
 /// ```
 impl std::fmt::Display for ChargeModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Four significant digits: a fitted charge is not known better.
+        let sig = |x: f64| {
+            if x == 0.0 || !x.is_finite() {
+                return x;
+            }
+            let scale = 10f64.powi(3 - x.abs().log10().floor() as i32);
+            (x * scale).round() / scale
+        };
         match *self {
-            Self::Constant(x) => write!(f, "X_d = {x} mol/m3"),
-            Self::Freundlich { a, b } => write!(f, "X_d = {a} I^{b} mol/m3"),
+            Self::Constant(x) => write!(f, "X_d = {} mol/m3", sig(x)),
+            Self::Freundlich { a, b } => write!(f, "X_d = {} I^{} mol/m3", sig(a), sig(b)),
         }
     }
 }
