@@ -32,3 +32,8 @@ pub use soft::SoftPenalty;
 /// Float types the constraint works with (`f32`, `f64`).
 pub trait Real: num_traits::Float + std::fmt::Debug + Send + Sync + 'static {}
 impl<T: num_traits::Float + std::fmt::Debug + Send + Sync + 'static> Real for T {}
+
+/// The README's examples, run as doctests (so that what it promises compiles and runs).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -31,3 +31,8 @@ pub use ion::{
     BOLTZMANN, Ion, MAX_VALENCE, T_REF, WATER_VISCOSITY_25C, canonical_ions, extended_ions,
 };
 pub use registry::IonRegistry;
+
+/// The README's examples, run as doctests (so that what it promises compiles and runs).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

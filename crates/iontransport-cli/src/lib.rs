@@ -34,3 +34,8 @@ pub mod units;
 pub mod validate;
 
 pub use error::{CliError, Result};
+
+/// The README's examples, run as doctests (so that what it promises compiles and runs).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

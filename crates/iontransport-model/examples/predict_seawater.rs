@@ -2,20 +2,17 @@
 //!
 //! `cargo run --release --example predict_seawater`
 //!
-//! The model (models/nf270-synthetic.json in this crate) was trained by the README's main job
+//! The model (`iontransport_model::models::nf270_synthetic`, the file
+//! models/nf270-synthetic.json compiled into the crate) was trained by the README's main job
 //! with the positivity-preserving projection (`iontransport pipeline --positive --out ...`) on
 //! the SYNTHETIC measurement set (data/synthetic-measurements.csv), not on lab data.
 
 use ion_species::{Composition, IonRegistry};
-use iontransport_model::Checkpoint;
-use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/nf270-synthetic.json");
-    let model = Checkpoint::load(&path)?.model()?;
+    let model = iontransport_model::models::nf270_synthetic()?;
     println!(
-        "model: {} ({} parameters, trained on synthetic data)",
-        path.display(),
+        "model: nf270-synthetic ({} parameters, trained on synthetic data)",
         model.num_params()
     );
     let reg = IonRegistry::canonical();

@@ -12,6 +12,7 @@
 mod error;
 pub mod evaluation;
 pub mod model;
+pub mod models;
 pub mod network;
 pub mod training;
 
@@ -29,3 +30,8 @@ pub use model::{
 };
 pub use network::NetworkConfig;
 pub use train::{Phase, TrainConfig, TrainReport, train};
+
+/// The README's examples, run as doctests (so that what it promises compiles and runs).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -224,6 +224,8 @@ fn the_shipped_model_knows_its_domain_and_keeps_permeates_positive() {
     // highest training flux, without a word.
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/nf270-synthetic.json");
     let m = Checkpoint::load(&path).unwrap().model().unwrap();
+    // The model compiled into the crate is the file's.
+    assert_eq!(iontransport_model::models::nf270_synthetic().unwrap(), m);
     assert_eq!(m.config.constraint, Constraint::HardPositive);
     let d = m
         .config

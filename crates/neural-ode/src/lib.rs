@@ -75,3 +75,8 @@ pub use mlp::{MlpWorkspace, TanhMlp, dot};
 pub use options::{PiController, SolverOptions, Stats, Tolerance};
 pub use sensitivity::{Sensitivities, forward_sensitivities};
 pub use solver::{Solution, solve};
+
+/// The README's examples, run as doctests (so that what it promises compiles and runs).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -31,3 +31,8 @@ pub use model::{
     PoreScheme,
 };
 pub use solver::{Dspmde, MAX_FLUX, OperatingPoint};
+
+/// The README's examples, run as doctests (so that what it promises compiles and runs).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -112,18 +112,26 @@ impl Checkpoint {
 
     /// Reads and validates a checkpoint.
     pub fn load(path: &Path) -> Result<Self> {
-        let bad = |reason: String| ModelError::BadCheckpoint {
-            path: path.display().to_string(),
-            reason,
-        };
         let bytes = std::fs::read(path).map_err(|e| ModelError::Io {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| bad("not a model file (not text: a model file is JSON)".into()))?;
+        let text = String::from_utf8(bytes).map_err(|_| ModelError::BadCheckpoint {
+            path: path.display().to_string(),
+            reason: "not a model file (not text: a model file is JSON)".into(),
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Validates a checkpoint from the text of a model file; `source` names where the text
+    /// came from, in errors.
+    pub fn parse(text: &str, source: &str) -> Result<Self> {
+        let bad = |reason: String| ModelError::BadCheckpoint {
+            path: source.to_string(),
+            reason,
+        };
         let file: File =
-            serde_json::from_str(&text).map_err(|e| bad(format!("not a model file: {e}")))?;
+            serde_json::from_str(text).map_err(|e| bad(format!("not a model file: {e}")))?;
         if file.format != FORMAT {
             return Err(bad(format!("format `{}` is not `{FORMAT}`", file.format)));
         }
