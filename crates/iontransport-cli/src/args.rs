@@ -155,6 +155,27 @@ pub enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// Fit the DSPM-DE's membrane (r_p, dx/A_k and X_d, optionally a charge isotherm and
+    /// eps_p) to a measurement file and save it as a membrane file: parameters with standard
+    /// errors, correlations and bounds, a residual table and the error per ion.
+    Fit {
+        /// Measurement CSV (docs/data-format.md).
+        #[arg(long)]
+        data: PathBuf,
+        /// Membrane file to write (JSON).
+        #[arg(long)]
+        out: PathBuf,
+        /// Fit the charge as a Freundlich isotherm X_d = X_ref (I / 100 mol/m3)^b of the feed
+        /// ionic strength (started from the constant-charge optimum).
+        #[arg(long)]
+        isotherm: bool,
+        /// Also fit the pore dielectric constant eps_p.
+        #[arg(long)]
+        fit_dielectric: bool,
+        /// Residual evaluations per start of the optimiser.
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        max_evaluations: u64,
+    },
     /// Rejections of a feed with the DSPM-DE alone: a given membrane (default NF270-like), or
     /// one fitted to a measurement file; at fluxes or at applied pressures.
     Dspmde {
@@ -180,6 +201,9 @@ pub enum Command {
         /// Fit r_p, dx/A_k and X_d to this measurement CSV first (from the values above).
         #[arg(long, conflicts_with_all = ["pore_radius", "thickness", "charge"])]
         fit: Option<PathBuf>,
+        /// The membrane (and its conditions) from a membrane file written by `fit`.
+        #[arg(long, conflicts_with_all = ["pore_radius", "thickness", "charge", "pore_dielectric", "fit"])]
+        membrane: Option<PathBuf>,
         /// Largest flux, with a unit [default: 3e-5 m/s].
         #[arg(long, value_parser = parse_flux, conflicts_with = "pressures", allow_hyphen_values = true)]
         flux_max: Option<f64>,

@@ -164,3 +164,113 @@ pub fn pipeline(out: &mut dyn Write, r: &PipelineResult) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// What `fit` prints: the fitted parameters with standard errors and bounds, strong
+/// correlations, every fitted rejection beside the measured one, and the error per ion.
+pub fn write_fit(
+    out: &mut dyn Write,
+    file: &np_transport::MembraneFile,
+    meas: &[np_transport::RejectionMeasurement],
+) -> Result<()> {
+    let Some(fit) = &file.fit else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "DSPM-DE fitted to {} rejections of {} (fingerprint {}); {} of {} starts reached the best fit; RMSE of R {:.4}",
+        fit.rejections, fit.data, fit.data_fingerprint, fit.agreeing_starts, fit.starts, fit.rmse
+    )?;
+    writeln!(
+        out,
+        "{:<22} {:>12} {:>12}  unit",
+        "parameter", "value", "+/- s.e."
+    )?;
+    for p in &fit.parameters {
+        // Lengths in nm and um, as membrane scientists quote them.
+        let (scale, unit) = match p.name.as_str() {
+            "pore_radius" => (1e9, "nm"),
+            "effective_thickness" => (1e6, "um"),
+            _ => (1.0, p.unit.as_str()),
+        };
+        writeln!(
+            out,
+            "{:<22} {:>12.4} {:>12.4}  {unit}{}",
+            p.name,
+            p.value * scale,
+            p.standard_error * scale,
+            if p.at_bound {
+                "  AT A BOUND: the data do not determine it"
+            } else {
+                ""
+            }
+        )?;
+    }
+    for (i, row) in fit.correlation.iter().enumerate() {
+        for (j, &c) in row.iter().enumerate().skip(i + 1) {
+            if c.abs() > 0.95 {
+                writeln!(
+                    out,
+                    "correlation {} ~ {}: {c:.3} (weakly identified: the data fix a combination of the two)",
+                    fit.parameters[i].name, fit.parameters[j].name
+                )?;
+            }
+        }
+    }
+    let residuals = np_transport::residuals(meas, &file.membrane, &file.conditions)?;
+    writeln!(
+        out,
+        "\n{:>5} {:>10} {:>9} {:<8} {:>10} {:>10} {:>9}",
+        "feed", "Jv [m/s]", "Jv [LMH]", "ion", "R measured", "R fitted", "residual"
+    )?;
+    // Per ion: count, sum of squares, sum of absolute residuals, sign errors.
+    let mut per_ion: Vec<(String, usize, f64, f64, usize)> = Vec::new();
+    let mut k = 0;
+    // Feeds numbered in file order (a measurement carries its feed, not its sample id).
+    let mut feed_no = 0;
+    for (i, m) in meas.iter().enumerate() {
+        if i == 0 || m.feed != meas[i - 1].feed {
+            feed_no += 1;
+        }
+        for (ion, r) in &m.rejections {
+            let res = residuals[k];
+            k += 1;
+            let fitted = r + res;
+            writeln!(
+                out,
+                "{feed_no:>5} {:>10.3e} {:>9.2} {:<8} {:>10.4} {:>10.4} {:>+9.4}",
+                m.flux,
+                m.flux * 3.6e6,
+                ion,
+                r,
+                fitted,
+                res
+            )?;
+            let at = match per_ion.iter().position(|e| e.0 == *ion) {
+                Some(i) => i,
+                None => {
+                    per_ion.push((ion.clone(), 0, 0.0, 0.0, 0));
+                    per_ion.len() - 1
+                }
+            };
+            let e = &mut per_ion[at];
+            e.1 += 1;
+            e.2 += res * res;
+            e.3 += res.abs();
+            e.4 += usize::from(r * fitted < 0.0);
+        }
+    }
+    writeln!(
+        out,
+        "\n{:<8} {:>6} {:>9} {:>9} {:>12}",
+        "ion", "points", "RMSE of R", "MAE of R", "sign errors"
+    )?;
+    for (ion, n, ss, sa, signs) in &per_ion {
+        writeln!(
+            out,
+            "{ion:<8} {n:>6} {:>9.4} {:>9.4} {signs:>12}",
+            (ss / *n as f64).sqrt(),
+            sa / *n as f64
+        )?;
+    }
+    Ok(())
+}

@@ -580,3 +580,75 @@ fn validate_cross_validates_real_measurements_and_refuses_what_it_cannot_fold() 
     .unwrap_err();
     assert!(e.contains("at least 2"), "{e}");
 }
+
+#[test]
+fn a_fitted_membrane_file_predicts_what_its_parameters_predict() {
+    // fit -> membrane file -> dspmde --membrane: the same table as the fitted parameters
+    // given by hand, and the fit's report (parameters, residuals, error per ion).
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("lab.csv");
+    support::data_with(&data, 2);
+    let file = dir.path().join("membrane.json");
+    let args = [
+        "fit",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        file.to_str().unwrap(),
+    ];
+    let fitted = run(&[&args[..], &["--max-evaluations", "40"]].concat());
+    let text = fitted.result.unwrap();
+    for want in [
+        "pore_radius",
+        "R measured",
+        "RMSE of R",
+        "sign errors",
+        "saved",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let m = &json["membrane"];
+    let feed = [
+        "--feed",
+        "Na+=20 mM, SO4 2-=10 mM",
+        "--points",
+        "4",
+        "--csv",
+    ];
+    let saved = run(&[&["dspmde", "--membrane", file.to_str().unwrap()], &feed[..]].concat());
+    let (r, t, x) = (
+        format!("{:e}m", m["pore_radius"].as_f64().unwrap()),
+        format!("{:e}m", m["effective_thickness"].as_f64().unwrap()),
+        format!("{:e}", m["charge"]["Constant"].as_f64().unwrap()),
+    );
+    let by_hand = run(&[
+        &[
+            "dspmde",
+            "--pore-radius",
+            &r,
+            "--thickness",
+            &t,
+            "--charge",
+            &x,
+        ][..],
+        &feed[..],
+    ]
+    .concat());
+    assert_eq!(saved.result.unwrap(), by_hand.result.unwrap());
+    // A model file is not a membrane file, and the message says where it goes.
+    let (model, more) = (dir.path().join("model.json"), dir.path().join("more.csv"));
+    support::small_data(&more);
+    tiny_model(&more, &model);
+    let wrong = run(&[
+        &["dspmde", "--membrane", model.to_str().unwrap()],
+        &feed[..],
+    ]
+    .concat());
+    let e = wrong.result.unwrap_err();
+    assert!(
+        e.contains("not a membrane file") || e.contains("--model"),
+        "{e}"
+    );
+}

@@ -93,6 +93,14 @@ pub enum TransportError {
     /// Parameter fitting failed.
     #[error("fit failed: {0}")]
     Fit(String),
+    /// A membrane file that cannot be used.
+    #[error("membrane file {path}: {reason}")]
+    MembraneFile {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// Result alias of this crate.

@@ -12,6 +12,7 @@ mod error;
 mod fit;
 pub mod generate;
 pub mod hindrance;
+pub mod membrane_file;
 mod model;
 pub mod partition;
 pub mod progress;
@@ -26,6 +27,7 @@ pub use fit::{
     FitBounds, FitOptions, FitResult, ISOTHERM_REFERENCE, RejectionMeasurement, Starts, fit,
     residuals,
 };
+pub use membrane_file::MembraneFile;
 pub use model::{
     Activity, ChargeModel, Conditions, LogNormalPores, MAX_CHARGE_DENSITY, Membrane, Polarisation,
     PoreScheme,

@@ -1,0 +1,212 @@
+//! A membrane saved as a file: fit once, then predict, generate or train anywhere with what was
+//! fitted, and see how well it was determined.
+//!
+//! The file is JSON: the membrane (SI units: pore radius and Δx/A_k in m, X_d in mol/m³), the
+//! conditions it was fitted at (temperature in K, polarisation, activity model, pore scheme),
+//! and, for a fitted membrane, the fit: every parameter with its standard error, unit and
+//! whether it ended at a bound, the correlation matrix, the RMSE of the rejections, the number
+//! of starts that agreed, and the data file's name and fingerprint. It is meant to be read by
+//! people, and a hand-edited membrane is a legitimate membrane: loading checks the format,
+//! the version and the membrane's physical validity, not a checksum.
+
+use crate::data::write_atomic;
+use crate::error::{Result, TransportError};
+use crate::fit::{FitResult, ISOTHERM_REFERENCE};
+use crate::model::{ChargeModel, Conditions, Membrane};
+use crate::solver::Dspmde;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The `format` field of every membrane file.
+pub const MEMBRANE_FORMAT: &str = "iontransport-membrane";
+
+/// The version this library writes (and the only one it reads).
+pub const MEMBRANE_VERSION: u32 = 1;
+
+/// One fitted parameter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FittedParameter {
+    /// `pore_radius`, `effective_thickness`, `charge` (X_d, or X_ref of the isotherm at
+    /// [`ISOTHERM_REFERENCE`]), `charge_exponent` or `pore_dielectric`.
+    pub name: String,
+    /// Fitted value, in `unit`.
+    pub value: f64,
+    /// Standard error from the Jacobian at the optimum, in `unit` (it describes only the
+    /// local curvature when the parameter is at a bound).
+    pub standard_error: f64,
+    /// Unit of the value and its error.
+    pub unit: String,
+    /// Whether the fit ended within 0.1 % of a bound.
+    pub at_bound: bool,
+}
+
+/// What the fit that produced a membrane knew.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitRecord {
+    /// The fitted parameters, in the order of `correlation`.
+    pub parameters: Vec<FittedParameter>,
+    /// Correlation matrix of the fitted parameters (row-major).
+    pub correlation: Vec<Vec<f64>>,
+    /// Root-mean-square rejection residual.
+    pub rmse: f64,
+    /// Number of rejections fitted.
+    pub rejections: usize,
+    /// Starting points tried, and how many of them reached the best fit.
+    pub starts: usize,
+    /// Converged starts that reached the best fit.
+    pub agreeing_starts: usize,
+    /// The measurement file's name.
+    pub data: String,
+    /// FNV-1a 64 of the measurement file's bytes (hex): which data this membrane describes.
+    pub data_fingerprint: String,
+}
+
+/// A membrane file's content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MembraneFile {
+    /// Always [`MEMBRANE_FORMAT`].
+    pub format: String,
+    /// [`MEMBRANE_VERSION`].
+    pub version: u32,
+    /// The membrane.
+    pub membrane: Membrane,
+    /// The conditions it was fitted (or is meant to be used) at.
+    pub conditions: Conditions,
+    /// The fit that produced it (None for a membrane written by hand or from parameters).
+    pub fit: Option<FitRecord>,
+}
+
+/// FNV-1a 64 of `bytes`, as 16 hex digits.
+pub fn fingerprint(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+impl MembraneFile {
+    /// A membrane file for `membrane` at `conditions`, without a fit; both are checked.
+    pub fn new(membrane: Membrane, conditions: Conditions) -> Result<Self> {
+        Dspmde::new(membrane.clone(), conditions.clone())?;
+        Ok(Self {
+            format: MEMBRANE_FORMAT.into(),
+            version: MEMBRANE_VERSION,
+            membrane,
+            conditions,
+            fit: None,
+        })
+    }
+
+    /// The membrane of `fit`, fitted at `conditions` to the measurement file `data_name`
+    /// whose bytes are `data_bytes`.
+    pub fn from_fit(
+        fit: &FitResult,
+        conditions: Conditions,
+        data_name: &str,
+        data_bytes: &[u8],
+    ) -> Result<Self> {
+        let m = &fit.membrane;
+        let charge_value = match m.charge {
+            ChargeModel::Constant(x) => x,
+            ChargeModel::Freundlich { a, b } => a * ISOTHERM_REFERENCE.powf(b),
+        };
+        let parameters = fit
+            .parameters
+            .iter()
+            .map(|&name| {
+                let (value, se, unit) = match name {
+                    "pore_radius" => (m.pore_radius, fit.se_pore_radius, "m"),
+                    "effective_thickness" => {
+                        (m.effective_thickness, fit.se_effective_thickness, "m")
+                    }
+                    "charge" => (charge_value, fit.se_charge, "mol/m3"),
+                    "charge_exponent" => match m.charge {
+                        ChargeModel::Freundlich { b, .. } => {
+                            (b, fit.se_charge_exponent.unwrap_or(f64::NAN), "1")
+                        }
+                        ChargeModel::Constant(_) => (0.0, f64::NAN, "1"),
+                    },
+                    _ => (
+                        m.pore_dielectric,
+                        fit.se_pore_dielectric.unwrap_or(f64::NAN),
+                        "1",
+                    ),
+                };
+                FittedParameter {
+                    name: name.into(),
+                    value,
+                    standard_error: se,
+                    unit: unit.into(),
+                    at_bound: fit.at_bound.contains(&name),
+                }
+            })
+            .collect();
+        let mut file = Self::new(m.clone(), conditions)?;
+        file.fit = Some(FitRecord {
+            parameters,
+            correlation: fit.correlation.clone(),
+            rmse: fit.rmse,
+            rejections: fit.residuals.len(),
+            starts: fit.starts,
+            agreeing_starts: fit.agreeing_starts,
+            data: data_name.into(),
+            data_fingerprint: fingerprint(data_bytes),
+        });
+        Ok(file)
+    }
+
+    /// The DSPM-DE of this membrane at its conditions.
+    pub fn dspmde(&self) -> Result<Dspmde> {
+        Dspmde::new(self.membrane.clone(), self.conditions.clone())
+    }
+
+    /// Writes the file (pretty JSON) atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        self.dspmde()?;
+        let text = serde_json::to_string_pretty(self).map_err(|e| TransportError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        write_atomic(path, text.as_bytes())
+    }
+
+    /// Reads and checks a membrane file: its format and version, and that the membrane and
+    /// conditions make a valid DSPM-DE.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bad = |reason: String| TransportError::MembraneFile {
+            path: path.display().to_string(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|e| TransportError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| bad("not a membrane file (not text: a membrane file is JSON)".into()))?;
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| bad(format!("not a membrane file (not JSON: {e})")))?;
+        match value.get("format").and_then(|f| f.as_str()) {
+            Some(MEMBRANE_FORMAT) => {}
+            Some(other) => {
+                return Err(bad(format!(
+                    "format `{other}` is not `{MEMBRANE_FORMAT}` (a model file? models go to --model)"
+                )));
+            }
+            None => return Err(bad(format!("no `format: {MEMBRANE_FORMAT}` field"))),
+        }
+        match value.get("version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(MEMBRANE_VERSION) => {}
+            v => {
+                return Err(bad(format!(
+                    "version {v:?} is not supported (this library reads version {MEMBRANE_VERSION})"
+                )));
+            }
+        }
+        let file: Self = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        file.dspmde()
+            .map_err(|e| bad(format!("the membrane cannot be used: {e}")))?;
+        Ok(file)
+    }
+}
