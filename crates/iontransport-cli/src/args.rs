@@ -60,8 +60,8 @@ pub enum ReproduceAction {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Generate DSPM-DE pre-training data (NF270-like membrane), or with --synthetic the
-    /// shipped synthetic measurement set, as CSV.
+    /// Generate DSPM-DE pre-training data (the NF270-like membrane, or a fitted one with
+    /// --membrane), or with --synthetic the shipped synthetic measurement set, as CSV.
     Generate {
         /// Output CSV.
         #[arg(long)]
@@ -88,6 +88,10 @@ pub enum Command {
         /// of 5-60 L/m2/h); with the defaults it is byte for byte data/synthetic-measurements.csv.
         #[arg(long)]
         synthetic: bool,
+        /// Simulate this membrane (a membrane file written by `fit`) instead of the NF270-like
+        /// one: pre-training data for the membrane you measured.
+        #[arg(long, conflicts_with = "synthetic")]
+        membrane: Option<PathBuf>,
     },
     /// Pre-train a new model on DSPM-DE data, or fine-tune one on measurements.
     ///

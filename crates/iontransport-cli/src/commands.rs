@@ -152,8 +152,17 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             seed,
             shard,
             synthetic,
+            membrane,
         } => {
-            check_output_file(&path, &[])?;
+            let inputs: Vec<&Path> = membrane.iter().map(PathBuf::as_path).collect();
+            check_output_file(&path, &inputs)?;
+            let saved = match &membrane {
+                Some(m) => {
+                    check_input_file(m)?;
+                    Some(MembraneFile::load(m)?)
+                }
+                None => None,
+            };
             let rep = if synthetic {
                 synthetic_measurements(
                     &reg,
@@ -171,7 +180,16 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                         "--shard `{shard}` is not i/n (e.g. 0/4)"
                     )));
                 };
-                let model = Dspmde::new(Membrane::nf270_like(), Conditions::default())?;
+                let (model, source) = match (&saved, &membrane) {
+                    (Some(file), Some(m)) => (
+                        file.dspmde()?,
+                        format!("dspmde-pretraining (membrane file {})", m.display()),
+                    ),
+                    _ => (
+                        Dspmde::new(Membrane::nf270_like(), Conditions::default())?,
+                        "dspmde-pretraining (NF270-like membrane)".to_string(),
+                    ),
+                };
                 let cfg = GeneratorConfig {
                     feeds: feeds.unwrap_or(1000),
                     fluxes: flux_grid(flux_max.unwrap_or(DEFAULT_FLUX_MAX), fluxes.unwrap_or(20)),
@@ -181,12 +199,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                     progress: true,
                     ..GeneratorConfig::default()
                 };
-                generate(
-                    &model,
-                    &reg,
-                    &cfg,
-                    "dspmde-pretraining (NF270-like membrane)",
-                )?
+                generate(&model, &reg, &cfg, &source)?
             };
             if !rep.failures.is_empty() {
                 writeln!(
