@@ -1,7 +1,9 @@
 //! Trained models shipped inside this crate: a downstream crate reaches them without a path
 //! into this repository.
 
-use crate::{Checkpoint, IonModel, Result};
+use crate::error::Result;
+use crate::model::IonModel;
+use crate::training::checkpoint::Checkpoint;
 
 /// The text of `models/nf270-synthetic.json`, compiled in.
 const NF270_SYNTHETIC: &str = include_str!("../models/nf270-synthetic.json");

@@ -24,13 +24,13 @@
 //! models with the feed standing for the wall concentration; observed ones likewise, since a
 //! file carries no mass-transfer coefficient (say so when reporting them).
 
-use crate::data::{Trajectory, trajectories};
 use crate::error::{ModelError, Result};
-use crate::hybrid::Backbone;
+use crate::evaluation::pipeline::rejection_measurements;
+use crate::model::hybrid::Backbone;
 use crate::model::{Constraint, IonModel, ModelConfig};
 use crate::network::NetworkConfig;
-use crate::pipeline::rejection_measurements;
-use crate::train::{Phase, TrainConfig, train};
+use crate::training::data::{Trajectory, trajectories};
+use crate::training::train::{Phase, TrainConfig, train};
 use ion_species::{Composition, IonRegistry};
 use np_transport::data::{Dataset, RejectionBasis};
 use np_transport::generate::{GeneratorConfig, flux_grid, generate};
@@ -664,7 +664,7 @@ impl FoldContext<'_> {
             &mc.ions,
             1.25 * tau_max,
         )?);
-        let all = crate::pipeline::with_backbones(&mc, self.all)?;
+        let all = crate::evaluation::pipeline::with_backbones(&mc, self.all)?;
         let train_set: Vec<Trajectory> = (0..all.len())
             .filter(|i| !self.fold.test.contains(i))
             .map(|i| all[i].clone())

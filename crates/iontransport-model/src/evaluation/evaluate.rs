@@ -1,8 +1,8 @@
 //! Metrics on a test set, for the neural model and the fitted DSPM-DE.
 
-use crate::data::Trajectory;
 use crate::error::Result;
 use crate::model::IonModel;
+use crate::training::data::Trajectory;
 use ion_species::{Composition, IonRegistry};
 use np_transport::Dspmde;
 use serde::{Deserialize, Serialize};

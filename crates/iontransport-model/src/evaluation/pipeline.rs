@@ -2,13 +2,15 @@
 //! data with the fitted membrane, pre-train, fine-tune on the measurements, and compare both
 //! models on the held-out test feeds.
 
-use crate::data::{Split, SplitKind, Trajectory, split, split_by_ionic_strength, trajectories};
 use crate::error::{ModelError, Result};
-use crate::evaluate::{Metrics, dspmde_prediction, metrics, neural_prediction};
-use crate::hybrid::Backbone;
+use crate::evaluation::evaluate::{Metrics, dspmde_prediction, metrics, neural_prediction};
+use crate::model::hybrid::Backbone;
 use crate::model::{Architecture, Constraint, IonModel, ModelConfig};
 use crate::network::NetworkConfig;
-use crate::train::{Phase, TrainConfig, TrainReport, train};
+use crate::training::data::{
+    Split, SplitKind, Trajectory, split, split_by_ionic_strength, trajectories,
+};
+use crate::training::train::{Phase, TrainConfig, TrainReport, train};
 use ion_species::{Composition, IonRegistry};
 use np_transport::data::Dataset;
 use np_transport::generate::{GeneratorConfig, flux_grid, generate};
@@ -69,8 +71,8 @@ impl PipelineConfig {
             pretrain_epochs: 100,
             finetune_epochs: 100,
             patience: 15,
-            test_fraction: crate::data::TEST_FRACTION,
-            validation_fraction: crate::data::VALIDATION_FRACTION,
+            test_fraction: crate::training::data::TEST_FRACTION,
+            validation_fraction: crate::training::data::VALIDATION_FRACTION,
             seed,
             network: NetworkConfig::default(),
             constraint: Constraint::Hard,
@@ -405,7 +407,7 @@ pub fn run_hybrid(
     let report = train(&mut model, &tr, &va, &tc, None, None)?;
     let metrics = metrics(&te, &reg.valences(), &|t| neural_prediction(&model, t))?;
     let dspm = Dspmde::new(backbone.membrane.clone(), prep.dspm.conditions.clone())?;
-    let backbone_metrics = crate::evaluate::metrics(&te, &reg.valences(), &|t| {
+    let backbone_metrics = crate::evaluation::evaluate::metrics(&te, &reg.valences(), &|t| {
         dspmde_prediction(&dspm, reg, model.config.flux_scale, t)
     })?;
     Ok(HybridResult {
@@ -524,11 +526,13 @@ mod tests {
             PipelineConfig::tiny(3),
             PipelineConfig::full(3),
         ] {
-            let a = crate::data::split(200, cfg.validation_fraction, cfg.test_fraction, 3).unwrap();
-            let b = crate::data::split(
+            let a =
+                crate::training::data::split(200, cfg.validation_fraction, cfg.test_fraction, 3)
+                    .unwrap();
+            let b = crate::training::data::split(
                 200,
-                crate::data::VALIDATION_FRACTION,
-                crate::data::TEST_FRACTION,
+                crate::training::data::VALIDATION_FRACTION,
+                crate::training::data::TEST_FRACTION,
                 3,
             )
             .unwrap();

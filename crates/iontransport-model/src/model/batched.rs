@@ -26,7 +26,7 @@ pub struct FieldWorkspace {
 
 impl FieldWorkspace {
     /// Buffers for up to `rows` states of `model`'s network.
-    pub fn new(cfg: &crate::NetworkConfig, rows: usize) -> Self {
+    pub fn new(cfg: &crate::network::NetworkConfig, rows: usize) -> Self {
         let net = Workspace::new(cfg, rows);
         let len = net.rows() * cfg.ions;
         Self {
@@ -244,7 +244,7 @@ impl<'a> BatchTrajectoryField<'a> {
         Self { fields, record_len }
     }
 
-    fn cfg(&self) -> &crate::NetworkConfig {
+    fn cfg(&self) -> &crate::network::NetworkConfig {
         &self.fields[0].model.config.network
     }
 }

@@ -1,8 +1,8 @@
 //! Predictions for many feeds at once: the neural ODE's feeds solved in lock step, the
 //! network evaluated on all of them as matrix products ([`crate::batched`]).
 
-use crate::batched::{BatchTrajectoryField, ROWS_PER_CALL};
 use crate::error::Result;
+use crate::model::batched::{BatchTrajectoryField, ROWS_PER_CALL};
 use crate::model::{Architecture, IonModel, Prediction, PreparedFeed, TrajectoryField};
 use crate::network::Conditioning;
 
@@ -10,7 +10,7 @@ impl IonModel {
     /// Predictions for many feeds (mol/m^3, model ion order) at the same `fluxes` (m/s): the
     /// neural ODE solves them in lock step ([`neural_ode::solve_lockstep`], the network on
     /// many feeds at once as matrix products), in parallel chunks of
-    /// [`crate::batched::ROWS_PER_CALL`]. One result per feed, in order; a bad feed fails
+    /// [`crate::model::batched::ROWS_PER_CALL`]. One result per feed, in order; a bad feed fails
     /// alone.
     ///
     /// ```

@@ -79,7 +79,7 @@ pub struct ModelConfig {
     /// Not written when absent, so that model files of other models keep their form (and
     /// their checksums).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backbone: Option<crate::hybrid::Backbone>,
+    pub backbone: Option<crate::model::hybrid::Backbone>,
     /// The ions' physical descriptors in slot order (ions x
     /// [`crate::network::DESCRIPTORS`]) when the network uses them; empty otherwise (and then
     /// not written, so other model files keep their form).

@@ -278,7 +278,7 @@ pub struct Conditioning {
     /// Valences.
     pub z: Vec<f64>,
     /// The DSPM-DE curve of this feed when the model is a hybrid (None otherwise).
-    pub backbone: Option<std::sync::Arc<crate::hybrid::BackboneCurve>>,
+    pub backbone: Option<std::sync::Arc<crate::model::hybrid::BackboneCurve>>,
     /// Descriptors of the ions (ions x [`DESCRIPTORS`]; empty unless the network uses them).
     pub desc: Vec<f64>,
 }

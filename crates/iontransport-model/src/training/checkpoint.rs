@@ -38,7 +38,7 @@ pub struct Checkpoint {
     pub seed: u64,
     /// Training phase.
     pub phase: Option<Phase>,
-    /// Fingerprint of the training and validation data ([`crate::data::fingerprint`]); a
+    /// Fingerprint of the training and validation data ([`crate::training::data::fingerprint`]); a
     /// resumed run must use the same data.
     #[serde(default)]
     pub data_fingerprint: Option<String>,

@@ -1,11 +1,11 @@
 //! Training: pre-training on DSPM-DE trajectories (MSE), fine-tuning of the last two layers on
 //! measurements with targets drawn from N(mu, sigma^2) each epoch, Adam, early stopping.
 
-use crate::batched::BatchTrajectoryField;
-use crate::checkpoint::Checkpoint;
-use crate::data::Trajectory;
 use crate::error::{ModelError, Result};
+use crate::model::batched::BatchTrajectoryField;
 use crate::model::{IonModel, TrajectoryField};
+use crate::training::checkpoint::Checkpoint;
+use crate::training::data::Trajectory;
 use neural_ode::{
     AdjointMethod, AdjointOptions, Problem, adjoint, gradient_lockstep, solve_lockstep,
 };
@@ -147,8 +147,8 @@ fn trajectory_loss(
     Ok((loss, dl, count))
 }
 
-pub use crate::batched::ROWS_PER_CALL;
 use crate::model::DIRECT_ROWS;
+pub use crate::model::batched::ROWS_PER_CALL;
 
 /// Summed loss, summed gradient and measured-entry count of several trajectories, for the
 /// neural ODE by the lock-step discrete adjoint ([`neural_ode::gradient_lockstep`]: each
@@ -328,7 +328,7 @@ pub fn train(
     let prior = model.config.domain.clone();
     let mut seen = train_set.to_vec();
     seen.extend_from_slice(validation);
-    if let Some(d) = crate::data::domain_of(&model.config, &seen) {
+    if let Some(d) = crate::training::data::domain_of(&model.config, &seen) {
         model.config.domain = Some(match &prior {
             Some(old) => old.union(&d),
             None => d,
@@ -366,7 +366,7 @@ fn train_in_domain(
     let fingerprint = {
         let mut both = train_set.to_vec();
         both.extend_from_slice(validation);
-        crate::data::fingerprint(&both)
+        crate::training::data::fingerprint(&both)
     };
     let start = std::time::Instant::now();
     let first_trainable = match cfg.phase {
