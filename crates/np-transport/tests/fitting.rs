@@ -6,15 +6,9 @@ use np_transport::{
     fit, residuals,
 };
 
-fn truth() -> Membrane {
-    Membrane {
-        pore_radius: 0.5e-9,
-        effective_thickness: 2.0e-6,
-        charge: ChargeModel::Constant(-30.0),
-        pore_dielectric: 55.0,
-        pore_size_distribution: None,
-    }
-}
+#[path = "support/membranes.rs"]
+mod membranes;
+use membranes::truth;
 
 fn data(noise: &[f64]) -> Vec<RejectionMeasurement> {
     let reg = IonRegistry::canonical();

@@ -8,15 +8,9 @@ use np_transport::{
     Starts, TransportError, fit,
 };
 
-fn truth() -> Membrane {
-    Membrane {
-        pore_radius: 0.5e-9,
-        effective_thickness: 2.0e-6,
-        charge: ChargeModel::Constant(-30.0),
-        pore_dielectric: 55.0,
-        pore_size_distribution: None,
-    }
-}
+#[path = "support/membranes.rs"]
+mod membranes;
+use membranes::truth;
 
 fn feeds() -> Vec<Composition> {
     let reg = IonRegistry::canonical();
