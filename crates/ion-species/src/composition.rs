@@ -80,6 +80,17 @@ impl Composition {
         Ok(c)
     }
 
+    /// The same concentrations (mol/m^3) with every ion's data at temperature `t` (K):
+    /// diffusivities scaled by Stokes-Einstein ([`Ion::at_temperature`]).
+    pub fn at_temperature(&self, t: f64) -> Result<Self> {
+        Self::from_si(
+            self.entries
+                .iter()
+                .map(|(ion, c)| ion.at_temperature(t).map(|i| (i, *c)))
+                .collect::<Result<Vec<_>>>()?,
+        )
+    }
+
     /// Builds from ion names (any spelling [`IonRegistry::parse`] accepts) and values in `unit`.
     pub fn from_units(
         registry: &IonRegistry,

@@ -1,7 +1,7 @@
 //! The command line (clap). Every quantity accepts a unit (see [`crate::units`]); bare flux
 //! numbers are m/s.
 
-use crate::units::{parse_charge, parse_flux, parse_length, parse_pressure};
+use crate::units::{parse_charge, parse_flux, parse_length, parse_pressure, parse_temperature};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -208,6 +208,11 @@ pub enum Command {
         /// The membrane (and its conditions) from a membrane file written by `fit`.
         #[arg(long, conflicts_with_all = ["pore_radius", "thickness", "charge", "pore_dielectric", "fit"])]
         membrane: Option<PathBuf>,
+        /// Temperature of the feed, with a unit ("20 C", "293.15 K") [default: the membrane
+        /// file's, else 25 C]. Water permittivity and viscosity and the ions' diffusivities
+        /// follow it; the membrane's parameters do not.
+        #[arg(long, value_parser = parse_temperature, allow_hyphen_values = true)]
+        temperature: Option<f64>,
         /// Largest flux, with a unit [default: 3e-5 m/s].
         #[arg(long, value_parser = parse_flux, conflicts_with = "pressures", allow_hyphen_values = true)]
         flux_max: Option<f64>,

@@ -459,6 +459,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             pore_dielectric,
             fit: fit_data,
             membrane: membrane_file,
+            temperature,
             flux_max,
             points,
             pressures,
@@ -518,9 +519,16 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 )?;
                 membrane = f.membrane;
             }
-            let model = match saved {
+            let mut model = match saved {
                 Some(file) => file.dspmde()?,
                 None => Dspmde::new(membrane, Conditions::default())?,
+            };
+            let feed = match temperature {
+                Some(t) => {
+                    model = model.at_temperature(t)?;
+                    feed.at_temperature(t)?
+                }
+                None => feed,
             };
             let points_out: Vec<OperatingPoint> = match &pressures {
                 Some(ps) => ps

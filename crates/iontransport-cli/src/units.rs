@@ -47,6 +47,23 @@ pub fn parse_flux(text: &str) -> Result<f64, String> {
     Ok(v * factor)
 }
 
+/// A temperature, K: a number with `C` (`°C`, `degC`) or `K` (no default unit: 25 and 298
+/// are both plausible).
+pub fn parse_temperature(text: &str) -> Result<f64, String> {
+    let (v, unit) = number_and_unit(text)?;
+    if unit.is_empty() {
+        return Err(format!(
+            "temperature `{text}` needs a unit ({})",
+            units::TEMPERATURE_UNITS
+        ));
+    }
+    let t = v + units::temperature_offset(unit)?;
+    if t <= 0.0 {
+        return Err(format!("temperature `{text}` is at or below absolute zero"));
+    }
+    Ok(t)
+}
+
 /// A pressure difference, Pa: a number with `Pa`, `kPa`, `MPa`, `bar` or `psi` (no default
 /// unit: bar and Pa differ by 1e5), at most [`units::MAX_PRESSURE`].
 pub fn parse_pressure(text: &str) -> Result<f64, String> {

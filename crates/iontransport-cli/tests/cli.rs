@@ -708,3 +708,34 @@ fn generate_simulates_the_membrane_of_a_membrane_file() {
     o.result.unwrap();
     assert_ne!(std::fs::read(&out).unwrap(), std::fs::read(&other).unwrap());
 }
+
+#[test]
+fn dspmde_predicts_at_the_temperature_it_is_given() {
+    let base = [
+        "dspmde",
+        "--feed",
+        "Na+=20 mM, Cl-=20 mM",
+        "--points",
+        "3",
+        "--csv",
+    ];
+    let at = |t: &str| run(&[&base[..], &["--temperature", t]].concat()).result;
+    let default = run(&base).result.unwrap();
+    // 25 C is the default, in either unit.
+    assert_eq!(at("25 C").unwrap(), default);
+    assert_eq!(at("298.15 K").unwrap(), default);
+    // Colder water is more viscous: the ions diffuse more slowly, the numbers change.
+    let cold = at("10 C").unwrap();
+    assert_ne!(cold, default);
+    // A number without a unit, an unknown unit, and a temperature outside the water
+    // correlations are refused by name.
+    let e = at("25").unwrap_err();
+    assert!(
+        e.contains("needs a unit") && e.contains("C, degC, K"),
+        "{e}"
+    );
+    let e = at("25 F").unwrap_err();
+    assert!(e.contains("unknown temperature unit"), "{e}");
+    let e = at("500 C").unwrap_err();
+    assert!(e.contains("temperature") || e.contains("outside"), "{e}");
+}

@@ -307,22 +307,7 @@ fn parse_header(reg: &IonRegistry, headers: &csv::StringRecord) -> Result<Vec<Co
                 )
             })?;
             Column::Temperature(
-                match u
-                    .trim()
-                    .trim_start_matches('°')
-                    .to_ascii_lowercase()
-                    .as_str()
-                {
-                    "c" | "degc" => 273.15,
-                    "k" => 0.0,
-                    _ => {
-                        return Err(csv_err(
-                            Some(1),
-                            Some(h),
-                            format!("unknown temperature unit `{u}` (use C or K)"),
-                        ));
-                    }
-                },
+                units::temperature_offset(u).map_err(|e| csv_err(Some(1), Some(h), e))?,
             )
         } else if let Some((kind, ion)) = name.split_once(':') {
             let kind = match kind.trim().to_ascii_lowercase().as_str() {

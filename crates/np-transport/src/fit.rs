@@ -71,19 +71,10 @@ impl RejectionMeasurement {
             ));
         }
         match self.temperature {
-            Some(t) if t != model.conditions.temperature => {
-                let conditions = model.conditions.at_temperature(t)?;
-                let feed = Composition::from_si(
-                    self.feed
-                        .iter()
-                        .map(|(ion, c)| ion.at_temperature(t).map(|i| (i, c)))
-                        .collect::<std::result::Result<Vec<_>, _>>()?,
-                )?;
-                Ok((
-                    Cow::Owned(Dspmde::new(model.membrane.clone(), conditions)?),
-                    Cow::Owned(feed),
-                ))
-            }
+            Some(t) if t != model.conditions.temperature => Ok((
+                Cow::Owned(model.at_temperature(t)?),
+                Cow::Owned(self.feed.at_temperature(t)?),
+            )),
             // The common case borrows: residuals are evaluated thousands of times in a fit.
             _ => Ok((Cow::Borrowed(model), Cow::Borrowed(&self.feed))),
         }

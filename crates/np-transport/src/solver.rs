@@ -102,6 +102,13 @@ pub(crate) struct PoreClass {
 }
 
 impl Dspmde {
+    /// This membrane at temperature `t` (K): the conditions' water permittivity and viscosity
+    /// at `t` ([`Conditions::at_temperature`]). Feeds need their ions at `t` too
+    /// ([`ion_species::Composition::at_temperature`]).
+    pub fn at_temperature(&self, t: f64) -> Result<Self> {
+        Self::new(self.membrane.clone(), self.conditions.at_temperature(t)?)
+    }
+
     /// A model for `membrane` under `conditions`; both are validated.
     pub fn new(membrane: Membrane, conditions: Conditions) -> Result<Self> {
         membrane.validate()?;

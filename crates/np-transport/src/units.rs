@@ -126,6 +126,25 @@ pub fn pressure_unit(u: &str) -> Result<f64, String> {
     })
 }
 
+/// Temperature units, as error messages list them.
+pub const TEMPERATURE_UNITS: &str = "C, degC, K";
+
+/// The offset to kelvin of a temperature unit: 273.15 for `C` (`°C`, `degC`), 0 for `K`.
+pub fn temperature_offset(u: &str) -> Result<f64, String> {
+    match u
+        .trim()
+        .trim_start_matches('°')
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "c" | "degc" => Ok(273.15),
+        "k" => Ok(0.0),
+        _ => Err(format!(
+            "unknown temperature unit `{u}` (accepted: {TEMPERATURE_UNITS})"
+        )),
+    }
+}
+
 /// The factor to a fraction of a rejection unit: none, `-`, `1` or `fraction` (1), `%` (0.01).
 pub fn rejection_unit(u: Option<&str>) -> Result<f64, String> {
     let Some(u) = u else { return Ok(1.0) };
