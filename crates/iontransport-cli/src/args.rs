@@ -19,6 +19,12 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+    /// More ions than the built-in ones (the canonical eight and NH4+, Br-, F-, HCO3-, Sr2+,
+    /// Ba2+), as a TOML (`[[ions]]` tables) or JSON (`{"ions": [...]}`) file with name,
+    /// formula, charge, stokes_radius (m), diffusivity (m^2/s), molar_mass (kg/mol) and a
+    /// source (see crates/ion-species). Every command reads data and feeds with them.
+    #[arg(long, global = true)]
+    pub ions: Option<PathBuf>,
 }
 
 impl Command {
@@ -179,6 +185,13 @@ pub enum Command {
         /// Residual evaluations per start of the optimiser.
         #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         max_evaluations: u64,
+        /// Parameter samples saved for prediction intervals (Laplace approximation where it
+        /// holds, an ensemble sampler where a parameter is at a bound or strongly correlated).
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        samples: u64,
+        /// Seed of the parameter samples.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
     },
     /// Rejections of a feed with the DSPM-DE alone: a given membrane (default NF270-like), or
     /// one fitted to a measurement file; at fluxes or at applied pressures.
@@ -219,12 +232,38 @@ pub enum Command {
         /// Number of fluxes.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
         points: u64,
+        /// Prediction intervals at this level (e.g. 0.9) from the membrane file's parameter
+        /// samples and residual scatter (needs --membrane; not with --pressures).
+        #[arg(long, value_parser = parse_level, requires = "membrane", conflicts_with = "pressures")]
+        interval: Option<Level>,
         /// Applied pressures instead of fluxes, comma-separated with units ("5 bar,10 bar").
         #[arg(long, value_delimiter = ',', value_parser = parse_pressure, allow_hyphen_values = true)]
         pressures: Option<Vec<f64>>,
         /// CSV output instead of a table.
         #[arg(long)]
         csv: bool,
+    },
+    /// Score a fitted membrane (--membrane) or a trained model (--model) on a measurement
+    /// file: R per ion at the file's own fluxes and temperatures, RMSE, MAE, bias and sign
+    /// errors per ion, and for a membrane the share of points inside the prediction interval.
+    Score {
+        /// Measurement CSV (docs/data-format.md).
+        #[arg(long)]
+        data: PathBuf,
+        /// A membrane file written by `fit`.
+        #[arg(long, required_unless_present = "model", conflicts_with = "model")]
+        membrane: Option<PathBuf>,
+        /// A model file written by `train` or `pipeline`.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Level of the membrane's prediction intervals, in (0, 1) [default: 0.9]; `none`
+        /// for none.
+        #[arg(long, value_parser = parse_level)]
+        interval: Option<Level>,
+        /// Also write every scored point here (CSV: feed, flux, ion, measured, predicted,
+        /// interval).
+        #[arg(long)]
+        points: Option<PathBuf>,
     },
     /// The attention matrix of a feed at one flux.
     Attention {
@@ -324,15 +363,9 @@ pub enum Command {
     /// simulations of that membrane and fine-tuned on them; per-ion errors of the rejection.
     /// E.g. `validate --data data/measurements/fdl2021-nf270.csv --out results/real-data`.
     Validate {
-        /// Measurement CSV (read with every built-in ion: the canonical eight and NH4+, Br-,
-        /// F-, HCO3-, Sr2+, Ba2+, plus those of --ions).
+        /// Measurement CSV (any built-in ion, or those of --ions).
         #[arg(long)]
         data: PathBuf,
-        /// More ions, as a TOML (`[[ions]]` tables) or JSON (`{"ions": [...]}`) file with
-        /// name, formula, charge, stokes_radius (m), diffusivity (m^2/s), molar_mass (kg/mol)
-        /// and a source (see crates/ion-species).
-        #[arg(long)]
-        ions: Option<PathBuf>,
         /// Fold schemes: `feed` (leave one feed out), `ion` (leave out every feed dominated
         /// by one ion) or `both`.
         #[arg(long, value_enum, default_value_t = FoldsArg::Both)]
@@ -351,6 +384,38 @@ pub enum Command {
         #[arg(long, hide = true)]
         tiny: bool,
     },
+}
+
+/// An interval level: a probability in (0, 1), or none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Level {
+    /// No interval.
+    None,
+    /// This level.
+    At(f64),
+}
+
+/// Parses `0.9`, `90%` or `none`.
+pub fn parse_level(text: &str) -> Result<Level, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("none") {
+        return Ok(Level::None);
+    }
+    let (number, scale) = match t.strip_suffix('%') {
+        Some(n) => (n.trim(), 0.01),
+        None => (t, 1.0),
+    };
+    let v: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a level (e.g. 0.9, 90% or none)"))?;
+    let v = v * scale;
+    if v > 0.0 && v < 1.0 {
+        Ok(Level::At(v))
+    } else {
+        Err(format!(
+            "{text}: an interval level lies strictly between 0 and 1 (0.9, or 90%)"
+        ))
+    }
 }
 
 /// Fold schemes of `validate`.

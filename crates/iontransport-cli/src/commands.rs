@@ -1,7 +1,7 @@
 //! The commands behind [`crate::args::Cli`]: each checks its inputs and outputs before any
 //! work, writes results to `out` and notes and warnings to `err`.
 
-use crate::args::{Cli, Command, ReproduceAction};
+use crate::args::{Cli, Command, Level, ReproduceAction};
 use crate::error::{CliError, Result};
 use crate::paths::{check_input_file, check_output_file, prepare_output_folder};
 use crate::units::{parse_concentration_unit, parse_feed};
@@ -15,6 +15,9 @@ use iontransport_model::{
 };
 use np_transport::data::{Dataset, balance_rounded, write_atomic};
 use np_transport::generate::{GeneratorConfig, flux_grid, generate, synthetic_measurements};
+use np_transport::interval::RejectionBand;
+use np_transport::posterior::{SamplingOptions, sample_parameters};
+use np_transport::score::{ScoredPoint, score_membrane, score_sweeps};
 use np_transport::{
     ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, Membrane, MembraneFile, OperatingPoint,
     Starts, fit,
@@ -36,8 +39,10 @@ fn repository_measurements() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/synthetic-measurements.csv")
 }
 
-/// The default measurements: the repository's synthetic set, or the same set regenerated.
-fn default_measurements(reg: &IonRegistry, err: &mut dyn Write) -> Result<(Dataset, String)> {
+/// The default measurements: the repository's synthetic set, or the same set regenerated
+/// (canonical ions).
+fn default_measurements(err: &mut dyn Write) -> Result<(Dataset, String)> {
+    let reg = &IonRegistry::canonical();
     let path = repository_measurements();
     if path.is_file() {
         return Ok((Dataset::read_csv(&path, reg)?, path.display().to_string()));
@@ -50,21 +55,32 @@ fn default_measurements(reg: &IonRegistry, err: &mut dyn Write) -> Result<(Datas
     Ok((ds, "the regenerated synthetic set".into()))
 }
 
-/// Reads `--data` (an explicit path must exist) or the default set.
+/// A data set read by a command: its name for messages and the registry of its ions.
+struct Measurements {
+    ds: Dataset,
+    name: String,
+    reg: IonRegistry,
+}
+
+/// Reads `--data` (an explicit path must exist; any ion of `known`) or the default set.
 fn measurements(
     data: Option<&Path>,
-    reg: &IonRegistry,
+    known: &IonRegistry,
     err: &mut dyn Write,
-) -> Result<(Dataset, String)> {
-    let (ds, name) = match data {
+) -> Result<Measurements> {
+    let (ds, name, reg) = match data {
         Some(p) => {
             check_input_file(p)?;
-            (Dataset::read_csv(p, reg)?, p.display().to_string())
+            let (ds, reg) = crate::ions::read_data(p, known)?;
+            (ds, p.display().to_string(), reg)
         }
-        None => default_measurements(reg, err)?,
+        None => {
+            let (ds, name) = default_measurements(err)?;
+            (ds, name, IonRegistry::canonical())
+        }
     };
     note_balanced(&ds, err)?;
-    Ok((ds, name))
+    Ok(Measurements { ds, name, reg })
 }
 
 /// Says which feeds the reader balanced (rounded lab values).
@@ -141,7 +157,9 @@ fn load_model(path: &Path) -> Result<IonModel> {
 
 /// Runs a parsed command line.
 pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()> {
+    // Generated data are over the canonical ions; files and feeds may hold any known ion.
     let reg = IonRegistry::canonical();
+    let known = crate::ions::registry(cli.ions.as_deref())?;
     match cli.command {
         Command::Generate {
             out: path,
@@ -255,8 +273,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                     "--soft {w}: the penalty weight must be in [0, {MAX_SOFT_WEIGHT:e}] (larger weights swamp the data loss)"
                 )));
             }
-            let ds = Dataset::read_csv(&data, &reg)?;
-            note_balanced(&ds, err)?;
+            let Measurements { ds, reg, .. } = measurements(Some(&data), &known, err)?;
             if hybrid {
                 let quick = PipelineConfig::quick(seed);
                 let cfg = PipelineConfig {
@@ -384,7 +401,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             csv,
         } => {
             let m = load_model(&model)?;
-            let feed = feed_of(&reg, &feed, &units, err)?;
+            let feed = feed_of(&known, &feed, &units, err)?;
             let j_max = flux_max
                 .or(m.config.domain.as_ref().map(|d| d.flux_max))
                 .unwrap_or(DEFAULT_FLUX_MAX);
@@ -418,6 +435,8 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             isotherm,
             fit_dielectric,
             max_evaluations,
+            samples,
+            seed,
         } => {
             check_input_file(&data)?;
             check_output_file(&path, &[&data])?;
@@ -425,7 +444,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 path: data.display().to_string(),
                 reason: e.to_string(),
             })?;
-            let (ds, name) = measurements(Some(&data), &reg, err)?;
+            let Measurements { ds, name, reg } = measurements(Some(&data), &known, err)?;
             let meas = ds.rejection_measurements(&reg, 400)?;
             let conditions = Conditions::default();
             let mut opts = FitOptions::new(
@@ -445,7 +464,14 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 opts.starts = Starts::Initial;
                 f = fit(&meas, &opts)?;
             }
-            let file = MembraneFile::from_fit(&f, conditions.clone(), &name, &bytes)?;
+            let sampling = SamplingOptions {
+                samples: samples as usize,
+                seed,
+                ..SamplingOptions::default()
+            };
+            let uncertainty = sample_parameters(&meas, &opts, &f, &sampling)?;
+            let file =
+                MembraneFile::from_fit(&f, conditions.clone(), &name, &bytes, Some(uncertainty))?;
             crate::report::write_fit(out, &file, &meas)?;
             file.save(&path)?;
             writeln!(out, "saved {}", path.display())?;
@@ -462,10 +488,11 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             temperature,
             flux_max,
             points,
+            interval,
             pressures,
             csv,
         } => {
-            let feed = feed_of(&reg, &feed, &units, err)?;
+            let feed = feed_of(&known, &feed, &units, err)?;
             let saved = match &membrane_file {
                 Some(path) => {
                     check_input_file(path)?;
@@ -483,7 +510,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             };
             membrane.validate()?;
             if let Some(path) = fit_data {
-                let (ds, name) = measurements(Some(&path), &reg, err)?;
+                let Measurements { ds, name, reg } = measurements(Some(&path), &known, err)?;
                 let meas = ds.rejection_measurements(&reg, 400)?;
                 let f = fit(
                     &meas,
@@ -518,6 +545,19 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                     }
                 )?;
                 membrane = f.membrane;
+            }
+            if let (Some(Level::At(level)), Some(file)) = (interval, &saved) {
+                let fluxes = flux_grid(flux_max.unwrap_or(DEFAULT_FLUX_MAX), points as usize);
+                let sweep = file.sweep_with_intervals(&feed, &fluxes, temperature, level)?;
+                if sweep.samples_failed > 0 {
+                    writeln!(
+                        err,
+                        "note: {} of {} parameter samples cannot be solved for this feed and are left out of the intervals",
+                        sweep.samples_failed,
+                        sweep.samples_failed + sweep.samples_used
+                    )?;
+                }
+                return write_bands(out, csv, &sweep.bands, level);
             }
             let mut model = match saved {
                 Some(file) => file.dspmde()?,
@@ -554,6 +594,93 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 .collect();
             write_table(out, csv, &fluxes, pressures.as_deref(), &names, &rows)?;
         }
+        Command::Score {
+            data,
+            membrane,
+            model,
+            interval,
+            points,
+        } => {
+            let inputs: Vec<&Path> = std::iter::once(data.as_path())
+                .chain(membrane.as_deref())
+                .chain(model.as_deref())
+                .collect();
+            if let Some(p) = &points {
+                check_output_file(p, &inputs)?;
+            }
+            let Measurements { ds, name, reg } = measurements(Some(&data), &known, err)?;
+            let (scored, level) = match (&membrane, &model) {
+                (Some(path), _) => {
+                    check_input_file(path)?;
+                    let file = MembraneFile::load(path)?;
+                    let has_samples = file.fit.as_ref().is_some_and(|f| f.uncertainty.is_some());
+                    let level = match interval {
+                        Some(Level::At(l)) => Some(l),
+                        Some(Level::None) => None,
+                        None if has_samples => Some(0.9),
+                        None => {
+                            writeln!(
+                                err,
+                                "note: {} holds no parameter samples: no prediction intervals (refit it to get them)",
+                                path.display()
+                            )?;
+                            None
+                        }
+                    };
+                    (score_membrane(&file, &ds, &reg, level)?, level)
+                }
+                (None, Some(path)) => {
+                    if let Some(Level::At(_)) = interval {
+                        return Err(CliError::Usage(
+                            "--interval: a trained model has no prediction interval yet (intervals come from a fitted membrane's parameter samples); score a membrane for intervals".into(),
+                        ));
+                    }
+                    let m = load_model(path)?;
+                    let mut warned = false;
+                    let scored = score_sweeps(&ds, &reg, |first, fluxes| -> Result<_> {
+                        let p = m.predict(&first.feed, fluxes)?;
+                        if !warned {
+                            for w in &p.warnings {
+                                writeln!(err, "warning: {w}")?;
+                            }
+                            warned = !p.warnings.is_empty();
+                        }
+                        Ok(fluxes
+                            .iter()
+                            .enumerate()
+                            .map(|(k, &flux)| RejectionBand {
+                                flux,
+                                ions: p.ions.clone(),
+                                rejection: p.rejection[k].clone(),
+                                lower: vec![f64::NAN; p.ions.len()],
+                                upper: vec![f64::NAN; p.ions.len()],
+                            })
+                            .collect())
+                    });
+                    (scored?, None)
+                }
+                (None, None) => {
+                    return Err(CliError::Usage(
+                        "give --membrane FILE or --model FILE".into(),
+                    ));
+                }
+            };
+            writeln!(
+                out,
+                "{} measured rejections of {} feeds in {name}{}",
+                scored.len(),
+                ds.samples.len(),
+                match ds.basis {
+                    np_transport::data::RejectionBasis::Intrinsic => " (intrinsic)",
+                    np_transport::data::RejectionBasis::Observed => " (observed)",
+                }
+            )?;
+            crate::report::write_scores(out, &scored, level)?;
+            if let Some(p) = points {
+                write_points(&p, &scored)?;
+                writeln!(out, "wrote {}", p.display())?;
+            }
+        }
         Command::Attention {
             model,
             feed,
@@ -561,7 +688,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             flux,
         } => {
             let m = load_model(&model)?;
-            let feed = feed_of(&reg, &feed, &units, err)?;
+            let feed = feed_of(&known, &feed, &units, err)?;
             for w in m.config.domain_warnings(&feed_vector(&m, &feed), &[flux]) {
                 writeln!(err, "warning: {w}")?;
             }
@@ -594,8 +721,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 check_output_file(p, &[&model, &data])?;
             }
             let m = load_model(&model)?;
-            let ds = Dataset::read_csv(&data, &reg)?;
-            note_balanced(&ds, err)?;
+            let Measurements { ds, .. } = measurements(Some(&data), &known, err)?;
             let trs = trajectories(&m.config, &ds)?;
             let set: Vec<_> = if all {
                 trs
@@ -603,7 +729,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 let sp = split(trs.len(), VALIDATION_FRACTION, TEST_FRACTION, seed)?;
                 sp.test.iter().map(|&i| trs[i].clone()).collect()
             };
-            let met = metrics(&set, &reg.valences(), &|t| neural_prediction(&m, t))?;
+            let met = metrics(&set, &m.config.valences, &|t| neural_prediction(&m, t))?;
             if met.count == 0 {
                 return Err(CliError::Usage(format!(
                     "the {} has no measured permeate or rejection to compare with",
@@ -660,7 +786,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             action: Some(ReproduceAction::Merge { out: folder, data }),
             ..
         } => {
-            let (ds, _) = measurements(data.as_deref(), &reg, err)?;
+            let Measurements { ds, reg, .. } = measurements(data.as_deref(), &known, err)?;
             if !folder.join("shards").is_dir() {
                 return Err(CliError::Input {
                     path: folder.join("shards").display().to_string(),
@@ -705,7 +831,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                         })
                 })
                 .transpose()?;
-            let (ds, _) = measurements(data.as_deref(), &reg, err)?;
+            let Measurements { ds, reg, .. } = measurements(data.as_deref(), &known, err)?;
             let (base, name) = if full {
                 (PipelineConfig::full(0), "full")
             } else {
@@ -778,7 +904,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 let inputs: Vec<&Path> = data.iter().map(PathBuf::as_path).collect();
                 check_output_file(o, &inputs)?;
             }
-            let (ds, name) = measurements(data.as_deref(), &reg, err)?;
+            let Measurements { ds, name, reg } = measurements(data.as_deref(), &known, err)?;
             match &ds.synthetic {
                 Some(d) => writeln!(
                     out,
@@ -826,20 +952,10 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             data,
             folds,
             seeds,
-            ions,
             out: dir,
             any_ion,
             tiny,
-        } => crate::validate::run(
-            &data,
-            ions.as_deref(),
-            folds,
-            seeds,
-            dir,
-            any_ion,
-            tiny,
-            out,
-        )?,
+        } => crate::validate::run(&data, &known, folds, seeds, dir, any_ion, tiny, out)?,
     }
     Ok(())
 }
@@ -855,6 +971,74 @@ fn feed_vector(m: &IonModel, feed: &Composition) -> Vec<f64> {
                 .map_or(0.0, |(_, c)| c)
         })
         .collect()
+}
+
+/// The scored points as CSV.
+fn write_points(path: &Path, points: &[ScoredPoint]) -> Result<()> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| CliError::Io(std::io::Error::other(e));
+    w.write_record([
+        "sample",
+        "Jv [m/s]",
+        "ion",
+        "R measured [-]",
+        "R predicted [-]",
+        "R lower [-]",
+        "R upper [-]",
+    ])
+    .map_err(io)?;
+    for p in points {
+        let (lo, hi) = p.interval.map_or((String::new(), String::new()), |(a, b)| {
+            (a.to_string(), b.to_string())
+        });
+        w.write_record([
+            p.feed.clone(),
+            format!("{:e}", p.flux),
+            p.ion.clone(),
+            p.measured.to_string(),
+            p.predicted.to_string(),
+            lo,
+            hi,
+        ])
+        .map_err(io)?;
+    }
+    let bytes = w.into_inner().map_err(|e| CliError::Io(e.into_error()))?;
+    write_atomic(path, &bytes)?;
+    Ok(())
+}
+
+/// Rejections with their intervals per flux, as a table or CSV.
+fn write_bands(out: &mut dyn Write, csv: bool, bands: &[RejectionBand], level: f64) -> Result<()> {
+    let Some(first) = bands.first() else {
+        return Err(CliError::Usage("no flux given".into()));
+    };
+    let present: Vec<usize> = (0..first.ions.len())
+        .filter(|&j| first.lower[j].is_finite())
+        .collect();
+    let fluxes: Vec<f64> = bands.iter().map(|b| b.flux).collect();
+    let mut names = Vec::new();
+    for &j in &present {
+        let ion = &first.ions[j];
+        names.extend([ion.clone(), format!("{ion} lower"), format!("{ion} upper")]);
+    }
+    let rows: Vec<Vec<f64>> = bands
+        .iter()
+        .map(|b| {
+            present
+                .iter()
+                .flat_map(|&j| [b.rejection[j], b.lower[j], b.upper[j]])
+                .collect()
+        })
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    if !csv {
+        writeln!(
+            out,
+            "rejections with {:.0} % prediction intervals (parameter uncertainty and the fit's residual scatter)",
+            100.0 * level
+        )?;
+    }
+    write_table(out, csv, &fluxes, None, &names, &rows)
 }
 
 /// Rejections per flux (rows) and ion (columns) as a table or CSV, fluxes in m/s and L/m2/h.

@@ -27,6 +27,7 @@ pub mod args;
 pub mod commands;
 mod error;
 pub mod figures;
+pub mod ions;
 pub mod paths;
 pub mod report;
 pub mod reproduce;

@@ -3,6 +3,7 @@
 use crate::error::Result;
 use iontransport_model::pipeline::PipelineResult;
 use np_transport::ChargeModel;
+use np_transport::score::{ScoredPoint, score_by_ion};
 use std::io::Write;
 
 /// Prints a pipeline run: the fitted membrane, training, and the test comparison.
@@ -216,61 +217,112 @@ pub fn write_fit(
             }
         }
     }
+    if let Some(u) = &fit.uncertainty {
+        writeln!(
+            out,
+            "prediction intervals: {} parameter samples by {} ({}){}; residual scatter of R {:.4} (pooled)",
+            u.samples.len(),
+            match u.method {
+                np_transport::posterior::SamplingMethod::Laplace => "the Laplace approximation",
+                np_transport::posterior::SamplingMethod::Ensemble => "the ensemble sampler",
+            },
+            u.reason,
+            u.acceptance
+                .map(|a| format!(", acceptance {:.2}", a))
+                .unwrap_or_default(),
+            u.pooled_sd
+        )?;
+    }
     let residuals = np_transport::residuals(meas, &file.membrane, &file.conditions)?;
-    writeln!(
-        out,
-        "\n{:>5} {:>10} {:>9} {:<8} {:>10} {:>10} {:>9}",
-        "feed", "Jv [m/s]", "Jv [LMH]", "ion", "R measured", "R fitted", "residual"
-    )?;
-    // Per ion: count, sum of squares, sum of absolute residuals, sign errors.
-    let mut per_ion: Vec<(String, usize, f64, f64, usize)> = Vec::new();
-    let mut k = 0;
     // Feeds numbered in file order (a measurement carries its feed, not its sample id).
     let mut feed_no = 0;
+    let mut k = 0;
+    let mut points = Vec::new();
     for (i, m) in meas.iter().enumerate() {
         if i == 0 || m.feed != meas[i - 1].feed {
             feed_no += 1;
         }
         for (ion, r) in &m.rejections {
-            let res = residuals[k];
+            points.push(ScoredPoint {
+                feed: feed_no.to_string(),
+                flux: m.flux,
+                ion: ion.clone(),
+                measured: *r,
+                predicted: r + residuals[k],
+                interval: None,
+            });
             k += 1;
-            let fitted = r + res;
-            writeln!(
-                out,
-                "{feed_no:>5} {:>10.3e} {:>9.2} {:<8} {:>10.4} {:>10.4} {:>+9.4}",
-                m.flux,
-                m.flux * 3.6e6,
-                ion,
-                r,
-                fitted,
-                res
-            )?;
-            let at = match per_ion.iter().position(|e| e.0 == *ion) {
-                Some(i) => i,
-                None => {
-                    per_ion.push((ion.clone(), 0, 0.0, 0.0, 0));
-                    per_ion.len() - 1
-                }
-            };
-            let e = &mut per_ion[at];
-            e.1 += 1;
-            e.2 += res * res;
-            e.3 += res.abs();
-            e.4 += usize::from(r * fitted < 0.0);
         }
     }
-    writeln!(
+    write_scores(out, &points, None)
+}
+
+/// A table of measured and predicted rejections (with intervals where there are) and the
+/// errors per ion.
+pub fn write_scores(out: &mut dyn Write, points: &[ScoredPoint], level: Option<f64>) -> Result<()> {
+    let with_interval = points.iter().any(|p| p.interval.is_some());
+    write!(
         out,
-        "\n{:<8} {:>6} {:>9} {:>9} {:>12}",
-        "ion", "points", "RMSE of R", "MAE of R", "sign errors"
+        "\n{:<14} {:>10} {:>9} {:<8} {:>10} {:>10} {:>9}",
+        "feed", "Jv [m/s]", "Jv [LMH]", "ion", "R measured", "R model", "residual"
     )?;
-    for (ion, n, ss, sa, signs) in &per_ion {
-        writeln!(
+    if with_interval {
+        write!(
             out,
-            "{ion:<8} {n:>6} {:>9.4} {:>9.4} {signs:>12}",
-            (ss / *n as f64).sqrt(),
-            sa / *n as f64
+            "  {:>17}",
+            format!("{:.0} % interval", 100.0 * level.unwrap_or(f64::NAN))
         )?;
+    }
+    writeln!(out)?;
+    for p in points {
+        write!(
+            out,
+            "{:<14} {:>10.3e} {:>9.2} {:<8} {:>10.4} {:>10.4} {:>+9.4}",
+            p.feed,
+            p.flux,
+            p.flux * 3.6e6,
+            p.ion,
+            p.measured,
+            p.predicted,
+            p.predicted - p.measured
+        )?;
+        if let Some((lo, hi)) = p.interval {
+            let mark = if (lo..=hi).contains(&p.measured) {
+                ""
+            } else {
+                " *"
+            };
+            write!(out, "  [{lo:>7.3}, {hi:>7.3}]{mark}")?;
+        }
+        writeln!(out)?;
+    }
+    write!(
+        out,
+        "\n{:<8} {:>6} {:>9} {:>9} {:>9} {:>12}",
+        "ion", "points", "RMSE of R", "MAE of R", "bias", "sign errors"
+    )?;
+    if with_interval {
+        write!(out, " {:>16}", "inside interval")?;
+    }
+    writeln!(out)?;
+    for s in score_by_ion(points) {
+        write!(
+            out,
+            "{:<8} {:>6} {:>9.4} {:>9.4} {:>+9.4} {:>12}",
+            s.ion, s.points, s.rmse, s.mae, s.bias, s.sign_errors
+        )?;
+        if let Some(c) = s.covered {
+            write!(
+                out,
+                " {:>9} ({:>3.0} %)",
+                c,
+                100.0 * c as f64 / s.points.max(1) as f64
+            )?;
+        }
+        writeln!(out)?;
+    }
+    if with_interval {
+        writeln!(out, "(* outside its interval)")?;
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     data: &Path,
-    ions: Option<&Path>,
+    registry: &IonRegistry,
     folds: FoldsArg,
     seeds: Vec<u64>,
     out_dir: Option<PathBuf>,
@@ -35,37 +35,12 @@ pub fn run(
             "--seeds: seed {dup} is given twice (it would be counted twice in every mean and sd)"
         )));
     }
-    let mut registry = IonRegistry::extended();
-    if let Some(path) = ions {
-        check_input_file(path)?;
-        let text = std::fs::read_to_string(path)?;
-        let is_json = path.extension().is_some_and(|e| e == "json");
-        if is_json {
-            registry.extend_from_json(&text)?;
-        } else {
-            registry.extend_from_toml(&text)?;
-        }
-    }
-    let ds = Dataset::read_csv(data, &registry).map_err(|e| {
-        let msg = e.to_string();
-        if msg.contains("unknown ion") {
-            CliError::Usage(format!(
-                "{msg}; the built-in ions are {}; give the data of others with --ions FILE.toml",
-                registry
-                    .ions()
-                    .iter()
-                    .map(|i| i.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        } else {
-            e.into()
-        }
-    })?;
+    let ds = Dataset::read_csv(data, registry)
+        .map_err(|e| crate::ions::unknown_ion_hint(e, registry))?;
     let created = match &out_dir {
         Some(d) => {
             let created = prepare_output_folder(d)?;
-            let inputs: Vec<&Path> = std::iter::once(data).chain(ions).collect();
+            let inputs: Vec<&Path> = vec![data];
             for name in ["report.md", "crossval.json"] {
                 if let Err(e) = check_output_file(&d.join(name), &inputs) {
                     remove_if_created(d, created);
@@ -78,7 +53,7 @@ pub fn run(
     };
     let result = run_in(
         &ds,
-        &registry,
+        registry,
         folds,
         seeds,
         out_dir.as_deref(),

@@ -922,6 +922,78 @@ impl Dataset {
         write_atomic(path, &buf)
     }
 
+    /// The same data over the ions of `reg` (every one of them must be among this set's
+    /// ions), in `reg`'s order: e.g. a file read with the extended registry, kept to the ions
+    /// it holds. Refused when an ion left out has a feed or permeate value.
+    ///
+    /// ```
+    /// use ion_species::IonRegistry;
+    /// use np_transport::data::Dataset;
+    /// let text = "sample,Jv [um/s],feed:Na+ [mM],feed:Cl- [mM],rejection:Na+ [-]\ns,10,20,20,0.5\n";
+    /// let all = Dataset::from_csv_str(text, &IonRegistry::extended()).unwrap();
+    /// assert_eq!(all.ions.len(), 14);
+    /// let two = all.restrict(&IonRegistry::extended().subset(&["Cl-", "Na+"]).unwrap()).unwrap();
+    /// assert_eq!(two.ions, ["Na+", "Cl-"]);
+    /// assert_eq!(two.samples[0].feed, [20.0, 20.0]);
+    /// ```
+    pub fn restrict(&self, reg: &IonRegistry) -> Result<Dataset> {
+        let index: Vec<usize> = reg
+            .ions()
+            .iter()
+            .map(|ion| {
+                self.ions
+                    .iter()
+                    .position(|n| *n == ion.name)
+                    .ok_or_else(|| {
+                        TransportError::Dataset(format!(
+                            "{} is not among the data set's ions ({})",
+                            ion.name,
+                            self.ions.join(", ")
+                        ))
+                    })
+            })
+            .collect::<Result<_>>()?;
+        for (j, name) in self.ions.iter().enumerate() {
+            if index.contains(&j) {
+                continue;
+            }
+            let used = self.samples.iter().any(|s| {
+                s.feed[j] != 0.0
+                    || s.points
+                        .iter()
+                        .any(|p| p.permeate[j].is_some() || p.permeate_sd[j].is_some())
+            });
+            if used {
+                return Err(TransportError::Dataset(format!(
+                    "{name} has values in the data set but is not among the ions kept"
+                )));
+            }
+        }
+        let pick = |v: &[f64]| index.iter().map(|&j| v[j]).collect::<Vec<f64>>();
+        let pick_opt = |v: &[Option<f64>]| index.iter().map(|&j| v[j]).collect::<Vec<_>>();
+        Ok(Dataset {
+            ions: index.iter().map(|&j| self.ions[j].clone()).collect(),
+            samples: self
+                .samples
+                .iter()
+                .map(|s| Sample {
+                    feed: pick(&s.feed),
+                    points: s
+                        .points
+                        .iter()
+                        .map(|p| FluxPoint {
+                            flux: p.flux,
+                            permeate: pick_opt(&p.permeate),
+                            permeate_sd: pick_opt(&p.permeate_sd),
+                        })
+                        .collect(),
+                    ..s.clone()
+                })
+                .collect(),
+            ..self.clone()
+        })
+    }
+
     /// Number of (sample, flux) rows.
     pub fn num_points(&self) -> usize {
         self.samples.iter().map(|s| s.points.len()).sum()

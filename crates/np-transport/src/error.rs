@@ -90,6 +90,12 @@ pub enum TransportError {
         /// The OS message.
         message: String,
     },
+    /// A prediction interval was asked of a membrane without parameter samples.
+    #[error("no prediction interval: {0}")]
+    NoIntervals(String),
+    /// A data set cannot be used as asked (e.g. kept to ions it has values of others for).
+    #[error("data set: {0}")]
+    Dataset(String),
     /// Parameter fitting failed.
     #[error("fit failed: {0}")]
     Fit(String),

@@ -209,7 +209,7 @@ pub const ISOTHERM_REFERENCE: f64 = 100.0;
 
 /// Names of the fitted parameters, in fitting order: r_p, Δx/A_k, the charge (X_d, or X_ref of
 /// the isotherm), then b of the isotherm and ε_p when fitted.
-fn names(opts: &FitOptions) -> Vec<&'static str> {
+pub(crate) fn names(opts: &FitOptions) -> Vec<&'static str> {
     let mut v = vec!["pore_radius", "effective_thickness", "charge"];
     if opts.charge_isotherm {
         v.push("charge_exponent");
@@ -231,8 +231,8 @@ const INFEASIBLE_RESIDUAL: f64 = 10.0;
 
 /// The parameter intervals after the physics limits: (lo, hi, logarithmic) per parameter.
 #[derive(Debug, Clone)]
-struct Box {
-    ranges: Vec<(f64, f64, bool)>,
+pub(crate) struct Box {
+    pub(crate) ranges: Vec<(f64, f64, bool)>,
 }
 
 impl Box {
@@ -293,7 +293,7 @@ struct Problem<'a> {
     evaluations: usize,
 }
 
-fn membrane_of(opts: &FitOptions, x: &[f64]) -> Membrane {
+pub(crate) fn membrane_of(opts: &FitOptions, x: &[f64]) -> Membrane {
     let mut m = opts.initial.clone();
     m.pore_radius = x[0];
     m.effective_thickness = x[1];
@@ -333,7 +333,7 @@ const MAX_NOISY_REJECTION: f64 = 1.1;
 /// surfacing as "no start converged" minutes later: fluxes in (0, MAX_FLUX], rejections
 /// finite in [MIN_REJECTION, 1.1] of ions in the feed, each ion once, temperatures in range,
 /// feeds electroneutral.
-fn check_measurements(data: &[RejectionMeasurement]) -> Result<()> {
+pub(crate) fn check_measurements(data: &[RejectionMeasurement]) -> Result<()> {
     let (t_lo, t_hi) = ion_species::water::TEMPERATURE_RANGE;
     for (k, m) in data.iter().enumerate() {
         let bad = |why: String| TransportError::Fit(format!("measurement {k}: {why}"));
@@ -588,7 +588,7 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
 
 /// The user's bounds narrowed to the physics: r_p ≥ largest Stokes radius / λ_max, ε_p within
 /// [1, ε_b]; an empty interval is an error that names the parameter.
-fn physical_box(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<Box> {
+pub(crate) fn physical_box(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<Box> {
     let b = &opts.bounds;
     let largest_ion = data
         .iter()

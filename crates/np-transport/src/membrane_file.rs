@@ -12,8 +12,11 @@
 use crate::data::write_atomic;
 use crate::error::{Result, TransportError};
 use crate::fit::{FitResult, ISOTHERM_REFERENCE};
+use crate::interval::{IntervalSweep, sweep_with_intervals};
 use crate::model::{ChargeModel, Conditions, Membrane};
+use crate::posterior::ParameterSamples;
 use crate::solver::Dspmde;
+use ion_species::Composition;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -59,6 +62,10 @@ pub struct FitRecord {
     pub data: String,
     /// FNV-1a 64 of the measurement file's bytes (hex): which data this membrane describes.
     pub data_fingerprint: String,
+    /// Parameter samples and residual scatter for prediction intervals (absent in files
+    /// written before intervals existed: refit to get them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<ParameterSamples>,
 }
 
 /// A membrane file's content.
@@ -100,12 +107,14 @@ impl MembraneFile {
     }
 
     /// The membrane of `fit`, fitted at `conditions` to the measurement file `data_name`
-    /// whose bytes are `data_bytes`.
+    /// whose bytes are `data_bytes`, with the parameter samples of
+    /// [`crate::posterior::sample_parameters`] for prediction intervals when given.
     pub fn from_fit(
         fit: &FitResult,
         conditions: Conditions,
         data_name: &str,
         data_bytes: &[u8],
+        uncertainty: Option<ParameterSamples>,
     ) -> Result<Self> {
         let m = &fit.membrane;
         let charge_value = match m.charge {
@@ -153,8 +162,35 @@ impl MembraneFile {
             agreeing_starts: fit.agreeing_starts,
             data: data_name.into(),
             data_fingerprint: fingerprint(data_bytes),
+            uncertainty,
         });
         Ok(file)
+    }
+
+    /// Rejections of `feed` at `fluxes` (m/s), at `temperature` (K; None: the file's), with
+    /// `level` prediction intervals ([`crate::interval`]). Errors when the file holds no
+    /// parameter samples (a membrane not fitted, or fitted by an older version).
+    pub fn sweep_with_intervals(
+        &self,
+        feed: &Composition,
+        fluxes: &[f64],
+        temperature: Option<f64>,
+        level: f64,
+    ) -> Result<IntervalSweep> {
+        let samples = self
+            .fit
+            .as_ref()
+            .and_then(|f| f.uncertainty.as_ref())
+            .ok_or_else(|| {
+                TransportError::NoIntervals(
+                    "the membrane file holds no parameter samples (a membrane written by hand, or fitted by an older version): refit it (`iontransport fit`) to get them".into(),
+                )
+            })?;
+        let (conditions, feed) = match temperature {
+            Some(t) => (self.conditions.at_temperature(t)?, feed.at_temperature(t)?),
+            None => (self.conditions.clone(), feed.clone()),
+        };
+        sweep_with_intervals(&self.membrane, &conditions, samples, &feed, fluxes, level)
     }
 
     /// The DSPM-DE of this membrane at its conditions.

@@ -48,7 +48,7 @@ fn fitted() -> np_transport::FitResult {
 fn a_saved_membrane_predicts_exactly_what_the_fit_predicted() {
     let f = fitted();
     let csv = b"sample,Jv [m/s]\n";
-    let file = MembraneFile::from_fit(&f, Conditions::default(), "lab.csv", csv).unwrap();
+    let file = MembraneFile::from_fit(&f, Conditions::default(), "lab.csv", csv, None).unwrap();
     // What the fit knew.
     let rec = file.fit.as_ref().unwrap();
     let names: Vec<&str> = rec.parameters.iter().map(|p| p.name.as_str()).collect();

@@ -1,0 +1,289 @@
+//! The membrane scientist's workflow: fit a membrane file, score it on measurements with
+//! prediction intervals, predict a new feed with intervals; files with any known ion.
+
+mod support;
+
+use support::run;
+
+/// The `all` row of a per-ion score table: (points, RMSE, MAE).
+fn all_row(text: &str) -> (usize, f64, f64) {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("all "))
+        .unwrap_or_else(|| panic!("no `all` row: {text}"));
+    let f: Vec<&str> = line.split_whitespace().collect();
+    (
+        f[1].parse().unwrap(),
+        f[2].parse().unwrap(),
+        f[3].parse().unwrap(),
+    )
+}
+
+/// `fit --data DATA --out OUT` with few evaluations.
+fn fit(data: &std::path::Path, out: &std::path::Path) -> String {
+    run(&[
+        "fit",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--max-evaluations",
+        "40",
+    ])
+    .result
+    .unwrap()
+}
+
+#[test]
+fn a_membrane_scores_its_own_data_as_the_fit_did_and_covers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("lab.csv");
+    support::data_with(&data, 3);
+    let membrane = dir.path().join("m.json");
+    let fitted = fit(&data, &membrane);
+    assert!(fitted.contains("prediction intervals: "), "{fitted}");
+    let points = dir.path().join("points.csv");
+    let scored = run(&[
+        "score",
+        "--membrane",
+        membrane.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--points",
+        points.to_str().unwrap(),
+    ])
+    .result
+    .unwrap();
+    // One computation: the score of the fit's own data is the fit's residual table.
+    let (n, rmse, mae) = all_row(&scored);
+    assert_eq!((n, rmse, mae), {
+        let (n2, r2, m2) = all_row(&fitted);
+        (n2, r2, m2)
+    });
+    assert!(scored.contains("inside interval"), "{scored}");
+    // In-sample, the 90 % intervals hold most points.
+    let line = scored.lines().find(|l| l.starts_with("all ")).unwrap();
+    let covered: usize = line.split_whitespace().nth(6).unwrap().parse().unwrap();
+    assert!(covered as f64 >= 0.75 * n as f64, "{line}");
+    // Every scored point is in the CSV, each inside or outside its own interval as printed.
+    let csv = std::fs::read_to_string(&points).unwrap();
+    assert_eq!(csv.lines().count(), n + 1, "{csv}");
+    let inside = csv
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            let f: Vec<f64> = l.split(',').skip(3).map(|v| v.parse().unwrap()).collect();
+            f[2] <= f[0] && f[0] <= f[3]
+        })
+        .count();
+    assert_eq!(inside, covered);
+    // Without intervals: the same errors, no coverage column.
+    let plain = run(&[
+        "score",
+        "--membrane",
+        membrane.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--interval",
+        "none",
+    ])
+    .result
+    .unwrap();
+    assert_eq!(all_row(&plain), (n, rmse, mae));
+    assert!(!plain.contains("inside interval"));
+}
+
+#[test]
+fn dspmde_gives_intervals_around_the_fitted_prediction() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("lab.csv");
+    support::data_with(&data, 3);
+    let membrane = dir.path().join("m.json");
+    fit(&data, &membrane);
+    let m = membrane.to_str().unwrap();
+    let feed = ["--feed", "K+=15 mM, Cl-=15 mM", "--points", "3", "--csv"];
+    let with = run(&[
+        &["dspmde", "--membrane", m, "--interval", "90%"][..],
+        &feed[..],
+    ]
+    .concat())
+    .result
+    .unwrap();
+    let without = run(&[&["dspmde", "--membrane", m][..], &feed[..]].concat())
+        .result
+        .unwrap();
+    let head: Vec<&str> = with.lines().next().unwrap().split(',').collect();
+    assert_eq!(head.len(), 2 + 3 * 2, "{with}");
+    for (a, b) in with.lines().skip(1).zip(without.lines().skip(1)) {
+        let a: Vec<f64> = a.split(',').map(|v| v.parse().unwrap()).collect();
+        let b: Vec<f64> = b.split(',').map(|v| v.parse().unwrap()).collect();
+        for ion in 0..2 {
+            let (r, lo, hi) = (a[2 + 3 * ion], a[3 + 3 * ion], a[4 + 3 * ion]);
+            // The centre is the fitted membrane's own prediction.
+            assert_eq!(r, b[2 + ion]);
+            assert!(lo < r && r < hi && hi <= 1.0, "{lo} {r} {hi}");
+        }
+    }
+    // Levels outside (0, 1), intervals without a membrane, a model asked for intervals.
+    for (args, want) in [
+        (
+            vec!["dspmde", "--membrane", m, "--interval", "1.5"],
+            "strictly between 0 and 1",
+        ),
+        (vec!["dspmde", "--interval", "0.9"], "--membrane"),
+    ] {
+        let e = run(&[&args[..], &feed[..]].concat()).result.unwrap_err();
+        assert!(e.contains(want), "{want}: {e}");
+    }
+    let model = dir.path().join("model.json");
+    let more = dir.path().join("more.csv");
+    support::small_data(&more);
+    support::tiny_model(&more, &model);
+    let e = run(&[
+        "score",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--interval",
+        "0.9",
+    ])
+    .result
+    .unwrap_err();
+    assert!(e.contains("no prediction interval"), "{e}");
+    // A model scores without intervals, per ion.
+    let scored = run(&[
+        "score",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ])
+    .result
+    .unwrap();
+    assert!(all_row(&scored).0 > 0, "{scored}");
+}
+
+#[test]
+fn a_membrane_written_by_hand_scores_without_intervals_and_says_why() {
+    use np_transport::{Conditions, Membrane, MembraneFile};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("lab.csv");
+    support::data_with(&data, 2);
+    let membrane = dir.path().join("m.json");
+    MembraneFile::new(Membrane::nf270_like(), Conditions::default())
+        .unwrap()
+        .save(&membrane)
+        .unwrap();
+    let o = run(&[
+        "score",
+        "--membrane",
+        membrane.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    let text = o.result.unwrap();
+    assert!(o.stderr.contains("no parameter samples"), "{}", o.stderr);
+    assert!(!text.contains("inside interval"));
+    // The data were simulated with this very membrane (1 % noise): small errors.
+    assert!(all_row(&text).1 < 0.05, "{text}");
+    let e = run(&[
+        "dspmde",
+        "--membrane",
+        membrane.to_str().unwrap(),
+        "--feed",
+        "Na+=10 mM, Cl-=10 mM",
+        "--interval",
+        "0.9",
+    ])
+    .result
+    .unwrap_err();
+    assert!(e.contains("refit"), "{e}");
+}
+
+#[test]
+fn every_command_reads_files_with_any_known_ion() {
+    // Ammonium is not one of the canonical eight: fit, score and dspmde take it, as validate
+    // always did; an unknown ion names the known ones and --ions.
+    use ion_species::{Composition, IonRegistry};
+    use np_transport::{Conditions, Dspmde, Membrane};
+    let dir = tempfile::tempdir().unwrap();
+    let reg = IonRegistry::extended();
+    let model = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
+    let mut text = String::from(
+        "sample,Jv [um/s],feed:NH4+ [mM],feed:Na+ [mM],feed:Cl- [mM],rejection:NH4+ [-],rejection:Na+ [-],rejection:Cl- [-]\n",
+    );
+    for (k, (nh4, na)) in [(10.0, 0.0), (5.0, 5.0), (2.0, 20.0)].iter().enumerate() {
+        let mut pairs = vec![("NH4+", *nh4), ("Cl-", nh4 + na)];
+        if *na > 0.0 {
+            pairs.push(("Na+", *na));
+        }
+        let feed = Composition::from_mmol_per_l(&reg, &pairs).unwrap();
+        for jv in [5.0, 10.0, 20.0] {
+            let p = model.solve(&feed, jv * 1e-6).unwrap();
+            // The solver reports the feed's ions only.
+            let r = |ion: &str| {
+                p.ions
+                    .iter()
+                    .position(|n| n == ion)
+                    .map_or(String::new(), |j| format!("{:.5}", p.rejection[j]))
+            };
+            let na_feed = if *na > 0.0 {
+                na.to_string()
+            } else {
+                String::new()
+            };
+            text += &format!(
+                "s{k},{jv},{nh4},{na_feed},{},{},{},{}\n",
+                nh4 + na,
+                r("NH4+"),
+                r("Na+"),
+                r("Cl-")
+            );
+        }
+    }
+    let data = dir.path().join("ammonium.csv");
+    std::fs::write(&data, text).unwrap();
+    let membrane = dir.path().join("m.json");
+    let fitted = fit(&data, &membrane);
+    // Simulated without noise by the NF270-like membrane: the fit reproduces it.
+    assert!(all_row(&fitted).1 < 0.01, "{fitted}");
+    let scored = run(&[
+        "score",
+        "--membrane",
+        membrane.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ])
+    .result
+    .unwrap();
+    assert!(scored.contains("NH4+"), "{scored}");
+    let table = run(&[
+        "dspmde",
+        "--membrane",
+        membrane.to_str().unwrap(),
+        "--feed",
+        "NH4+=10 mM, Cl-=10 mM",
+        "--points",
+        "2",
+    ])
+    .result
+    .unwrap();
+    assert!(table.contains("R(NH4+)"), "{table}");
+    let unknown = dir.path().join("unknown.csv");
+    std::fs::write(
+        &unknown,
+        "sample,Jv [um/s],feed:Cs+ [mM],feed:Cl- [mM],rejection:Cs+ [-]\ns,10,10,10,0.3\n",
+    )
+    .unwrap();
+    let e = run(&[
+        "fit",
+        "--data",
+        unknown.to_str().unwrap(),
+        "--out",
+        dir.path().join("x.json").to_str().unwrap(),
+    ])
+    .result
+    .unwrap_err();
+    assert!(e.contains("NH4+") && e.contains("--ions"), "{e}");
+}
