@@ -25,14 +25,20 @@ pub enum ConcentrationUnit {
 impl ConcentrationUnit {
     /// Converts `value` of this unit for `ion` to mol/m^3.
     pub fn to_si(self, value: f64, ion: &Ion) -> f64 {
+        self.to_si_with_molar_mass(value, ion.molar_mass)
+    }
+
+    /// Converts `value` of this unit to mol/m^3 for a species of molar mass `molar_mass`
+    /// (kg/mol; used only by the mass units), e.g. a salt.
+    pub fn to_si_with_molar_mass(self, value: f64, molar_mass: f64) -> f64 {
         match self {
             Self::MolPerM3 | Self::MmolPerL => value,
             Self::MolPerL => value * 1e3,
             // mg/L = g/m^3 = 1e-3 kg/m^3; divided by kg/mol gives mol/m^3.
-            Self::MgPerL => value * 1e-3 / ion.molar_mass,
+            Self::MgPerL => value * 1e-3 / molar_mass,
             Self::MicromolPerL => value * 1e-3,
             // g/L = kg/m^3; divided by kg/mol gives mol/m^3.
-            Self::GPerL => value / ion.molar_mass,
+            Self::GPerL => value / molar_mass,
         }
     }
 

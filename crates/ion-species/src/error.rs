@@ -21,6 +21,14 @@ pub enum SpeciesError {
         /// Names of the matching ions.
         candidates: Vec<String>,
     },
+    /// A salt formula that cannot be read, or whose ions do not balance.
+    #[error("`{text}` is not a salt of known ions: {reason}")]
+    NotASalt {
+        /// The formula as the user wrote it.
+        text: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A concentration is negative, NaN or infinite.
     #[error("invalid concentration for {ion}: {value} (must be finite and >= 0)")]
     InvalidConcentration {

@@ -23,6 +23,7 @@ mod composition;
 mod error;
 mod ion;
 mod registry;
+mod salt;
 pub mod water;
 
 pub use composition::{Composition, ConcentrationUnit, DEFAULT_NEUTRALITY_TOL};
@@ -31,6 +32,7 @@ pub use ion::{
     BOLTZMANN, Ion, MAX_VALENCE, T_REF, WATER_VISCOSITY_25C, canonical_ions, extended_ions,
 };
 pub use registry::IonRegistry;
+pub use salt::Salt;
 
 /// The README's examples, run as doctests (so that what it promises compiles and runs).
 #[cfg(doctest)]

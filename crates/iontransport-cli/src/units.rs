@@ -130,38 +130,68 @@ pub fn parse_concentration_unit(text: &str) -> Result<ConcentrationUnit, String>
     units::concentration_unit(text)
 }
 
-/// A feed `ION=VALUE[ UNIT], ...` (e.g. `Na+=20 mM, SO4 2-=0.96 g/L` is not accepted, but
-/// `Na+=20 mM, SO4 2-=10` with `default_unit` mmol/L is). Each value may carry its own unit.
+/// A feed `ION=VALUE[ UNIT], ...` or `SALT=VALUE[ UNIT], ...` (e.g. `Na+=20 mM, SO4 2-=10`
+/// with `default_unit` mmol/L, or `LiCl=2 g/L, MgCl2=10 mM`: a salt is split into its ions,
+/// mass units through the salt's molar mass). Each value may carry its own unit; the ions of
+/// several salts add up.
 pub fn parse_feed(
     reg: &IonRegistry,
     text: &str,
     default_unit: ConcentrationUnit,
 ) -> Result<Composition, String> {
+    // mol/m3 per ion; salts add to their ions, an ion named twice is refused.
     let mut si: Vec<(String, f64)> = Vec::new();
+    let mut named: Vec<String> = Vec::new();
     for part in text.split(',').filter(|p| !p.trim().is_empty()) {
-        let (ion, value) = part
+        let (name, value) = part
             .split_once('=')
-            .filter(|(ion, _)| !ion.trim().is_empty())
-            .ok_or_else(|| format!("expected ION=VALUE, got `{}`", part.trim()))?;
-        let ion_data = reg
-            .parse(ion.trim())
-            .map_err(|e| format!("{e} (in `{}`)", part.trim()))?;
+            .filter(|(name, _)| !name.trim().is_empty())
+            .ok_or_else(|| format!("expected ION=VALUE or SALT=VALUE, got `{}`", part.trim()))?;
         let (v, unit) = number_and_unit(value)?;
         let unit = if unit.is_empty() {
             default_unit
         } else {
             parse_concentration_unit(unit)?
         };
-        let c = unit.to_si(v, ion_data);
-        units::check_concentration(c, v, unit_text(unit))
-            .map_err(|e| format!("{e} (in `{}`)", part.trim()))?;
-        if si.iter().any(|(n, _)| *n == ion_data.name) {
-            return Err(format!("{} is given twice", ion_data.name));
+        let check = |c: f64| {
+            units::check_concentration(c, v, unit_text(unit))
+                .map_err(|e| format!("{e} (in `{}`)", part.trim()))
+        };
+        let contributions: Vec<(String, f64)> = match reg.parse(name.trim()) {
+            Ok(ion) => {
+                if named.contains(&ion.name) {
+                    return Err(format!("{} is given twice", ion.name));
+                }
+                named.push(ion.name.clone());
+                let c = unit.to_si(v, ion);
+                check(c)?;
+                vec![(ion.name.clone(), c)]
+            }
+            Err(ion_error) => match ion_species::Salt::parse(reg, name) {
+                Ok(salt) => {
+                    check(unit.to_si_with_molar_mass(v, salt.molar_mass()))?;
+                    salt.ions_si(v, unit)
+                        .into_iter()
+                        .map(|(ion, c)| (ion.name, c))
+                        .collect()
+                }
+                Err(salt_error) => {
+                    return Err(format!(
+                        "{ion_error}; nor a salt: {salt_error} (in `{}`)",
+                        part.trim()
+                    ));
+                }
+            },
+        };
+        for (ion, c) in contributions {
+            match si.iter_mut().find(|(n, _)| *n == ion) {
+                Some(e) => e.1 += c,
+                None => si.push((ion, c)),
+            }
         }
-        si.push((ion_data.name.clone(), c));
     }
     if si.is_empty() {
-        return Err("the feed is empty (expected e.g. `Na+=20, Cl-=20`)".into());
+        return Err("the feed is empty (expected e.g. `Na+=20, Cl-=20` or `NaCl=20`)".into());
     }
     let refs: Vec<(&str, f64)> = si.iter().map(|(a, b)| (a.as_str(), *b)).collect();
     Composition::from_units(reg, &refs, ConcentrationUnit::MolPerM3).map_err(|e| e.to_string())

@@ -7,7 +7,7 @@ use crate::figures::{self, CrossValFeed};
 use crate::paths::{check_input_file, check_output_file, prepare_output_folder};
 use ion_species::IonRegistry;
 use iontransport_model::crossval::{
-    CrossValConfig, CrossValReport, FoldScheme, ModelKind, cross_validate,
+    CrossValConfig, CrossValReport, FoldScheme, INTERVAL_LEVEL, ModelKind, cross_validate,
 };
 use np_transport::data::{Dataset, write_atomic};
 use std::io::Write;
@@ -277,6 +277,7 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
             wins[2],
             wins.iter().sum::<usize>()
         );
+        coverage_table(&mut s, r, scheme, cfg.seeds.len());
     }
     let _ = writeln!(
         s,
@@ -305,6 +306,55 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
         );
     }
     s
+}
+
+/// The share of held-out measurements inside each model's 90 % prediction interval.
+fn coverage_table(s: &mut String, r: &CrossValReport, scheme: FoldScheme, seeds: usize) {
+    use std::fmt::Write as _;
+    let cell = |m: ModelKind, ion: &str| {
+        r.coverage
+            .iter()
+            .find(|c| c.scheme == scheme && c.model == m && c.ion == ion)
+            .map_or("-".to_string(), |c| {
+                format!(
+                    "{:.0} % ({}/{})",
+                    100.0 * c.inside as f64 / c.count.max(1) as f64,
+                    c.inside,
+                    c.count
+                )
+            })
+    };
+    if !r.coverage.iter().any(|c| c.scheme == scheme) {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "Held-out measurements inside the {:.0} % prediction interval (DSPM-DE: the fold fit's parameter samples and residual scatter; learned models: {} with their RMSE on the training feeds). A calibrated interval holds about {:.0} %.\n",
+        100.0 * INTERVAL_LEVEL,
+        if seeds > 1 {
+            format!("the mixture over their {seeds} seeds")
+        } else {
+            "one seed".to_string()
+        },
+        100.0 * INTERVAL_LEVEL
+    );
+    let _ = writeln!(s, "| ion | DSPM-DE | hybrid | neural ODE |");
+    let _ = writeln!(s, "|---|---|---|---|");
+    for ion in r.ions.iter().map(String::as_str).chain(["all"]) {
+        if r.coverage
+            .iter()
+            .any(|c| c.scheme == scheme && c.ion == ion)
+        {
+            let _ = writeln!(
+                s,
+                "| {ion} | {} | {} | {} |",
+                cell(ModelKind::Dspmde, ion),
+                cell(ModelKind::Hybrid, ion),
+                cell(ModelKind::NeuralOde, ion)
+            );
+        }
+    }
+    let _ = writeln!(s);
 }
 
 /// One figure per feed from the leave-one-feed-out folds (the first seed): measured rejections

@@ -287,3 +287,27 @@ fn every_command_reads_files_with_any_known_ion() {
     .unwrap_err();
     assert!(e.contains("NH4+") && e.contains("--ions"), "{e}");
 }
+
+#[test]
+fn feeds_given_as_salts_predict_what_their_ions_predict() {
+    let table = |feed: &str| {
+        run(&["dspmde", "--feed", feed, "--points", "2", "--csv"])
+            .result
+            .unwrap()
+    };
+    assert_eq!(
+        table("MgCl2=10 mM, NaCl=5"),
+        table("Mg2+=10 mM, Cl-=25 mM, Na+=5 mM")
+    );
+    // Mass units through the salt's molar mass: 0.58443 g/L NaCl (58.443 g/mol) = 10 mM.
+    let (a, b) = (table("NaCl=0.58443 g/L"), table("Na+=10, Cl-=10"));
+    for (x, y) in a.lines().zip(b.lines()).skip(1) {
+        let x: Vec<f64> = x.split(',').map(|v| v.parse().unwrap()).collect();
+        let y: Vec<f64> = y.split(',').map(|v| v.parse().unwrap()).collect();
+        for (p, q) in x.iter().zip(&y) {
+            assert!((p - q).abs() < 1e-4, "{a}\n{b}");
+        }
+    }
+    let e = run(&["dspmde", "--feed", "NaCl2=5"]).result.unwrap_err();
+    assert!(e.contains("nor a salt") && e.contains("net charge"), "{e}");
+}

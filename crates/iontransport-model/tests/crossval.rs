@@ -165,6 +165,49 @@ fn a_tiny_cross_validation_scores_every_model_on_every_held_out_feed() {
         assert!((mae - s.mae).abs() < 1e-12);
         assert!(s.rmse >= s.mae - 1e-12);
     }
+    // Every model has a 90 % interval on every held-out feed, around its prediction.
+    for model in ModelKind::ALL {
+        let (mut count, mut inside) = (0, 0);
+        for b in r.intervals.iter().filter(|b| b.model == model) {
+            let p = r
+                .predictions
+                .iter()
+                .find(|p| p.model == model && p.sample == b.sample)
+                .unwrap();
+            for (k, q) in p.at_points.iter().enumerate() {
+                let (Some(q), Some(lo), Some(hi)) = (q, b.lower[k], b.upper[k]) else {
+                    assert!(b.lower[k].is_none() || q.is_none(), "{model:?}");
+                    continue;
+                };
+                // Capped at R = 1 (a model may predict beyond it: the neural ODE's
+                // Euclidean projection allows a negative permeate).
+                assert!(lo <= hi && hi <= 1.0, "{model:?}: {lo} {hi}");
+                assert!(
+                    *q > 1.0 || (lo < *q && *q <= hi),
+                    "{model:?}: {lo} {q} {hi}"
+                );
+                if let Some(m) = r.measured[b.sample][k] {
+                    count += 1;
+                    inside += usize::from((lo..=hi).contains(&m));
+                }
+            }
+        }
+        assert_eq!(r.intervals.iter().filter(|b| b.model == model).count(), 3);
+        // The coverage counts are those intervals against the measurements.
+        let all = r
+            .coverage
+            .iter()
+            .find(|c| c.model == model && c.ion == "all")
+            .unwrap();
+        assert_eq!((all.count, all.inside), (count, inside), "{model:?}");
+        let per_ion: usize = r
+            .coverage
+            .iter()
+            .filter(|c| c.model == model && c.ion != "all")
+            .map(|c| c.count)
+            .sum();
+        assert_eq!(per_ion, count);
+    }
     // The DSPM-DE of each fold was fitted on the other feeds only, at 20 °C.
     assert_eq!(r.fits.len(), 3);
     assert!(

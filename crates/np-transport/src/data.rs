@@ -205,6 +205,15 @@ enum Column {
         /// Factor to a fraction (rejections and their uncertainties: 1 or 0.01 for `%`).
         scale: f64,
     },
+    /// A feed given as a salt (`feed:MgCl2 [g/L]`): its ions (registry index, count), added
+    /// to the feed's.
+    SaltFeed {
+        /// The cation and the anion.
+        ions: [(usize, u32); 2],
+        unit: ConcentrationUnit,
+        /// kg/mol, for mass units.
+        molar_mass: f64,
+    },
 }
 
 fn csv_err(row: Option<usize>, col: Option<&str>, message: impl Into<String>) -> TransportError {
@@ -261,6 +270,36 @@ fn water_permeability(comments: &[String]) -> Result<Option<f64>> {
     let si = value * factor;
     units::check_permeability(si, value, &unit).map_err(bad)?;
     Ok(Some(si))
+}
+
+/// The column of a feed given as a salt.
+fn salt_column(
+    reg: &IonRegistry,
+    salt: &ion_species::Salt,
+    unit: Option<&str>,
+    head: &str,
+) -> Result<Column> {
+    let u = unit.ok_or_else(|| {
+        csv_err(
+            Some(1),
+            Some(head),
+            format!(
+                "concentration needs a unit, e.g. [g/L] (accepted: {})",
+                units::CONCENTRATION_UNITS
+            ),
+        )
+    })?;
+    let unit = units::concentration_unit(u).map_err(|e| csv_err(Some(1), Some(head), e))?;
+    let index = |k: usize| -> Result<(usize, u32)> {
+        let (ion, n) = &salt.ions[k];
+        Ok((reg.index_of(&ion.name)?, *n))
+    };
+    let ions = [index(0)?, index(1)?];
+    Ok(Column::SaltFeed {
+        ions,
+        unit,
+        molar_mass: salt.molar_mass(),
+    })
 }
 
 /// Splits `name [unit]` into its parts.
@@ -326,9 +365,17 @@ fn parse_header(reg: &IonRegistry, headers: &csv::StringRecord) -> Result<Vec<Co
                     ));
                 }
             };
-            let ion = reg
-                .index_of(ion.trim())
-                .map_err(|e| csv_err(Some(1), Some(h), e.to_string()))?;
+            let ion = match reg.index_of(ion.trim()) {
+                Ok(i) => i,
+                // A feed column may name a salt (`feed:MgCl2 [g/L]`).
+                Err(e) => match (kind, ion_species::Salt::parse(reg, ion)) {
+                    (Kind::Feed, Ok(salt)) => {
+                        cols.push(salt_column(reg, &salt, unit, h)?);
+                        continue;
+                    }
+                    _ => return Err(csv_err(Some(1), Some(h), e.to_string())),
+                },
+            };
             let (unit, scale) = match kind {
                 Kind::Rejection
                 | Kind::RejectionSd
@@ -675,6 +722,18 @@ impl Dataset {
                             temperature = Some(t);
                         }
                     }
+                    Column::SaltFeed {
+                        ions,
+                        unit,
+                        molar_mass,
+                    } => {
+                        let Some(v) = num(cell)? else { continue };
+                        let salt = unit.to_si_with_molar_mass(v, molar_mass);
+                        units::check_concentration(salt, v, unit_of_head).map_err(bad)?;
+                        for (ion, n) in ions {
+                            feed[ion] += f64::from(n) * salt;
+                        }
+                    }
                     Column::Ion {
                         kind,
                         ion,
@@ -698,7 +757,8 @@ impl Dataset {
                             _ => units::check_concentration(si, v, unit_of_head).map_err(bad)?,
                         }
                         match kind {
-                            Kind::Feed => feed[ion] = si,
+                            // Added: a salt column may bring the same ion.
+                            Kind::Feed => feed[ion] += si,
                             Kind::Permeate => point.permeate[ion] = Some(si),
                             Kind::PermeateSd => point.permeate_sd[ion] = Some(si),
                             Kind::Rejection | Kind::IntrinsicRejection => rejection[ion] = Some(si),

@@ -173,3 +173,28 @@ fn unit_and_column_errors_list_what_is_accepted() {
         "{e}"
     );
 }
+
+#[test]
+fn feeds_given_as_salts_are_split_into_their_ions() {
+    // 0.9521 g/L MgCl2 (95.21 g/mol) = 10 mol/m3 Mg2+ + 20 mol/m3 Cl-; a NaCl column adds
+    // its chloride to the same feed.
+    let text = "sample,Jv [um/s],feed:MgCl2 [g/L],feed:NaCl [mmol/L],rejection:Mg2+ [%]\ns,10,0.9521,5,90\n";
+    let d = read(text).unwrap();
+    let reg = IonRegistry::canonical();
+    let feed = &d.samples[0].feed;
+    let c = |ion: &str| feed[reg.index_of(ion).unwrap()];
+    assert!((c("Mg2+") - 10.0).abs() < 0.01, "{feed:?}");
+    assert!((c("Cl-") - 25.0).abs() < 0.02, "{feed:?}");
+    assert_eq!(c("Na+"), 5.0);
+    // The same feed as ions.
+    let ions = read("sample,Jv [um/s],feed:Mg2+ [mM],feed:Na+ [mM],feed:Cl- [mM],rejection:Mg2+ [%]\ns,10,10,5,25,90\n").unwrap();
+    for (a, b) in ions.samples[0].feed.iter().zip(feed) {
+        assert!((a - b).abs() < 0.02, "{a} vs {b}");
+    }
+    // A salt whose ions do not balance, or of an unknown ion, is named.
+    let e = err_of("sample,Jv [um/s],feed:NaCl2 [g/L],rejection:Na+ [-]\ns,10,1,0.5\n");
+    assert!(e.contains("NaCl2"), "{e}");
+    // Salts only as feeds: a permeate of a salt is not a thing.
+    let e = err_of("sample,Jv [um/s],feed:NaCl [mM],rejection:NaCl [-]\ns,10,1,0.5\n");
+    assert!(e.contains("unknown ion"), "{e}");
+}

@@ -34,6 +34,8 @@ use crate::training::train::{Phase, TrainConfig, train};
 use ion_species::{Composition, IonRegistry};
 use np_transport::data::{Dataset, RejectionBasis};
 use np_transport::generate::{GeneratorConfig, flux_grid, generate};
+use np_transport::interval::{RejectionBand, mixture_interval, sweep_with_intervals};
+use np_transport::posterior::{SamplingOptions, sample_parameters};
 use np_transport::{
     ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, FitResult, Membrane, Starts, fit,
 };
@@ -246,8 +248,53 @@ pub struct CrossValReport {
     pub scores: Vec<IonScore>,
     /// The DSPM-DE membrane fitted on each fold.
     pub fits: Vec<FoldFit>,
+    /// Prediction intervals of every model on every held-out feed (see [`IntervalPrediction`]).
+    #[serde(default)]
+    pub intervals: Vec<IntervalPrediction>,
+    /// Share of held-out measurements inside their interval, per scheme, model and ion.
+    #[serde(default)]
+    pub coverage: Vec<Coverage>,
     /// Wall time, s.
     pub seconds: f64,
+}
+
+/// Level of the prediction intervals cross-validation reports the coverage of.
+pub const INTERVAL_LEVEL: f64 = 0.9;
+
+/// One model's prediction intervals for one held-out feed in one fold, at
+/// [`INTERVAL_LEVEL`]. The DSPM-DE's come from the fold fit's parameter samples and residual
+/// scatter ([`np_transport::interval`]); a learned model's from the mixture over its seeds of
+/// Gaussians with the model's per-ion RMSE on the fold's training feeds (with one seed, that
+/// RMSE alone).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntervalPrediction {
+    /// Scheme.
+    pub scheme: FoldScheme,
+    /// The fold.
+    pub fold: String,
+    /// Sample index in the data set.
+    pub sample: usize,
+    /// Model.
+    pub model: ModelKind,
+    /// Lower ends at each measured flux, per ion (row-major: point x ion).
+    pub lower: Vec<Option<f64>>,
+    /// Upper ends, likewise.
+    pub upper: Vec<Option<f64>>,
+}
+
+/// How many held-out measurements of one ion fell inside their interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// Scheme.
+    pub scheme: FoldScheme,
+    /// Model.
+    pub model: ModelKind,
+    /// Ion name, or `all`.
+    pub ion: String,
+    /// Measurements with an interval.
+    pub count: usize,
+    /// Of them, inside.
+    pub inside: usize,
 }
 
 /// The folds of `scheme` over the trajectories (needs at least two feeds, and every fold must
@@ -365,16 +412,7 @@ pub fn cross_validate(
     let all = trajectories(&base, data)?;
     let n = reg.len();
     let z = reg.valences();
-    let measured: Vec<Vec<Option<f64>>> = all
-        .iter()
-        .map(|t| {
-            t.targets
-                .iter()
-                .enumerate()
-                .map(|(k, y)| y.map(|y| 1.0 - y / t.feed.cond.h0[k % n]))
-                .collect()
-        })
-        .collect();
+    let measured: Vec<Vec<Option<f64>>> = all.iter().map(|t| measured_rejections(t, n)).collect();
     let j_max = all
         .iter()
         .flat_map(|t| t.taus.iter())
@@ -397,6 +435,8 @@ pub fn cross_validate(
         predictions: Vec::new(),
         scores: Vec::new(),
         fits: Vec::new(),
+        intervals: Vec::new(),
+        coverage: Vec::new(),
         seconds: 0.0,
     };
     for &scheme in &cfg.schemes {
@@ -436,20 +476,28 @@ pub fn cross_validate(
                 rms: fitted.rmse,
                 at_bound: fitted.at_bound.iter().map(|s| s.to_string()).collect(),
             });
-            report.predictions.extend(ctx.dspmde_predictions(&fitted)?);
+            let (dspmde, bands) = ctx.dspmde_predictions(&fitted)?;
+            report.predictions.extend(dspmde);
+            report.intervals.extend(bands);
             let isotherm = ctx.fit_isotherm(&fitted)?;
+            let (mut hybrid, mut neural) = (Vec::new(), Vec::new());
             for &seed in &cfg.seeds {
+                hybrid.push(ctx.hybrid_predictions(&isotherm, cfg, seed)?);
+                neural.push(ctx.neural_predictions(&fitted, cfg, seed, progress)?);
+            }
+            for (kind, runs) in [(ModelKind::Hybrid, hybrid), (ModelKind::NeuralOde, neural)] {
+                report
+                    .intervals
+                    .extend(ctx.ensemble_intervals(kind, &runs, &report.measured)?);
                 report
                     .predictions
-                    .extend(ctx.hybrid_predictions(&isotherm, cfg, seed)?);
-                report
-                    .predictions
-                    .extend(ctx.neural_predictions(&fitted, cfg, seed, progress)?);
+                    .extend(runs.into_iter().flat_map(|r| r.held_out));
             }
             report.folds.push(fold.clone());
         }
     }
     report.scores = scores(&report);
+    report.coverage = coverage(&report);
     report.seconds = t0.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -499,6 +547,54 @@ fn scores(r: &CrossValReport) -> Vec<IonScore> {
         }
     }
     out
+}
+
+/// Measured rejections of feed `t` over `n` ions (point x ion; None: not measured).
+fn measured_rejections(t: &Trajectory, n: usize) -> Vec<Option<f64>> {
+    t.targets
+        .iter()
+        .enumerate()
+        .map(|(k, y)| y.map(|y| 1.0 - y / t.feed.cond.h0[k % n]))
+        .collect()
+}
+
+/// Coverage of the intervals per (scheme, model), per ion and over all ions.
+fn coverage(r: &CrossValReport) -> Vec<Coverage> {
+    let n = r.ions.len();
+    let mut out: Vec<Coverage> = Vec::new();
+    let mut add = |scheme, model, ion: &str, inside: bool| match out
+        .iter_mut()
+        .find(|c| c.scheme == scheme && c.model == model && c.ion == ion)
+    {
+        Some(c) => {
+            c.count += 1;
+            c.inside += usize::from(inside);
+        }
+        None => out.push(Coverage {
+            scheme,
+            model,
+            ion: ion.to_string(),
+            count: 1,
+            inside: usize::from(inside),
+        }),
+    };
+    for b in &r.intervals {
+        for (k, m) in r.measured[b.sample].iter().enumerate() {
+            if let (Some(m), Some(lo), Some(hi)) = (m, b.lower[k], b.upper[k]) {
+                let inside = (lo..=hi).contains(m);
+                add(b.scheme, b.model, &r.ions[k % n], inside);
+                add(b.scheme, b.model, "all", inside);
+            }
+        }
+    }
+    out
+}
+
+/// One seed's model on one fold: its held-out predictions and its per-ion RMSE of R on the
+/// training feeds.
+struct SeedRun {
+    held_out: Vec<FeedPrediction>,
+    train_rmse: Vec<Option<f64>>,
 }
 
 /// What one fold's models share.
@@ -585,37 +681,141 @@ impl FoldContext<'_> {
         }
     }
 
-    fn dspmde_predictions(&self, fitted: &FitResult) -> Result<Vec<FeedPrediction>> {
+    /// The fitted DSPM-DE on the held-out feeds, and its prediction intervals from the fit's
+    /// parameter samples.
+    fn dspmde_predictions(
+        &self,
+        fitted: &FitResult,
+    ) -> Result<(Vec<FeedPrediction>, Vec<IntervalPrediction>)> {
+        let meas = rejection_measurements(self.train, self.reg, self.base.flux_scale, 10_000)?;
+        let opts = self.fit_options(fitted.membrane.clone(), false);
+        let samples = sample_parameters(&meas, &opts, fitted, &SamplingOptions::default())?;
         let dspm = Dspmde::new(fitted.membrane.clone(), self.conditions.clone())?;
         let n = self.reg.len();
-        let sweep = |t: &Trajectory, fluxes: &[f64]| -> Result<Vec<Option<f64>>> {
-            let feed = self.feed_of(t)?;
-            let pts = dspm.sweep(&feed, fluxes)?;
-            let names: Vec<&str> = self.reg.ions().iter().map(|i| i.name.as_str()).collect();
-            let mut out = vec![None; fluxes.len() * n];
-            for (k, p) in pts.iter().enumerate() {
-                for (name, r) in p.ions.iter().zip(&p.rejection) {
+        let names: Vec<&str> = self.reg.ions().iter().map(|i| i.name.as_str()).collect();
+        // Point x ion vectors of the data's ion set from per-flux bands.
+        let spread = |bands: &[RejectionBand], of: &dyn Fn(&RejectionBand, usize) -> f64| {
+            let mut out = vec![None; bands.len() * n];
+            for (k, b) in bands.iter().enumerate() {
+                for (i, name) in b.ions.iter().enumerate() {
                     let j = names.iter().position(|m| m == name).expect("feed ion");
-                    out[k * n + j] = Some(*r);
+                    let v = of(b, i);
+                    out[k * n + j] = v.is_finite().then_some(v);
                 }
             }
-            Ok(out)
+            out
         };
-        self.fold
-            .test
+        let mut predictions = Vec::new();
+        let mut intervals = Vec::new();
+        for &i in &self.fold.test {
+            let t = &self.all[i];
+            let feed = self.feed_of(t)?;
+            let fluxes: Vec<f64> = t.taus.iter().map(|x| x * self.base.flux_scale).collect();
+            let at = sweep_with_intervals(
+                &fitted.membrane,
+                self.conditions,
+                &samples,
+                &feed,
+                &fluxes,
+                INTERVAL_LEVEL,
+            )?;
+            let curve: Vec<RejectionBand> = dspm
+                .sweep(&feed, self.curve_flux)?
+                .into_iter()
+                .map(RejectionBand::without_interval)
+                .collect();
+            predictions.push(self.prediction(
+                ModelKind::Dspmde,
+                None,
+                i,
+                spread(&at.bands, &|b, i| b.rejection[i]),
+                spread(&curve, &|b, i| b.rejection[i]),
+            ));
+            intervals.push(IntervalPrediction {
+                scheme: self.fold.scheme,
+                fold: self.fold.name.clone(),
+                sample: i,
+                model: ModelKind::Dspmde,
+                lower: spread(&at.bands, &|b, i| b.lower[i]),
+                upper: spread(&at.bands, &|b, i| b.upper[i]),
+            });
+        }
+        Ok((predictions, intervals))
+    }
+
+    /// Intervals of a learned model from its seeds (see [`IntervalPrediction`]).
+    fn ensemble_intervals(
+        &self,
+        model: ModelKind,
+        runs: &[SeedRun],
+        measured: &[Vec<Option<f64>>],
+    ) -> Result<Vec<IntervalPrediction>> {
+        let n = self.reg.len();
+        // Per ion: the RMS over seeds of the training RMSE; ions without training data take
+        // the RMS over every ion.
+        let rms = |v: &mut dyn Iterator<Item = f64>| {
+            let (s, k) = v.fold((0.0, 0usize), |(s, k), x| (s + x * x, k + 1));
+            (k > 0).then(|| (s / k as f64).sqrt())
+        };
+        let pooled = rms(&mut runs
             .iter()
-            .map(|&i| {
-                let t = &self.all[i];
-                let fluxes: Vec<f64> = t.taus.iter().map(|x| x * self.base.flux_scale).collect();
-                Ok(self.prediction(
-                    ModelKind::Dspmde,
-                    None,
-                    i,
-                    sweep(t, &fluxes)?,
-                    sweep(t, self.curve_flux)?,
-                ))
-            })
-            .collect()
+            .flat_map(|r| r.train_rmse.iter().flatten().copied()));
+        let sd: Vec<Option<f64>> = (0..n)
+            .map(|j| rms(&mut runs.iter().filter_map(|r| r.train_rmse[j])).or(pooled))
+            .collect();
+        let Some(first) = runs.first() else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (p, held) in first.held_out.iter().enumerate() {
+            let len = measured[held.sample].len();
+            let (mut lower, mut upper) = (vec![None; len], vec![None; len]);
+            for k in 0..len {
+                let draws: Vec<f64> = runs
+                    .iter()
+                    .filter_map(|r| r.held_out[p].at_points[k])
+                    .collect();
+                if let (Some(sd), false) = (sd[k % n], draws.is_empty()) {
+                    let (lo, hi) = mixture_interval(&draws, sd, INTERVAL_LEVEL)?;
+                    lower[k] = Some(lo.min(1.0));
+                    upper[k] = Some(hi.min(1.0));
+                }
+            }
+            out.push(IntervalPrediction {
+                scheme: self.fold.scheme,
+                fold: self.fold.name.clone(),
+                sample: held.sample,
+                model,
+                lower,
+                upper,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Per-ion RMSE of R of `model` on the fold's training feeds of `set`.
+    fn train_rmse(&self, model: &IonModel, set: &[Trajectory]) -> Result<Vec<Option<f64>>> {
+        let n = self.reg.len();
+        let (mut ss, mut count) = (vec![0.0; n], vec![0usize; n]);
+        for (i, t) in set.iter().enumerate() {
+            if self.fold.test.contains(&i) {
+                continue;
+            }
+            let at = model.predict_normalised(&t.feed.cond, &t.taus)?;
+            let predicted = self.rejections(t, &at);
+            let measured = measured_rejections(t, n);
+            for (k, (q, m)) in predicted.iter().zip(&measured).enumerate() {
+                if let (Some(q), Some(m)) = (q, m) {
+                    ss[k % n] += (q - m) * (q - m);
+                    count[k % n] += 1;
+                }
+            }
+        }
+        Ok(ss
+            .iter()
+            .zip(&count)
+            .map(|(s, &c)| (c > 0).then(|| (s / c as f64).sqrt()))
+            .collect())
     }
 
     fn model_predictions(
@@ -624,13 +824,14 @@ impl FoldContext<'_> {
         kind: ModelKind,
         seed: u64,
         set: &[Trajectory],
-    ) -> Result<Vec<FeedPrediction>> {
+    ) -> Result<SeedRun> {
         let curve_tau: Vec<f64> = self
             .curve_flux
             .iter()
             .map(|j| j / model.config.flux_scale)
             .collect();
-        self.fold
+        let held_out = self
+            .fold
             .test
             .iter()
             .map(|&i| {
@@ -645,7 +846,11 @@ impl FoldContext<'_> {
                     self.rejections(t, &curve),
                 ))
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        Ok(SeedRun {
+            held_out,
+            train_rmse: self.train_rmse(model, set)?,
+        })
     }
 
     fn hybrid_predictions(
@@ -653,7 +858,7 @@ impl FoldContext<'_> {
         isotherm: &FitResult,
         cfg: &CrossValConfig,
         seed: u64,
-    ) -> Result<Vec<FeedPrediction>> {
+    ) -> Result<SeedRun> {
         let mut mc =
             ModelConfig::for_registry(self.reg, cfg.network.clone(), Constraint::HardPositive);
         let tau_max = 1.1 * self.j_max / mc.flux_scale;
@@ -682,7 +887,7 @@ impl FoldContext<'_> {
         cfg: &CrossValConfig,
         seed: u64,
         progress: bool,
-    ) -> Result<Vec<FeedPrediction>> {
+    ) -> Result<SeedRun> {
         let dspm = Dspmde::new(fitted.membrane.clone(), self.conditions.clone())?;
         let generated = generate(
             &dspm,
