@@ -7,7 +7,7 @@ use crate::paths::{check_input_file, check_output_file, prepare_output_folder};
 use crate::units::{parse_concentration_unit, parse_feed};
 use ion_species::{Composition, IonRegistry};
 use iontransport_model::data::{TEST_FRACTION, VALIDATION_FRACTION, split, trajectories};
-use iontransport_model::evaluate::{metrics, neural_prediction};
+use iontransport_model::evaluate::{metrics, neural_prediction, rejection_points};
 use iontransport_model::pipeline::{PipelineConfig, prepare, run, run_hybrid};
 use iontransport_model::train::{Phase, TrainConfig, train};
 use iontransport_model::{
@@ -746,6 +746,11 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 100.0 * met.within_10_percent,
                 met.max_relative_charge
             )?;
+            let points = rejection_points(&set, &m.config.ions, m.config.flux_scale, &|t| {
+                neural_prediction(&m, t)
+            })?;
+            write!(out, "rejections R = 1 - c_p/c_f:")?;
+            crate::report::write_ion_scores(out, &points)?;
             let worst = met.mse_by_feed();
             if let Some((feed, mse, count)) = worst.first() {
                 writeln!(

@@ -296,6 +296,13 @@ pub fn write_scores(out: &mut dyn Write, points: &[ScoredPoint], level: Option<f
         }
         writeln!(out)?;
     }
+    write_ion_scores(out, points)
+}
+
+/// The errors of rejections per ion (and over all), with interval coverage where there are
+/// intervals.
+pub fn write_ion_scores(out: &mut dyn Write, points: &[ScoredPoint]) -> Result<()> {
+    let with_interval = points.iter().any(|p| p.interval.is_some());
     write!(
         out,
         "\n{:<8} {:>6} {:>9} {:>9} {:>9} {:>12}",

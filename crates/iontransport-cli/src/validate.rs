@@ -200,6 +200,16 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
         },
         r.seconds
     );
+    for (scheme, why) in &r.skipped_schemes {
+        let _ = writeln!(s, "note: {} skipped: {why}\n", scheme.label());
+    }
+    for (scheme, fold, why) in &r.failed_folds {
+        let _ = writeln!(
+            s,
+            "note: {} fold {fold} FAILED and is left out of every table: {why}\n",
+            scheme.label()
+        );
+    }
     for scheme in [FoldScheme::Feed, FoldScheme::DominantIon] {
         let folds: Vec<&str> = r
             .folds

@@ -311,3 +311,27 @@ fn feeds_given_as_salts_predict_what_their_ions_predict() {
     let e = run(&["dspmde", "--feed", "NaCl2=5"]).result.unwrap_err();
     assert!(e.contains("nor a salt") && e.contains("net charge"), "{e}");
 }
+
+#[test]
+fn evaluate_reports_rejections_per_ion_as_score_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, model) = (dir.path().join("d.csv"), dir.path().join("m.json"));
+    support::small_data(&data);
+    support::tiny_model(&data, &model);
+    let (d, m) = (data.to_str().unwrap(), model.to_str().unwrap());
+    let evaluated = run(&["evaluate", "--model", m, "--data", d, "--all"])
+        .result
+        .unwrap();
+    assert!(evaluated.contains("RMSE of R"), "{evaluated}");
+    let scored = run(&["score", "--model", m, "--data", d]).result.unwrap();
+    // The same model on the same points: the same errors of R, per ion and over all.
+    let rows = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip_while(|l| !l.starts_with("ion "))
+            .take_while(|l| !l.is_empty() && !l.starts_with("worst"))
+            .map(String::from)
+            .collect()
+    };
+    assert!(rows(&evaluated).len() > 2, "{evaluated}");
+    assert_eq!(rows(&evaluated), rows(&scored));
+}

@@ -217,3 +217,52 @@ fn a_tiny_cross_validation_scores_every_model_on_every_held_out_feed() {
     );
     assert_eq!(r.temperature, 293.15);
 }
+
+#[test]
+fn a_fold_that_fails_is_reported_and_the_others_go_on() {
+    // NaCl, MgCl2 and Na2SO4 with traces, dominant ion out: the Na+ fold leaves one training
+    // feed, MgCl2, on which the charge isotherm cannot be identified (a typed error); the
+    // other folds run.
+    let mut d = real_data();
+    d.samples.truncate(3);
+    for s in &mut d.samples {
+        s.points.truncate(3);
+    }
+    let cfg = CrossValConfig {
+        schemes: vec![FoldScheme::DominantIon],
+        ..CrossValConfig::tiny()
+    };
+    let r = cross_validate(&d, &IonRegistry::extended(), &cfg, false).unwrap();
+    let failed: Vec<&str> = r.failed_folds.iter().map(|(_, f, _)| f.as_str()).collect();
+    let ran: Vec<&str> = r.folds.iter().map(|f| f.name.as_str()).collect();
+    // Holding out NaCl and Na2SO4 leaves MgCl2 alone, where the isotherm is not identifiable.
+    assert_eq!(failed, ["Na+"]);
+    assert_eq!(ran, ["Mg^2+", "Cl-", "SO4^2-"]);
+    assert!(r.failed_folds.iter().all(|(_, _, why)| !why.is_empty()));
+    // Nothing of a failed fold is reported.
+    assert!(r.fits.iter().all(|f| ran.contains(&f.fold.as_str())));
+    assert!(r.predictions.iter().all(|p| ran.contains(&p.fold.as_str())));
+    assert!(r.skipped_schemes.is_empty());
+}
+
+#[test]
+fn a_scheme_without_usable_folds_is_skipped_and_says_why() {
+    // Two feeds of the same salt: no ion dominates only one of them, so the dominant-ion
+    // scheme has no fold and is skipped with its reason; leaving one feed out runs.
+    let mut d = real_data();
+    d.samples.truncate(1);
+    let mut twin = d.samples[0].clone();
+    twin.id = "twin".into();
+    d.samples.push(twin);
+    let cfg = CrossValConfig {
+        schemes: vec![FoldScheme::DominantIon, FoldScheme::Feed],
+        ..CrossValConfig::tiny()
+    };
+    let r = cross_validate(&d, &IonRegistry::extended(), &cfg, false).unwrap();
+    assert_eq!(r.skipped_schemes.len(), 1);
+    let (scheme, why) = &r.skipped_schemes[0];
+    assert_eq!(*scheme, FoldScheme::DominantIon);
+    assert!(why.contains("usable fold"), "{why}");
+    assert_eq!(r.folds.len(), 2);
+    assert!(r.folds.iter().all(|f| f.scheme == FoldScheme::Feed));
+}

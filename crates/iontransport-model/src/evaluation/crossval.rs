@@ -248,6 +248,13 @@ pub struct CrossValReport {
     pub scores: Vec<IonScore>,
     /// The DSPM-DE membrane fitted on each fold.
     pub fits: Vec<FoldFit>,
+    /// Fold schemes that give no usable folds for these data, with the reason.
+    #[serde(default)]
+    pub skipped_schemes: Vec<(FoldScheme, String)>,
+    /// Folds that failed (a fit that did not converge, a feed that could not be solved), with
+    /// the reason; the others are reported without them.
+    #[serde(default)]
+    pub failed_folds: Vec<(FoldScheme, String, String)>,
     /// Prediction intervals of every model on every held-out feed (see [`IntervalPrediction`]).
     #[serde(default)]
     pub intervals: Vec<IntervalPrediction>,
@@ -435,12 +442,23 @@ pub fn cross_validate(
         predictions: Vec::new(),
         scores: Vec::new(),
         fits: Vec::new(),
+        skipped_schemes: Vec::new(),
+        failed_folds: Vec::new(),
         intervals: Vec::new(),
         coverage: Vec::new(),
         seconds: 0.0,
     };
     for &scheme in &cfg.schemes {
-        let fs = folds(&all, &z, &base.ions, scheme)?;
+        let fs = match folds(&all, &z, &base.ions, scheme) {
+            Ok(fs) => fs,
+            Err(e) => {
+                if progress {
+                    eprintln!("{}: skipped ({e})", scheme.label());
+                }
+                report.skipped_schemes.push((scheme, e.to_string()));
+                continue;
+            }
+        };
         for fold in &fs {
             if progress {
                 eprintln!("{}: fold {}", scheme.label(), fold.name);
@@ -460,41 +478,44 @@ pub fn cross_validate(
                 curve_flux: &curve_flux,
                 j_max,
             };
-            let fitted = ctx.fit_dspmde()?;
-            let m = &fitted.membrane;
-            let x_d = match m.charge {
-                ChargeModel::Constant(x) => x,
-                ChargeModel::Freundlich { .. } => f64::NAN,
-            };
-            report.fits.push(FoldFit {
-                scheme,
-                fold: fold.name.clone(),
-                pore_radius: m.pore_radius,
-                effective_thickness: m.effective_thickness,
-                charge: x_d,
-                pore_dielectric: m.pore_dielectric,
-                rms: fitted.rmse,
-                at_bound: fitted.at_bound.iter().map(|s| s.to_string()).collect(),
-            });
-            let (dspmde, bands) = ctx.dspmde_predictions(&fitted)?;
-            report.predictions.extend(dspmde);
-            report.intervals.extend(bands);
-            let isotherm = ctx.fit_isotherm(&fitted)?;
-            let (mut hybrid, mut neural) = (Vec::new(), Vec::new());
-            for &seed in &cfg.seeds {
-                hybrid.push(ctx.hybrid_predictions(&isotherm, cfg, seed)?);
-                neural.push(ctx.neural_predictions(&fitted, cfg, seed, progress)?);
+            match ctx.run(cfg, progress) {
+                Ok(out) => {
+                    report.fits.push(out.fit);
+                    report.predictions.extend(out.predictions);
+                    report.intervals.extend(out.intervals);
+                    report.folds.push(fold.clone());
+                }
+                Err(e) => {
+                    if progress {
+                        eprintln!(
+                            "{}: fold {} failed ({e}); going on",
+                            scheme.label(),
+                            fold.name
+                        );
+                    }
+                    report
+                        .failed_folds
+                        .push((scheme, fold.name.clone(), e.to_string()));
+                }
             }
-            for (kind, runs) in [(ModelKind::Hybrid, hybrid), (ModelKind::NeuralOde, neural)] {
-                report
-                    .intervals
-                    .extend(ctx.ensemble_intervals(kind, &runs, &report.measured)?);
-                report
-                    .predictions
-                    .extend(runs.into_iter().flat_map(|r| r.held_out));
-            }
-            report.folds.push(fold.clone());
         }
+    }
+    if report.folds.is_empty() {
+        let why: Vec<String> = report
+            .skipped_schemes
+            .iter()
+            .map(|(s, e)| format!("{}: {e}", s.label()))
+            .chain(
+                report
+                    .failed_folds
+                    .iter()
+                    .map(|(s, f, e)| format!("{} fold {f}: {e}", s.label())),
+            )
+            .collect();
+        return Err(ModelError::InvalidInput(format!(
+            "no fold could be validated: {}",
+            why.join("; ")
+        )));
     }
     report.scores = scores(&report);
     report.coverage = coverage(&report);
@@ -610,7 +631,56 @@ struct FoldContext<'a> {
     j_max: f64,
 }
 
+/// What one fold produced.
+struct FoldOutput {
+    fit: FoldFit,
+    predictions: Vec<FeedPrediction>,
+    intervals: Vec<IntervalPrediction>,
+}
+
 impl FoldContext<'_> {
+    /// Every model of this fold: the DSPM-DE fit, the hybrid and the neural ODE per seed, and
+    /// their intervals.
+    fn run(&self, cfg: &CrossValConfig, progress: bool) -> Result<FoldOutput> {
+        let fitted = self.fit_dspmde()?;
+        let m = &fitted.membrane;
+        let x_d = match m.charge {
+            ChargeModel::Constant(x) => x,
+            ChargeModel::Freundlich { .. } => f64::NAN,
+        };
+        let fit = FoldFit {
+            scheme: self.fold.scheme,
+            fold: self.fold.name.clone(),
+            pore_radius: m.pore_radius,
+            effective_thickness: m.effective_thickness,
+            charge: x_d,
+            pore_dielectric: m.pore_dielectric,
+            rms: fitted.rmse,
+            at_bound: fitted.at_bound.iter().map(|s| s.to_string()).collect(),
+        };
+        let (mut predictions, mut intervals) = self.dspmde_predictions(&fitted)?;
+        let isotherm = self.fit_isotherm(&fitted)?;
+        let (mut hybrid, mut neural) = (Vec::new(), Vec::new());
+        for &seed in &cfg.seeds {
+            hybrid.push(self.hybrid_predictions(&isotherm, cfg, seed)?);
+            neural.push(self.neural_predictions(&fitted, cfg, seed, progress)?);
+        }
+        let measured: Vec<Vec<Option<f64>>> = self
+            .all
+            .iter()
+            .map(|t| measured_rejections(t, self.reg.len()))
+            .collect();
+        for (kind, runs) in [(ModelKind::Hybrid, hybrid), (ModelKind::NeuralOde, neural)] {
+            intervals.extend(self.ensemble_intervals(kind, &runs, &measured)?);
+            predictions.extend(runs.into_iter().flat_map(|r| r.held_out));
+        }
+        Ok(FoldOutput {
+            fit,
+            predictions,
+            intervals,
+        })
+    }
+
     fn fit_options(&self, initial: Membrane, isotherm: bool) -> FitOptions {
         FitOptions {
             initial,

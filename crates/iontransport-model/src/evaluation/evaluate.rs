@@ -195,6 +195,40 @@ pub fn neural_prediction(model: &IonModel, t: &Trajectory) -> Result<Vec<f64>> {
     model.predict_normalised(&t.feed.cond, &t.taus)
 }
 
+/// Measured and predicted rejections R = 1 − c_p/c_f of every measured (feed, flux, ion) of
+/// `set`, for the per-ion scores of [`np_transport::score::score_by_ion`]; `predict` gives a
+/// trajectory's normalised permeates (point × ion, in the order of `ions`), `flux_scale`
+/// turns its normalised fluxes into m/s.
+pub fn rejection_points(
+    set: &[Trajectory],
+    ions: &[String],
+    flux_scale: f64,
+    predict: &dyn Fn(&Trajectory) -> Result<Vec<f64>>,
+) -> Result<Vec<np_transport::score::ScoredPoint>> {
+    let n = ions.len();
+    let mut out = Vec::new();
+    for t in set {
+        let q = predict(t)?;
+        for (k, y) in t.targets.iter().enumerate() {
+            let (Some(y), h0) = (y, t.feed.cond.h0[k % n]) else {
+                continue;
+            };
+            if h0 <= 0.0 {
+                continue;
+            }
+            out.push(np_transport::score::ScoredPoint {
+                feed: t.id.clone(),
+                flux: t.taus[k / n] * flux_scale,
+                ion: ions[k % n].clone(),
+                measured: 1.0 - y / h0,
+                predicted: 1.0 - q[k] / h0,
+                interval: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// The DSPM-DE model's normalised predictions for a trajectory (ion order of `reg`).
 pub fn dspmde_prediction(
     model: &Dspmde,
