@@ -103,7 +103,8 @@ pub enum Command {
     ///
     /// The feeds of --data are split by --seed: 25 % test (never used; `evaluate --seed S`
     /// scores exactly them), 15 % validation (early stopping: training stops after --patience
-    /// epochs without improvement and keeps the best epoch), 60 % training. Losses are MSEs of
+    /// epochs without improvement and keeps the best epoch), 60 % training; with --all, every
+    /// feed trains. Losses are MSEs of
     /// normalised concentrations c/S (S = total feed concentration). A checkpoint OUT.ckpt is
     /// written every epoch for --resume and removed when OUT is saved.
     Train {
@@ -143,6 +144,11 @@ pub enum Command {
         /// the training feeds, plus a learned correction of its rate (docs/model.md).
         #[arg(long, conflicts_with_all = ["soft", "positive", "no_attention", "finetune_from", "resume"])]
         hybrid: bool,
+        /// Train on every feed of --data: no test feeds (score the model on another file
+        /// with `score`) and no validation feeds (every epoch runs; --epochs sets how many).
+        /// For small files, where a 25 % / 15 % split leaves too little to learn from.
+        #[arg(long)]
+        all: bool,
     },
     /// Rejections of a feed over a flux range with a trained model.
     Predict {

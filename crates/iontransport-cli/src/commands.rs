@@ -258,6 +258,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             positive,
             no_attention,
             hybrid,
+            all: train_on_all,
         } => {
             check_input_file(&data)?;
             let mut inputs: Vec<&Path> = vec![&data];
@@ -276,23 +277,45 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             let Measurements { ds, reg, .. } = measurements(Some(&data), &known, err)?;
             if hybrid {
                 let quick = PipelineConfig::quick(seed);
+                let (test_fraction, validation_fraction) = if train_on_all {
+                    (0.0, 0.0)
+                } else {
+                    (quick.test_fraction, quick.validation_fraction)
+                };
                 let cfg = PipelineConfig {
                     finetune_epochs: epochs as usize,
                     skip_pretraining: true,
                     patience: patience.map_or(quick.patience, |p| p as usize),
+                    test_fraction,
+                    validation_fraction,
+                    // The backbone is this command's whole physics: fit it from ten starts.
+                    multi_start: true,
                     ..quick
                 };
                 let prep = prepare(&ds, &cfg, &reg, false)?;
                 writeln!(
                     err,
-                    "{} feeds: {} training, {} validation (early stopping after {} stale epochs), {} held out for testing (`evaluate --seed {seed}`)",
+                    "{} feeds: {} training, {} validation (early stopping after {} stale epochs), {} held out for testing{}",
                     prep.all.len(),
                     prep.split.train.len(),
                     prep.split.validation.len(),
                     cfg.patience,
-                    prep.split.test.len()
+                    prep.split.test.len(),
+                    held_out_hint(train_on_all, seed)
                 )?;
                 let h = run_hybrid(&prep, &cfg, &reg, true)?;
+                for (what, f) in [
+                    ("constant-charge fit", &prep.fitted),
+                    ("backbone (isotherm) fit", &h.backbone),
+                ] {
+                    if !f.at_bound.is_empty() {
+                        writeln!(
+                            err,
+                            "warning: the {what} ended at a bound: {} (the training feeds do not determine it; the backbone is a limiting membrane there)",
+                            f.at_bound.join(", ")
+                        )?;
+                    }
+                }
                 Checkpoint::of_model(&h.model, seed).save(&path)?;
                 writeln!(
                     out,
@@ -332,7 +355,11 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 }
             };
             let all = trajectories(&model.config, &ds)?;
-            let sp = split(all.len(), VALIDATION_FRACTION, TEST_FRACTION, seed)?;
+            let sp = if train_on_all {
+                split(all.len(), 0.0, 0.0, seed)?
+            } else {
+                split(all.len(), VALIDATION_FRACTION, TEST_FRACTION, seed)?
+            };
             let pick = |idx: &[usize]| idx.iter().map(|&i| all[i].clone()).collect::<Vec<_>>();
             let mut tc = TrainConfig::method(phase, epochs as usize, seed);
             if let Some(p) = patience {
@@ -341,12 +368,13 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             tc.progress = true;
             writeln!(
                 err,
-                "{} feeds: {} training, {} validation (early stopping after {} stale epochs), {} held out for testing (`evaluate --seed {seed}`)",
+                "{} feeds: {} training, {} validation (early stopping after {} stale epochs), {} held out for testing{}",
                 all.len(),
                 sp.train.len(),
                 sp.validation.len(),
                 tc.patience,
-                sp.test.len()
+                sp.test.len(),
+                held_out_hint(train_on_all, seed)
             )?;
             if sp.validation.is_empty() {
                 writeln!(
@@ -963,6 +991,15 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
         } => crate::validate::run(&data, &known, folds, seeds, dir, any_ion, tiny, out)?,
     }
     Ok(())
+}
+
+/// What the training message says about the test feeds.
+fn held_out_hint(train_on_all: bool, seed: u64) -> String {
+    if train_on_all {
+        " (--all: score the model on another file with `score --model`)".into()
+    } else {
+        format!(" (`evaluate --seed {seed}`)")
+    }
 }
 
 /// The feed in the model's ion order, mol/m^3.

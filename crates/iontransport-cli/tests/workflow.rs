@@ -335,3 +335,47 @@ fn evaluate_reports_rejections_per_ion_as_score_does() {
     assert!(rows(&evaluated).len() > 2, "{evaluated}");
     assert_eq!(rows(&evaluated), rows(&scored));
 }
+
+#[test]
+fn a_small_file_can_be_used_whole() {
+    // One feed: the default split leaves no test feed, and the error says what to do; with
+    // --all a two-feed file trains on both and the message says where to score.
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.csv");
+    support::data_with(&one, 1);
+    let out = dir.path().join("h.json");
+    let e = support::train(&one, &out, &["--hybrid", "--epochs", "2"])
+        .result
+        .unwrap_err();
+    assert!(
+        e.contains("test split is empty") && e.contains("test fraction 0"),
+        "{e}"
+    );
+    let data = dir.path().join("two.csv");
+    support::data_with(&data, 2);
+    let whole = support::train(&data, &out, &["--hybrid", "--epochs", "2", "--all"]);
+    whole.result.unwrap();
+    assert!(
+        whole.stderr.contains("2 feeds: 2 training, 0 validation"),
+        "{}",
+        whole.stderr
+    );
+    assert!(whole.stderr.contains("score --model"), "{}", whole.stderr);
+    let plain = dir.path().join("n.json");
+    let o = support::train(&data, &plain, &["--epochs", "1", "--all"]);
+    o.result.unwrap();
+    assert!(
+        o.stderr.contains("2 feeds: 2 training, 0 validation"),
+        "{}",
+        o.stderr
+    );
+    // The model trained on everything scores on the file (here its own feeds).
+    let scored = run(&[
+        "score",
+        "--model",
+        out.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(scored.result.unwrap().contains("RMSE of R"));
+}

@@ -59,6 +59,12 @@ pub struct PipelineConfig {
     /// Random split by feed (default), or the extrapolation split by ionic strength.
     #[serde(default)]
     pub split: SplitKind,
+    /// Fit the DSPM-DE from the ten starting points of [`Starts::Grid`] instead of the
+    /// NF270-like membrane alone (slower; robust to a start far from the optimum). Left out
+    /// of the serialised configuration when off, so that studies run before it existed keep
+    /// their fingerprint.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub multi_start: bool,
 }
 
 impl PipelineConfig {
@@ -81,6 +87,7 @@ impl PipelineConfig {
             architecture: Architecture::NeuralOde,
             hybrid: true,
             split: SplitKind::Random,
+            multi_start: false,
         }
     }
 
@@ -244,8 +251,12 @@ pub fn prepare(
     };
     let tr = pick(&all, &sp.train);
     let te = pick(&all, &sp.test);
-    if te.is_empty() {
-        return Err(ModelError::Training("the test split is empty".into()));
+    // A test fraction of 0 (train on everything) leaves no test feed by request.
+    if te.is_empty() && cfg.test_fraction > 0.0 {
+        return Err(ModelError::Training(format!(
+            "the test split is empty ({} feeds); with few feeds, train on all of them (test fraction 0) and score on another file",
+            all.len()
+        )));
     }
     let mut seconds = [0.0; 2];
 
@@ -264,7 +275,11 @@ pub fn prepare(
             charge_isotherm: false,
             max_evaluations: 300,
             bounds: FitBounds::default(),
-            starts: Starts::Initial,
+            starts: if cfg.multi_start {
+                Starts::Grid
+            } else {
+                Starts::Initial
+            },
         },
     )?;
     let dspm = Dspmde::new(fitted.membrane.clone(), Conditions::default())?;
