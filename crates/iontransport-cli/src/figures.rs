@@ -514,10 +514,13 @@ mod tests {
 }
 
 /// One held-out feed of a cross-validation: a panel per model with its predicted rejection
-/// curves (lines) and the measurements (dots), one colour per ion.
+/// curves (lines) and the measurements (dots), one colour per ion. Each panel has its own
+/// y-range (a wild model does not flatten the others); the measured flux range is shaded;
+/// ions of the feed that were not measured are dashed and say so; the legend sits in a strip
+/// below the panels, never over data.
 #[derive(Debug, Clone)]
 pub struct CrossValFeed {
-    /// Title (names the feed).
+    /// Title (names the feed, and the seed of the learned models).
     pub title: String,
     /// Ion labels.
     pub ions: Vec<String>,
@@ -529,28 +532,47 @@ pub struct CrossValFeed {
     pub grid: Vec<f64>,
     /// (model name, rejections per ion on the grid).
     pub models: Vec<(String, Vec<Vec<f64>>)>,
+    /// Intrinsic (relative to the membrane wall) or observed rejections, for the axis label.
+    pub intrinsic: bool,
 }
+
+/// Height of the legend strip below the panels, px.
+const LEGEND_STRIP: u32 = 70;
 
 impl Figure for CrossValFeed {
     fn size(&self) -> (u32, u32) {
-        (420 * self.models.len().max(1) as u32, 520)
+        (420 * self.models.len().max(1) as u32, 520 + LEGEND_STRIP)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         root.fill(&WHITE)?;
         let root = root.titled(&self.title, ("sans-serif", 20))?;
+        let (_, h) = root.dim_in_pixel();
+        let (plots, strip) = root.split_vertically(h.saturating_sub(LEGEND_STRIP));
         let um = |j: f64| j * 1e6;
-        let (y0, y1) = range(
-            self.measured
-                .iter()
-                .chain(self.models.iter().flat_map(|(_, m)| m.iter()))
-                .flatten()
-                .copied(),
-            0.05,
-        );
         let x1 = um(self.grid.iter().copied().fold(0.0, f64::max)) * 1.02;
-        let panels = root.split_evenly((1, self.models.len().max(1)));
+        let measured_span = self
+            .measured_flux
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                (a.min(um(x)), b.max(um(x)))
+            });
+        let was_measured: Vec<bool> = self
+            .measured
+            .iter()
+            .map(|row| row.iter().any(|v| v.is_finite()))
+            .collect();
+        let y_desc = if self.intrinsic {
+            "intrinsic rejection R"
+        } else {
+            "observed rejection R"
+        };
+        let panels = plots.split_evenly((1, self.models.len().max(1)));
         for (p, (name, curves)) in panels.iter().zip(&self.models) {
+            let (y0, y1) = range(
+                self.measured.iter().chain(curves.iter()).flatten().copied(),
+                0.05,
+            );
             let mut chart = ChartBuilder::on(p)
                 .caption(name, ("sans-serif", 18))
                 .margin(10)
@@ -559,25 +581,29 @@ impl Figure for CrossValFeed {
                 .build_cartesian_2d(0.0..x1, y0..y1)?;
             chart
                 .configure_mesh()
-                .x_desc("J_v / (µm/s)")
-                .y_desc("rejection R")
+                .x_desc("J_v / (µm/s);  × 3.6 = L/(m² h)")
+                .y_desc(y_desc)
                 .label_style(("sans-serif", 13))
                 .draw()?;
-            for (k, ion) in self.ions.iter().enumerate() {
+            if measured_span.0 <= measured_span.1 {
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(measured_span.0, y0), (measured_span.1, y1)],
+                    BLACK.mix(0.06).filled(),
+                )))?;
+            }
+            for (k, _) in self.ions.iter().enumerate() {
                 let c = colour(k);
-                chart
-                    .draw_series(LineSeries::new(
-                        self.grid
-                            .iter()
-                            .zip(&curves[k])
-                            .filter(|(_, y)| y.is_finite())
-                            .map(|(x, y)| (um(*x), *y)),
-                        c.stroke_width(2),
-                    ))?
-                    .label(ion.as_str())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                    });
+                let line = self
+                    .grid
+                    .iter()
+                    .zip(&curves[k])
+                    .filter(|(_, y)| y.is_finite())
+                    .map(|(x, y)| (um(*x), *y));
+                if was_measured[k] {
+                    chart.draw_series(LineSeries::new(line, c.stroke_width(2)))?;
+                } else {
+                    chart.draw_series(DashedLineSeries::new(line, 6, 4, c.stroke_width(2)))?;
+                }
                 chart.draw_series(
                     self.measured_flux
                         .iter()
@@ -586,8 +612,30 @@ impl Figure for CrossValFeed {
                         .map(|(x, y)| Circle::new((um(*x), *y), 4, c.filled())),
                 )?;
             }
-            legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         }
+        // The legend strip: one entry per ion, then what the marks mean.
+        let font = ("sans-serif", 14).into_font();
+        let (mut x, y) = (20i32, 22i32);
+        for (k, ion) in self.ions.iter().enumerate() {
+            let c = colour(k);
+            strip.draw(&PathElement::new(
+                vec![(x, y), (x + 24, y)],
+                c.stroke_width(2),
+            ))?;
+            strip.draw(&Circle::new((x + 12, y), 4, c.filled()))?;
+            let label = if was_measured[k] {
+                ion.clone()
+            } else {
+                format!("{ion} (not measured)")
+            };
+            strip.draw(&Text::new(label.clone(), (x + 30, y - 8), font.clone()))?;
+            x += 44 + 8 * label.chars().count() as i32;
+        }
+        strip.draw(&Text::new(
+            "dots: measured; lines: the model's prediction for this held-out feed; shaded: the measured flux range",
+            (20, y + 22),
+            font,
+        ))?;
         Ok(())
     }
 }

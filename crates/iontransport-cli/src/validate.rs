@@ -396,11 +396,23 @@ pub fn feed_figures(r: &CrossValReport) -> Vec<CrossValFeed> {
                     .map(|x| x.unwrap_or(f64::NAN))
                     .collect()
             };
+            let seeds: Vec<u64> = {
+                let mut v: Vec<u64> = r.predictions.iter().filter_map(|p| p.seed).collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            };
             Some(CrossValFeed {
                 title: format!(
-                    "{}: held out, models trained on the other feeds",
-                    r.samples[i]
+                    "{}: held out, models trained on the other feeds{}",
+                    r.samples[i],
+                    match (seed, seeds.len()) {
+                        (Some(s), n) if n > 1 => format!(" (learned models: seed {s} of {n})"),
+                        (Some(s), _) => format!(" (learned models: seed {s})"),
+                        _ => String::new(),
+                    }
                 ),
+                intrinsic: r.intrinsic,
                 ions: present.iter().map(|&j| r.ions[j].clone()).collect(),
                 measured_flux: r.flux[i].clone(),
                 measured: present.iter().map(|&j| by_ion(&r.measured[i], j)).collect(),
