@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::path::Path;
 use support::run;
 
 /// The `all` row of a per-ion score table: (points, RMSE, MAE).
@@ -19,8 +20,14 @@ fn all_row(text: &str) -> (usize, f64, f64) {
     )
 }
 
+/// `score --membrane|--model FILE --data DATA` followed by `extra`.
+fn score(kind: &str, file: &Path, data: &Path, extra: &[&str]) -> support::Outcome {
+    let (f, d) = (file.to_str().unwrap(), data.to_str().unwrap());
+    run(&[&["score", kind, f, "--data", d][..], extra].concat())
+}
+
 /// `fit --data DATA --out OUT` with few evaluations.
-fn fit(data: &std::path::Path, out: &std::path::Path) -> String {
+fn fit(data: &Path, out: &Path) -> String {
     run(&[
         "fit",
         "--data",
@@ -43,15 +50,12 @@ fn a_membrane_scores_its_own_data_as_the_fit_did_and_covers_it() {
     let fitted = fit(&data, &membrane);
     assert!(fitted.contains("prediction intervals: "), "{fitted}");
     let points = dir.path().join("points.csv");
-    let scored = run(&[
-        "score",
+    let scored = score(
         "--membrane",
-        membrane.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--points",
-        points.to_str().unwrap(),
-    ])
+        &membrane,
+        &data,
+        &["--points", points.to_str().unwrap()],
+    )
     .result
     .unwrap();
     // One computation: the score of the fit's own data is the fit's residual table.
@@ -78,17 +82,9 @@ fn a_membrane_scores_its_own_data_as_the_fit_did_and_covers_it() {
         .count();
     assert_eq!(inside, covered);
     // Without intervals: the same errors, no coverage column.
-    let plain = run(&[
-        "score",
-        "--membrane",
-        membrane.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--interval",
-        "none",
-    ])
-    .result
-    .unwrap();
+    let plain = score("--membrane", &membrane, &data, &["--interval", "none"])
+        .result
+        .unwrap();
     assert_eq!(all_row(&plain), (n, rmse, mae));
     assert!(!plain.contains("inside interval"));
 }
@@ -139,28 +135,12 @@ fn dspmde_gives_intervals_around_the_fitted_prediction() {
     let more = dir.path().join("more.csv");
     support::small_data(&more);
     support::tiny_model(&more, &model);
-    let e = run(&[
-        "score",
-        "--model",
-        model.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--interval",
-        "0.9",
-    ])
-    .result
-    .unwrap_err();
+    let e = score("--model", &model, &data, &["--interval", "0.9"])
+        .result
+        .unwrap_err();
     assert!(e.contains("no prediction interval"), "{e}");
     // A model scores without intervals, per ion.
-    let scored = run(&[
-        "score",
-        "--model",
-        model.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-    ])
-    .result
-    .unwrap();
+    let scored = score("--model", &model, &data, &[]).result.unwrap();
     assert!(all_row(&scored).0 > 0, "{scored}");
 }
 
@@ -175,13 +155,7 @@ fn a_membrane_written_by_hand_scores_without_intervals_and_says_why() {
         .unwrap()
         .save(&membrane)
         .unwrap();
-    let o = run(&[
-        "score",
-        "--membrane",
-        membrane.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-    ]);
+    let o = score("--membrane", &membrane, &data, &[]);
     let text = o.result.unwrap();
     assert!(o.stderr.contains("no parameter samples"), "{}", o.stderr);
     assert!(!text.contains("inside interval"));
@@ -248,15 +222,7 @@ fn every_command_reads_files_with_any_known_ion() {
     let fitted = fit(&data, &membrane);
     // Simulated without noise by the NF270-like membrane: the fit reproduces it.
     assert!(all_row(&fitted).1 < 0.01, "{fitted}");
-    let scored = run(&[
-        "score",
-        "--membrane",
-        membrane.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-    ])
-    .result
-    .unwrap();
+    let scored = score("--membrane", &membrane, &data, &[]).result.unwrap();
     assert!(scored.contains("NH4+"), "{scored}");
     let table = run(&[
         "dspmde",
@@ -370,12 +336,6 @@ fn a_small_file_can_be_used_whole() {
         o.stderr
     );
     // The model trained on everything scores on the file (here its own feeds).
-    let scored = run(&[
-        "score",
-        "--model",
-        out.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-    ]);
+    let scored = score("--model", &out, &data, &[]);
     assert!(scored.result.unwrap().contains("RMSE of R"));
 }
