@@ -144,6 +144,10 @@ pub enum Command {
         /// the training feeds, plus a learned correction of its rate (docs/model.md).
         #[arg(long, conflicts_with_all = ["soft", "positive", "no_attention", "finetune_from", "resume"])]
         hybrid: bool,
+        /// With --hybrid: this membrane file (written by `fit`, e.g. on all your data) is the
+        /// backbone, instead of a membrane fitted to the training feeds.
+        #[arg(long, requires = "hybrid")]
+        membrane: Option<PathBuf>,
         /// Train on every feed of --data: no test feeds (score the model on another file
         /// with `score`) and no validation feeds (every epoch runs; --epochs sets how many).
         /// For small files, where a 25 % / 15 % split leaves too little to learn from.

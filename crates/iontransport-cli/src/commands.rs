@@ -8,7 +8,7 @@ use crate::units::{parse_concentration_unit, parse_feed};
 use ion_species::{Composition, IonRegistry};
 use iontransport_model::data::{TEST_FRACTION, VALIDATION_FRACTION, split, trajectories};
 use iontransport_model::evaluate::{metrics, neural_prediction, rejection_points};
-use iontransport_model::pipeline::{PipelineConfig, prepare, run, run_hybrid};
+use iontransport_model::pipeline::{PipelineConfig, prepare, run, run_hybrid, run_hybrid_on};
 use iontransport_model::train::{Phase, TrainConfig, train};
 use iontransport_model::{
     Checkpoint, Constraint, IonModel, MAX_SOFT_WEIGHT, ModelConfig, NetworkConfig,
@@ -259,12 +259,21 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             no_attention,
             hybrid,
             all: train_on_all,
+            membrane,
         } => {
             check_input_file(&data)?;
             let mut inputs: Vec<&Path> = vec![&data];
             inputs.extend(finetune_from.as_deref());
             inputs.extend(resume.as_deref());
+            inputs.extend(membrane.as_deref());
             check_output_file(&path, &inputs)?;
+            let backbone_file = match &membrane {
+                Some(m) => {
+                    check_input_file(m)?;
+                    Some(MembraneFile::load(m)?)
+                }
+                None => None,
+            };
             let ckpt = path.with_extension("ckpt");
             check_output_file(&ckpt, &[&data])?;
             if let Some(w) = soft
@@ -303,16 +312,45 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                     prep.split.test.len(),
                     held_out_hint(train_on_all, seed)
                 )?;
-                let h = run_hybrid(&prep, &cfg, &reg, true)?;
-                for (what, f) in [
-                    ("constant-charge fit", &prep.fitted),
-                    ("backbone (isotherm) fit", &h.backbone),
-                ] {
-                    if !f.at_bound.is_empty() {
+                let (h, at_bound) = match &backbone_file {
+                    Some(file) => {
+                        let h = run_hybrid_on(
+                            &prep,
+                            &cfg,
+                            &reg,
+                            &file.membrane,
+                            &file.conditions,
+                            true,
+                        )?;
+                        let bound: Vec<String> = file
+                            .fit
+                            .iter()
+                            .flat_map(|f| f.parameters.iter())
+                            .filter(|p| p.at_bound)
+                            .map(|p| p.name.clone())
+                            .collect();
+                        (h, vec![("membrane file's fit", bound)])
+                    }
+                    None => {
+                        let h = run_hybrid(&prep, &cfg, &reg, true)?;
+                        let names = |f: &np_transport::FitResult| -> Vec<String> {
+                            f.at_bound.iter().map(|s| s.to_string()).collect()
+                        };
+                        let mut v = vec![("constant-charge fit", names(&prep.fitted))];
+                        v.extend(
+                            h.backbone_fit
+                                .as_ref()
+                                .map(|f| ("backbone (isotherm) fit", names(f))),
+                        );
+                        (h, v)
+                    }
+                };
+                for (what, bound) in at_bound {
+                    if !bound.is_empty() {
                         writeln!(
                             err,
-                            "warning: the {what} ended at a bound: {} (the training feeds do not determine it; the backbone is a limiting membrane there)",
-                            f.at_bound.join(", ")
+                            "warning: the {what} ended at a bound: {} (the data do not determine it; the backbone is a limiting membrane there)",
+                            bound.join(", ")
                         )?;
                     }
                 }
@@ -321,9 +359,9 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                     out,
                     "hybrid, {} parameters; backbone {}, r_p {:.3} nm, dx/A_k {:.2} um; {} epochs in {:.1} s; best {} MSE {:.4e} (normalised c/S); saved {}",
                     h.model.num_params(),
-                    h.backbone.membrane.charge,
-                    h.backbone.membrane.pore_radius * 1e9,
-                    h.backbone.membrane.effective_thickness * 1e6,
+                    h.backbone.charge,
+                    h.backbone.pore_radius * 1e9,
+                    h.backbone.effective_thickness * 1e6,
                     h.report.epochs_run,
                     h.report.seconds,
                     if h.report.validated {

@@ -339,3 +339,35 @@ fn a_small_file_can_be_used_whole() {
     let scored = score("--model", &out, &data, &[]);
     assert!(scored.result.unwrap().contains("RMSE of R"));
 }
+
+#[test]
+fn a_fitted_membrane_file_is_the_hybrids_backbone() {
+    // Fit once on the whole file, then train the hybrid's correction on that membrane: the
+    // saved model's backbone is the file's membrane and conditions, not a refit.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("lab.csv");
+    support::data_with(&data, 3);
+    let membrane = dir.path().join("m.json");
+    fit(&data, &membrane);
+    let out = dir.path().join("h.json");
+    let m = membrane.to_str().unwrap();
+    let o = support::train(
+        &data,
+        &out,
+        &["--hybrid", "--all", "--epochs", "2", "--membrane", m],
+    );
+    o.result.unwrap();
+    let file = np_transport::MembraneFile::load(&membrane).unwrap();
+    let model = iontransport_model::Checkpoint::load(&out)
+        .unwrap()
+        .model()
+        .unwrap();
+    let backbone = model.config.backbone.as_ref().unwrap();
+    assert_eq!(backbone.membrane, file.membrane);
+    assert_eq!(backbone.conditions, file.conditions);
+    // Only with --hybrid.
+    let e = support::train(&data, &out, &["--membrane", m])
+        .result
+        .unwrap_err();
+    assert!(e.contains("--hybrid"), "{e}");
+}

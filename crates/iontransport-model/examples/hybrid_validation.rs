@@ -97,7 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         } else {
             &prep.fitted.membrane
         };
-        let mc = hybrid_config(&prep, &c, &reg, membrane)?;
+        let mc = hybrid_config(&prep, &c, &reg, membrane, &prep.dspm.conditions)?;
         let all = with_backbones(&mc, &prep.all)?;
         let (tr, va) = (
             pick(&all, &prep.split.train),

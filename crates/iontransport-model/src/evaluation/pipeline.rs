@@ -153,8 +153,13 @@ pub struct HybridResult {
     pub model: IonModel,
     /// Its test metrics (same test feeds as the other models).
     pub metrics: Metrics,
-    /// The backbone: the DSPM-DE with a Freundlich charge isotherm fitted to the training feeds.
-    pub backbone: FitResult,
+    /// The backbone's membrane (at `backbone_conditions`).
+    pub backbone: Membrane,
+    /// The conditions the backbone runs at.
+    pub backbone_conditions: Conditions,
+    /// The fit that made it: the DSPM-DE with a Freundlich charge isotherm fitted to the
+    /// training feeds (None for a backbone given as a membrane, [`run_hybrid_on`]).
+    pub backbone_fit: Option<FitResult>,
     /// The backbone alone on the test feeds (what the learned correction adds is the
     /// difference to `metrics`).
     pub backbone_metrics: Metrics,
@@ -363,14 +368,15 @@ pub fn fit_isotherm(prep: &Prepared, cfg: &PipelineConfig, reg: &IonRegistry) ->
     )?)
 }
 
-/// The hybrid model's configuration: `membrane` (a fitted DSPM-DE) as backbone under the
-/// prepared conditions, the positivity-preserving projection, covering 1.25x the largest
-/// measured flux.
+/// The hybrid model's configuration: `membrane` (a fitted DSPM-DE) as backbone at
+/// `conditions`, the positivity-preserving projection, covering 1.25x the largest measured
+/// flux.
 pub fn hybrid_config(
     prep: &Prepared,
     cfg: &PipelineConfig,
     reg: &IonRegistry,
     membrane: &Membrane,
+    conditions: &Conditions,
 ) -> Result<ModelConfig> {
     let mut mc = ModelConfig::for_registry(reg, cfg.network.clone(), Constraint::HardPositive);
     let tau_max = prep
@@ -380,7 +386,7 @@ pub fn hybrid_config(
         .fold(0.0f64, |m, x| m.max(*x));
     mc.backbone = Some(Backbone::new(
         membrane.clone(),
-        prep.dspm.conditions.clone(),
+        conditions.clone(),
         reg,
         &mc.ions,
         1.25 * tau_max,
@@ -402,8 +408,28 @@ pub fn run_hybrid(
     progress: bool,
 ) -> Result<HybridResult> {
     let t0 = std::time::Instant::now();
-    let backbone = fit_isotherm(prep, cfg, reg)?;
-    let mc = hybrid_config(prep, cfg, reg, &backbone.membrane)?;
+    let fitted = fit_isotherm(prep, cfg, reg)?;
+    let fit_seconds = t0.elapsed().as_secs_f64();
+    let conditions = prep.dspm.conditions.clone();
+    let mut h = run_hybrid_on(prep, cfg, reg, &fitted.membrane, &conditions, progress)?;
+    h.backbone_seconds += fit_seconds;
+    h.backbone_fit = Some(fitted);
+    Ok(h)
+}
+
+/// Trains the hybrid as [`run_hybrid`] does, on a given backbone: `membrane` at `conditions`
+/// (e.g. a membrane file fitted once, `np_transport::MembraneFile`), instead of fitting one
+/// to the training feeds.
+pub fn run_hybrid_on(
+    prep: &Prepared,
+    cfg: &PipelineConfig,
+    reg: &IonRegistry,
+    membrane: &Membrane,
+    conditions: &Conditions,
+    progress: bool,
+) -> Result<HybridResult> {
+    let t0 = std::time::Instant::now();
+    let mc = hybrid_config(prep, cfg, reg, membrane, conditions)?;
     let all = with_backbones(&mc, &prep.all)?;
     let backbone_seconds = t0.elapsed().as_secs_f64();
     let (tr, va, te) = (
@@ -421,14 +447,16 @@ pub fn run_hybrid(
     tc.progress = progress;
     let report = train(&mut model, &tr, &va, &tc, None, None)?;
     let metrics = metrics(&te, &reg.valences(), &|t| neural_prediction(&model, t))?;
-    let dspm = Dspmde::new(backbone.membrane.clone(), prep.dspm.conditions.clone())?;
+    let dspm = Dspmde::new(membrane.clone(), conditions.clone())?;
     let backbone_metrics = crate::evaluation::evaluate::metrics(&te, &reg.valences(), &|t| {
         dspmde_prediction(&dspm, reg, model.config.flux_scale, t)
     })?;
     Ok(HybridResult {
         model,
         metrics,
-        backbone,
+        backbone: membrane.clone(),
+        backbone_conditions: conditions.clone(),
+        backbone_fit: None,
         backbone_metrics,
         report,
         backbone_seconds,
