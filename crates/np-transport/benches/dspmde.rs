@@ -130,11 +130,62 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// Prediction intervals: a 10-flux sweep of NaCl with the fitted membrane alone, and with 90 %
+/// intervals from 200 Laplace samples (200 more sweeps and the mixture quantiles).
+fn intervals(c: &mut Criterion) {
+    use np_transport::posterior::{SamplingOptions, sample_parameters};
+    use np_transport::{ChargeModel, Conditions, Dspmde, FitOptions, Membrane, MembraneFile};
+    use np_transport::{RejectionMeasurement, Starts, fit};
+    let reg = ion_species::IonRegistry::canonical();
+    let truth = Membrane {
+        pore_radius: 0.5e-9,
+        effective_thickness: 2e-6,
+        charge: ChargeModel::Constant(-30.0),
+        ..Membrane::nf270_like()
+    };
+    let model = Dspmde::new(truth.clone(), Conditions::default()).unwrap();
+    let mut data = Vec::new();
+    for pairs in [
+        [("Na+", 10.0), ("Cl-", 10.0)],
+        [("Mg2+", 10.0), ("Cl-", 20.0)],
+        [("Na+", 20.0), ("SO4 2-", 10.0)],
+    ] {
+        let feed = Composition::from_mmol_per_l(&reg, &pairs).unwrap();
+        for p in model.sweep(&feed, &[3e-6, 1e-5, 2e-5]).unwrap() {
+            // Deterministic scatter of +-0.01 so that the residuals are not zero.
+            let r = (0..2)
+                .map(|j| (p.ions[j].clone(), p.rejection[j] + 0.01 * (j as f64 - 0.5)))
+                .collect();
+            data.push(RejectionMeasurement::observed(feed.clone(), p.flux, r));
+        }
+    }
+    let mut opts = FitOptions::new(truth, Conditions::default());
+    opts.starts = Starts::Initial;
+    let f = fit(&data, &opts).unwrap();
+    let samples = sample_parameters(&data, &opts, &f, &SamplingOptions::default()).unwrap();
+    let file =
+        MembraneFile::from_fit(&f, Conditions::default(), "bench", b"", Some(samples)).unwrap();
+    let feed = Composition::from_mmol_per_l(&reg, &[("Na+", 10.0), ("Cl-", 10.0)]).unwrap();
+    let fluxes: Vec<f64> = (1..=10).map(|k| 3e-6 * k as f64).collect();
+    let mut g = c.benchmark_group("prediction intervals, NaCl, 10 fluxes");
+    let alone = file.dspmde().unwrap();
+    g.bench_function("fitted membrane alone", |b| {
+        b.iter(|| alone.sweep(black_box(&feed), &fluxes).unwrap())
+    });
+    g.bench_function("with 90 % intervals (200 samples)", |b| {
+        b.iter(|| {
+            file.sweep_with_intervals(black_box(&feed), &fluxes, None, 0.9)
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(20)
         .measurement_time(std::time::Duration::from_secs(3));
-    targets = bench
+    targets = bench, intervals
 }
 criterion_main!(benches);
