@@ -365,6 +365,29 @@ fn a_fitted_membrane_file_is_the_hybrids_backbone() {
     let backbone = model.config.backbone.as_ref().unwrap();
     assert_eq!(backbone.membrane, file.membrane);
     assert_eq!(backbone.conditions, file.conditions);
+    assert!(!o.stderr.contains("ended at a bound"), "{}", o.stderr);
+    // A membrane whose fit ended at a bound is used, with a warning that names it.
+    let text = std::fs::read_to_string(&membrane).unwrap();
+    let flag = "\"at_bound\": false";
+    let first = text.find(flag).unwrap();
+    let edited = format!(
+        "{}\"at_bound\": true{}",
+        &text[..first],
+        &text[first + flag.len()..]
+    );
+    std::fs::write(&membrane, edited).unwrap();
+    let o = support::train(
+        &data,
+        &out,
+        &["--hybrid", "--all", "--epochs", "1", "--membrane", m],
+    );
+    o.result.unwrap();
+    assert!(
+        o.stderr
+            .contains("the membrane file's fit ended at a bound: pore_radius"),
+        "{}",
+        o.stderr
+    );
     // Only with --hybrid.
     let e = support::train(&data, &out, &["--membrane", m])
         .result
