@@ -461,3 +461,28 @@ fn measurements_at_their_own_temperature_use_scaled_diffusivities_and_permittivi
     assert!(e.contains("Polarisation::Off"), "{e}");
     assert!(residuals(&[m], &membrane, &base).is_ok());
 }
+
+/// The residuals solve each feed's measurements as one warm-started sweep: in any order,
+/// interleaved across feeds and with a temperature that splits a feed, they equal the
+/// residuals of each measurement solved on its own from the feed composition.
+#[test]
+fn grouped_residuals_equal_single_solves() {
+    let mut meas = data(&[0.01, -0.02, 0.0]);
+    // Interleave the feeds and put the fluxes out of order.
+    meas.reverse();
+    meas.swap(0, 5);
+    meas[3].temperature = Some(293.15);
+    let membrane = truth();
+    let conditions = Conditions::default();
+    let grouped = residuals(&meas, &membrane, &conditions).unwrap();
+    assert_eq!(grouped.len(), meas.len());
+    for (k, m) in meas.iter().enumerate() {
+        let alone = residuals(std::slice::from_ref(m), &membrane, &conditions).unwrap();
+        assert!(
+            (grouped[k] - alone[0]).abs() < 1e-8,
+            "measurement {k}: {} grouped vs {} alone",
+            grouped[k],
+            alone[0]
+        );
+    }
+}
