@@ -154,11 +154,13 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
-    /// Rejections of a feed over a flux range with a trained model.
+    /// Rejections of a feed over a flux range with a trained model, or with an ensemble of
+    /// them (the same model trained with several seeds: their mean), optionally with
+    /// prediction intervals.
     Predict {
-        /// Model file.
-        #[arg(long)]
-        model: PathBuf,
+        /// Model file; several (repeated, or comma-separated) form an ensemble.
+        #[arg(long, required = true, value_delimiter = ',')]
+        model: Vec<PathBuf>,
         /// Feed, e.g. "Na+=20 mM, SO4 2-=10 mM" (bare numbers in --units).
         #[arg(long)]
         feed: String,
@@ -171,6 +173,12 @@ pub enum Command {
         /// Number of fluxes, evenly spaced up to --flux-max.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
         points: u64,
+        /// Prediction intervals at this level (e.g. 0.9): the mixture over the models of
+        /// Gaussians centred on each one's prediction with their error on the feeds they
+        /// were trained on (validation feeds where there were any). With one model, that
+        /// error alone; on training feeds it understates the error on new feeds.
+        #[arg(long, value_parser = parse_level)]
+        interval: Option<Level>,
         /// CSV output instead of a table.
         #[arg(long)]
         csv: bool,
@@ -261,13 +269,14 @@ pub enum Command {
         #[arg(long)]
         data: PathBuf,
         /// A membrane file written by `fit`.
-        #[arg(long, required_unless_present = "model", conflicts_with = "model")]
+        #[arg(long, conflicts_with = "model")]
         membrane: Option<PathBuf>,
-        /// A model file written by `train` or `pipeline`.
-        #[arg(long)]
-        model: Option<PathBuf>,
-        /// Level of the membrane's prediction intervals, in (0, 1) [default: 0.9]; `none`
-        /// for none.
+        /// A model file written by `train` or `pipeline`; several (repeated, or
+        /// comma-separated) form an ensemble (the same model trained with several seeds).
+        #[arg(long, value_delimiter = ',')]
+        model: Vec<PathBuf>,
+        /// Level of the prediction intervals, in (0, 1) [default: 0.9 when the files hold
+        /// what intervals need]; `none` for none.
         #[arg(long, value_parser = parse_level)]
         interval: Option<Level>,
         /// Also write every scored point here (CSV: feed, flux, ion, measured, predicted,

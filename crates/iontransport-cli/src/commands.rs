@@ -7,6 +7,7 @@ use crate::paths::{check_input_file, check_output_file, prepare_output_folder};
 use crate::units::{parse_concentration_unit, parse_feed};
 use ion_species::{Composition, IonRegistry};
 use iontransport_model::data::{TEST_FRACTION, VALIDATION_FRACTION, split, trajectories};
+use iontransport_model::ensemble::predict_with_intervals;
 use iontransport_model::evaluate::{metrics, neural_prediction, rejection_points};
 use iontransport_model::pipeline::{PipelineConfig, prepare, run, run_hybrid, run_hybrid_on};
 use iontransport_model::train::{Phase, TrainConfig, train};
@@ -153,6 +154,14 @@ fn load_model(path: &Path) -> Result<IonModel> {
         )));
     }
     Ok(c.model()?)
+}
+
+/// Loads the model files of an ensemble (at least one).
+fn load_models(paths: &[PathBuf]) -> Result<Vec<IonModel>> {
+    if paths.is_empty() {
+        return Err(CliError::Usage("give --model FILE".into()));
+    }
+    paths.iter().map(|p| load_model(p)).collect()
 }
 
 /// Runs a parsed command line.
@@ -464,36 +473,61 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             units,
             flux_max,
             points,
+            interval,
             csv,
         } => {
-            let m = load_model(&model)?;
+            let models = load_models(&model)?;
             let feed = feed_of(&known, &feed, &units, err)?;
             let j_max = flux_max
-                .or(m.config.domain.as_ref().map(|d| d.flux_max))
+                .or(models[0].config.domain.as_ref().map(|d| d.flux_max))
                 .unwrap_or(DEFAULT_FLUX_MAX);
             let fluxes = flux_grid(j_max, points as usize);
-            let p = m.predict(&feed, &fluxes)?;
+            let level = match interval {
+                Some(Level::At(l)) => Some(l),
+                _ => None,
+            };
+            let p = predict_with_intervals(&models, &feed, &fluxes, level)?;
             for w in &p.warnings {
                 writeln!(err, "warning: {w}")?;
             }
-            let present: Vec<usize> = (0..p.ions.len())
-                .filter(|&j| !p.rejection[0][j].is_nan())
-                .collect();
-            if let Some((k, j)) = (0..fluxes.len())
-                .flat_map(|k| present.iter().map(move |&j| (k, j)))
-                .find(|&(k, j)| p.permeate[k][j] < 0.0)
+            if let Some((b, j)) = p
+                .bands
+                .iter()
+                .flat_map(|b| (0..b.ions.len()).map(move |j| (b, j)))
+                .find(|&(b, j)| b.rejection[j] > 1.0)
             {
                 writeln!(
                     err,
-                    "warning: negative permeate concentration of {} ({:.3e} mol/m3) at {:.3e} m/s: the Euclidean projection of this model (Hard) does not keep concentrations positive; a model trained with --positive does",
-                    p.ions[j], p.permeate[k][j], fluxes[k]
+                    "warning: rejection {:.4} of {} at {:.3e} m/s, above 1 (a negative permeate concentration): the Euclidean projection of this model (Hard) does not keep concentrations positive; a model trained with --positive does",
+                    b.rejection[j], b.ions[j], b.flux
                 )?;
             }
-            let names: Vec<&str> = present.iter().map(|&j| p.ions[j].as_str()).collect();
-            let rows: Vec<Vec<f64>> = (0..fluxes.len())
-                .map(|k| present.iter().map(|&j| p.rejection[k][j]).collect())
-                .collect();
-            write_table(out, csv, &fluxes, None, &names, &rows)?;
+            if models.len() > 1 && !csv {
+                writeln!(out, "mean of {} models", models.len())?;
+            }
+            match level {
+                Some(level) => write_bands(
+                    out,
+                    csv,
+                    &p.bands,
+                    level,
+                    "the models' spread and their error on their training data",
+                )?,
+                None => {
+                    let first = &p.bands[0];
+                    let present: Vec<usize> = (0..first.ions.len())
+                        .filter(|&j| !first.rejection[j].is_nan())
+                        .collect();
+                    let names: Vec<&str> =
+                        present.iter().map(|&j| first.ions[j].as_str()).collect();
+                    let rows: Vec<Vec<f64>> = p
+                        .bands
+                        .iter()
+                        .map(|b| present.iter().map(|&j| b.rejection[j]).collect())
+                        .collect();
+                    write_table(out, csv, &fluxes, None, &names, &rows)?;
+                }
+            }
         }
         Command::Fit {
             data,
@@ -623,7 +657,13 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                         sweep.samples_failed + sweep.samples_used
                     )?;
                 }
-                return write_bands(out, csv, &sweep.bands, level);
+                return write_bands(
+                    out,
+                    csv,
+                    &sweep.bands,
+                    level,
+                    "parameter uncertainty and the fit's residual scatter",
+                );
             }
             let mut model = match saved {
                 Some(file) => file.dspmde()?,
@@ -669,7 +709,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
         } => {
             let inputs: Vec<&Path> = std::iter::once(data.as_path())
                 .chain(membrane.as_deref())
-                .chain(model.as_deref())
+                .chain(model.iter().map(PathBuf::as_path))
                 .collect();
             if let Some(p) = &points {
                 check_output_file(p, &inputs)?;
@@ -695,37 +735,40 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                     };
                     (score_membrane(&file, &ds, &reg, level)?, level)
                 }
-                (None, Some(path)) => {
-                    if let Some(Level::At(_)) = interval {
-                        return Err(CliError::Usage(
-                            "--interval: a trained model has no prediction interval yet (intervals come from a fitted membrane's parameter samples); score a membrane for intervals".into(),
-                        ));
-                    }
-                    let m = load_model(path)?;
+                (None, _) if !model.is_empty() => {
+                    let models = load_models(&model)?;
+                    let has_scatter = models.iter().all(|m| {
+                        m.config
+                            .domain
+                            .as_ref()
+                            .is_some_and(|d| d.scatter.is_some())
+                    });
+                    let level = match interval {
+                        Some(Level::At(l)) => Some(l),
+                        Some(Level::None) => None,
+                        None if has_scatter => Some(0.9),
+                        None => {
+                            writeln!(
+                                err,
+                                "note: a model file records no training error (written before intervals existed): no prediction intervals (retrain it to get them)"
+                            )?;
+                            None
+                        }
+                    };
                     let mut warned = false;
                     let scored = score_sweeps(&ds, &reg, |first, fluxes| -> Result<_> {
-                        let p = m.predict(&first.feed, fluxes)?;
+                        let p = predict_with_intervals(&models, &first.feed, fluxes, level)?;
                         if !warned {
                             for w in &p.warnings {
                                 writeln!(err, "warning: {w}")?;
                             }
                             warned = !p.warnings.is_empty();
                         }
-                        Ok(fluxes
-                            .iter()
-                            .enumerate()
-                            .map(|(k, &flux)| RejectionBand {
-                                flux,
-                                ions: p.ions.clone(),
-                                rejection: p.rejection[k].clone(),
-                                lower: vec![f64::NAN; p.ions.len()],
-                                upper: vec![f64::NAN; p.ions.len()],
-                            })
-                            .collect())
+                        Ok(p.bands)
                     });
-                    (scored?, None)
+                    (scored?, level)
                 }
-                (None, None) => {
+                (None, _) => {
                     return Err(CliError::Usage(
                         "give --membrane FILE or --model FILE".into(),
                     ));
@@ -1088,7 +1131,13 @@ fn write_points(path: &Path, points: &[ScoredPoint]) -> Result<()> {
 }
 
 /// Rejections with their intervals per flux, as a table or CSV.
-fn write_bands(out: &mut dyn Write, csv: bool, bands: &[RejectionBand], level: f64) -> Result<()> {
+fn write_bands(
+    out: &mut dyn Write,
+    csv: bool,
+    bands: &[RejectionBand],
+    level: f64,
+    source: &str,
+) -> Result<()> {
     let Some(first) = bands.first() else {
         return Err(CliError::Usage("no flux given".into()));
     };
@@ -1114,7 +1163,7 @@ fn write_bands(out: &mut dyn Write, csv: bool, bands: &[RejectionBand], level: f
     if !csv {
         writeln!(
             out,
-            "rejections with {:.0} % prediction intervals (parameter uncertainty and the fit's residual scatter)",
+            "rejections with {:.0} % prediction intervals ({source})",
             100.0 * level
         )?;
     }

@@ -135,13 +135,99 @@ fn dspmde_gives_intervals_around_the_fitted_prediction() {
     let more = dir.path().join("more.csv");
     support::small_data(&more);
     support::tiny_model(&more, &model);
-    let e = score("--model", &model, &data, &["--interval", "0.9"])
-        .result
-        .unwrap_err();
-    assert!(e.contains("no prediction interval"), "{e}");
-    // A model scores without intervals, per ion.
+    // A trained model scores with intervals from its error on its validation feeds.
     let scored = score("--model", &model, &data, &[]).result.unwrap();
+    assert!(
+        scored.contains("90 % interval") && scored.contains("inside interval"),
+        "{scored}"
+    );
     assert!(all_row(&scored).0 > 0, "{scored}");
+    let plain = score("--model", &model, &data, &["--interval", "none"])
+        .result
+        .unwrap();
+    assert!(!plain.contains("inside interval"), "{plain}");
+    assert_eq!(all_row(&plain), all_row(&scored));
+}
+
+/// `predict` and `score` take several models (one model trained with several seeds): their
+/// mean, with intervals that hold every member; a model file without the training error
+/// intervals need is named and told to retrain.
+#[test]
+fn an_ensemble_of_seeds_predicts_with_intervals() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.csv");
+    support::small_data(&data);
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    support::tiny_model_seeded(&data, &a, 0);
+    support::tiny_model_seeded(&data, &b, 1);
+    let (pa, pb) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let feed = ["--feed", "Na+=20 mM, Cl-=20 mM", "--points", "3", "--csv"];
+    let csv_of = |models: &[&str], extra: &[&str]| -> Vec<Vec<f64>> {
+        let mut args = vec!["predict"];
+        for m in models {
+            args.extend(["--model", m]);
+        }
+        let text = run(&[&args[..], &feed[..], extra].concat()).result.unwrap();
+        text.lines()
+            .skip(1)
+            .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+            .collect()
+    };
+    let one_a = csv_of(&[pa], &[]);
+    let one_b = csv_of(&[pb], &[]);
+    let both = csv_of(&[pa, pb], &["--interval", "0.9"]);
+    // Columns: Jv, LMH, then per ion R, lower, upper (Na+, Cl-).
+    assert_eq!(both[0].len(), 2 + 2 * 3);
+    for k in 0..3 {
+        for ion in 0..2 {
+            let (ra, rb) = (one_a[k][2 + ion], one_b[k][2 + ion]);
+            let (r, lo, hi) = (
+                both[k][2 + 3 * ion],
+                both[k][3 + 3 * ion],
+                both[k][4 + 3 * ion],
+            );
+            assert!((r - 0.5 * (ra + rb)).abs() < 1e-12, "{r} {ra} {rb}");
+            assert!(
+                lo < ra.min(rb) && hi > ra.max(rb).min(1.0) - 1e-12,
+                "{lo} {hi} {ra} {rb}"
+            );
+        }
+    }
+    // Comma-separated is the same ensemble.
+    let joined = format!("{pa},{pb}");
+    assert_eq!(csv_of(&[&joined], &["--interval", "0.9"]), both);
+    let scored = run(&[
+        "score",
+        "--model",
+        pa,
+        "--model",
+        pb,
+        "--data",
+        data.to_str().unwrap(),
+    ])
+    .result
+    .unwrap();
+    assert!(scored.contains("inside interval"), "{scored}");
+
+    // A model file from before intervals: no interval by default (with a note), and an
+    // error that says to retrain when one is asked for.
+    let old = dir.path().join("old.json");
+    let mut c = iontransport_model::Checkpoint::load(&a).unwrap();
+    c.config.domain.as_mut().unwrap().scatter = None;
+    c.save(&old).unwrap();
+    let po = old.to_str().unwrap();
+    let noted = run(&["score", "--model", po, "--data", data.to_str().unwrap()]);
+    assert!(noted.stderr.contains("retrain"), "{}", noted.stderr);
+    assert!(!noted.result.unwrap().contains("inside interval"));
+    let e = run(&[
+        &["predict", "--model", pa, "--model", po][..],
+        &feed[..],
+        &["--interval", "0.9"],
+    ]
+    .concat())
+    .result
+    .unwrap_err();
+    assert!(e.contains("model 2") && e.contains("retrain"), "{e}");
 }
 
 #[test]
@@ -289,7 +375,9 @@ fn evaluate_reports_rejections_per_ion_as_score_does() {
         .result
         .unwrap();
     assert!(evaluated.contains("RMSE of R"), "{evaluated}");
-    let scored = run(&["score", "--model", m, "--data", d]).result.unwrap();
+    let scored = run(&["score", "--model", m, "--data", d, "--interval", "none"])
+        .result
+        .unwrap();
     // The same model on the same points: the same errors of R, per ion and over all.
     let rows = |text: &str| -> Vec<String> {
         text.lines()

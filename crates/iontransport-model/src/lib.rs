@@ -17,7 +17,7 @@ pub mod network;
 pub mod training;
 
 // The parts' modules at the crate root, where their paths have always been.
-pub use evaluation::{crossval, evaluate, pipeline};
+pub use evaluation::{crossval, ensemble, evaluate, pipeline};
 pub use model::{batched, hybrid};
 pub use training::{checkpoint, data, train};
 
@@ -26,7 +26,7 @@ pub use error::{ModelError, Result};
 pub use hybrid::{Backbone, BackboneCurve};
 pub use model::{
     Architecture, Constraint, IonModel, MAX_SOFT_WEIGHT, ModelConfig, Prediction, PreparedFeed,
-    TrainingDomain, TrajectoryField,
+    RejectionScatter, ScatterSource, TrainingDomain, TrajectoryField,
 };
 pub use network::NetworkConfig;
 pub use train::{Phase, TrainConfig, TrainReport, train};

@@ -104,6 +104,7 @@ fn with_domain(mut m: IonModel, tau_max: f64) -> IonModel {
         total_min: 1.0,
         total_max: 500.0,
         ions_seen: vec![true; m.config.ions.len()],
+        scatter: None,
     });
     m
 }

@@ -521,9 +521,24 @@ struct Run {
     evaluations: usize,
 }
 
+/// Whether `data` can determine a Freundlich charge isotherm X_d = X_ref (I/I_ref)^b: it
+/// needs feeds of at least two ionic strengths (at one, X_ref and b trade off exactly).
+pub fn isotherm_identifiable(data: &[RejectionMeasurement]) -> bool {
+    let strengths: Vec<f64> = data.iter().map(|m| m.feed.ionic_strength()).collect();
+    strengths
+        .iter()
+        .any(|i| (i - strengths[0]).abs() > 1e-6 * strengths[0].abs().max(1e-12))
+}
+
 /// Fits r_p, Δx/A_k, X_d (and optionally ε_p) to measured rejections, within bounds, from
-/// several starting points (see the module documentation).
+/// several starting points (see the module documentation). A charge isotherm needs feeds
+/// of two ionic strengths or more ([`isotherm_identifiable`]).
 pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult> {
+    if opts.charge_isotherm && !data.is_empty() && !isotherm_identifiable(data) {
+        return Err(TransportError::Fit(
+            "a charge isotherm X_d(I) needs feeds of at least two ionic strengths, and every feed of these data has the same one: fit a constant charge".into(),
+        ));
+    }
     let (x0, b0) = match (opts.initial.charge, opts.charge_isotherm) {
         (ChargeModel::Constant(x), _) => (x, 0.0),
         (ChargeModel::Freundlich { a, b }, true) => (a * ISOTHERM_REFERENCE.powf(b), b),

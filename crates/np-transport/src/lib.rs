@@ -28,7 +28,7 @@ pub use constants::*;
 pub use error::{Result, TransportError};
 pub use fit::{
     FitBounds, FitOptions, FitResult, ISOTHERM_REFERENCE, RejectionMeasurement, Starts, fit,
-    residuals,
+    isotherm_identifiable, residuals,
 };
 pub use membrane_file::MembraneFile;
 pub use model::{

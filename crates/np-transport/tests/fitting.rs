@@ -486,3 +486,17 @@ fn grouped_residuals_equal_single_solves() {
         );
     }
 }
+
+/// A charge isotherm X_d = X_ref (I/I_ref)^b cannot be determined from feeds of one ionic
+/// strength (X_ref and b trade off exactly): a typed error that says to fit a constant charge.
+#[test]
+fn an_isotherm_needs_two_ionic_strengths() {
+    let all = data(&[0.0]);
+    let one_feed: Vec<_> = all.iter().take(4).cloned().collect();
+    assert!(!np_transport::isotherm_identifiable(&one_feed));
+    assert!(np_transport::isotherm_identifiable(&all));
+    let mut o = opts();
+    o.charge_isotherm = true;
+    let e = fit(&one_feed, &o).unwrap_err().to_string();
+    assert!(e.contains("two ionic strengths") && e.contains("constant charge"), "{e}");
+}

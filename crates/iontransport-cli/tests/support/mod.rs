@@ -57,6 +57,11 @@ pub fn data_with(path: &Path, feeds: usize) {
 
 /// A tiny positive-projection model trained for 2 epochs on `data` and saved at `path`.
 pub fn tiny_model(data: &Path, path: &Path) {
+    tiny_model_seeded(data, path, 0)
+}
+
+/// [`tiny_model`] with its initial weights and batches from `seed`.
+pub fn tiny_model_seeded(data: &Path, path: &Path, seed: u64) {
     let reg = IonRegistry::canonical();
     let ds = np_transport::data::Dataset::read_csv(data, &reg).unwrap();
     let net = NetworkConfig {
@@ -65,13 +70,13 @@ pub fn tiny_model(data: &Path, path: &Path) {
     };
     let mut m = IonModel::new(
         ModelConfig::for_registry(&reg, net, Constraint::HardPositive),
-        0,
+        seed,
     )
     .unwrap();
     let set = trajectories(&m.config, &ds).unwrap();
-    let cfg = TrainConfig::method(Phase::Pretrain, 2, 0);
+    let cfg = TrainConfig::method(Phase::Pretrain, 2, seed);
     iontransport_model::train(&mut m, &set[..12], &set[12..], &cfg, None, None).unwrap();
-    Checkpoint::of_model(&m, 0).save(path).unwrap();
+    Checkpoint::of_model(&m, seed).save(path).unwrap();
 }
 
 /// A fresh temporary folder holding [`small_data`] as `d.csv`: the folder (kept alive by

@@ -24,6 +24,7 @@
 //! models with the feed standing for the wall concentration; observed ones likewise, since a
 //! file carries no mass-transfer coefficient (say so when reporting them).
 
+use crate::ensemble::{ensemble_interval, pooled_scatter};
 use crate::error::{ModelError, Result};
 use crate::evaluation::pipeline::rejection_measurements;
 use crate::model::hybrid::Backbone;
@@ -34,10 +35,11 @@ use crate::training::train::{Phase, TrainConfig, train};
 use ion_species::{Composition, IonRegistry};
 use np_transport::data::{Dataset, RejectionBasis};
 use np_transport::generate::{GeneratorConfig, flux_grid, generate};
-use np_transport::interval::{RejectionBand, mixture_interval, sweep_with_intervals};
+use np_transport::interval::{RejectionBand, sweep_with_intervals};
 use np_transport::posterior::{SamplingOptions, sample_parameters};
 use np_transport::{
     ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, FitResult, Membrane, Starts, fit,
+    isotherm_identifiable,
 };
 use serde::{Deserialize, Serialize};
 
@@ -705,9 +707,13 @@ impl FoldContext<'_> {
     }
 
     /// The Freundlich charge isotherm on top of the constant-charge optimum (the hybrid's
-    /// backbone).
+    /// backbone); the constant charge itself when the training feeds have one ionic
+    /// strength (which cannot determine an isotherm).
     fn fit_isotherm(&self, fitted: &FitResult) -> Result<FitResult> {
         let meas = rejection_measurements(self.train, self.reg, self.base.flux_scale, 10_000)?;
+        if !isotherm_identifiable(&meas) {
+            return Ok(fitted.clone());
+        }
         Ok(fit(
             &meas,
             &self.fit_options(fitted.membrane.clone(), true),
@@ -813,7 +819,8 @@ impl FoldContext<'_> {
         Ok((predictions, intervals))
     }
 
-    /// Intervals of a learned model from its seeds (see [`IntervalPrediction`]).
+    /// Intervals of a learned model from its seeds (see [`IntervalPrediction`] and
+    /// [`crate::ensemble`]).
     fn ensemble_intervals(
         &self,
         model: ModelKind,
@@ -821,18 +828,8 @@ impl FoldContext<'_> {
         measured: &[Vec<Option<f64>>],
     ) -> Result<Vec<IntervalPrediction>> {
         let n = self.reg.len();
-        // Per ion: the RMS over seeds of the training RMSE; ions without training data take
-        // the RMS over every ion.
-        let rms = |v: &mut dyn Iterator<Item = f64>| {
-            let (s, k) = v.fold((0.0, 0usize), |(s, k), x| (s + x * x, k + 1));
-            (k > 0).then(|| (s / k as f64).sqrt())
-        };
-        let pooled = rms(&mut runs
-            .iter()
-            .flat_map(|r| r.train_rmse.iter().flatten().copied()));
-        let sd: Vec<Option<f64>> = (0..n)
-            .map(|j| rms(&mut runs.iter().filter_map(|r| r.train_rmse[j])).or(pooled))
-            .collect();
+        let scatters: Vec<&[Option<f64>]> = runs.iter().map(|r| r.train_rmse.as_slice()).collect();
+        let sd = pooled_scatter(&scatters);
         let Some(first) = runs.first() else {
             return Ok(Vec::new());
         };
@@ -846,9 +843,9 @@ impl FoldContext<'_> {
                     .filter_map(|r| r.held_out[p].at_points[k])
                     .collect();
                 if let (Some(sd), false) = (sd[k % n], draws.is_empty()) {
-                    let (lo, hi) = mixture_interval(&draws, sd, INTERVAL_LEVEL)?;
-                    lower[k] = Some(lo.min(1.0));
-                    upper[k] = Some(hi.min(1.0));
+                    let (lo, hi) = ensemble_interval(&draws, sd, INTERVAL_LEVEL)?;
+                    lower[k] = Some(lo);
+                    upper[k] = Some(hi);
                 }
             }
             out.push(IntervalPrediction {
@@ -861,31 +858,6 @@ impl FoldContext<'_> {
             });
         }
         Ok(out)
-    }
-
-    /// Per-ion RMSE of R of `model` on the fold's training feeds of `set`.
-    fn train_rmse(&self, model: &IonModel, set: &[Trajectory]) -> Result<Vec<Option<f64>>> {
-        let n = self.reg.len();
-        let (mut ss, mut count) = (vec![0.0; n], vec![0usize; n]);
-        for (i, t) in set.iter().enumerate() {
-            if self.fold.test.contains(&i) {
-                continue;
-            }
-            let at = model.predict_normalised(&t.feed.cond, &t.taus)?;
-            let predicted = self.rejections(t, &at);
-            let measured = measured_rejections(t, n);
-            for (k, (q, m)) in predicted.iter().zip(&measured).enumerate() {
-                if let (Some(q), Some(m)) = (q, m) {
-                    ss[k % n] += (q - m) * (q - m);
-                    count[k % n] += 1;
-                }
-            }
-        }
-        Ok(ss
-            .iter()
-            .zip(&count)
-            .map(|(s, &c)| (c > 0).then(|| (s / c as f64).sqrt()))
-            .collect())
     }
 
     fn model_predictions(
@@ -917,9 +889,18 @@ impl FoldContext<'_> {
                 ))
             })
             .collect::<Result<_>>()?;
+        // Every fold's model trains without validation feeds: its scatter is on the fold's
+        // training feeds.
+        let train_rmse = model
+            .config
+            .domain
+            .as_ref()
+            .and_then(|d| d.scatter.as_ref())
+            .map(|s| s.rmse.clone())
+            .ok_or_else(|| ModelError::Training("a trained model without its scatter".into()))?;
         Ok(SeedRun {
             held_out,
-            train_rmse: self.train_rmse(model, set)?,
+            train_rmse,
         })
     }
 

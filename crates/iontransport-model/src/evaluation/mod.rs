@@ -1,6 +1,8 @@
 //! Evaluation: errors of a trained model on a set (`evaluate`), the paper's pipeline
-//! (`pipeline`), and grouped cross-validation on measurements (`crossval`).
+//! (`pipeline`), grouped cross-validation on measurements (`crossval`) and prediction
+//! intervals of trained models (`ensemble`).
 
 pub mod crossval;
+pub mod ensemble;
 pub mod evaluate;
 pub mod pipeline;

@@ -16,7 +16,7 @@ use np_transport::data::Dataset;
 use np_transport::generate::{GeneratorConfig, flux_grid, generate};
 use np_transport::{
     ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, FitResult, Membrane,
-    RejectionMeasurement, Starts, fit,
+    RejectionMeasurement, Starts, fit, isotherm_identifiable,
 };
 use serde::{Deserialize, Serialize};
 
@@ -349,11 +349,16 @@ pub fn run(
 
 /// The DSPM-DE with a Freundlich charge isotherm X_d = X_ref (I / I_ref)^b fitted to the
 /// training feeds (the same measurement subsample as the constant-charge fit), started from
-/// the constant-charge optimum (b = 0), so it fits the training data at least as well.
+/// the constant-charge optimum (b = 0), so it fits the training data at least as well. With
+/// training feeds of one ionic strength, which cannot determine an isotherm, the
+/// constant-charge fit itself.
 pub fn fit_isotherm(prep: &Prepared, cfg: &PipelineConfig, reg: &IonRegistry) -> Result<FitResult> {
     let tr = pick(&prep.all, &prep.split.train);
     let flux_scale = ModelConfig::for_registry(reg, cfg.network.clone(), cfg.constraint).flux_scale;
     let meas = rejection_measurements(&tr, reg, flux_scale, cfg.fit_points)?;
+    if !isotherm_identifiable(&meas) {
+        return Ok(prep.fitted.clone());
+    }
     Ok(fit(
         &meas,
         &FitOptions {

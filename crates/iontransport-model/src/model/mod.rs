@@ -99,6 +99,33 @@ pub struct TrainingDomain {
     pub total_max: f64,
     /// Ions (model order) present in at least one training feed.
     pub ions_seen: Vec<bool>,
+    /// The model's error on the data it was trained on, for prediction intervals (set by
+    /// [`crate::training::train`] after training; absent in older files, which then give no
+    /// intervals). Not written when absent, so older files keep their form and checksums.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scatter: Option<RejectionScatter>,
+}
+
+/// A trained model's per-ion RMSE of the rejection R = 1 - c_p/c_f on its validation feeds,
+/// or on its training feeds when it had none: the residual scatter of its prediction
+/// intervals ([`crate::ensemble`]). On training feeds it understates the error
+/// on new feeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectionScatter {
+    /// RMSE of R per ion (model order); None for an ion never measured there.
+    pub rmse: Vec<Option<f64>>,
+    /// Which feeds it was measured on.
+    pub source: ScatterSource,
+}
+
+/// The feeds a [`RejectionScatter`] was measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScatterSource {
+    /// The validation feeds (held out of the gradient steps).
+    Validation,
+    /// The training feeds (no validation feeds were given).
+    Training,
 }
 
 impl TrainingDomain {
@@ -114,6 +141,8 @@ impl TrainingDomain {
                 .zip(&other.ions_seen)
                 .map(|(a, b)| *a || *b)
                 .collect(),
+            // The scatter belongs to one training run; the union is retrained.
+            scatter: None,
         }
     }
 }

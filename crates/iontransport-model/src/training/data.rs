@@ -51,6 +51,7 @@ pub fn domain_of(config: &ModelConfig, set: &[Trajectory]) -> Option<TrainingDom
             total_min: t.feed.scale,
             total_max: t.feed.scale,
             ions_seen: (0..n).map(|j| t.feed.cond.mask[j]).collect(),
+            scatter: None,
         };
         d = Some(match d {
             Some(d) => d.union(&here),

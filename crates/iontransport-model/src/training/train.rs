@@ -3,7 +3,7 @@
 
 use crate::error::{ModelError, Result};
 use crate::model::batched::BatchTrajectoryField;
-use crate::model::{IonModel, TrajectoryField};
+use crate::model::{IonModel, RejectionScatter, ScatterSource, TrajectoryField};
 use crate::training::checkpoint::Checkpoint;
 use crate::training::data::Trajectory;
 use neural_ode::{
@@ -337,6 +337,18 @@ pub fn train(
     let report = train_in_domain(model, train_set, validation, cfg, checkpoint, resume);
     if report.is_err() {
         model.config.domain = prior;
+        return report;
+    }
+    // The scatter of prediction intervals: the trained model's error on the feeds held out
+    // of the gradient steps when there are any.
+    let (set, source) = if validation.is_empty() {
+        (train_set, ScatterSource::Training)
+    } else {
+        (validation, ScatterSource::Validation)
+    };
+    let rmse = crate::evaluation::ensemble::rejection_rmse(model, set)?;
+    if let Some(d) = model.config.domain.as_mut() {
+        d.scatter = Some(RejectionScatter { rmse, source });
     }
     report
 }
