@@ -25,6 +25,14 @@ pub struct Cli {
     /// source (see crates/ion-species). Every command reads data and feeds with them.
     #[arg(long, global = true)]
     pub ions: Option<PathBuf>,
+    /// Temperature, with a unit ("20 C", "293.15 K"), of the samples of any data file that
+    /// state none (a `T [C]` column states it per sample), and of the feeds of `dspmde`,
+    /// `generate`, `predict` and `attention` [default: a membrane file's, else 25 C]. Water
+    /// permittivity and viscosity and the ions' diffusivities follow it; membrane
+    /// parameters do not. A neural ODE has no temperature input and refuses it; a hybrid
+    /// moves its DSPM-DE backbone.
+    #[arg(long, global = true, value_parser = parse_temperature, allow_hyphen_values = true)]
+    pub temperature: Option<f64>,
 }
 
 impl Command {
@@ -239,11 +247,6 @@ pub enum Command {
         /// The membrane (and its conditions) from a membrane file written by `fit`.
         #[arg(long, conflicts_with_all = ["pore_radius", "thickness", "charge", "pore_dielectric", "fit"])]
         membrane: Option<PathBuf>,
-        /// Temperature of the feed, with a unit ("20 C", "293.15 K") [default: the membrane
-        /// file's, else 25 C]. Water permittivity and viscosity and the ions' diffusivities
-        /// follow it; the membrane's parameters do not.
-        #[arg(long, value_parser = parse_temperature, allow_hyphen_values = true)]
-        temperature: Option<f64>,
         /// Largest flux, with a unit [default: 3e-5 m/s].
         #[arg(long, value_parser = parse_flux, conflicts_with = "pressures", allow_hyphen_values = true)]
         flux_max: Option<f64>,

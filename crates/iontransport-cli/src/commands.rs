@@ -67,9 +67,10 @@ struct Measurements {
 fn measurements(
     data: Option<&Path>,
     known: &IonRegistry,
+    temperature: Option<f64>,
     err: &mut dyn Write,
 ) -> Result<Measurements> {
-    let (ds, name, reg) = match data {
+    let (mut ds, name, reg) = match data {
         Some(p) => {
             check_input_file(p)?;
             let (ds, reg) = crate::ions::read_data(p, known)?;
@@ -81,6 +82,7 @@ fn measurements(
         }
     };
     note_balanced(&ds, err)?;
+    crate::ions::default_temperature(&mut ds, temperature);
     Ok(Measurements { ds, name, reg })
 }
 
@@ -169,6 +171,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
     // Generated data are over the canonical ions; files and feeds may hold any known ion.
     let reg = IonRegistry::canonical();
     let known = crate::ions::registry(cli.ions.as_deref())?;
+    let temperature = cli.temperature;
     match cli.command {
         Command::Generate {
             out: path,
@@ -191,6 +194,11 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 None => None,
             };
             let rep = if synthetic {
+                if temperature.is_some() {
+                    return Err(CliError::Usage(
+                        "--temperature: the synthetic measurement set is defined at 25 C (its richer physics has no temperature); generate DSPM-DE data, or give the temperature of your own files".into(),
+                    ));
+                }
                 synthetic_measurements(
                     &reg,
                     feeds.unwrap_or(SYNTHETIC_FEEDS),
@@ -207,7 +215,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                         "--shard `{shard}` is not i/n (e.g. 0/4)"
                     )));
                 };
-                let (model, source) = match (&saved, &membrane) {
+                let (mut model, source) = match (&saved, &membrane) {
                     (Some(file), Some(m)) => (
                         file.dspmde()?,
                         format!("dspmde-pretraining (membrane file {})", m.display()),
@@ -216,6 +224,14 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                         Dspmde::new(Membrane::nf270_like(), Conditions::default())?,
                         "dspmde-pretraining (NF270-like membrane)".to_string(),
                     ),
+                };
+                // Feeds at the temperature: the model's water and the ions' diffusivities.
+                let reg_t = match temperature {
+                    Some(t) => {
+                        model = model.at_temperature(t)?;
+                        reg.at_temperature(t)?
+                    }
+                    None => reg.clone(),
                 };
                 let cfg = GeneratorConfig {
                     feeds: feeds.unwrap_or(1000),
@@ -226,7 +242,9 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                     progress: true,
                     ..GeneratorConfig::default()
                 };
-                generate(&model, &reg, &cfg, &source)?
+                let mut rep = generate(&model, &reg_t, &cfg, &source)?;
+                crate::ions::default_temperature(&mut rep.dataset, temperature);
+                rep
             };
             if !rep.failures.is_empty() {
                 writeln!(
@@ -292,7 +310,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                     "--soft {w}: the penalty weight must be in [0, {MAX_SOFT_WEIGHT:e}] (larger weights swamp the data loss)"
                 )));
             }
-            let Measurements { ds, reg, .. } = measurements(Some(&data), &known, err)?;
+            let Measurements { ds, reg, .. } = measurements(Some(&data), &known, temperature, err)?;
             if hybrid {
                 let quick = PipelineConfig::quick(seed);
                 let (test_fraction, validation_fraction) = if train_on_all {
@@ -476,7 +494,13 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             interval,
             csv,
         } => {
-            let models = load_models(&model)?;
+            let mut models = load_models(&model)?;
+            if let Some(t) = temperature {
+                models = models
+                    .iter()
+                    .map(|m| m.at_temperature(t))
+                    .collect::<std::result::Result<_, _>>()?;
+            }
             let feed = feed_of(&known, &feed, &units, err)?;
             let j_max = flux_max
                 .or(models[0].config.domain.as_ref().map(|d| d.flux_max))
@@ -544,7 +568,8 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 path: data.display().to_string(),
                 reason: e.to_string(),
             })?;
-            let Measurements { ds, name, reg } = measurements(Some(&data), &known, err)?;
+            let Measurements { ds, name, reg } =
+                measurements(Some(&data), &known, temperature, err)?;
             let meas = ds.rejection_measurements(&reg, 400)?;
             let conditions = Conditions::default();
             let mut opts = FitOptions::new(
@@ -585,7 +610,6 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             pore_dielectric,
             fit: fit_data,
             membrane: membrane_file,
-            temperature,
             flux_max,
             points,
             interval,
@@ -610,7 +634,8 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             };
             membrane.validate()?;
             if let Some(path) = fit_data {
-                let Measurements { ds, name, reg } = measurements(Some(&path), &known, err)?;
+                let Measurements { ds, name, reg } =
+                    measurements(Some(&path), &known, temperature, err)?;
                 let meas = ds.rejection_measurements(&reg, 400)?;
                 let f = fit(
                     &meas,
@@ -714,7 +739,8 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             if let Some(p) = &points {
                 check_output_file(p, &inputs)?;
             }
-            let Measurements { ds, name, reg } = measurements(Some(&data), &known, err)?;
+            let Measurements { ds, name, reg } =
+                measurements(Some(&data), &known, temperature, err)?;
             let (scored, level) = match (&membrane, &model) {
                 (Some(path), _) => {
                     check_input_file(path)?;
@@ -756,7 +782,19 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                         }
                     };
                     let mut warned = false;
+                    let mut noted = false;
                     let scored = score_sweeps(&ds, &reg, |first, fluxes| -> Result<_> {
+                        // Trained models learned at their training data's temperature (a
+                        // hybrid's correction with its backbone there): moving them per
+                        // sample would not be the model that was trained.
+                        if let (Some(t), false) = (first.temperature, noted) {
+                            writeln!(
+                                err,
+                                "note: trained models take no temperature input: they predict at their training data's temperature, not the samples' ({:.1} C)",
+                                t - 273.15
+                            )?;
+                            noted = true;
+                        }
                         let p = predict_with_intervals(&models, &first.feed, fluxes, level)?;
                         if !warned {
                             for w in &p.warnings {
@@ -796,7 +834,10 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             units,
             flux,
         } => {
-            let m = load_model(&model)?;
+            let mut m = load_model(&model)?;
+            if let Some(t) = temperature {
+                m = m.at_temperature(t)?;
+            }
             let feed = feed_of(&known, &feed, &units, err)?;
             for w in m.config.domain_warnings(&feed_vector(&m, &feed), &[flux]) {
                 writeln!(err, "warning: {w}")?;
@@ -830,7 +871,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 check_output_file(p, &[&model, &data])?;
             }
             let m = load_model(&model)?;
-            let Measurements { ds, .. } = measurements(Some(&data), &known, err)?;
+            let Measurements { ds, .. } = measurements(Some(&data), &known, temperature, err)?;
             let trs = trajectories(&m.config, &ds)?;
             let set: Vec<_> = if all {
                 trs
@@ -900,7 +941,8 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             action: Some(ReproduceAction::Merge { out: folder, data }),
             ..
         } => {
-            let Measurements { ds, reg, .. } = measurements(data.as_deref(), &known, err)?;
+            let Measurements { ds, reg, .. } =
+                measurements(data.as_deref(), &known, temperature, err)?;
             if !folder.join("shards").is_dir() {
                 return Err(CliError::Input {
                     path: folder.join("shards").display().to_string(),
@@ -945,7 +987,8 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                         })
                 })
                 .transpose()?;
-            let Measurements { ds, reg, .. } = measurements(data.as_deref(), &known, err)?;
+            let Measurements { ds, reg, .. } =
+                measurements(data.as_deref(), &known, temperature, err)?;
             let (base, name) = if full {
                 (PipelineConfig::full(0), "full")
             } else {
@@ -1018,7 +1061,8 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 let inputs: Vec<&Path> = data.iter().map(PathBuf::as_path).collect();
                 check_output_file(o, &inputs)?;
             }
-            let Measurements { ds, name, reg } = measurements(data.as_deref(), &known, err)?;
+            let Measurements { ds, name, reg } =
+                measurements(data.as_deref(), &known, temperature, err)?;
             match &ds.synthetic {
                 Some(d) => writeln!(
                     out,
@@ -1069,7 +1113,17 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             out: dir,
             any_ion,
             tiny,
-        } => crate::validate::run(&data, &known, folds, seeds, dir, any_ion, tiny, out)?,
+        } => crate::validate::run(
+            &data,
+            &known,
+            folds,
+            seeds,
+            dir,
+            any_ion,
+            tiny,
+            temperature,
+            out,
+        )?,
     }
     Ok(())
 }

@@ -66,3 +66,13 @@ pub fn unknown_ion_hint(e: np_transport::TransportError, full: &IonRegistry) -> 
         e.into()
     }
 }
+
+/// Gives the samples of `ds` that state no temperature the temperature `t` (K), when given
+/// (the command line's `--temperature`).
+pub fn default_temperature(ds: &mut Dataset, t: Option<f64>) {
+    if let Some(t) = t {
+        for s in ds.samples.iter_mut().filter(|s| s.temperature.is_none()) {
+            s.temperature = Some(t);
+        }
+    }
+}

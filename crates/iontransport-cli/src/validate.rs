@@ -23,6 +23,7 @@ pub fn run(
     out_dir: Option<PathBuf>,
     any_ion: bool,
     tiny: bool,
+    temperature: Option<f64>,
     out: &mut dyn Write,
 ) -> Result<()> {
     check_input_file(data)?;
@@ -35,8 +36,9 @@ pub fn run(
             "--seeds: seed {dup} is given twice (it would be counted twice in every mean and sd)"
         )));
     }
-    let ds = Dataset::read_csv(data, registry)
+    let mut ds = Dataset::read_csv(data, registry)
         .map_err(|e| crate::ions::unknown_ion_hint(e, registry))?;
+    crate::ions::default_temperature(&mut ds, temperature);
     let created = match &out_dir {
         Some(d) => {
             let created = prepare_output_folder(d)?;

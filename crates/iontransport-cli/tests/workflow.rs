@@ -482,3 +482,127 @@ fn a_fitted_membrane_file_is_the_hybrids_backbone() {
         .unwrap_err();
     assert!(e.contains("--hybrid"), "{e}");
 }
+
+/// `--temperature` on every command: data files' samples that state none take it (a fit at
+/// `--temperature "20 C"` equals the fit of the same file with a `T [K]` column of 293.15),
+/// `generate` simulates and labels at it (a colder feed is rejected more: slower
+/// diffusion), and a neural ODE, which has no temperature input, refuses it by name.
+#[test]
+fn every_command_takes_the_temperature() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let s = |path: &Path| path.to_str().unwrap().to_string();
+    let generate = |out: &Path, extra: &[&str]| {
+        let o = s(out);
+        let args = [
+            &[
+                "generate",
+                "--out",
+                o.as_str(),
+                "--feeds",
+                "3",
+                "--fluxes",
+                "3",
+                "--noise",
+                "0",
+            ][..],
+            extra,
+        ]
+        .concat();
+        run(&args).result.unwrap();
+        std::fs::read_to_string(out).unwrap()
+    };
+    let warm = generate(&p("warm.csv"), &[]);
+    let cold = generate(&p("cold.csv"), &["--temperature", "20 C"]);
+    let header = cold.lines().find(|l| l.starts_with("sample")).unwrap();
+    assert!(header.contains("T [K]"), "{header}");
+    assert!(
+        !warm
+            .lines()
+            .find(|l| l.starts_with("sample"))
+            .unwrap()
+            .contains("T [K]")
+    );
+    // Same feeds and fluxes; the permeate of the first ion of the first point is lower cold.
+    let value = |text: &str, column: &str| -> f64 {
+        let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+        let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let k = head.iter().position(|h| h.starts_with(column)).unwrap();
+        row[k].parse().unwrap()
+    };
+    assert_eq!(value(&warm, "feed:Na+"), value(&cold, "feed:Na+"));
+    let (pw, pc) = (value(&warm, "permeate:Na+"), value(&cold, "permeate:Na+"));
+    assert!(pc < pw, "cold {pc} vs warm {pw}");
+    assert_eq!(value(&cold, "T [K]"), 293.15);
+
+    // A file without temperatures fitted at --temperature 20 C is the 20 C file's fit.
+    let unlabelled = p("unlabelled.csv");
+    let mut text = String::new();
+    let mut seen_header = false;
+    let mut col = None;
+    for line in cold.lines() {
+        if line.starts_with('#') {
+            text.push_str(line);
+        } else {
+            let cells: Vec<&str> = line.split(',').collect();
+            if !seen_header {
+                col = cells.iter().position(|c| c.starts_with("T [K]"));
+                seen_header = true;
+            }
+            let kept: Vec<&str> = cells
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| Some(*k) != col)
+                .map(|(_, c)| *c)
+                .collect();
+            text.push_str(&kept.join(","));
+        }
+        text.push('\n');
+    }
+    std::fs::write(&unlabelled, text).unwrap();
+    let fitted = |data: &Path, out: &Path, extra: &[&str]| -> String {
+        let (d, o) = (s(data), s(out));
+        let args = [
+            &[
+                "fit",
+                "--data",
+                d.as_str(),
+                "--out",
+                o.as_str(),
+                "--max-evaluations",
+                "40",
+            ][..],
+            extra,
+        ]
+        .concat();
+        let text = run(&args).result.unwrap();
+        // The table, without the lines that name the file.
+        text.lines()
+            .filter(|l| !l.contains(".csv") && !l.contains(".json"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let labelled = fitted(&p("cold.csv"), &p("a.json"), &[]);
+    let given = fitted(&unlabelled, &p("b.json"), &["--temperature", "20 C"]);
+    let at_25 = fitted(&unlabelled, &p("c.json"), &[]);
+    assert_eq!(labelled, given);
+    assert_ne!(labelled, at_25);
+
+    // A neural ODE has no temperature input.
+    let model = p("m.json");
+    support::small_data(&p("small.csv"));
+    support::tiny_model(&p("small.csv"), &model);
+    let e = run(&[
+        "predict",
+        "--model",
+        &s(&model),
+        "--feed",
+        "Na+=10 mM, Cl-=10 mM",
+        "--temperature",
+        "20 C",
+    ])
+    .result
+    .unwrap_err();
+    assert!(e.contains("no temperature input"), "{e}");
+}

@@ -228,7 +228,11 @@ fn a_fold_that_fails_is_reported_and_the_others_go_on() {
     for s in &mut d.samples {
         s.points.truncate(3);
     }
-    let mg = d.samples.iter_mut().find(|s| s.id.starts_with("MgCl2")).unwrap();
+    let mg = d
+        .samples
+        .iter_mut()
+        .find(|s| s.id.starts_with("MgCl2"))
+        .unwrap();
     mg.points.truncate(1);
     let mut kept = 0;
     for c in &mut mg.points[0].permeate {

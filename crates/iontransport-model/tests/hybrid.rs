@@ -330,3 +330,49 @@ fn a_backbone_with_an_impossible_charge_is_refused_by_name() {
         assert!(err.contains("charge") && !err.contains("feed"), "{err}");
     }
 }
+
+/// A hybrid at another temperature moves its backbone: the same backbone as one built at
+/// that temperature from the registry (conditions and Stokes-Einstein diffusivities), and
+/// back again to the original. A neural ODE without a backbone refuses a temperature.
+#[test]
+fn a_hybrid_moves_its_backbone_to_a_temperature() {
+    let m = hybrid((1e-8, 1e-10), 1.0);
+    let b = m.config.backbone.clone().unwrap();
+    let cold = m.at_temperature(293.15).unwrap();
+    let moved = cold.config.backbone.clone().unwrap();
+    let reg = IonRegistry::canonical().at_temperature(293.15).unwrap();
+    let built = Backbone::new(
+        b.membrane.clone(),
+        b.conditions.at_temperature(293.15).unwrap(),
+        &reg,
+        &m.config.ions,
+        b.tau_max,
+    )
+    .unwrap();
+    assert_eq!(moved.conditions, built.conditions);
+    for (a, c) in moved.ions.iter().zip(&built.ions) {
+        assert!(
+            (a.diffusivity / c.diffusivity - 1.0).abs() < 1e-12,
+            "{}",
+            a.name
+        );
+    }
+    let back = moved.at_temperature(b.conditions.temperature).unwrap();
+    for (a, c) in back.ions.iter().zip(&b.ions) {
+        assert!(
+            (a.diffusivity / c.diffusivity - 1.0).abs() < 1e-12,
+            "{}",
+            a.name
+        );
+    }
+    assert!((back.conditions.bulk_dielectric - b.conditions.bulk_dielectric).abs() < 1e-9);
+    // Its own temperature changes nothing; a model without a backbone has no temperature.
+    assert_eq!(
+        m.at_temperature(b.conditions.temperature).unwrap().params,
+        m.params
+    );
+    let mut plain = m.clone();
+    plain.config.backbone = None;
+    let e = plain.at_temperature(293.15).unwrap_err().to_string();
+    assert!(e.contains("no temperature input"), "{e}");
+}

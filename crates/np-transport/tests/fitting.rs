@@ -498,5 +498,8 @@ fn an_isotherm_needs_two_ionic_strengths() {
     let mut o = opts();
     o.charge_isotherm = true;
     let e = fit(&one_feed, &o).unwrap_err().to_string();
-    assert!(e.contains("two ionic strengths") && e.contains("constant charge"), "{e}");
+    assert!(
+        e.contains("two ionic strengths") && e.contains("constant charge"),
+        "{e}"
+    );
 }

@@ -89,6 +89,30 @@ impl Backbone {
         Ok(b)
     }
 
+    /// This backbone at temperature `t` (K): its conditions at `t`
+    /// ([`Conditions::at_temperature`]) and its ions' diffusivities moved from the
+    /// backbone's temperature to `t` by Stokes-Einstein, D ∝ T / mu(T) (as
+    /// [`ion_species::Ion::at_temperature`] does from 25 °C). The membrane is unchanged.
+    pub fn at_temperature(&self, t: f64) -> Result<Self> {
+        use ion_species::water::viscosity;
+        let from = self.conditions.temperature;
+        let factor = (t / from) * (viscosity(from)? / viscosity(t)?);
+        let b = Self {
+            conditions: self.conditions.at_temperature(t)?,
+            ions: self
+                .ions
+                .iter()
+                .map(|i| Ion {
+                    diffusivity: i.diffusivity * factor,
+                    ..i.clone()
+                })
+                .collect(),
+            ..self.clone()
+        };
+        b.validate()?;
+        Ok(b)
+    }
+
     /// Checks the grid and the DSPM-DE parameters.
     pub fn validate(&self) -> Result<()> {
         let ok = |x: f64, lo: f64, hi: f64| x.is_finite() && x >= lo && x <= hi;

@@ -651,6 +651,25 @@ impl IonModel {
         self.predict_vector(&self.feed_vector(feed)?, fluxes)
     }
 
+    /// This model for feeds at temperature `t` (K). A hybrid moves its DSPM-DE backbone
+    /// ([`crate::hybrid::Backbone::at_temperature`]); its learned correction stays as
+    /// trained. Other models have no temperature input (they predict at the temperature of
+    /// their training data): a typed error, unless `t` is the temperature they already use.
+    pub fn at_temperature(&self, t: f64) -> Result<Self> {
+        match &self.config.backbone {
+            Some(b) if b.conditions.temperature == t => Ok(self.clone()),
+            Some(b) => {
+                let mut m = self.clone();
+                m.config.backbone = Some(b.at_temperature(t)?);
+                Ok(m)
+            }
+            None => Err(ModelError::InvalidInput(format!(
+                "a temperature of {:.2} C: this model has no temperature input and predicts at the temperature of its training data (a hybrid model moves its DSPM-DE backbone to the temperature)",
+                t - 273.15
+            ))),
+        }
+    }
+
     /// [`IonModel::predict`] for many feeds at the same fluxes (m/s), solved together
     /// ([`IonModel::predict_vectors`]); one result per feed, in order.
     pub fn predict_many(&self, feeds: &[Composition], fluxes: &[f64]) -> Vec<Result<Prediction>> {
