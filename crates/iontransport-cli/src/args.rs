@@ -386,8 +386,14 @@ pub enum Command {
     /// E.g. `validate --data data/measurements/fdl2021-nf270.csv --out results/real-data`.
     Validate {
         /// Measurement CSV (any built-in ion, or those of --ions).
-        #[arg(long)]
-        data: PathBuf,
+        #[arg(long, required_unless_present = "train", conflicts_with = "train")]
+        data: Option<PathBuf>,
+        /// Instead of folds over one file: train every model on this file's feeds...
+        #[arg(long, requires = "test", conflicts_with = "folds")]
+        train: Option<PathBuf>,
+        /// ...and test them on this file's feeds (another lab, membrane sample or brine).
+        #[arg(long, requires = "train")]
+        test: Option<PathBuf>,
         /// Fold schemes: `feed` (leave one feed out), `ion` (leave out every feed dominated
         /// by one ion) or `both`.
         #[arg(long, value_enum, default_value_t = FoldsArg::Both)]

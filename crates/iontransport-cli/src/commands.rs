@@ -1108,13 +1108,23 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
         }
         Command::Validate {
             data,
+            train,
+            test,
             folds,
             seeds,
             out: dir,
             any_ion,
             tiny,
         } => crate::validate::run(
-            &data,
+            &match (data, train, test) {
+                (_, Some(a), Some(b)) => crate::validate::Inputs::TrainTest(a, b),
+                (Some(d), _, _) => crate::validate::Inputs::One(d),
+                _ => {
+                    return Err(CliError::Usage(
+                        "give --data FILE, or --train FILE and --test FILE".into(),
+                    ));
+                }
+            },
             &known,
             folds,
             seeds,

@@ -13,10 +13,74 @@ use np_transport::data::{Dataset, write_atomic};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// What `validate` cross-validates: one file's feeds, or the feeds of one file trained on
+/// and another's tested.
+#[derive(Debug, Clone)]
+pub enum Inputs {
+    /// Folds over one file.
+    One(PathBuf),
+    /// Train on the first file's feeds, test on the second's.
+    TrainTest(PathBuf, PathBuf),
+}
+
+impl Inputs {
+    fn paths(&self) -> Vec<&Path> {
+        match self {
+            Inputs::One(p) => vec![p],
+            Inputs::TrainTest(a, b) => vec![a, b],
+        }
+    }
+}
+
+/// Reads one data file with `registry`, its samples without temperature at `temperature`.
+fn read(path: &Path, registry: &IonRegistry, temperature: Option<f64>) -> Result<Dataset> {
+    check_input_file(path)?;
+    let mut ds = Dataset::read_csv(path, registry)
+        .map_err(|e| crate::ions::unknown_ion_hint(e, registry))?;
+    crate::ions::default_temperature(&mut ds, temperature);
+    Ok(ds)
+}
+
+/// The training file's feeds followed by the test file's (renamed `test:ID` where an id is
+/// taken), and the test feeds' ids.
+fn train_test(
+    train: &Path,
+    test: &Path,
+    registry: &IonRegistry,
+    temperature: Option<f64>,
+) -> Result<(Dataset, Vec<String>)> {
+    let mut ds = read(train, registry, temperature)?;
+    let other = read(test, registry, temperature)?;
+    if other.basis != ds.basis {
+        return Err(CliError::Usage(format!(
+            "{} holds {:?} rejections and {} {:?} ones: train and test on one basis",
+            train.display(),
+            ds.basis,
+            test.display(),
+            other.basis
+        )));
+    }
+    // Both files were read with one registry: their ion vectors are in the same order.
+    debug_assert_eq!(ds.ions, other.ions);
+    let mut held_out = Vec::new();
+    for mut sample in other.samples {
+        if ds.samples.iter().any(|s| s.id == sample.id) {
+            sample.id = format!("test:{}", sample.id);
+        }
+        held_out.push(sample.id.clone());
+        ds.samples.push(sample);
+    }
+    ds.balanced.extend(other.balanced);
+    if ds.synthetic.is_none() {
+        ds.synthetic = other.synthetic;
+    }
+    Ok((ds, held_out))
+}
+
 /// Runs the command.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
-    data: &Path,
+    inputs: &Inputs,
     registry: &IonRegistry,
     folds: FoldsArg,
     seeds: Vec<u64>,
@@ -26,7 +90,6 @@ pub fn run(
     temperature: Option<f64>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    check_input_file(data)?;
     if let Some(dup) = seeds
         .iter()
         .enumerate()
@@ -36,13 +99,22 @@ pub fn run(
             "--seeds: seed {dup} is given twice (it would be counted twice in every mean and sd)"
         )));
     }
-    let mut ds = Dataset::read_csv(data, registry)
-        .map_err(|e| crate::ions::unknown_ion_hint(e, registry))?;
-    crate::ions::default_temperature(&mut ds, temperature);
+    let (ds, held_out, name) = match inputs {
+        Inputs::One(p) => (
+            read(p, registry, temperature)?,
+            Vec::new(),
+            p.display().to_string(),
+        ),
+        Inputs::TrainTest(a, b) => {
+            let (ds, held_out) = train_test(a, b, registry, temperature)?;
+            let name = format!("{} (training) and {} (test)", a.display(), b.display());
+            (ds, held_out, name)
+        }
+    };
     let created = match &out_dir {
         Some(d) => {
             let created = prepare_output_folder(d)?;
-            let inputs: Vec<&Path> = vec![data];
+            let inputs: Vec<&Path> = inputs.paths();
             for name in ["report.md", "crossval.json"] {
                 if let Err(e) = check_output_file(&d.join(name), &inputs) {
                     remove_if_created(d, created);
@@ -61,7 +133,8 @@ pub fn run(
         out_dir.as_deref(),
         any_ion,
         tiny,
-        data,
+        &name,
+        held_out,
         out,
     );
     if result.is_err()
@@ -91,7 +164,8 @@ fn run_in(
     out_dir: Option<&Path>,
     any_ion: bool,
     tiny: bool,
-    data: &Path,
+    name: &str,
+    held_out: Vec<String>,
     out: &mut dyn Write,
 ) -> Result<()> {
     let mut cfg = if tiny {
@@ -107,16 +181,18 @@ fn run_in(
         };
     }
     cfg.schemes = match folds {
+        _ if !held_out.is_empty() => vec![FoldScheme::Given],
         FoldsArg::Feed => vec![FoldScheme::Feed],
         FoldsArg::Ion => vec![FoldScheme::DominantIon],
         FoldsArg::Both => vec![FoldScheme::Feed, FoldScheme::DominantIon],
     };
+    cfg.held_out = held_out;
     writeln!(
         out,
         "measurements: {} feeds, {} points from {}{}",
         ds.samples.len(),
         ds.num_points(),
-        data.display(),
+        name,
         ds.synthetic
             .as_ref()
             .map(|d| format!(" — SYNTHETIC ({d})"))
@@ -212,7 +288,7 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
             scheme.label()
         );
     }
-    for scheme in [FoldScheme::Feed, FoldScheme::DominantIon] {
+    for scheme in [FoldScheme::Feed, FoldScheme::DominantIon, FoldScheme::Given] {
         let folds: Vec<&str> = r
             .folds
             .iter()
@@ -369,8 +445,8 @@ fn coverage_table(s: &mut String, r: &CrossValReport, scheme: FoldScheme, seeds:
     let _ = writeln!(s);
 }
 
-/// One figure per feed from the leave-one-feed-out folds (the first seed): measured rejections
-/// and each model's held-out curve.
+/// One figure per held-out feed from the leave-one-feed-out folds, or from a given
+/// train/test split (the first seed): measured rejections and each model's held-out curve.
 pub fn feed_figures(r: &CrossValReport) -> Vec<CrossValFeed> {
     let n = r.ions.len();
     let seed = r.predictions.iter().find_map(|p| p.seed);
@@ -380,7 +456,7 @@ pub fn feed_figures(r: &CrossValReport) -> Vec<CrossValFeed> {
                 .iter()
                 .filter_map(|&m| {
                     r.predictions.iter().find(|p| {
-                        p.scheme == FoldScheme::Feed
+                        matches!(p.scheme, FoldScheme::Feed | FoldScheme::Given)
                             && p.sample == i
                             && p.model == m
                             && (p.seed.is_none() || p.seed == seed)

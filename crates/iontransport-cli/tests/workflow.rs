@@ -606,3 +606,104 @@ fn every_command_takes_the_temperature() {
     .unwrap_err();
     assert!(e.contains("no temperature input"), "{e}");
 }
+
+/// `validate --train A --test B`: every model trained on A's feeds and scored on B's (one
+/// fold); an id B shares with A is renamed, not merged; --train needs --test and excludes
+/// --data.
+#[test]
+fn validate_trains_on_one_file_and_tests_on_another() {
+    let full = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/measurements/fdl2021-nf270.csv"
+    );
+    let text = std::fs::read_to_string(full).unwrap();
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    let mut per_sample = std::collections::HashMap::new();
+    for line in text.lines() {
+        let sample = line.split(',').next().unwrap_or("");
+        if line.starts_with('#') || line.starts_with("sample,") {
+            train.push(line);
+            test.push(line);
+            continue;
+        }
+        let n = per_sample.entry(sample.to_string()).or_insert(0);
+        *n += 1;
+        if *n > 3 {
+            continue;
+        }
+        match sample {
+            "NaCl+traces" => {
+                train.push(line);
+                test.push(line);
+            }
+            s if s.starts_with("MgCl2") => train.push(line),
+            s if s.starts_with("Na2SO4") => test.push(line),
+            _ => {}
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    std::fs::write(&a, train.join("\n") + "\n").unwrap();
+    std::fs::write(&b, test.join("\n") + "\n").unwrap();
+    let (pa, pb) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let out = dir.path().join("cv");
+    let text = run(&[
+        "validate",
+        "--train",
+        pa,
+        "--test",
+        pb,
+        "--tiny",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .result
+    .unwrap();
+    assert!(
+        text.contains("(training) and") && text.contains("(test)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("### train on some feeds, test on others (1 fold"),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("crossval.json")).unwrap()).unwrap();
+    let samples: Vec<&str> = json["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(samples.len(), 4, "{samples:?}");
+    assert!(samples.contains(&"test:NaCl+traces"), "{samples:?}");
+    // The one fold tests exactly B's two feeds.
+    let folds = json["folds"].as_array().unwrap();
+    assert_eq!(folds.len(), 1);
+    let tested: Vec<usize> = folds[0]["test"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_u64().unwrap() as usize)
+        .collect();
+    assert_eq!(tested, [2, 3]);
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("crossval-test") && n.ends_with(".png")),
+        "{names:?}"
+    );
+
+    let e = run(&["validate", "--train", pa, "--tiny"])
+        .result
+        .unwrap_err();
+    assert!(e.contains("--test"), "{e}");
+    let e = run(&["validate", "--train", pa, "--test", pb, "--data", pa])
+        .result
+        .unwrap_err();
+    assert!(e.contains("--data") || e.contains("cannot be used"), "{e}");
+}

@@ -50,6 +50,9 @@ pub enum FoldScheme {
     Feed,
     /// Leave out every feed dominated by one ion.
     DominantIon,
+    /// One fold: the feeds named in [`CrossValConfig::held_out`] (e.g. those of another
+    /// file) are the test feeds, every other feed trains.
+    Given,
 }
 
 impl FoldScheme {
@@ -58,6 +61,7 @@ impl FoldScheme {
         match self {
             Self::Feed => "leave one feed out",
             Self::DominantIon => "leave one dominant ion out",
+            Self::Given => "train on some feeds, test on others",
         }
     }
 }
@@ -110,6 +114,9 @@ pub struct CrossValConfig {
     pub curve_points: usize,
     /// Most model evaluations of each DSPM-DE fit.
     pub fit_evaluations: usize,
+    /// Sample ids of the test feeds of [`FoldScheme::Given`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_out: Vec<String>,
 }
 
 impl CrossValConfig {
@@ -128,6 +135,7 @@ impl CrossValConfig {
             network: NetworkConfig::default(),
             curve_points: 40,
             fit_evaluations: 400,
+            held_out: Vec::new(),
         }
     }
 
@@ -306,8 +314,33 @@ pub struct Coverage {
     pub inside: usize,
 }
 
+/// The one fold of [`FoldScheme::Given`]: the trajectories whose ids are in `held_out` are
+/// its test feeds (each id must name a feed, and a feed must be left to train on).
+pub fn given_fold(set: &[Trajectory], held_out: &[String]) -> Result<Fold> {
+    if let Some(id) = held_out.iter().find(|id| !set.iter().any(|t| &t.id == *id)) {
+        return Err(ModelError::InvalidInput(format!(
+            "the held-out feed `{id}` is not in the data"
+        )));
+    }
+    let test: Vec<usize> = (0..set.len())
+        .filter(|&i| held_out.contains(&set[i].id))
+        .collect();
+    if test.is_empty() || test.len() == set.len() {
+        return Err(ModelError::InvalidInput(format!(
+            "{} of {} feeds are held out: a given split needs feeds to test and feeds to train on",
+            test.len(),
+            set.len()
+        )));
+    }
+    Ok(Fold {
+        scheme: FoldScheme::Given,
+        name: "test".into(),
+        test,
+    })
+}
+
 /// The folds of `scheme` over the trajectories (needs at least two feeds, and every fold must
-/// leave a training feed).
+/// leave a training feed). [`FoldScheme::Given`] needs its feeds named: see [`given_fold`].
 pub fn folds(
     set: &[Trajectory],
     valences: &[f64],
@@ -330,6 +363,11 @@ pub fn folds(
                 test: vec![i],
             })
             .collect(),
+        FoldScheme::Given => {
+            return Err(ModelError::InvalidInput(
+                "a given split names its test feeds: use given_fold".into(),
+            ));
+        }
         FoldScheme::DominantIon => {
             let dominant: Vec<[usize; 2]> = set
                 .iter()
@@ -451,7 +489,11 @@ pub fn cross_validate(
         seconds: 0.0,
     };
     for &scheme in &cfg.schemes {
-        let fs = match folds(&all, &z, &base.ions, scheme) {
+        let made = match scheme {
+            FoldScheme::Given => given_fold(&all, &cfg.held_out).map(|f| vec![f]),
+            _ => folds(&all, &z, &base.ions, scheme),
+        };
+        let fs = match made {
             Ok(fs) => fs,
             Err(e) => {
                 if progress {
