@@ -163,12 +163,16 @@ pub enum Command {
         all: bool,
     },
     /// Rejections of a feed over a flux range with a trained model, or with an ensemble of
-    /// them (the same model trained with several seeds: their mean), optionally with
-    /// prediction intervals.
+    /// them (the same model trained with several seeds: their mean), or with a fitted
+    /// membrane, optionally with prediction intervals.
     Predict {
         /// Model file; several (repeated, or comma-separated) form an ensemble.
-        #[arg(long, required = true, value_delimiter = ',')]
+        #[arg(long, required_unless_present = "membrane", value_delimiter = ',')]
         model: Vec<PathBuf>,
+        /// A membrane file written by `fit` instead of a model: the fitted DSPM-DE's
+        /// prediction, as `dspmde --membrane` gives it.
+        #[arg(long, conflicts_with = "model")]
+        membrane: Option<PathBuf>,
         /// Feed, e.g. "Na+=20 mM, SO4 2-=10 mM" (bare numbers in --units).
         #[arg(long)]
         feed: String,

@@ -172,6 +172,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
     let reg = IonRegistry::canonical();
     let known = crate::ions::registry(cli.ions.as_deref())?;
     let temperature = cli.temperature;
+    let ions_path = cli.ions.clone();
     match cli.command {
         Command::Generate {
             out: path,
@@ -486,6 +487,42 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             )?;
         }
         Command::Predict {
+            membrane: Some(membrane),
+            feed,
+            units,
+            flux_max,
+            points,
+            interval,
+            csv,
+            ..
+        } => {
+            // One implementation: the fitted membrane's prediction is `dspmde --membrane`.
+            let dspmde = Command::Dspmde {
+                feed,
+                units,
+                pore_radius: None,
+                thickness: None,
+                charge: None,
+                pore_dielectric: None,
+                fit: None,
+                membrane: Some(membrane),
+                flux_max,
+                points,
+                interval,
+                pressures: None,
+                csv,
+            };
+            return run_cli(
+                Cli {
+                    command: dspmde,
+                    ions: ions_path,
+                    temperature,
+                },
+                out,
+                err,
+            );
+        }
+        Command::Predict {
             model,
             feed,
             units,
@@ -493,6 +530,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             points,
             interval,
             csv,
+            membrane: None,
         } => {
             let mut models = load_models(&model)?;
             if let Some(t) = temperature {

@@ -108,6 +108,15 @@ fn dspmde_gives_intervals_around_the_fitted_prediction() {
     let without = run(&[&["dspmde", "--membrane", m][..], &feed[..]].concat())
         .result
         .unwrap();
+    // `predict --membrane` is the same prediction.
+    let predicted = run(&[
+        &["predict", "--membrane", m, "--interval", "90%"][..],
+        &feed[..],
+    ]
+    .concat())
+    .result
+    .unwrap();
+    assert_eq!(predicted, with);
     let head: Vec<&str> = with.lines().next().unwrap().split(',').collect();
     assert_eq!(head.len(), 2 + 3 * 2, "{with}");
     for (a, b) in with.lines().skip(1).zip(without.lines().skip(1)) {
