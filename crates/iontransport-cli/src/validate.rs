@@ -300,9 +300,10 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
         }
         let _ = writeln!(
             s,
-            "### {} ({} folds: {})\n",
+            "### {} ({} fold{}: {})\n",
             scheme.label(),
             folds.len(),
+            if folds.len() == 1 { "" } else { "s" },
             folds.join(", ")
         );
         let _ = writeln!(
