@@ -212,6 +212,15 @@ pub enum Command {
         /// Also fit the pore dielectric constant eps_p.
         #[arg(long)]
         fit_dielectric: bool,
+        /// Concentration polarisation (observed rejections): a film of this thickness
+        /// between the bulk feed and the membrane, e.g. "25 um"; each ion's mass-transfer
+        /// coefficient is k_i = D_i / thickness [default: no film].
+        #[arg(long, value_parser = parse_length, conflicts_with = "mass_transfer")]
+        film_thickness: Option<f64>,
+        /// Or the film from a measured mass-transfer coefficient of NaCl, e.g. "2e-5 m/s"
+        /// or "20 um/s": thickness = D_NaCl / k, D_NaCl = 2 D+ D- / (D+ + D-) of Na+ and Cl-.
+        #[arg(long, value_parser = parse_flux)]
+        mass_transfer: Option<f64>,
         /// Residual evaluations per start of the optimiser.
         #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         max_evaluations: u64,

@@ -158,6 +158,15 @@ fn load_model(path: &Path) -> Result<IonModel> {
     Ok(c.model()?)
 }
 
+/// The diffusivity of NaCl at 25 °C, m²/s: the Nernst-Hartley salt diffusivity
+/// 2 D+ D- / (D+ + D-) of a 1:1 salt, from the registry's Na+ and Cl- (1.61e-9).
+fn nacl_diffusivity() -> Result<f64> {
+    let reg = IonRegistry::canonical();
+    let d = |name: &str| -> Result<f64> { Ok(reg.parse(name)?.diffusivity) };
+    let (dp, dm) = (d("Na+")?, d("Cl-")?);
+    Ok(2.0 * dp * dm / (dp + dm))
+}
+
 /// Loads the model files of an ensemble (at least one).
 fn load_models(paths: &[PathBuf]) -> Result<Vec<IonModel>> {
     if paths.is_empty() {
@@ -596,6 +605,8 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             out: path,
             isotherm,
             fit_dielectric,
+            film_thickness,
+            mass_transfer,
             max_evaluations,
             samples,
             seed,
@@ -609,7 +620,19 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             let Measurements { ds, name, reg } =
                 measurements(Some(&data), &known, temperature, err)?;
             let meas = ds.rejection_measurements(&reg, 400)?;
-            let conditions = Conditions::default();
+            let film = match (film_thickness, mass_transfer) {
+                (Some(t), _) => Some(t),
+                (None, Some(k)) => Some(nacl_diffusivity()? / k),
+                (None, None) => None,
+            };
+            let conditions = Conditions {
+                polarisation: match film {
+                    Some(thickness) => np_transport::Polarisation::Film { thickness },
+                    None => np_transport::Polarisation::Off,
+                },
+                ..Conditions::default()
+            };
+            conditions.validate()?;
             let mut opts = FitOptions::new(
                 Membrane {
                     charge: ChargeModel::Constant(-40.0),

@@ -181,6 +181,13 @@ pub fn write_fit(
         "DSPM-DE fitted to {} rejections of {} (fingerprint {}); {} of {} starts reached the best fit; RMSE of R {:.4}",
         fit.rejections, fit.data, fit.data_fingerprint, fit.agreeing_starts, fit.starts, fit.rmse
     )?;
+    if let np_transport::Polarisation::Film { thickness } = file.conditions.polarisation {
+        writeln!(
+            out,
+            "concentration polarisation: a film of {:.2} um (k = D_i / thickness; saved with the membrane)",
+            thickness * 1e6
+        )?;
+    }
     writeln!(
         out,
         "{:<22} {:>12} {:>12}  unit",

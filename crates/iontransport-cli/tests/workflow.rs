@@ -716,3 +716,67 @@ fn validate_trains_on_one_file_and_tests_on_another() {
         .unwrap_err();
     assert!(e.contains("--data") || e.contains("cannot be used"), "{e}");
 }
+
+/// `fit --film-thickness` / `--mass-transfer`: the film is part of the saved membrane's
+/// conditions (so `dspmde --membrane` predicts with it), a mass-transfer coefficient k of
+/// NaCl gives the thickness D_NaCl / k, and a film changes the fit; intrinsic data refuse it.
+#[test]
+fn a_fit_takes_the_polarisation_film() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("lab.csv");
+    support::data_with(&data, 3);
+    let d = data.to_str().unwrap();
+    let fit_with = |name: &str, extra: &[&str]| -> (String, serde_json::Value) {
+        let out = dir.path().join(name);
+        let o = out.to_str().unwrap();
+        let args = [
+            &["fit", "--data", d, "--out", o, "--max-evaluations", "40"][..],
+            extra,
+        ]
+        .concat();
+        let text = run(&args).result.unwrap();
+        let json = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        (text, json)
+    };
+    let (plain, plain_json) = fit_with("plain.json", &[]);
+    assert_eq!(
+        plain_json["conditions"]["polarisation"], "Off",
+        "{plain_json}"
+    );
+    let (film, film_json) = fit_with("film.json", &["--film-thickness", "20 um"]);
+    assert!(film.contains("a film of 20.00 um"), "{film}");
+    let thickness = film_json["conditions"]["polarisation"]["Film"]["thickness"]
+        .as_f64()
+        .unwrap();
+    assert!((thickness - 2e-5).abs() < 1e-12, "{film_json}");
+    assert_ne!(all_row(&plain), all_row(&film));
+    // k = 8.05e-5 m/s of NaCl (D 1.61e-9 m^2/s) is the same 20 um film.
+    let d_na: f64 = 1.334e-9;
+    let d_cl: f64 = 2.032e-9;
+    let d_nacl = 2.0 * d_na * d_cl / (d_na + d_cl);
+    let k = format!("{} m/s", d_nacl / 2e-5);
+    let (_, k_json) = fit_with("k.json", &["--mass-transfer", &k]);
+    let from_k = k_json["conditions"]["polarisation"]["Film"]["thickness"]
+        .as_f64()
+        .unwrap();
+    assert!((from_k / 2e-5 - 1.0).abs() < 1e-3, "{from_k}");
+    // The saved film is used when predicting.
+    let m = dir.path().join("film.json");
+    let p = dir.path().join("plain.json");
+    let feed = ["--feed", "Na+=20 mM, Cl-=20 mM", "--points", "2", "--csv"];
+    let with = run(&[
+        &["dspmde", "--membrane", m.to_str().unwrap()][..],
+        &feed[..],
+    ]
+    .concat())
+    .result
+    .unwrap();
+    let without = run(&[
+        &["dspmde", "--membrane", p.to_str().unwrap()][..],
+        &feed[..],
+    ]
+    .concat())
+    .result
+    .unwrap();
+    assert_ne!(with, without);
+}
