@@ -7,7 +7,7 @@ use crate::paths::{check_input_file, check_output_file, prepare_output_folder};
 use crate::units::{parse_concentration_unit, parse_feed};
 use ion_species::{Composition, IonRegistry};
 use iontransport_model::data::{TEST_FRACTION, VALIDATION_FRACTION, split, trajectories};
-use iontransport_model::ensemble::predict_with_intervals;
+use iontransport_model::ensemble::{predict_with_intervals, record_cross_validated_scatter};
 use iontransport_model::evaluate::{metrics, neural_prediction, rejection_points};
 use iontransport_model::pipeline::{PipelineConfig, prepare, run, run_hybrid, run_hybrid_on};
 use iontransport_model::train::{Phase, TrainConfig, train};
@@ -470,6 +470,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 }
                 None => None,
             };
+            let initial = model.clone();
             let rep = train(
                 &mut model,
                 &pick(&sp.train),
@@ -478,6 +479,24 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 Some(&ckpt),
                 resume,
             )?;
+            if sp.validation.is_empty() && sp.train.len() >= 2 {
+                // The error for prediction intervals, on feeds the model did not train on:
+                // each training feed left out in turn (one more training per feed).
+                writeln!(
+                    err,
+                    "measuring the error on new feeds: {} trainings, each with one feed left out",
+                    sp.train.len()
+                )?;
+                let quiet = TrainConfig {
+                    progress: false,
+                    ..tc.clone()
+                };
+                record_cross_validated_scatter(&mut model, &pick(&sp.train), |set| {
+                    let mut m = initial.clone();
+                    train(&mut m, set, &[], &quiet, None, None)?;
+                    Ok(m)
+                })?;
+            }
             Checkpoint::of_model(&model, seed).save(&path)?;
             let _ = std::fs::remove_file(&ckpt);
             writeln!(

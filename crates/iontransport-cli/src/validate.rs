@@ -418,7 +418,7 @@ fn coverage_table(s: &mut String, r: &CrossValReport, scheme: FoldScheme, seeds:
     }
     let _ = writeln!(
         s,
-        "Held-out measurements inside the {:.0} % prediction interval (DSPM-DE: the fold fit's parameter samples and residual scatter; learned models: {} with their RMSE on the training feeds). A calibrated interval holds about {:.0} %.\n",
+        "Held-out measurements inside the {:.0} % prediction interval (DSPM-DE: the fold fit's parameter samples and residual scatter; learned models: {} with their RMSE of R on the fold's training feeds, for the hybrid with each training feed left out in turn where there are two or more). A calibrated interval holds about {:.0} %.\n",
         100.0 * INTERVAL_LEVEL,
         if seeds > 1 {
             format!("the mixture over their {seeds} seeds")

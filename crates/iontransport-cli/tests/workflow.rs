@@ -435,6 +435,19 @@ fn a_small_file_can_be_used_whole() {
     // The model trained on everything scores on the file (here its own feeds).
     let scored = score("--model", &out, &data, &[]);
     assert!(scored.result.unwrap().contains("RMSE of R"));
+    // Without validation feeds, both record the error of their intervals with each feed
+    // left out in turn, not on the feeds they trained on.
+    for file in [&out, &plain] {
+        let c = iontransport_model::Checkpoint::load(file).unwrap();
+        let s = c.config.domain.unwrap().scatter.unwrap();
+        assert_eq!(s.source, iontransport_model::ScatterSource::CrossValidation);
+        assert!(s.rmse.iter().flatten().all(|r| r.is_finite() && *r > 0.0));
+    }
+    assert!(
+        o.stderr.contains("each with one feed left out"),
+        "{}",
+        o.stderr
+    );
 }
 
 #[test]

@@ -3,7 +3,9 @@
 
 use ion_species::{Composition, IonRegistry};
 use iontransport_model::data::{Trajectory, trajectories};
-use iontransport_model::ensemble::{pooled_scatter, predict_with_intervals, rejection_rmse};
+use iontransport_model::ensemble::{
+    cross_validated_rmse, pooled_scatter, predict_with_intervals, rejection_rmse,
+};
 use iontransport_model::train::{Phase, TrainConfig, train};
 use iontransport_model::{Constraint, IonModel, ModelConfig, NetworkConfig, ScatterSource};
 use np_transport::generate::{GeneratorConfig, flux_grid, generate};
@@ -216,4 +218,35 @@ proptest! {
         let rms = (all.iter().map(|x| x * x).sum::<f64>() / all.len() as f64).sqrt();
         prop_assert!((s[3].unwrap() - rms).abs() < 1e-12);
     }
+}
+
+/// Leaving one feed out: each feed is scored by the model trained on the others. With a
+/// "training" that ignores its data, that is the one model's error over every feed; the
+/// closure sees every feed but the held-out one; one feed is refused.
+#[test]
+fn cross_validated_error_leaves_each_feed_out() {
+    let (_, cfg, trs) = set();
+    let fixed = trained(&cfg, &trs[..8], &[], 4);
+    let set = &trs[8..12];
+    let mut seen = Vec::new();
+    let cv = cross_validated_rmse(set, |others| {
+        seen.push(others.iter().map(|t| t.id.clone()).collect::<Vec<_>>());
+        Ok(fixed.clone())
+    })
+    .unwrap();
+    let direct = rejection_rmse(&fixed, set).unwrap();
+    for (a, b) in cv.iter().zip(&direct) {
+        match (a, b) {
+            (Some(a), Some(b)) => assert!((a - b).abs() < 1e-12 * b.max(1.0), "{a} {b}"),
+            (None, None) => {}
+            _ => panic!("{cv:?} vs {direct:?}"),
+        }
+    }
+    assert_eq!(seen.len(), 4);
+    for (i, ids) in seen.iter().enumerate() {
+        assert_eq!(ids.len(), 3);
+        assert!(!ids.contains(&set[i].id));
+    }
+    let e = cross_validated_rmse(&set[..1], |_| Ok(fixed.clone())).unwrap_err();
+    assert!(e.to_string().contains("two feeds"), "{e}");
 }

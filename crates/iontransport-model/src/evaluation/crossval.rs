@@ -24,7 +24,7 @@
 //! models with the feed standing for the wall concentration; observed ones likewise, since a
 //! file carries no mass-transfer coefficient (say so when reporting them).
 
-use crate::ensemble::{ensemble_interval, pooled_scatter};
+use crate::ensemble::{ensemble_interval, pooled_scatter, record_cross_validated_scatter};
 use crate::error::{ModelError, Result};
 use crate::evaluation::pipeline::rejection_measurements;
 use crate::model::hybrid::Backbone;
@@ -282,7 +282,9 @@ pub const INTERVAL_LEVEL: f64 = 0.9;
 /// [`INTERVAL_LEVEL`]. The DSPM-DE's come from the fold fit's parameter samples and residual
 /// scatter ([`np_transport::interval`]); a learned model's from the mixture over its seeds of
 /// Gaussians with the model's per-ion RMSE on the fold's training feeds (with one seed, that
-/// RMSE alone).
+/// RMSE alone); for the hybrid, whose correction fits its training feeds, the RMSE with each
+/// training feed left out in turn ([`crate::ensemble::cross_validated_rmse`]) where the fold
+/// has two training feeds or more.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IntervalPrediction {
     /// Scheme.
@@ -932,7 +934,7 @@ impl FoldContext<'_> {
             })
             .collect::<Result<_>>()?;
         // Every fold's model trains without validation feeds: its scatter is on the fold's
-        // training feeds.
+        // training feeds (for the hybrid, each left out in turn; see hybrid_predictions).
         let train_rmse = model
             .config
             .domain
@@ -967,10 +969,19 @@ impl FoldContext<'_> {
             .filter(|i| !self.fold.test.contains(i))
             .map(|i| all[i].clone())
             .collect();
-        let mut model = IonModel::new(mc, seed)?;
         let mut tc = TrainConfig::method(Phase::Pretrain, cfg.hybrid_epochs, seed.wrapping_add(13));
         tc.patience = cfg.hybrid_epochs;
-        train(&mut model, &train_set, &[], &tc, None, None)?;
+        let trained = |set: &[Trajectory]| -> Result<IonModel> {
+            let mut model = IonModel::new(mc.clone(), seed)?;
+            train(&mut model, set, &[], &tc, None, None)?;
+            Ok(model)
+        };
+        let mut model = trained(&train_set)?;
+        // The correction fits its training feeds, so its error there understates the error
+        // on a new feed: with two training feeds or more, the scatter of its intervals is
+        // the error on each training feed left out in turn (the backbone stays the fold's,
+        // fitted on all of them), else the training error.
+        record_cross_validated_scatter(&mut model, &train_set, trained)?;
         self.model_predictions(&model, ModelKind::Hybrid, seed, &all)
     }
 

@@ -26,23 +26,112 @@ pub fn rejection_rmse(model: &IonModel, set: &[Trajectory]) -> Result<Vec<Option
         .par_iter()
         .map(|t| model.predict_normalised(&t.feed.cond, &t.taus))
         .collect::<Result<Vec<_>>>()?;
-    let (mut ss, mut count) = (vec![0.0; n], vec![0usize; n]);
+    let mut sums = SquaredErrors::new(n);
     for (t, at) in set.iter().zip(&predicted) {
+        sums.add(t, at);
+    }
+    Ok(sums.rmse())
+}
+
+/// Per-ion RMSE of R with each feed of `set` predicted by a model trained on the others by
+/// `train` (leave one feed out): the error on a feed the model has not seen, from training
+/// feeds alone. Needs two feeds or more; costs one training per feed.
+pub fn cross_validated_rmse(
+    set: &[Trajectory],
+    mut train: impl FnMut(&[Trajectory]) -> Result<IonModel>,
+) -> Result<Vec<Option<f64>>> {
+    if set.len() < 2 {
+        return Err(ModelError::InvalidInput(format!(
+            "leaving one feed out needs two feeds or more, not {}",
+            set.len()
+        )));
+    }
+    let mut sums: Option<SquaredErrors> = None;
+    for i in 0..set.len() {
+        let others: Vec<Trajectory> = set
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| k != i)
+            .map(|(_, t)| t.clone())
+            .collect();
+        let model = train(&others)?;
+        let t = &set[i];
+        let at = model.predict_normalised(&t.feed.cond, &t.taus)?;
+        sums.get_or_insert_with(|| SquaredErrors::new(model.config.ions.len()))
+            .add(t, &at);
+    }
+    Ok(sums.expect("two feeds or more").rmse())
+}
+
+/// Replaces the training-feed scatter `model` recorded ([`crate::train`] without validation
+/// feeds) by the error with each feed of `set` (its training feeds) left out in turn, each
+/// model made by `recipe` ([`cross_validated_rmse`]); ions never measured that way keep their
+/// training error. Nothing changes with fewer than two feeds or without a recorded scatter.
+pub fn record_cross_validated_scatter(
+    model: &mut IonModel,
+    set: &[Trajectory],
+    recipe: impl FnMut(&[Trajectory]) -> Result<IonModel>,
+) -> Result<()> {
+    let recorded = model
+        .config
+        .domain
+        .as_ref()
+        .and_then(|d| d.scatter.as_ref());
+    if set.len() < 2 || recorded.is_none() {
+        return Ok(());
+    }
+    let held_out = cross_validated_rmse(set, recipe)?;
+    if let Some(s) = model
+        .config
+        .domain
+        .as_mut()
+        .and_then(|d| d.scatter.as_mut())
+    {
+        s.rmse = held_out
+            .iter()
+            .zip(&s.rmse)
+            .map(|(h, t)| h.or(*t))
+            .collect();
+        s.source = crate::model::ScatterSource::CrossValidation;
+    }
+    Ok(())
+}
+
+/// Sums of squared errors of R per ion.
+struct SquaredErrors {
+    ss: Vec<f64>,
+    count: Vec<usize>,
+}
+
+impl SquaredErrors {
+    fn new(n: usize) -> Self {
+        Self {
+            ss: vec![0.0; n],
+            count: vec![0; n],
+        }
+    }
+
+    /// Adds trajectory `t`'s measured points, predicted as `at` (normalised, point x ion).
+    fn add(&mut self, t: &Trajectory, at: &[f64]) {
+        let n = self.ss.len();
         for (k, (q, y)) in at.iter().zip(&t.targets).enumerate() {
             let h0 = t.feed.cond.h0[k % n];
             if let (Some(y), true) = (y, h0 > 0.0) {
                 // R_model - R_measured = (y - q) / h0.
                 let e = (y - q) / h0;
-                ss[k % n] += e * e;
-                count[k % n] += 1;
+                self.ss[k % n] += e * e;
+                self.count[k % n] += 1;
             }
         }
     }
-    Ok(ss
-        .iter()
-        .zip(&count)
-        .map(|(s, &c)| (c > 0).then(|| (s / c as f64).sqrt()))
-        .collect())
+
+    fn rmse(&self) -> Vec<Option<f64>> {
+        self.ss
+            .iter()
+            .zip(&self.count)
+            .map(|(s, &c)| (c > 0).then(|| (s / c as f64).sqrt()))
+            .collect()
+    }
 }
 
 /// The ensemble's scatter per ion: the RMS over members of their per-ion scatter; an ion

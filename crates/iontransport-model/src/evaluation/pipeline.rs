@@ -2,6 +2,7 @@
 //! data with the fitted membrane, pre-train, fine-tune on the measurements, and compare both
 //! models on the held-out test feeds.
 
+use crate::ensemble::record_cross_validated_scatter;
 use crate::error::{ModelError, Result};
 use crate::evaluation::evaluate::{Metrics, dspmde_prediction, metrics, neural_prediction};
 use crate::model::hybrid::Backbone;
@@ -442,7 +443,7 @@ pub fn run_hybrid_on(
         pick(&all, &prep.split.validation),
         pick(&all, &prep.split.test),
     );
-    let mut model = IonModel::new(mc, cfg.seed)?;
+    let mut model = IonModel::new(mc.clone(), cfg.seed)?;
     let mut tc = TrainConfig::method(
         Phase::Pretrain,
         cfg.finetune_epochs,
@@ -451,6 +452,19 @@ pub fn run_hybrid_on(
     tc.patience = cfg.patience;
     tc.progress = progress;
     let report = train(&mut model, &tr, &va, &tc, None, None)?;
+    if va.is_empty() {
+        // Without validation feeds the recorded error is on the feeds the correction fitted:
+        // measure it with each training feed left out instead (one retraining per feed).
+        let quiet = TrainConfig {
+            progress: false,
+            ..tc.clone()
+        };
+        record_cross_validated_scatter(&mut model, &tr, |set| {
+            let mut m = IonModel::new(mc.clone(), cfg.seed)?;
+            train(&mut m, set, &[], &quiet, None, None)?;
+            Ok(m)
+        })?;
+    }
     let metrics = metrics(&te, &reg.valences(), &|t| neural_prediction(&model, t))?;
     let dspm = Dspmde::new(membrane.clone(), conditions.clone())?;
     let backbone_metrics = crate::evaluation::evaluate::metrics(&te, &reg.valences(), &|t| {

@@ -107,7 +107,8 @@ pub struct TrainingDomain {
 }
 
 /// A trained model's per-ion RMSE of the rejection R = 1 - c_p/c_f on its validation feeds,
-/// or on its training feeds when it had none: the residual scatter of its prediction
+/// on its training feeds when it had none, or by leaving one training feed out: the residual
+/// scatter of its prediction
 /// intervals ([`crate::ensemble`]). On training feeds it understates the error
 /// on new feeds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,6 +127,9 @@ pub enum ScatterSource {
     Validation,
     /// The training feeds (no validation feeds were given).
     Training,
+    /// Leave one training feed out: each feed predicted by the model trained on the others
+    /// ([`crate::ensemble::cross_validated_rmse`]).
+    CrossValidation,
 }
 
 impl TrainingDomain {
