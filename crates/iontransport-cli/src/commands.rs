@@ -596,13 +596,28 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 writeln!(out, "mean of {} models", models.len())?;
             }
             match level {
-                Some(level) => write_bands(
-                    out,
-                    csv,
-                    &p.bands,
-                    level,
-                    "the models' spread and their error on their training data",
-                )?,
+                Some(level) => {
+                    use iontransport_model::ScatterSource;
+                    let source = models[0]
+                        .config
+                        .domain
+                        .as_ref()
+                        .and_then(|d| d.scatter.as_ref())
+                        .map(|s| s.source);
+                    let error = match source {
+                        Some(ScatterSource::Validation) => "on their validation feeds",
+                        Some(ScatterSource::CrossValidation) => {
+                            "with each training feed left out in turn"
+                        }
+                        _ => "on their training feeds",
+                    };
+                    let what = if models.len() > 1 {
+                        format!("the models' spread and their error {error}")
+                    } else {
+                        format!("the model's error {error}")
+                    };
+                    write_bands(out, csv, &p.bands, level, &what)?
+                }
                 None => {
                     let first = &p.bands[0];
                     let present: Vec<usize> = (0..first.ions.len())
