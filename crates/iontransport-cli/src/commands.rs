@@ -167,6 +167,25 @@ fn nacl_diffusivity() -> Result<f64> {
     Ok(2.0 * dp * dm / (dp + dm))
 }
 
+/// The interval level `score` uses: the one asked for, else 0.9 where the files hold what
+/// intervals need, else none (saying why in `note`).
+fn score_level(
+    interval: Option<Level>,
+    available: bool,
+    note: &str,
+    err: &mut dyn Write,
+) -> Result<Option<f64>> {
+    Ok(match interval {
+        Some(Level::At(l)) => Some(l),
+        Some(Level::None) => None,
+        None if available => Some(0.9),
+        None => {
+            writeln!(err, "note: {note}")?;
+            None
+        }
+    })
+}
+
 /// Loads the model files of an ensemble (at least one).
 fn load_models(paths: &[PathBuf]) -> Result<Vec<IonModel>> {
     if paths.is_empty() {
@@ -841,19 +860,11 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                     check_input_file(path)?;
                     let file = MembraneFile::load(path)?;
                     let has_samples = file.fit.as_ref().is_some_and(|f| f.uncertainty.is_some());
-                    let level = match interval {
-                        Some(Level::At(l)) => Some(l),
-                        Some(Level::None) => None,
-                        None if has_samples => Some(0.9),
-                        None => {
-                            writeln!(
-                                err,
-                                "note: {} holds no parameter samples: no prediction intervals (refit it to get them)",
-                                path.display()
-                            )?;
-                            None
-                        }
-                    };
+                    let note = format!(
+                        "{} holds no parameter samples: no prediction intervals (refit it to get them)",
+                        path.display()
+                    );
+                    let level = score_level(interval, has_samples, &note, err)?;
                     (score_membrane(&file, &ds, &reg, level)?, level)
                 }
                 (None, _) if !model.is_empty() => {
@@ -864,18 +875,8 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                             .as_ref()
                             .is_some_and(|d| d.scatter.is_some())
                     });
-                    let level = match interval {
-                        Some(Level::At(l)) => Some(l),
-                        Some(Level::None) => None,
-                        None if has_scatter => Some(0.9),
-                        None => {
-                            writeln!(
-                                err,
-                                "note: a model file records no training error (written before intervals existed): no prediction intervals (retrain it to get them)"
-                            )?;
-                            None
-                        }
-                    };
+                    let note = "a model file records no training error (written before intervals existed): no prediction intervals (retrain it to get them)";
+                    let level = score_level(interval, has_scatter, note, err)?;
                     let mut warned = false;
                     let mut noted = false;
                     let scored = score_sweeps(&ds, &reg, |first, fluxes| -> Result<_> {

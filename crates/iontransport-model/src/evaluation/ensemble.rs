@@ -63,7 +63,7 @@ pub fn cross_validated_rmse(
     Ok(sums.expect("two feeds or more").rmse())
 }
 
-/// Replaces the training-feed scatter `model` recorded ([`crate::train`] without validation
+/// Replaces the training-feed scatter `model` recorded ([`fn@crate::train`] without validation
 /// feeds) by the error with each feed of `set` (its training feeds) left out in turn, each
 /// model made by `recipe` ([`cross_validated_rmse`]); ions never measured that way keep their
 /// training error. Nothing changes with fewer than two feeds or without a recorded scatter.
