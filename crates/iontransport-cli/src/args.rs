@@ -299,6 +299,10 @@ pub enum Command {
         /// interval).
         #[arg(long)]
         points: Option<PathBuf>,
+        /// Also draw predicted against measured R (per ion, with the intervals) as
+        /// FIGURE.svg and FIGURE.png (give the name without extension).
+        #[arg(long)]
+        figure: Option<PathBuf>,
     },
     /// The attention matrix of a feed at one flux.
     Attention {

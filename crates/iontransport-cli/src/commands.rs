@@ -167,6 +167,34 @@ fn nacl_diffusivity() -> Result<f64> {
     Ok(2.0 * dp * dm / (dp + dm))
 }
 
+/// The parity figure of scored points: ions in order of first appearance.
+fn parity_figure(
+    scored: &[ScoredPoint],
+    title: String,
+    basis: np_transport::data::RejectionBasis,
+) -> crate::figures::RejectionParity {
+    let mut ions: Vec<String> = Vec::new();
+    let points = scored
+        .iter()
+        .map(|p| {
+            let k = match ions.iter().position(|i| *i == p.ion) {
+                Some(k) => k,
+                None => {
+                    ions.push(p.ion.clone());
+                    ions.len() - 1
+                }
+            };
+            (k, p.measured, p.predicted, p.interval)
+        })
+        .collect();
+    crate::figures::RejectionParity {
+        title,
+        ions,
+        points,
+        intrinsic: basis == np_transport::data::RejectionBasis::Intrinsic,
+    }
+}
+
 /// The interval level `score` uses: the one asked for, else 0.9 where the files hold what
 /// intervals need, else none (saying why in `note`).
 fn score_level(
@@ -845,6 +873,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             model,
             interval,
             points,
+            figure,
         } => {
             let inputs: Vec<&Path> = std::iter::once(data.as_path())
                 .chain(membrane.as_deref())
@@ -852,6 +881,13 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 .collect();
             if let Some(p) = &points {
                 check_output_file(p, &inputs)?;
+            }
+            let figure_files: Vec<PathBuf> = figure
+                .iter()
+                .flat_map(|f| [f.with_extension("svg"), f.with_extension("png")])
+                .collect();
+            for f in &figure_files {
+                check_output_file(f, &inputs)?;
             }
             let Measurements { ds, name, reg } =
                 measurements(Some(&data), &known, temperature, err)?;
@@ -922,6 +958,29 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             if let Some(p) = points {
                 write_points(&p, &scored)?;
                 writeln!(out, "wrote {}", p.display())?;
+            }
+            if let Some(f) = &figure {
+                let by = match (&membrane, model.as_slice()) {
+                    (Some(m), _) => format!("membrane {}", m.display()),
+                    (None, [one]) => format!("model {}", one.display()),
+                    (None, many) => format!("{} models", many.len()),
+                };
+                let fig = parity_figure(&scored, format!("{by} on {name}"), ds.basis);
+                let dir = match f.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d,
+                    _ => Path::new("."),
+                };
+                let stem = f.file_name().map(|s| s.to_string_lossy().into_owned());
+                let stem = stem.ok_or_else(|| {
+                    CliError::Usage(format!("--figure {}: give a file name", f.display()))
+                })?;
+                let stem = stem
+                    .strip_suffix(".png")
+                    .or(stem.strip_suffix(".svg"))
+                    .unwrap_or(&stem);
+                for p in crate::figures::save(dir, stem, &fig)? {
+                    writeln!(out, "wrote {}", p.display())?;
+                }
             }
         }
         Command::Attention {

@@ -639,3 +639,83 @@ impl Figure for CrossValFeed {
         Ok(())
     }
 }
+
+/// Predicted against measured rejections of a scored file (`score --figure`): one colour per
+/// ion, the prediction interval as a vertical bar, the line y = x; the axes take in every
+/// point and interval; the legend sits in a strip below the axes, never over data.
+#[derive(Debug, Clone)]
+pub struct RejectionParity {
+    /// Title (names the model and the data).
+    pub title: String,
+    /// Ion labels, in legend order.
+    pub ions: Vec<String>,
+    /// Per point: (ion index, measured R, predicted R, interval).
+    pub points: Vec<(usize, f64, f64, Option<(f64, f64)>)>,
+    /// Intrinsic (relative to the membrane wall) or observed rejections, for the axis labels.
+    pub intrinsic: bool,
+}
+
+impl Figure for RejectionParity {
+    fn size(&self) -> (u32, u32) {
+        (700, 700 + LEGEND_STRIP)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        root.fill(&WHITE)?;
+        let root = root.titled(&self.title, ("sans-serif", 18))?;
+        let (_, h) = root.dim_in_pixel();
+        let (plot, strip) = root.split_vertically(h.saturating_sub(LEGEND_STRIP));
+        let (lo, hi) = range(
+            self.points.iter().flat_map(|(_, m, p, i)| {
+                let (a, b) = i.unwrap_or((*p, *p));
+                [*m, *p, a, b]
+            }),
+            0.05,
+        );
+        let kind = if self.intrinsic {
+            "intrinsic"
+        } else {
+            "observed"
+        };
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(60)
+            .build_cartesian_2d(lo..hi, lo..hi)?;
+        chart
+            .configure_mesh()
+            .x_desc(format!("measured {kind} rejection R"))
+            .y_desc(format!("predicted {kind} rejection R"))
+            .label_style(("sans-serif", 14))
+            .draw()?;
+        chart.draw_series(LineSeries::new([(lo, lo), (hi, hi)], BLACK.stroke_width(1)))?;
+        for &(k, m, p, interval) in &self.points {
+            let c = colour(k);
+            if let Some((a, b)) = interval {
+                chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(m, a), (m, b)],
+                    c.mix(0.5).stroke_width(1),
+                )))?;
+            }
+            chart.draw_series(std::iter::once(Circle::new((m, p), 4, c.filled())))?;
+        }
+        let font = ("sans-serif", 14).into_font();
+        let (mut x, y) = (20i32, 22i32);
+        for (k, ion) in self.ions.iter().enumerate() {
+            strip.draw(&Circle::new((x + 6, y), 4, colour(k).filled()))?;
+            strip.draw(&Text::new(ion.clone(), (x + 16, y - 8), font.clone()))?;
+            x += 34 + 8 * ion.chars().count() as i32;
+        }
+        let bars = if self.points.iter().any(|p| p.3.is_some()) {
+            "; bars: prediction intervals"
+        } else {
+            ""
+        };
+        strip.draw(&Text::new(
+            format!("dots: (measured, predicted) per flux and ion{bars}; line: y = x"),
+            (20, y + 22),
+            font,
+        ))?;
+        Ok(())
+    }
+}

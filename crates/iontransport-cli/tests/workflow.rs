@@ -793,3 +793,38 @@ fn a_fit_takes_the_polarisation_film() {
     .unwrap();
     assert_ne!(with, without);
 }
+
+/// `score --figure F`: predicted against measured R as F.svg and F.png, one colour per ion
+/// (every scored ion in the legend strip), interval bars for a membrane.
+#[test]
+fn score_draws_its_parity_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("lab.csv");
+    support::data_with(&data, 2);
+    let membrane = dir.path().join("m.json");
+    fit(&data, &membrane);
+    let fig = dir.path().join("parity");
+    let text = score(
+        "--membrane",
+        &membrane,
+        &data,
+        &["--figure", fig.to_str().unwrap()],
+    )
+    .result
+    .unwrap();
+    assert!(
+        text.contains("parity.svg") && text.contains("parity.png"),
+        "{text}"
+    );
+    let svg = std::fs::read_to_string(fig.with_extension("svg")).unwrap();
+    let png = std::fs::read(fig.with_extension("png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    assert!(svg.contains("bars: prediction intervals"), "legend strip");
+    let csv = std::fs::read_to_string(&data).unwrap();
+    let header = csv.lines().find(|l| l.starts_with("sample")).unwrap();
+    for ion in ["Na+", "Cl-"] {
+        if header.contains(&format!("permeate:{ion}")) {
+            assert!(svg.contains(ion), "{ion} in the legend");
+        }
+    }
+}
