@@ -184,7 +184,12 @@ fn parity_figure(
                     ions.len() - 1
                 }
             };
-            (k, p.measured, p.predicted, p.interval)
+            crate::figures::ParityPoint {
+                ion: k,
+                measured: p.measured,
+                predicted: p.predicted,
+                interval: p.interval,
+            }
         })
         .collect();
     crate::figures::RejectionParity {

@@ -640,6 +640,19 @@ impl Figure for CrossValFeed {
     }
 }
 
+/// One point of a [`RejectionParity`].
+#[derive(Debug, Clone, Copy)]
+pub struct ParityPoint {
+    /// Index into the figure's ions.
+    pub ion: usize,
+    /// Measured R.
+    pub measured: f64,
+    /// Predicted R.
+    pub predicted: f64,
+    /// Prediction interval of R, if any.
+    pub interval: Option<(f64, f64)>,
+}
+
 /// Predicted against measured rejections of a scored file (`score --figure`): one colour per
 /// ion, the prediction interval as a vertical bar, the line y = x; the axes take in every
 /// point and interval; the legend sits in a strip below the axes, never over data.
@@ -649,8 +662,8 @@ pub struct RejectionParity {
     pub title: String,
     /// Ion labels, in legend order.
     pub ions: Vec<String>,
-    /// Per point: (ion index, measured R, predicted R, interval).
-    pub points: Vec<(usize, f64, f64, Option<(f64, f64)>)>,
+    /// The points.
+    pub points: Vec<ParityPoint>,
     /// Intrinsic (relative to the membrane wall) or observed rejections, for the axis labels.
     pub intrinsic: bool,
 }
@@ -666,9 +679,9 @@ impl Figure for RejectionParity {
         let (_, h) = root.dim_in_pixel();
         let (plot, strip) = root.split_vertically(h.saturating_sub(LEGEND_STRIP));
         let (lo, hi) = range(
-            self.points.iter().flat_map(|(_, m, p, i)| {
-                let (a, b) = i.unwrap_or((*p, *p));
-                [*m, *p, a, b]
+            self.points.iter().flat_map(|p| {
+                let (a, b) = p.interval.unwrap_or((p.predicted, p.predicted));
+                [p.measured, p.predicted, a, b]
             }),
             0.05,
         );
@@ -689,7 +702,13 @@ impl Figure for RejectionParity {
             .label_style(("sans-serif", 14))
             .draw()?;
         chart.draw_series(LineSeries::new([(lo, lo), (hi, hi)], BLACK.stroke_width(1)))?;
-        for &(k, m, p, interval) in &self.points {
+        for &ParityPoint {
+            ion: k,
+            measured: m,
+            predicted: p,
+            interval,
+        } in &self.points
+        {
             let c = colour(k);
             if let Some((a, b)) = interval {
                 chart.draw_series(std::iter::once(PathElement::new(
@@ -706,7 +725,7 @@ impl Figure for RejectionParity {
             strip.draw(&Text::new(ion.clone(), (x + 16, y - 8), font.clone()))?;
             x += 34 + 8 * ion.chars().count() as i32;
         }
-        let bars = if self.points.iter().any(|p| p.3.is_some()) {
+        let bars = if self.points.iter().any(|p| p.interval.is_some()) {
             "; bars: prediction intervals"
         } else {
             ""
