@@ -7,7 +7,9 @@ use iontransport_model::ensemble::{
     cross_validated_rmse, pooled_scatter, predict_with_intervals, rejection_rmse,
 };
 use iontransport_model::train::{Phase, TrainConfig, train};
-use iontransport_model::{Constraint, IonModel, ModelConfig, NetworkConfig, ScatterSource};
+use iontransport_model::{
+    Constraint, IonModel, ModelConfig, NetworkConfig, RejectionScatter, ScatterSource,
+};
 use np_transport::generate::{GeneratorConfig, flux_grid, generate};
 use np_transport::{Conditions, Dspmde, Membrane};
 use proptest::prelude::*;
@@ -47,6 +49,11 @@ fn trained(cfg: &ModelConfig, tr: &[Trajectory], va: &[Trajectory], seed: u64) -
     let tc = TrainConfig::method(Phase::Pretrain, 2, seed);
     train(&mut model, tr, va, &tc, None, None).unwrap();
     model
+}
+
+/// The error a trained model recorded for its intervals.
+fn scatter(m: &IonModel) -> RejectionScatter {
+    m.config.domain.as_ref().unwrap().scatter.clone().unwrap()
 }
 
 #[test]
@@ -114,24 +121,7 @@ fn ensemble_intervals_match_their_closed_forms() {
     let b = trained(&cfg, tr, va, 2);
     let feed = Composition::from_mmol_per_l(&reg, &[("Na+", 20.0), ("Cl-", 20.0)]).unwrap();
     let fluxes = [4e-6, 1.2e-5];
-    let sd_a = a
-        .config
-        .domain
-        .as_ref()
-        .unwrap()
-        .scatter
-        .clone()
-        .unwrap()
-        .rmse;
-    let sd_b = b
-        .config
-        .domain
-        .as_ref()
-        .unwrap()
-        .scatter
-        .clone()
-        .unwrap()
-        .rmse;
+    let (sd_a, sd_b) = (scatter(&a).rmse, scatter(&b).rmse);
     let na = cfg.ions.iter().position(|i| i == "Na+").unwrap();
 
     // One model: its rejection ± z sd.
