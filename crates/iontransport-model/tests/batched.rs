@@ -1,6 +1,8 @@
 //! The network and field on many rows against the same on one row at a time, and the
 //! lock-step training gradient against the per-trajectory one.
 
+mod support;
+
 use ion_species::IonRegistry;
 use iontransport_model::batched::BatchTrajectoryField;
 use iontransport_model::network::{Body, Workspace, backward, forward, restore};
@@ -283,22 +285,7 @@ fn batched_field_equals_the_trajectory_fields() {
 fn batch_gradient_equals_the_sum_of_trajectory_gradients() {
     use iontransport_model::data::trajectories;
     use iontransport_model::train::evaluate_loss;
-    use np_transport::generate::{GeneratorConfig, flux_grid, generate};
-    use np_transport::{Conditions, Dspmde, Membrane};
-    let reg = IonRegistry::canonical();
-    let dspm = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
-    let data = generate(
-        &dspm,
-        &reg,
-        &GeneratorConfig {
-            feeds: 21,
-            fluxes: flux_grid(2e-5, 6),
-            seed: 5,
-            ..GeneratorConfig::default()
-        },
-        "test",
-    )
-    .unwrap();
+    let data = support::nf270_sweeps(21, 6, 5);
     for (constraint, body) in [
         (Constraint::Hard, Body::Mlp),
         (Constraint::HardPositive, Body::Mlp),
@@ -312,7 +299,7 @@ fn batch_gradient_equals_the_sum_of_trajectory_gradients() {
                 ..NetworkConfig::default()
             },
         );
-        let trs = trajectories(&m.config, &data.dataset).unwrap();
+        let trs = trajectories(&m.config, &data).unwrap();
         for first in [0, m.fine_tune_start()] {
             // 21 trajectories: a full chunk and a partial one.
             let err = batch_against_sum(&m, &trs, first);
@@ -343,22 +330,7 @@ fn direct_batch_gradient_equals_the_sum_of_point_gradients() {
     // not.
     use iontransport_model::data::trajectories;
     use iontransport_model::model::Architecture;
-    use np_transport::generate::{GeneratorConfig, flux_grid, generate};
-    use np_transport::{Conditions, Dspmde, Membrane};
-    let reg = IonRegistry::canonical();
-    let dspm = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
-    let data = generate(
-        &dspm,
-        &reg,
-        &GeneratorConfig {
-            feeds: 21,
-            fluxes: flux_grid(2e-5, 6),
-            seed: 6,
-            ..GeneratorConfig::default()
-        },
-        "test",
-    )
-    .unwrap();
+    let data = support::nf270_sweeps(21, 6, 6);
     for constraint in [
         Constraint::Hard,
         Constraint::HardPositive,
@@ -381,7 +353,7 @@ fn direct_batch_gradient_equals_the_sum_of_point_gradients() {
                 },
             );
             m.config.architecture = Architecture::Direct;
-            let trs = trajectories(&m.config, &data.dataset).unwrap();
+            let trs = trajectories(&m.config, &data).unwrap();
             // 126 points: a full chunk of 64 and a partial one.
             assert_eq!(trs.iter().map(|t| t.taus.len()).sum::<usize>(), 126);
             for first in [0, m.fine_tune_start()] {

@@ -1,6 +1,8 @@
 //! Prediction intervals of trained models: the scatter training records, and the ensemble's
 //! mixture intervals against their closed forms.
 
+mod support;
+
 use ion_species::{Composition, IonRegistry};
 use iontransport_model::data::{Trajectory, trajectories};
 use iontransport_model::ensemble::{
@@ -10,8 +12,6 @@ use iontransport_model::train::{Phase, TrainConfig, train};
 use iontransport_model::{
     Constraint, IonModel, ModelConfig, NetworkConfig, RejectionScatter, ScatterSource,
 };
-use np_transport::generate::{GeneratorConfig, flux_grid, generate};
-use np_transport::{Conditions, Dspmde, Membrane};
 use proptest::prelude::*;
 
 /// Two-sided 90 % quantile of the standard normal.
@@ -19,19 +19,7 @@ const Z90: f64 = 1.644_853_626_951_472_2;
 
 fn set() -> (IonRegistry, ModelConfig, Vec<Trajectory>) {
     let reg = IonRegistry::canonical();
-    let dspm = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
-    let data = generate(
-        &dspm,
-        &reg,
-        &GeneratorConfig {
-            feeds: 16,
-            fluxes: flux_grid(2e-5, 5),
-            seed: 3,
-            ..GeneratorConfig::default()
-        },
-        "test",
-    )
-    .unwrap();
+    let data = support::nf270_sweeps(16, 5, 3);
     let cfg = ModelConfig::for_registry(
         &reg,
         NetworkConfig {
@@ -40,7 +28,7 @@ fn set() -> (IonRegistry, ModelConfig, Vec<Trajectory>) {
         },
         Constraint::Hard,
     );
-    let trs = trajectories(&cfg, &data.dataset).unwrap();
+    let trs = trajectories(&cfg, &data).unwrap();
     (reg, cfg, trs)
 }
 

@@ -1,32 +1,20 @@
 //! Training reduces the loss; the fine-tuned model beats the fitted DSPM-DE on the shipped
 //! synthetic measurement test split (the main job's configuration).
 
+mod support;
+
 use ion_species::IonRegistry;
 use iontransport_model::data::{split, trajectories};
 use iontransport_model::pipeline::{PipelineConfig, run};
 use iontransport_model::train::{Phase, TrainConfig, evaluate_loss, train};
 use iontransport_model::{Checkpoint, Constraint, IonModel, ModelConfig, NetworkConfig};
 use np_transport::data::Dataset;
-use np_transport::generate::{GeneratorConfig, flux_grid, generate};
-use np_transport::{Conditions, Dspmde, Membrane};
 use std::path::Path;
 
 #[test]
 fn pretraining_reduces_the_loss_and_resumes_deterministically() {
     let reg = IonRegistry::canonical();
-    let dspm = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
-    let data = generate(
-        &dspm,
-        &reg,
-        &GeneratorConfig {
-            feeds: 48,
-            fluxes: flux_grid(2e-5, 8),
-            seed: 1,
-            ..GeneratorConfig::default()
-        },
-        "test",
-    )
-    .unwrap();
+    let data = support::nf270_sweeps(48, 8, 1);
     let cfg = ModelConfig::for_registry(
         &reg,
         NetworkConfig {
@@ -35,7 +23,7 @@ fn pretraining_reduces_the_loss_and_resumes_deterministically() {
         },
         Constraint::Hard,
     );
-    let trs = trajectories(&cfg, &data.dataset).unwrap();
+    let trs = trajectories(&cfg, &data).unwrap();
     let sp = split(trs.len(), 0.25, 0.0, 3).unwrap();
     let tr: Vec<_> = sp.train.iter().map(|&i| trs[i].clone()).collect();
     let va: Vec<_> = sp.validation.iter().map(|&i| trs[i].clone()).collect();

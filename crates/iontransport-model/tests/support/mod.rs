@@ -42,3 +42,20 @@ pub fn field_vjp_error(
     }
     (worst, vh, vp)
 }
+
+/// DSPM-DE sweeps of the NF270-like membrane (canonical ions, default conditions and
+/// generator settings): `feeds` random feeds, `fluxes` fluxes up to 2e-5 m/s, 1 % noise,
+/// from `seed`.
+pub fn nf270_sweeps(feeds: usize, fluxes: usize, seed: u64) -> np_transport::data::Dataset {
+    use np_transport::generate::{GeneratorConfig, flux_grid, generate};
+    use np_transport::{Conditions, Dspmde, Membrane};
+    let reg = ion_species::IonRegistry::canonical();
+    let dspm = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
+    let cfg = GeneratorConfig {
+        feeds,
+        fluxes: flux_grid(2e-5, fluxes),
+        seed,
+        ..GeneratorConfig::default()
+    };
+    generate(&dspm, &reg, &cfg, "test").unwrap().dataset
+}
