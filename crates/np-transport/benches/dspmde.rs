@@ -7,25 +7,9 @@ use criterion::{BenchmarkId, Criterion, black_box, criterion_group, criterion_ma
 use ion_species::{Composition, IonRegistry};
 use np_transport::{Conditions, Dspmde, Membrane, PoreScheme};
 
-fn eight_ion_feed() -> Composition {
-    let reg = IonRegistry::canonical();
-    Composition::from_mmol_per_l(
-        &reg,
-        &[
-            ("Na+", 50.0),
-            ("K+", 2.0),
-            ("Li+", 1.0),
-            ("Mg2+", 10.0),
-            ("Ca2+", 5.0),
-            ("Cl-", 70.0),
-            ("SO4 2-", 6.0),
-            ("NO3-", 1.0),
-        ],
-    )
-    .unwrap()
-    .balanced_with(&reg, "Cl-")
-    .unwrap()
-}
+#[path = "../tests/support/feeds.rs"]
+mod feeds;
+use feeds::eight_ion_feed;
 
 fn bench(c: &mut Criterion) {
     let feed = eight_ion_feed();

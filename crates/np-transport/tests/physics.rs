@@ -1,5 +1,9 @@
 //! DSPM-DE physics against analytic solutions, limits and known NF behaviour.
 
+#[path = "support/feeds.rs"]
+mod feeds;
+use feeds::eight_ion_feed;
+
 use approx::assert_relative_eq;
 use ion_species::{Composition, Ion, IonRegistry};
 use np_transport::hindrance::Hindrance;
@@ -122,23 +126,7 @@ fn fast_trace_anion_next_to_sulfate_shows_negative_rejection_at_low_flux() {
 
 #[test]
 fn permeate_is_electroneutral_and_non_negative() {
-    let reg = IonRegistry::canonical();
-    let feed = Composition::from_mmol_per_l(
-        &reg,
-        &[
-            ("Na+", 50.0),
-            ("K+", 2.0),
-            ("Li+", 1.0),
-            ("Mg2+", 10.0),
-            ("Ca2+", 5.0),
-            ("Cl-", 70.0),
-            ("SO4 2-", 6.0),
-            ("NO3-", 1.0),
-        ],
-    )
-    .unwrap()
-    .balanced_with(&reg, "Cl-")
-    .unwrap();
+    let feed = eight_ion_feed();
     let m = nf(-30.0);
     let fluxes: Vec<f64> = (1..=10).map(|k| k as f64 * 3e-6).collect();
     for p in m.sweep(&feed, &fluxes).unwrap() {
