@@ -1,8 +1,10 @@
-//! The command line (clap). Every quantity accepts a unit (see [`crate::units`]); bare flux
+//! The command line (clap). Every quantity accepts a unit (see [`np_transport::quantities`]); bare flux
 //! numbers are m/s.
 
-use crate::units::{parse_charge, parse_flux, parse_length, parse_pressure, parse_temperature};
 use clap::{Parser, Subcommand};
+use np_transport::quantities::{
+    parse_charge, parse_flux, parse_length, parse_pressure, parse_temperature,
+};
 use std::path::PathBuf;
 
 /// Attention neural ODE and DSPM-DE for multi-ion nanofiltration.

@@ -4,7 +4,6 @@
 use crate::args::{Cli, Command, Level, ReproduceAction};
 use crate::error::{CliError, Result};
 use crate::paths::{check_input_file, check_output_file, prepare_output_folder};
-use crate::units::{parse_concentration_unit, parse_feed};
 use ion_species::{Composition, IonRegistry};
 use iontransport_model::data::{TEST_FRACTION, VALIDATION_FRACTION, split, trajectories};
 use iontransport_model::ensemble::{predict_with_intervals, record_cross_validated_scatter};
@@ -14,14 +13,14 @@ use iontransport_model::train::{Phase, TrainConfig, train};
 use iontransport_model::{
     Checkpoint, Constraint, IonModel, MAX_SOFT_WEIGHT, ModelConfig, NetworkConfig,
 };
-use np_transport::data::{Dataset, balance_rounded, write_atomic};
+use np_transport::data::{Dataset, write_atomic};
 use np_transport::generate::{GeneratorConfig, flux_grid, generate, synthetic_measurements};
 use np_transport::interval::RejectionBand;
-use np_transport::posterior::{SamplingOptions, sample_parameters};
+use np_transport::quantities::{balance_feed, parse_concentration_unit, parse_feed};
 use np_transport::score::{ScoredPoint, score_membrane, score_sweeps};
 use np_transport::{
-    ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, Membrane, MembraneFile, OperatingPoint,
-    Starts, fit,
+    ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, FitSettings, Membrane, MembraneFile,
+    OperatingPoint, Starts, fit,
 };
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -110,38 +109,23 @@ fn note_balanced(ds: &Dataset, err: &mut dyn Write) -> Result<()> {
 fn feed_of(reg: &IonRegistry, feed: &str, units: &str, err: &mut dyn Write) -> Result<Composition> {
     let unit = parse_concentration_unit(units).map_err(CliError::Usage)?;
     let comp = parse_feed(reg, feed, unit).map_err(|e| CliError::Usage(format!("--feed: {e}")))?;
-    let mut v: Vec<f64> = reg
-        .ions()
-        .iter()
-        .map(|i| {
-            comp.iter()
-                .find(|(j, _)| j.name == i.name)
-                .map_or(0.0, |(_, c)| c)
+    let (balanced, q) = balance_feed(reg, &comp).map_err(|e| {
+        CliError::Usage(if e.starts_with("the feed") {
+            e.replacen("the feed", "--feed", 1)
+        } else {
+            format!("--feed: {e}")
         })
-        .collect();
-    if v.iter().all(|c| *c == 0.0) {
-        return Err(CliError::Usage(
-            "--feed: every concentration is zero".into(),
-        ));
-    }
-    match balance_rounded(reg.ions(), &mut v) {
-        Ok(0.0) => Ok(comp),
-        Ok(q) => {
-            writeln!(
-                err,
-                "note: the feed is electroneutral only to rounding ({:.3} % of the total charge); balanced by scaling cations by {:.6} and anions by {:.6}",
-                100.0 * q.abs(),
-                1.0 - q,
-                1.0 + q
-            )?;
-            Ok(Composition::from_vector(reg, &v, false)?)
-        }
-        Err(q) => Err(CliError::Usage(format!(
-            "--feed is not electroneutral: {:.2} % of the total charge is unbalanced (up to {} % is accepted as rounding); add the counter-ion",
+    })?;
+    if q != 0.0 {
+        writeln!(
+            err,
+            "note: the feed is electroneutral only to rounding ({:.3} % of the total charge); balanced by scaling cations by {:.6} and anions by {:.6}",
             100.0 * q.abs(),
-            100.0 * np_transport::data::FEED_CHARGE_TOLERANCE
-        ))),
+            1.0 - q,
+            1.0 + q
+        )?;
     }
+    Ok(balanced)
 }
 
 fn load_model(path: &Path) -> Result<IonModel> {
@@ -156,15 +140,6 @@ fn load_model(path: &Path) -> Result<IonModel> {
         )));
     }
     Ok(c.model()?)
-}
-
-/// The diffusivity of NaCl at 25 °C, m²/s: the Nernst-Hartley salt diffusivity
-/// 2 D+ D- / (D+ + D-) of a 1:1 salt, from the registry's Na+ and Cl- (1.61e-9).
-fn nacl_diffusivity() -> Result<f64> {
-    let reg = IonRegistry::canonical();
-    let d = |name: &str| -> Result<f64> { Ok(reg.parse(name)?.diffusivity) };
-    let (dp, dm) = (d("Na+")?, d("Cl-")?);
-    Ok(2.0 * dp * dm / (dp + dm))
 }
 
 /// The parity figure of scored points: ions in order of first appearance.
@@ -705,45 +680,25 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             })?;
             let Measurements { ds, name, reg } =
                 measurements(Some(&data), &known, temperature, err)?;
-            let meas = ds.rejection_measurements(&reg, 400)?;
-            let film = match (film_thickness, mass_transfer) {
-                (Some(t), _) => Some(t),
-                (None, Some(k)) => Some(nacl_diffusivity()? / k),
-                (None, None) => None,
+            let meas =
+                ds.rejection_measurements(&reg, np_transport::membrane_file::FIT_MAX_POINTS)?;
+            let polarisation = match (film_thickness, mass_transfer) {
+                (Some(thickness), _) => np_transport::Polarisation::Film { thickness },
+                (None, Some(k)) => np_transport::Polarisation::from_nacl_mass_transfer(k)?,
+                (None, None) => np_transport::Polarisation::Off,
             };
-            let conditions = Conditions {
-                polarisation: match film {
-                    Some(thickness) => np_transport::Polarisation::Film { thickness },
-                    None => np_transport::Polarisation::Off,
+            let settings = FitSettings {
+                conditions: Conditions {
+                    polarisation,
+                    ..Conditions::default()
                 },
-                ..Conditions::default()
-            };
-            conditions.validate()?;
-            let mut opts = FitOptions::new(
-                Membrane {
-                    charge: ChargeModel::Constant(-40.0),
-                    ..Membrane::nf270_like()
-                },
-                conditions.clone(),
-            );
-            opts.fit_dielectric = fit_dielectric;
-            opts.max_evaluations = max_evaluations as usize;
-            let mut f = fit(&meas, &opts)?;
-            if isotherm {
-                // From the constant-charge optimum (b = 0): at least as good a fit.
-                opts.initial = f.membrane.clone();
-                opts.charge_isotherm = true;
-                opts.starts = Starts::Initial;
-                f = fit(&meas, &opts)?;
-            }
-            let sampling = SamplingOptions {
+                isotherm,
+                fit_dielectric,
+                max_evaluations: max_evaluations as usize,
                 samples: samples as usize,
                 seed,
-                ..SamplingOptions::default()
             };
-            let uncertainty = sample_parameters(&meas, &opts, &f, &sampling)?;
-            let file =
-                MembraneFile::from_fit(&f, conditions.clone(), &name, &bytes, Some(uncertainty))?;
+            let file = MembraneFile::fit(&meas, &settings, &name, &bytes)?;
             crate::report::write_fit(out, &file, &meas)?;
             file.save(&path)?;
             writeln!(out, "saved {}", path.display())?;
@@ -783,7 +738,8 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             if let Some(path) = fit_data {
                 let Measurements { ds, name, reg } =
                     measurements(Some(&path), &known, temperature, err)?;
-                let meas = ds.rejection_measurements(&reg, 400)?;
+                let meas =
+                    ds.rejection_measurements(&reg, np_transport::membrane_file::FIT_MAX_POINTS)?;
                 let f = fit(
                     &meas,
                     &FitOptions {

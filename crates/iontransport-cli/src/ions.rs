@@ -29,23 +29,7 @@ pub fn registry(ions: Option<&Path>) -> Result<IonRegistry> {
 /// own ions in `full`'s order.
 pub fn read_data(path: &Path, full: &IonRegistry) -> Result<(Dataset, IonRegistry)> {
     let ds = Dataset::read_csv(path, full).map_err(|e| unknown_ion_hint(e, full))?;
-    let present: Vec<&str> = ds
-        .ions
-        .iter()
-        .enumerate()
-        .filter(|&(j, _)| {
-            ds.samples
-                .iter()
-                .any(|s| s.feed[j] > 0.0 || s.points.iter().any(|p| p.permeate[j].is_some()))
-        })
-        .map(|(_, n)| n.as_str())
-        .collect();
-    let canonical = IonRegistry::canonical();
-    let reg = if present.iter().all(|n| canonical.get(n).is_some()) {
-        canonical
-    } else {
-        full.subset(&present)?
-    };
+    let reg = ds.model_registry(full)?;
     let ds = ds.restrict(&reg)?;
     Ok((ds, reg))
 }
@@ -71,8 +55,6 @@ pub fn unknown_ion_hint(e: np_transport::TransportError, full: &IonRegistry) -> 
 /// (the command line's `--temperature`).
 pub fn default_temperature(ds: &mut Dataset, t: Option<f64>) {
     if let Some(t) = t {
-        for s in ds.samples.iter_mut().filter(|s| s.temperature.is_none()) {
-            s.temperature = Some(t);
-        }
+        ds.fill_temperature(t);
     }
 }

@@ -31,7 +31,6 @@ pub mod ions;
 pub mod paths;
 pub mod report;
 pub mod reproduce;
-pub mod units;
 pub mod validate;
 
 pub use error::{CliError, Result};

@@ -7,8 +7,8 @@
 mod support;
 
 use ion_species::IonRegistry;
-use iontransport_cli::units::parse_feed;
 use np_transport::data::Dataset;
+use np_transport::quantities::parse_feed;
 use proptest::prelude::*;
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -902,11 +902,37 @@ impl Dataset {
         })
     }
 
-    /// Writes the data set as CSV in SI units, atomically (a temporary file in the same
-    /// folder, then a rename), so a crash never leaves a half-written file.
+    /// Writes the data set as CSV in SI units ([`Dataset::to_csv_string`]), atomically (a
+    /// temporary file in the same folder, then a rename), so a crash never leaves a
+    /// half-written file.
     pub fn write_csv(&self, path: &Path) -> Result<()> {
+        let text = self.to_csv_string().map_err(|e| match e {
+            TransportError::Io { message, .. } => TransportError::Io {
+                path: path.display().to_string(),
+                message,
+            },
+            other => other,
+        })?;
+        write_atomic(path, text.as_bytes())
+    }
+
+    /// The data set as the text of a CSV file in SI units (fluxes in m/s, concentrations in
+    /// mol/m^3, temperatures in K; intrinsic rejections as fractions), comments and the
+    /// synthetic mark first: what [`Dataset::from_csv_str`] reads back to the same data.
+    ///
+    /// ```
+    /// use ion_species::IonRegistry;
+    /// use np_transport::data::Dataset;
+    /// let reg = IonRegistry::canonical();
+    /// let text = "sample,Jv [LMH],feed:Na+ [mM],feed:Cl- [mM],rejection:Na+ [%]\ns,36,20,20,50\n";
+    /// let ds = Dataset::from_csv_str(text, &reg).unwrap();
+    /// let back = Dataset::from_csv_str(&ds.to_csv_string().unwrap(), &reg).unwrap();
+    /// assert_eq!(back.samples[0].points[0].flux, 1e-5);
+    /// assert_eq!(back.samples[0].points[0].permeate[0], Some(10.0));
+    /// ```
+    pub fn to_csv_string(&self) -> Result<String> {
         let io = |e: std::io::Error| TransportError::Io {
-            path: path.display().to_string(),
+            path: "(CSV text)".into(),
             message: e.to_string(),
         };
         let mut buf: Vec<u8> = Vec::new();
@@ -979,7 +1005,46 @@ impl Dataset {
             }
             w.flush().map_err(io)?;
         }
-        write_atomic(path, &buf)
+        String::from_utf8(buf).map_err(|e| TransportError::Io {
+            path: "(CSV text)".into(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Gives every sample that states no temperature the temperature `t` (K): data measured
+    /// at one known temperature that the file does not record.
+    pub fn fill_temperature(&mut self, t: f64) {
+        for s in self.samples.iter_mut().filter(|s| s.temperature.is_none()) {
+            s.temperature = Some(t);
+        }
+    }
+
+    /// The ions of the set that any sample uses (a feed or a measured value), in its order.
+    pub fn ions_present(&self) -> Vec<&str> {
+        self.ions
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| {
+                self.samples
+                    .iter()
+                    .any(|s| s.feed[j] > 0.0 || s.points.iter().any(|p| p.permeate[j].is_some()))
+            })
+            .map(|(_, n)| n.as_str())
+            .collect()
+    }
+
+    /// The registry models of this set are built on, from `full` (the registry it was read
+    /// with): the canonical eight when the set uses no other ion (the shipped models' ions, in
+    /// their order), otherwise the ions it uses in `full`'s order. [`Dataset::restrict`] to it
+    /// gives the set over those ions.
+    pub fn model_registry(&self, full: &IonRegistry) -> Result<IonRegistry> {
+        let present = self.ions_present();
+        let canonical = IonRegistry::canonical();
+        if present.iter().all(|n| canonical.get(n).is_some()) {
+            Ok(canonical)
+        } else {
+            Ok(full.subset(&present)?)
+        }
     }
 
     /// The same data over the ions of `reg` (every one of them must be among this set's

@@ -18,6 +18,7 @@ mod model;
 pub mod partition;
 pub mod posterior;
 pub mod progress;
+pub mod quantities;
 pub mod score;
 mod solver;
 mod transport;
@@ -30,7 +31,7 @@ pub use fit::{
     FitBounds, FitOptions, FitResult, ISOTHERM_REFERENCE, RejectionMeasurement, Starts, fit,
     isotherm_identifiable, residuals,
 };
-pub use membrane_file::MembraneFile;
+pub use membrane_file::{FitSettings, MembraneFile};
 pub use model::{
     Activity, ChargeModel, Conditions, LogNormalPores, MAX_CHARGE_DENSITY, Membrane, Polarisation,
     PoreScheme,

@@ -11,10 +11,10 @@
 
 use crate::data::write_atomic;
 use crate::error::{Result, TransportError};
-use crate::fit::{FitResult, ISOTHERM_REFERENCE};
+use crate::fit::{FitOptions, FitResult, ISOTHERM_REFERENCE, RejectionMeasurement, Starts, fit};
 use crate::interval::{IntervalSweep, sweep_with_intervals};
 use crate::model::{ChargeModel, Conditions, Membrane};
-use crate::posterior::ParameterSamples;
+use crate::posterior::{ParameterSamples, SamplingOptions, sample_parameters};
 use crate::solver::Dspmde;
 use ion_species::Composition;
 use serde::{Deserialize, Serialize};
@@ -93,7 +93,93 @@ pub fn fingerprint(bytes: &[u8]) -> String {
     format!("{h:016x}")
 }
 
+/// The most measurements a fit of a file uses (taken evenly through it:
+/// [`crate::data::Dataset::rejection_measurements`]), on the command line and in Python.
+pub const FIT_MAX_POINTS: usize = 400;
+
+/// How [`MembraneFile::fit`] fits a membrane to measurements (the `iontransport fit`
+/// command's options, with its defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitSettings {
+    /// Conditions of the measurements (temperature in K, polarisation film, activity model);
+    /// samples that state a temperature run at theirs.
+    pub conditions: Conditions,
+    /// Also fit the charge as a Freundlich isotherm X_d = a I^b of the feed's ionic strength,
+    /// from the constant-charge optimum (needs feeds of more than one ionic strength).
+    pub isotherm: bool,
+    /// Also fit the pore dielectric constant.
+    pub fit_dielectric: bool,
+    /// Model evaluations per start of the Levenberg-Marquardt search (default 300).
+    pub max_evaluations: usize,
+    /// Parameter samples kept for prediction intervals (default 200; 0: none kept).
+    pub samples: usize,
+    /// Seed of the parameter sampling (default 0).
+    pub seed: u64,
+}
+
+impl Default for FitSettings {
+    fn default() -> Self {
+        Self {
+            conditions: Conditions::default(),
+            isotherm: false,
+            fit_dielectric: false,
+            max_evaluations: 300,
+            samples: 200,
+            seed: 0,
+        }
+    }
+}
+
 impl MembraneFile {
+    /// Fits a membrane to `measurements` and returns it as a file: a multi-start fit of pore
+    /// radius, effective thickness and constant charge from the NF270-like membrane (X_d =
+    /// -40 mol/m^3), then, with [`FitSettings::isotherm`], the isotherm from that optimum,
+    /// then `samples` parameter samples for prediction intervals
+    /// ([`crate::posterior::sample_parameters`]). `data_name` and `data_bytes` name the
+    /// measurement file in the record (its fingerprint).
+    pub fn fit(
+        measurements: &[RejectionMeasurement],
+        settings: &FitSettings,
+        data_name: &str,
+        data_bytes: &[u8],
+    ) -> Result<Self> {
+        settings.conditions.validate()?;
+        let mut opts = FitOptions::new(
+            Membrane {
+                charge: ChargeModel::Constant(-40.0),
+                ..Membrane::nf270_like()
+            },
+            settings.conditions.clone(),
+        );
+        opts.fit_dielectric = settings.fit_dielectric;
+        opts.max_evaluations = settings.max_evaluations;
+        let mut f = fit(measurements, &opts)?;
+        if settings.isotherm {
+            // From the constant-charge optimum (b = 0): at least as good a fit.
+            opts.initial = f.membrane.clone();
+            opts.charge_isotherm = true;
+            opts.starts = Starts::Initial;
+            f = fit(measurements, &opts)?;
+        }
+        let uncertainty = if settings.samples > 0 {
+            let sampling = SamplingOptions {
+                samples: settings.samples,
+                seed: settings.seed,
+                ..SamplingOptions::default()
+            };
+            Some(sample_parameters(measurements, &opts, &f, &sampling)?)
+        } else {
+            None
+        };
+        Self::from_fit(
+            &f,
+            settings.conditions.clone(),
+            data_name,
+            data_bytes,
+            uncertainty,
+        )
+    }
+
     /// A membrane file for `membrane` at `conditions`, without a fit; both are checked.
     pub fn new(membrane: Membrane, conditions: Conditions) -> Result<Self> {
         Dspmde::new(membrane.clone(), conditions.clone())?;

@@ -202,6 +202,28 @@ impl Polarisation {
     pub fn from_mass_transfer(k: f64, d: f64) -> Self {
         Self::Film { thickness: d / k }
     }
+
+    /// The film of a mass-transfer coefficient `k` (m/s) measured for NaCl, as cells are
+    /// usually characterised: thickness D_NaCl / k with D_NaCl = 2 D+ D- / (D+ + D-) of the
+    /// registry's Na+ and Cl- at 25 °C (the Nernst-Hartley salt diffusivity, 1.61e-9 m^2/s).
+    ///
+    /// ```
+    /// use np_transport::Polarisation;
+    /// let Polarisation::Film { thickness } = Polarisation::from_nacl_mass_transfer(2e-5).unwrap() else { panic!() };
+    /// assert!((thickness - 1.61e-9 / 2e-5).abs() < 1e-6);
+    /// ```
+    pub fn from_nacl_mass_transfer(k: f64) -> Result<Self> {
+        if !(k.is_finite() && k > 0.0) {
+            return Err(TransportError::InvalidParameter {
+                name: "mass_transfer_coefficient",
+                value: k,
+                reason: "must be a positive finite m/s",
+            });
+        }
+        let reg = ion_species::IonRegistry::canonical();
+        let (dp, dm) = (reg.parse("Na+")?.diffusivity, reg.parse("Cl-")?.diffusivity);
+        Ok(Self::from_mass_transfer(k, 2.0 * dp * dm / (dp + dm)))
+    }
 }
 
 /// Activity model used in the partitioning (Donnan) equations. Both Davies forms use

@@ -1,10 +1,11 @@
-//! Quantities with units on the command line, the way the CSV format writes them: fluxes
+//! Quantities written as text with units, the way the CSV format writes them (the command
+//! line's options, the Python package's arguments): fluxes
 //! (`3e-5 m/s`, `20 LMH`, `20 L/m2/h`, `5.6 um/s`), pressures (`10 bar`, `1 MPa`, `150 psi`),
 //! lengths (`0.45 nm`, `1.3 um`) and feeds (`Na+=20 mM, SO4 2-=10 mM`). Every value becomes SI
 //! (m/s, Pa, m, mol/m^3) here and nowhere else.
 
+use crate::units;
 use ion_species::{Composition, ConcentrationUnit, IonRegistry};
-use np_transport::units;
 
 /// Splits `"20 LMH"` / `"20LMH"` / `"20"` into the number and the (possibly empty) unit.
 fn number_and_unit(text: &str) -> Result<(f64, &str), String> {
@@ -81,7 +82,7 @@ pub fn parse_pressure(text: &str) -> Result<f64, String> {
 
 /// A membrane charge density X_d, mol/m^3 (signed): a bare number is mol/m^3; or with a molar
 /// unit (`-40 mM`, `-0.04 M`, `-40 mol/m3`). Mass units are refused (a fixed charge has no
-/// molar mass), and so is |X_d| above [`np_transport::MAX_CHARGE_DENSITY`].
+/// molar mass), and so is |X_d| above [`crate::MAX_CHARGE_DENSITY`].
 pub fn parse_charge(text: &str) -> Result<f64, String> {
     let (v, unit) = number_and_unit(text)?;
     let x = if unit.is_empty() {
@@ -97,10 +98,10 @@ pub fn parse_charge(text: &str) -> Result<f64, String> {
             u => u.to_si(v, &IonRegistry::canonical().ions()[0]),
         }
     };
-    if x.abs() > np_transport::MAX_CHARGE_DENSITY {
+    if x.abs() > crate::MAX_CHARGE_DENSITY {
         return Err(format!(
             "charge {text} = {x:e} mol/m3 is beyond +-{:e} mol/m3 (10 mol/L of fixed charge; fitted NF charges are tens to a few thousand mol/m3)",
-            np_transport::MAX_CHARGE_DENSITY
+            crate::MAX_CHARGE_DENSITY
         ));
     }
     Ok(x)
@@ -197,6 +198,38 @@ pub fn parse_feed(
     Composition::from_units(reg, &refs, ConcentrationUnit::MolPerM3).map_err(|e| e.to_string())
 }
 
+/// A feed electroneutral only to rounding, balanced as the CSV reader balances such feeds
+/// ([`crate::data::balance_rounded`]): cations scaled by 1 - q and anions by 1 + q, q the
+/// relative imbalance (at most [`crate::data::FEED_CHARGE_TOLERANCE`]). Returns the feed (the
+/// same one when it balanced to 1e-9 already) and q; a larger imbalance or a feed without
+/// charge is an error that says so.
+pub fn balance_feed(reg: &IonRegistry, feed: &Composition) -> Result<(Composition, f64), String> {
+    let mut v: Vec<f64> = reg
+        .ions()
+        .iter()
+        .map(|i| {
+            feed.iter()
+                .find(|(j, _)| j.name == i.name)
+                .map_or(0.0, |(_, c)| c)
+        })
+        .collect();
+    if v.iter().all(|c| *c == 0.0) {
+        return Err("every concentration is zero".into());
+    }
+    match crate::data::balance_rounded(reg.ions(), &mut v) {
+        Ok(0.0) => Ok((feed.clone(), 0.0)),
+        Ok(q) => Ok((
+            Composition::from_vector(reg, &v, false).map_err(|e| e.to_string())?,
+            q,
+        )),
+        Err(q) => Err(format!(
+            "the feed is not electroneutral: {:.2} % of the total charge is unbalanced (up to {} % is accepted as rounding); add the counter-ion",
+            100.0 * q.abs(),
+            100.0 * crate::data::FEED_CHARGE_TOLERANCE
+        )),
+    }
+}
+
 /// How a concentration unit is written in messages.
 fn unit_text(u: ConcentrationUnit) -> &'static str {
     match u {
@@ -211,6 +244,28 @@ fn unit_text(u: ConcentrationUnit) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feeds_are_balanced_to_rounding_and_refused_beyond() {
+        let reg = IonRegistry::extended();
+        let exact = parse_feed(&reg, "Na+=20, Cl-=20", ConcentrationUnit::MolPerM3).unwrap();
+        let (same, q) = balance_feed(&reg, &exact).unwrap();
+        assert_eq!((same, q), (exact, 0.0));
+        // 20.01 against 20: q = 0.01 / 40.01, cations scaled down and anions up by it.
+        let rounded = parse_feed(&reg, "Na+=20.01, Cl-=20", ConcentrationUnit::MolPerM3).unwrap();
+        let (b, q) = balance_feed(&reg, &rounded).unwrap();
+        assert!((q - 0.01 / 40.01).abs() < 1e-15);
+        assert!(b.charge_balance().abs() < 1e-12);
+        assert!((b.get("Na+").unwrap() - 20.01 * (1.0 - q)).abs() < 1e-12);
+        let bad = parse_feed(&reg, "Na+=20, Cl-=10", ConcentrationUnit::MolPerM3).unwrap();
+        assert!(
+            balance_feed(&reg, &bad)
+                .unwrap_err()
+                .contains("not electroneutral")
+        );
+        let zero = parse_feed(&reg, "Na+=0, Cl-=0", ConcentrationUnit::MolPerM3).unwrap();
+        assert!(balance_feed(&reg, &zero).unwrap_err().contains("zero"));
+    }
 
     #[test]
     fn fluxes_in_every_unit_agree() {

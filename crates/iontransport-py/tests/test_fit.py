@@ -1,0 +1,108 @@
+"""Fitting from Python: data in, a membrane file out, predictions with intervals anywhere."""
+
+import numpy as np
+import pytest
+
+import iontransport as it
+
+TRUE = it.Membrane(pore_radius="0.5 nm", effective_thickness="2 um", charge=-25)
+FEEDS = {
+    "a": {"Na+": 10, "Cl-": 10},
+    "b": {"Mg2+": 10, "Cl-": 20},
+    "c": {"Na+": 20, "SO4 2-": 10},
+    "d": {"Na+": 5, "Mg2+": 5, "Cl-": 5, "SO4 2-": 5},
+}
+FLUXES = np.array([5, 10, 20, 40]) * 1e-6
+
+
+def synthetic_columns(model=TRUE):
+    """Rejections the true membrane gives, as CSV-format columns."""
+    d = it.Dspmde(model)
+    cols = {"sample": [], "Jv [m/s]": []}
+    ions = ["Na+", "Mg^2+", "Cl-", "SO4^2-"]
+    for i in ions:
+        cols[f"feed:{i} [mol/m3]"] = []
+        cols[f"rejection:{i} [-]"] = []
+    for name, feed in FEEDS.items():
+        s = d.sweep(feed, fluxes=FLUXES)
+        c = it.Composition(feed)
+        for k, jv in enumerate(s.fluxes):
+            cols["sample"].append(name)
+            cols["Jv [m/s]"].append(jv)
+            for i in ions:
+                present = i in s.ions
+                cols[f"feed:{i} [mol/m3]"].append(c[i] if present else np.nan)
+                cols[f"rejection:{i} [-]"].append(
+                    s.rejection[k, s.ions.index(i)] if present else None)
+    return cols
+
+
+def test_fit_recovers_the_membrane_and_round_trips(tmp_path):
+    data = it.Dataset.from_dict(synthetic_columns(), comments=["simulated by the test"])
+    assert data.basis == "observed" and len(data) == 4
+    f = it.fit(data, samples=20, seed=1)
+    m = f.membrane
+    assert m.pore_radius == pytest.approx(0.5e-9, rel=1e-4)
+    assert m.effective_thickness == pytest.approx(2e-6, rel=1e-3)
+    assert m.charge == pytest.approx(-25.0, rel=1e-3)
+    assert f.rmse < 1e-6
+    names = [p.name for p in f.parameters]
+    assert names == ["pore_radius", "effective_thickness", "charge"]
+    assert f.correlation.shape == (3, 3)
+    np.testing.assert_allclose(np.diag(f.correlation), 1.0)
+    assert f.has_intervals
+    # The file round trip: the same membrane, the same predictions.
+    path = tmp_path / "membrane.json"
+    f.save(path)
+    g = it.MembraneFile.load(path)
+    new_feed = {"NaCl": 15, "MgSO4": 3}
+    a = f.predict(new_feed, points=3)
+    b = g.predict(new_feed, points=3)
+    np.testing.assert_array_equal(a.rejection, b.rejection)
+    truth = it.Dspmde(TRUE).sweep(new_feed, points=3)
+    np.testing.assert_allclose(a.rejection, truth.rejection, atol=1e-4)
+    # Intervals bracket the prediction.
+    p = g.predict(new_feed, points=3, interval=0.9)
+    assert p.level == 0.9
+    assert np.all(p.lower <= p.rejection + 1e-12) and np.all(p.rejection <= p.upper + 1e-12)
+    # Scored on its own data: errors near zero, everything inside.
+    s = g.score(data)
+    assert s.by_ion[-1].rmse < 1e-5
+
+
+def test_fit_from_a_path_equals_the_command_line(cli, tmp_path):
+    data = it.Dataset.from_dict(synthetic_columns())
+    csv = tmp_path / "lab.csv"
+    data.write_csv(csv)
+    out = tmp_path / "cli.json"
+    cli("fit", "--data", str(csv), "--out", str(out), "--samples", "20")
+    theirs = it.MembraneFile.load(out)
+    ours = it.fit(csv, samples=20)
+    for a, b in zip(ours.parameters, theirs.parameters):
+        assert a.name == b.name
+        assert a.value == b.value
+    assert ours.data == theirs.data
+
+
+def test_dataset_dict_round_trip(repo):
+    d = it.Dataset.read_csv(repo / "data" / "measurements" / "fdl2021-nf270.csv")
+    assert d.basis == "intrinsic"
+    cols = d.to_dict()
+    assert "intrinsic_rejection:NO3- [-]" in cols
+    back = it.Dataset.from_dict(cols, comments=d.comments)
+    assert back.to_csv() == d.to_csv()
+    assert it.Dataset.from_csv(d.to_csv()).to_csv() == d.to_csv()
+    # Percentages and other units in the headers.
+    pct = it.Dataset.from_dict({
+        "sample": ["s", "s"], "Jv [LMH]": [18, 36],
+        "feed:NaCl [mM]": [20, 20], "rejection:Na+ [%]": [40, 60],
+    })
+    cols = pct.to_dict()
+    np.testing.assert_allclose(cols["Jv [m/s]"], [5e-6, 1e-5])
+    np.testing.assert_allclose(cols["permeate:Na+ [mol/m3]"], [12, 8])
+    assert np.isnan(cols["permeate:Cl- [mol/m3]"]).all()
+
+
+def test_dict_columns_of_unequal_length_are_refused():
+    with pytest.raises(it.InputError, match="values"):
+        it.Dataset.from_dict({"sample": ["a", "a"], "Jv [m/s]": [1e-5]})
