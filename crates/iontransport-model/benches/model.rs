@@ -147,14 +147,19 @@ fn bench(c: &mut Criterion) {
             },
         );
     }
-    // Inference of 32 feeds, one after another, trained weights.
-    let feeds: Vec<Composition> = data.dataset.samples[..32]
-        .iter()
-        .map(|s| Composition::from_vector(&reg, &s.feed, false).unwrap())
+    // Inference with trained weights: the brackish feed, and 32 feeds one after another (it
+    // diluted and concentrated x 0.25 .. x 4, geometric), as tools/python_bench.py builds them.
+    let v = feed.to_vector(&reg).unwrap();
+    let feeds: Vec<Composition> = (0..32)
+        .map(|k| {
+            let s = 0.25 * 16f64.powf(k as f64 / 31.0);
+            let scaled: Vec<f64> = v.iter().map(|c| c * s).collect();
+            Composition::from_vector(&reg, &scaled, false).unwrap()
+        })
         .collect();
     let grid = flux_grid(1.7e-5, 10);
     c.bench_function("inference, trained weights: 1 feed, 10 fluxes", |b| {
-        b.iter(|| shipped.predict(black_box(&feeds[0]), &grid).unwrap())
+        b.iter(|| shipped.predict(black_box(&feed), &grid).unwrap())
     });
     c.bench_function("inference, trained weights: 32 feeds, 10 fluxes", |b| {
         b.iter(|| {
