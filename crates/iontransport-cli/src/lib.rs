@@ -6,7 +6,7 @@
 //! or use a model, and plotting and argument parsing stay out of their dependency trees.
 //!
 //! Units: SI inside (mol/m^3, m/s, Pa, m); the command line accepts units on every value
-//! ([`units`]).
+//! (parsed by [`np_transport::quantities`]).
 //!
 //! ```
 //! use clap::Parser;
