@@ -7,6 +7,7 @@
 # `cargo test --workspace` only the PyO3 layer compiles here. The tests compare with the
 # command line of this checkout (target/debug/iontransport, built if missing).
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1
 cd "$(dirname "$0")/.."
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

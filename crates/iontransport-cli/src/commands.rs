@@ -682,11 +682,10 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 measurements(Some(&data), &known, temperature, err)?;
             let meas =
                 ds.rejection_measurements(&reg, np_transport::membrane_file::FIT_MAX_POINTS)?;
-            let polarisation = match (film_thickness, mass_transfer) {
-                (Some(thickness), _) => np_transport::Polarisation::Film { thickness },
-                (None, Some(k)) => np_transport::Polarisation::from_nacl_mass_transfer(k)?,
-                (None, None) => np_transport::Polarisation::Off,
-            };
+            let polarisation = np_transport::Polarisation::from_film_or_mass_transfer(
+                film_thickness,
+                mass_transfer,
+            )?;
             let settings = FitSettings {
                 conditions: Conditions {
                     polarisation,

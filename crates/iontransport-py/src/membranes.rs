@@ -6,14 +6,15 @@ use crate::data::PyDataset;
 use crate::errors::{IntoPy, input};
 use crate::ions::{PyRegistry, feed_arg};
 use crate::physics::{
-    DEFAULT_FLUX_MAX, DEFAULT_POINTS, PyConditions, PyDspmde, PyMembrane, sweep_fluxes,
+    DEFAULT_FLUX_MAX, DEFAULT_POINTS, PyConditions, PyDspmde, PyMembrane, polarisation,
+    sweep_fluxes,
 };
 use crate::quantity;
 use crate::results::PyPrediction;
 use crate::scores::PyScores;
 use np_transport::membrane_file::{FIT_MAX_POINTS, FittedParameter};
 use np_transport::score::score_membrane;
-use np_transport::{Conditions, FitSettings, MembraneFile, Polarisation};
+use np_transport::{Conditions, FitSettings, MembraneFile};
 use numpy::PyArray2;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -48,6 +49,14 @@ impl Interval {
             return Err(input(format!("interval level {l} is not in (0, 1)")));
         }
         Ok(Self::Level(l))
+    }
+
+    /// A `score` argument: None means "auto".
+    pub fn score_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        match obj {
+            None => Ok(Self::Auto),
+            Some(i) => Self::from_arg(Some(i)),
+        }
     }
 
     /// The level to use when intervals are `available`.
@@ -264,11 +273,7 @@ impl PyMembraneFile {
         data: &PyDataset,
         interval: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyScores> {
-        let interval = match interval {
-            None => Interval::Auto,
-            Some(i) => Interval::from_arg(Some(i))?,
-        };
-        let level = interval.level(self.has_samples());
+        let level = Interval::score_arg(interval)?.level(self.has_samples());
         let scored = py
             .detach(|| score_membrane(&self.inner, &data.data, &data.registry, level))
             .py_err()?;
@@ -336,14 +341,7 @@ pub fn fit(
     if max_evaluations == 0 {
         return Err(input("max_evaluations must be at least 1"));
     }
-    let polarisation = match (film_thickness, mass_transfer) {
-        (Some(_), Some(_)) => return Err(input("give film_thickness or mass_transfer, not both")),
-        (Some(l), None) => Polarisation::Film {
-            thickness: quantity::length(l, "film_thickness")?,
-        },
-        (None, Some(k)) => Polarisation::from_nacl_mass_transfer(k).py_err()?,
-        (None, None) => Polarisation::Off,
-    };
+    let polarisation = polarisation(film_thickness, mass_transfer)?;
     let settings = FitSettings {
         conditions: Conditions {
             polarisation,

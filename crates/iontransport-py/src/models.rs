@@ -48,6 +48,14 @@ fn default_flux_max(m: &IonModel) -> f64 {
         .map_or(DEFAULT_FLUX_MAX, |d| d.flux_max)
 }
 
+/// Whether a model file records its error on unseen feeds (what intervals need).
+fn records_scatter(m: &IonModel) -> bool {
+    m.config
+        .domain
+        .as_ref()
+        .is_some_and(|d| d.scatter.is_some())
+}
+
 /// The models of a `models` argument: one `Model` or a list of them.
 fn members(models: &Bound<'_, PyAny>) -> PyResult<Vec<IonModel>> {
     if let Ok(m) = models.cast::<PyModel>() {
@@ -133,11 +141,7 @@ impl PyModel {
     /// Whether the file records its error on unseen feeds (what intervals need).
     #[getter]
     fn has_intervals(&self) -> bool {
-        self.inner
-            .config
-            .domain
-            .as_ref()
-            .is_some_and(|d| d.scatter.is_some())
+        records_scatter(&self.inner)
     }
     /// Number of trained parameters.
     #[getter]
@@ -282,17 +286,8 @@ pub fn score_models(
     interval: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyScores> {
     let models = members(models)?;
-    let available = models.iter().all(|m| {
-        m.config
-            .domain
-            .as_ref()
-            .is_some_and(|d| d.scatter.is_some())
-    });
-    let interval = match interval {
-        None => Interval::Auto,
-        Some(i) => Interval::from_arg(Some(i))?,
-    };
-    let level = interval.level(available);
+    let available = models.iter().all(records_scatter);
+    let level = Interval::score_arg(interval)?.level(available);
     let scored = py
         .detach(|| {
             score_sweeps(&data.data, &data.registry, |first, fluxes| {

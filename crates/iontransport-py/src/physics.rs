@@ -155,16 +155,7 @@ impl PyConditions {
         } else {
             Conditions::default().at_temperature(t).py_err()?
         };
-        inner.polarisation = match (film_thickness, mass_transfer) {
-            (Some(_), Some(_)) => {
-                return Err(input("give film_thickness or mass_transfer, not both"));
-            }
-            (Some(l), None) => Polarisation::Film {
-                thickness: quantity::length(l, "film_thickness")?,
-            },
-            (None, Some(k)) => Polarisation::from_nacl_mass_transfer(k).py_err()?,
-            (None, None) => Polarisation::Off,
-        };
+        inner.polarisation = polarisation(film_thickness, mass_transfer)?;
         inner.activity = match activity.to_ascii_lowercase().as_str() {
             "ideal" => Activity::Ideal,
             "davies" => Activity::Davies,
@@ -205,6 +196,18 @@ impl PyConditions {
             c.temperature, c.activity, c.scheme
         )
     }
+}
+
+/// The polarisation film of `film_thickness` (m or text) or `mass_transfer` (m/s, measured
+/// for NaCl), or none.
+pub fn polarisation(
+    film_thickness: Option<&Bound<'_, PyAny>>,
+    mass_transfer: Option<f64>,
+) -> PyResult<Polarisation> {
+    let film = film_thickness
+        .map(|l| quantity::length(l, "film_thickness"))
+        .transpose()?;
+    Polarisation::from_film_or_mass_transfer(film, mass_transfer).py_err()
 }
 
 /// One solved operating point: every array over the feed's ions (`ions`), concentrations in

@@ -203,6 +203,25 @@ impl Polarisation {
         Self::Film { thickness: d / k }
     }
 
+    /// The film given either way: by its thickness (m), or by a mass-transfer coefficient
+    /// measured for NaCl (m/s, [`Polarisation::from_nacl_mass_transfer`]); neither: no film.
+    /// Both is an error (they would contradict each other).
+    pub fn from_film_or_mass_transfer(
+        film_thickness: Option<f64>,
+        mass_transfer: Option<f64>,
+    ) -> Result<Self> {
+        match (film_thickness, mass_transfer) {
+            (Some(_), Some(k)) => Err(TransportError::InvalidParameter {
+                name: "mass_transfer_coefficient",
+                value: k,
+                reason: "give a film thickness or a mass-transfer coefficient, not both",
+            }),
+            (Some(thickness), None) => Ok(Self::Film { thickness }),
+            (None, Some(k)) => Self::from_nacl_mass_transfer(k),
+            (None, None) => Ok(Self::Off),
+        }
+    }
+
     /// The film of a mass-transfer coefficient `k` (m/s) measured for NaCl, as cells are
     /// usually characterised: thickness D_NaCl / k with D_NaCl = 2 D+ D- / (D+ + D-) of the
     /// registry's Na+ and Cl- at 25 °C (the Nernst-Hartley salt diffusivity, 1.61e-9 m^2/s).
