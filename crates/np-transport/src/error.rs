@@ -71,6 +71,26 @@ pub enum TransportError {
         /// The integrator's error.
         source: neural_ode::OdeError,
     },
+    /// A solution–diffusion–electromigration model has no permeance for an ion of the feed.
+    #[error(
+        "no permeance for {ion}: the SDEM needs one for every ion of the feed (it has permeances for {known})"
+    )]
+    MissingPermeance {
+        /// The ion of the feed.
+        ion: String,
+        /// The ions the model has permeances for, comma-separated.
+        known: String,
+    },
+    /// An ion permeance that is not finite or outside the range a membrane can have.
+    #[error(
+        "invalid permeance of {ion}: {value:e} m/s (must be finite and within [1e-12, 1e-2] m/s; permeances are in m/s, 1 um/s = 1e-6 m/s)"
+    )]
+    InvalidPermeance {
+        /// The ion.
+        ion: String,
+        /// The permeance given, m/s.
+        value: f64,
+    },
     /// An error from ion-species.
     #[error(transparent)]
     Species(#[from] ion_species::SpeciesError),

@@ -55,6 +55,19 @@ impl RejectionMeasurement {
         }
     }
 
+    /// Errors for intrinsic rejections compared with a model under a polarisation film (they
+    /// say nothing about the film).
+    pub fn check_basis(&self, conditions: &Conditions) -> Result<()> {
+        if self.basis == crate::data::RejectionBasis::Intrinsic
+            && conditions.polarisation != crate::model::Polarisation::Off
+        {
+            return Err(TransportError::Fit(
+                "intrinsic rejections (relative to the membrane wall) cannot be compared with a model that has a polarisation film: fit with Polarisation::Off (the feed then stands for the wall concentration), or give observed rejections".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The model and feed this measurement is compared with: `model` itself, or at the
     /// measurement's own temperature. Errors for intrinsic rejections under a polarisation
     /// film (they say nothing about the film) and for temperatures outside the water
@@ -63,13 +76,7 @@ impl RejectionMeasurement {
         &'a self,
         model: &'a Dspmde,
     ) -> Result<(Cow<'a, Dspmde>, Cow<'a, Composition>)> {
-        if self.basis == crate::data::RejectionBasis::Intrinsic
-            && model.conditions.polarisation != crate::model::Polarisation::Off
-        {
-            return Err(TransportError::Fit(
-                "intrinsic rejections (relative to the membrane wall) cannot be compared with a model that has a polarisation film: fit with Polarisation::Off (the feed then stands for the wall concentration), or give observed rejections".into(),
-            ));
-        }
+        self.check_basis(&model.conditions)?;
         match self.temperature {
             Some(t) if t != model.conditions.temperature => Ok((
                 Cow::Owned(model.at_temperature(t)?),
@@ -267,7 +274,7 @@ impl Box {
     }
 
     /// Fraction of the interval from the nearer bound (0 = at a bound).
-    fn margin(&self, x: &[f64]) -> Vec<f64> {
+    pub(crate) fn margin(&self, x: &[f64]) -> Vec<f64> {
         x.iter()
             .zip(&self.ranges)
             .map(|(v, &(lo, hi, log))| {
@@ -282,10 +289,13 @@ impl Box {
     }
 }
 
+/// Residuals of a model at natural parameters x (in a [`Box`]), or None where the model
+/// cannot be solved there. Every fit of this crate (DSPM-DE, SDEM) searches through one.
+pub(crate) type Evaluate<'a> = dyn Fn(&[f64]) -> Option<Vec<f64>> + Sync + 'a;
+
 /// The least-squares problem in unbounded variables theta (logistic maps onto the box).
 struct Problem<'a> {
-    data: &'a [RejectionMeasurement],
-    opts: &'a FitOptions,
+    eval: &'a Evaluate<'a>,
     bounds: &'a Box,
     n_obs: usize,
     theta: DVector<f64>,
@@ -313,16 +323,10 @@ pub(crate) fn membrane_of(opts: &FitOptions, x: &[f64]) -> Membrane {
 }
 
 impl Problem<'_> {
-    fn membrane(&self, theta: &DVector<f64>) -> Membrane {
-        membrane_of(self.opts, &self.bounds.to_natural(theta))
-    }
-
     /// Residuals at theta, or None where the model cannot be solved.
     fn solve(&mut self, theta: &DVector<f64>) -> Option<DVector<f64>> {
         self.evaluations += 1;
-        residuals(self.data, &self.membrane(theta), &self.opts.conditions)
-            .ok()
-            .map(DVector::from_vec)
+        (self.eval)(&self.bounds.to_natural(theta)).map(DVector::from_vec)
     }
 }
 
@@ -388,6 +392,18 @@ pub fn residuals(
     conditions: &Conditions,
 ) -> Result<Vec<f64>> {
     let model = Dspmde::new(membrane.clone(), conditions.clone())?;
+    residuals_with(data, |m, fluxes| {
+        let (model, feed) = m.model_and_feed(&model)?;
+        model.sweep(&feed, fluxes)
+    })
+}
+
+/// Residuals model - measured for every (measurement, ion), in order, with any transport
+/// model: `sweep(first measurement of a feed, its sorted fluxes)` solves one feed's points.
+pub(crate) fn residuals_with(
+    data: &[RejectionMeasurement],
+    sweep: impl Fn(&RejectionMeasurement, &[f64]) -> Result<Vec<OperatingPoint>> + Sync,
+) -> Result<Vec<f64>> {
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for (k, m) in data.iter().enumerate() {
         let same = |g: &Vec<usize>| {
@@ -403,9 +419,8 @@ pub fn residuals(
         .into_par_iter()
         .map(|mut g| {
             g.sort_by(|&a, &b| data[a].flux.total_cmp(&data[b].flux));
-            let (model, feed) = data[g[0]].model_and_feed(&model)?;
             let fluxes: Vec<f64> = g.iter().map(|&k| data[k].flux).collect();
-            let points = model.sweep(&feed, &fluxes)?;
+            let points = sweep(&data[g[0]], &fluxes)?;
             Ok(g.into_iter().zip(points).collect())
         })
         .collect::<Result<_>>()?;
@@ -496,8 +511,7 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_> {
     fn jacobian(&self) -> Option<DMatrix<f64>> {
         let r0 = self.residuals.clone()?;
         let mut probe = Problem {
-            data: self.data,
-            opts: self.opts,
+            eval: self.eval,
             bounds: self.bounds,
             n_obs: self.n_obs,
             theta: self.theta.clone(),
@@ -514,11 +528,11 @@ impl LeastSquaresProblem<f64, Dyn, Dyn> for Problem<'_> {
 }
 
 /// One start's outcome.
-struct Run {
-    x: Vec<f64>,
-    residuals: DVector<f64>,
-    ssr: f64,
-    evaluations: usize,
+pub(crate) struct Run {
+    pub(crate) x: Vec<f64>,
+    pub(crate) residuals: DVector<f64>,
+    pub(crate) ssr: f64,
+    pub(crate) evaluations: usize,
 }
 
 /// Whether `data` can determine a Freundlich charge isotherm X_d = X_ref (I/I_ref)^b: it
@@ -579,49 +593,20 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
         initial.push(opts.initial.pore_dielectric);
     }
     let starts = start_points(opts, &bounds, &initial);
-    let runs: Vec<Option<Run>> = starts
-        .par_iter()
-        .map(|x| run(data, opts, &bounds, n_obs, x))
-        .collect();
-    let evaluations: usize = runs.iter().flatten().map(|r| r.evaluations).sum();
-    let converged: Vec<&Run> = runs.iter().flatten().collect();
-    // Ties keep the earliest start, so the result does not depend on thread timing.
-    let best = converged
-        .iter()
-        .copied()
-        .reduce(|a, b| if b.ssr < a.ssr { b } else { a })
-        .ok_or_else(|| {
-            TransportError::Fit(format!(
-                "no start converged ({} starts within the bounds {}); check the data, \
-                 the conditions or widen the bounds",
-                starts.len(),
-                names
-                    .iter()
-                    .zip(&bounds.ranges)
-                    .map(|(n, (lo, hi, _))| format!("{n} {lo:.3e}..{hi:.3e}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })?;
+    let eval = |x: &[f64]| residuals(data, &membrane_of(opts, x), &opts.conditions).ok();
+    let found = search(&eval, &bounds, n_obs, &starts, opts.max_evaluations, &names)?;
+    let best = &found.best;
     let margin_best = bounds.margin(&best.x);
-    let agreeing_starts =
-        converged
-            .iter()
-            .filter(|r| {
-                r.ssr <= best.ssr * 1.01 + 1e-14
-                    && r.x.iter().zip(&best.x).zip(&bounds.ranges).all(
-                        |((a, b), &(lo, hi, log))| {
-                            let d = if log {
-                                (a.ln() - b.ln()).abs() / (hi.ln() - lo.ln())
-                            } else {
-                                (a - b).abs() / (hi - lo)
-                            };
-                            d < 0.02
-                        },
-                    )
-            })
-            .count();
-    let (se, correlation) = uncertainty(data, opts, &best.x, &best.residuals, n_obs, n_par)?;
+    // Per parameter: logarithmic (r_p, Δx, ε_p) or linear with a scale (X: 100, b: 1).
+    let kinds: Vec<Option<f64>> = names
+        .iter()
+        .map(|n| match *n {
+            "charge" => Some(100.0),
+            "charge_exponent" => Some(1.0),
+            _ => None,
+        })
+        .collect();
+    let (se, correlation) = uncertainty(&eval, &best.x, &best.residuals, n_obs, &kinds, &names)?;
     let membrane = membrane_of(opts, &best.x);
     let at_bound = margin_best
         .iter()
@@ -641,10 +626,10 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
         membrane,
         rmse: (best.ssr / n_obs as f64).sqrt(),
         residuals: best.residuals.iter().copied().collect(),
-        evaluations,
+        evaluations: found.evaluations,
         starts: starts.len(),
-        converged_starts: converged.len(),
-        agreeing_starts,
+        converged_starts: found.converged,
+        agreeing_starts: found.agreeing,
     })
 }
 
@@ -743,19 +728,92 @@ fn start_points(opts: &FitOptions, bounds: &Box, initial: &[f64]) -> Vec<Vec<f64
     out
 }
 
+/// What a multi-start search found: the best run, and how the starts went.
+pub(crate) struct Search {
+    pub(crate) best: Run,
+    pub(crate) evaluations: usize,
+    pub(crate) converged: usize,
+    /// Converged starts that reached the best fit (SSR within 1 % and every parameter within
+    /// 2 % of its interval).
+    pub(crate) agreeing: usize,
+}
+
+/// Levenberg–Marquardt from every start (in parallel); the best converged run. Fails, naming
+/// the bounds, when no start converges.
+pub(crate) fn search(
+    eval: &Evaluate,
+    bounds: &Box,
+    n_obs: usize,
+    starts: &[Vec<f64>],
+    max_evaluations: usize,
+    names: &[&str],
+) -> Result<Search> {
+    let runs: Vec<Option<Run>> = starts
+        .par_iter()
+        .map(|x| run(eval, bounds, n_obs, x, max_evaluations))
+        .collect();
+    let evaluations: usize = runs.iter().flatten().map(|r| r.evaluations).sum();
+    let converged: Vec<&Run> = runs.iter().flatten().collect();
+    // Ties keep the earliest start, so the result does not depend on thread timing.
+    let best = converged
+        .iter()
+        .copied()
+        .reduce(|a, b| if b.ssr < a.ssr { b } else { a })
+        .ok_or_else(|| {
+            TransportError::Fit(format!(
+                "no start converged ({} starts within the bounds {}); check the data, \
+                 the conditions or widen the bounds",
+                starts.len(),
+                names
+                    .iter()
+                    .zip(&bounds.ranges)
+                    .map(|(n, (lo, hi, _))| format!("{n} {lo:.3e}..{hi:.3e}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+    let agreeing =
+        converged
+            .iter()
+            .filter(|r| {
+                r.ssr <= best.ssr * 1.01 + 1e-14
+                    && r.x.iter().zip(&best.x).zip(&bounds.ranges).all(
+                        |((a, b), &(lo, hi, log))| {
+                            let d = if log {
+                                (a.ln() - b.ln()).abs() / (hi.ln() - lo.ln())
+                            } else {
+                                (a - b).abs() / (hi - lo)
+                            };
+                            d < 0.02
+                        },
+                    )
+            })
+            .count();
+    Ok(Search {
+        best: Run {
+            x: best.x.clone(),
+            residuals: best.residuals.clone(),
+            ssr: best.ssr,
+            evaluations: best.evaluations,
+        },
+        evaluations,
+        converged: converged.len(),
+        agreeing,
+    })
+}
+
 /// One Levenberg–Marquardt run from `x`; None if the model cannot be solved there or the
 /// optimiser does not converge.
 fn run(
-    data: &[RejectionMeasurement],
-    opts: &FitOptions,
+    eval: &Evaluate,
     bounds: &Box,
     n_obs: usize,
     x: &[f64],
+    max_evaluations: usize,
 ) -> Option<Run> {
     let theta0 = bounds.to_theta(x);
     let mut problem = Problem {
-        data,
-        opts,
+        eval,
         bounds,
         n_obs,
         theta: theta0.clone(),
@@ -766,7 +824,7 @@ fn run(
     problem.set_params(&theta0);
     let n_par = x.len();
     let (problem, report) = LevenbergMarquardt::new()
-        .with_patience(opts.max_evaluations.max(10) / (n_par + 1))
+        .with_patience(max_evaluations.max(10) / (n_par + 1))
         .minimize(problem);
     if !report.termination.was_successful() {
         return None;
@@ -784,29 +842,22 @@ fn run(
     })
 }
 
-/// Standard errors and correlations in the natural parameters (ln r_p, ln Δx, X/100, [b],
-/// [ln ε_p] for the differences, then mapped back), or a typed error when J^T J is singular.
-fn uncertainty(
-    data: &[RejectionMeasurement],
-    opts: &FitOptions,
+/// Standard errors and correlations of the parameters `x` from central differences of the
+/// residuals, covariance sigma^2 (J^T J)^-1 with sigma^2 = SSR / (m - p). `kinds` says per
+/// parameter how it is differenced: None, in its logarithm; Some(scale), linearly in x/scale.
+/// A typed error names the parameters when J^T J is singular.
+pub(crate) fn uncertainty(
+    eval: &Evaluate,
     x: &[f64],
     r0: &DVector<f64>,
     n_obs: usize,
-    n_par: usize,
+    kinds: &[Option<f64>],
+    names: &[&str],
 ) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
-    // Per parameter: logarithmic (r_p, Δx, ε_p) or linear with a scale (X: 100, b: 1).
-    let names = names(opts);
-    let kinds: Vec<Option<f64>> = names
-        .iter()
-        .map(|n| match *n {
-            "charge" => Some(100.0),
-            "charge_exponent" => Some(1.0),
-            _ => None,
-        })
-        .collect();
+    let n_par = x.len();
     let to_x = |v: &DVector<f64>| -> Vec<f64> {
         v.iter()
-            .zip(&kinds)
+            .zip(kinds)
             .map(|(t, k)| match k {
                 Some(scale) => scale * t,
                 None => t.exp(),
@@ -815,15 +866,13 @@ fn uncertainty(
     };
     let v = DVector::from_iterator(
         n_par,
-        x.iter().zip(&kinds).map(|(x, k)| match k {
+        x.iter().zip(kinds).map(|(x, k)| match k {
             Some(scale) => x / scale,
             None => x.ln(),
         }),
     );
     let jac = jacobian_fd(r0, &v, &vec![1e-4; n_par], Differences::Central, |t| {
-        residuals(data, &membrane_of(opts, &to_x(t)), &opts.conditions)
-            .ok()
-            .map(DVector::from_vec)
+        eval(&to_x(t)).map(DVector::from_vec)
     })
     .ok_or_else(|| TransportError::Fit("Jacobian failed at the optimum".into()))?;
     let jtj = jac.transpose() * &jac;

@@ -2,7 +2,9 @@
 //!
 //! The Donnan-Steric Pore Model with Dielectric Exclusion (DSPM-DE) for nanofiltration:
 //! extended Nernst-Planck transport through cylindrical pores with steric, Donnan and
-//! dielectric (Born) partitioning at both faces and electroneutrality everywhere.
+//! dielectric (Born) partitioning at both faces and electroneutrality everywhere; and the
+//! solution–diffusion–electromigration model ([`sdem`], per-ion permeances), solved by the
+//! same machinery.
 //!
 //! Units are SI throughout: concentrations mol/m^3, water flux m/s, lengths m, pressure Pa.
 
@@ -20,6 +22,7 @@ pub mod posterior;
 pub mod progress;
 pub mod quantities;
 pub mod score;
+pub mod sdem;
 mod solver;
 mod transport;
 pub mod units;

@@ -125,36 +125,13 @@ impl Dspmde {
         // or R = 1 as success).
         self.membrane.validate()?;
         self.conditions.validate()?;
-        let present: Vec<_> = feed.iter().filter(|(_, c)| *c > 0.0).collect();
-        if present.is_empty() {
-            return Err(TransportError::InvalidFeed("the feed holds no ion".into()));
-        }
-        feed.check_electroneutral(DEFAULT_NEUTRALITY_TOL)
-            .map_err(|e| TransportError::InvalidFeed(e.to_string()))?;
-        if let Some((ion, c)) = present
-            .iter()
-            .find(|(_, c)| *c > crate::units::MAX_CONCENTRATION)
-        {
-            return Err(TransportError::InvalidFeed(format!(
-                "{} at {c:e} mol/m^3 is above {} mol/m^3 (10 mol/L), beyond any aqueous feed: check the unit",
-                ion.name,
-                crate::units::MAX_CONCENTRATION
-            )));
-        }
+        let present = present_ions(feed)?;
         let names: Vec<String> = present.iter().map(|(i, _)| i.name.clone()).collect();
         let z: Vec<f64> = present.iter().map(|(i, _)| i.z()).collect();
         let cf: Vec<f64> = present.iter().map(|(_, c)| *c).collect();
         let t = self.conditions.temperature;
         let x = self.membrane.charge.charge_density(feed.ionic_strength());
-        let film = match self.conditions.polarisation {
-            Polarisation::Off => None,
-            Polarisation::Film { thickness } => Some(Layer {
-                z: z.clone(),
-                kd_d: present.iter().map(|(i, _)| i.diffusivity).collect(),
-                kc: vec![1.0; z.len()],
-                thickness,
-            }),
-        };
+        let film = film_layer(&self.conditions, &present);
         let radii_weights = pore_classes(&self.membrane);
         let mut classes = Vec::with_capacity(radii_weights.len());
         let sum_w_r4: f64 = radii_weights.iter().map(|(r, w)| w * r.powi(4)).sum();
@@ -220,31 +197,13 @@ impl Dspmde {
     /// converge from the feed composition, the solve continues from lower fluxes.
     pub fn solve(&self, feed: &Composition, jv: f64) -> Result<OperatingPoint> {
         check_flux(jv)?;
-        let prep = self.prepare(feed)?;
-        match prep.point(jv, &prep.cf.clone(), 2) {
-            Ok(p) => Ok(p),
-            Err(_) if jv > 0.0 => {
-                let fluxes: Vec<f64> = (0..=16).map(|k| jv * 2f64.powi(k - 16)).collect();
-                let pts = prep.sweep(&fluxes, 2)?;
-                Ok(pts.into_iter().last().expect("non-empty sweep"))
-            }
-            Err(e) => Err(e),
-        }
+        self.prepare(feed)?.solve(jv)
     }
 
     /// Rejection curve R_j(J_v) on the given fluxes (m/s, non-decreasing from >= 0) by
     /// continuation: each point starts from the previous one; a step that fails is halved.
     pub fn sweep(&self, feed: &Composition, fluxes: &[f64]) -> Result<Vec<OperatingPoint>> {
-        for w in fluxes.windows(2) {
-            if w[1] < w[0] {
-                return Err(TransportError::InvalidParameter {
-                    name: "fluxes",
-                    value: w[1],
-                    reason: "must be non-decreasing",
-                });
-            }
-        }
-        fluxes.iter().try_for_each(|&j| check_flux(j))?;
+        check_fluxes(fluxes)?;
         self.prepare(feed)?.sweep(fluxes, 0)
     }
 
@@ -332,6 +291,59 @@ pub(crate) fn check_flux(jv: f64) -> Result<()> {
     }
 }
 
+/// Checks a sweep's fluxes: each valid ([`check_flux`]) and none below the one before.
+pub(crate) fn check_fluxes(fluxes: &[f64]) -> Result<()> {
+    for w in fluxes.windows(2) {
+        if w[1] < w[0] {
+            return Err(TransportError::InvalidParameter {
+                name: "fluxes",
+                value: w[1],
+                reason: "must be non-decreasing",
+            });
+        }
+    }
+    fluxes.iter().try_for_each(|&j| check_flux(j))
+}
+
+/// The feed's ions with a positive concentration, after the checks every transport model
+/// needs: at least one ion, electroneutral, no concentration beyond an aqueous feed's.
+pub(crate) fn present_ions(feed: &Composition) -> Result<Vec<(&ion_species::Ion, f64)>> {
+    let present: Vec<_> = feed.iter().filter(|(_, c)| *c > 0.0).collect();
+    if present.is_empty() {
+        return Err(TransportError::InvalidFeed("the feed holds no ion".into()));
+    }
+    feed.check_electroneutral(DEFAULT_NEUTRALITY_TOL)
+        .map_err(|e| TransportError::InvalidFeed(e.to_string()))?;
+    if let Some((ion, c)) = present
+        .iter()
+        .find(|(_, c)| *c > crate::units::MAX_CONCENTRATION)
+    {
+        return Err(TransportError::InvalidFeed(format!(
+            "{} at {c:e} mol/m^3 is above {} mol/m^3 (10 mol/L), beyond any aqueous feed: check the unit",
+            ion.name,
+            crate::units::MAX_CONCENTRATION
+        )));
+    }
+    Ok(present)
+}
+
+/// The feed-side polarisation film of `conditions` for these ions (free solution: K_d = K_c
+/// = 1, the ions' own diffusivities), or None without one.
+pub(crate) fn film_layer(
+    conditions: &Conditions,
+    present: &[(&ion_species::Ion, f64)],
+) -> Option<Layer> {
+    match conditions.polarisation {
+        Polarisation::Off => None,
+        Polarisation::Film { thickness } => Some(Layer {
+            z: present.iter().map(|(i, _)| i.z()).collect(),
+            kd_d: present.iter().map(|(i, _)| i.diffusivity).collect(),
+            kc: vec![1.0; present.len()],
+            thickness,
+        }),
+    }
+}
+
 /// Radii and number fractions of the pore classes (Gauss-Hermite on ln r).
 fn pore_classes(m: &Membrane) -> Vec<(f64, f64)> {
     match m.pore_size_distribution {
@@ -394,6 +406,20 @@ pub(crate) fn gauss_hermite(n: usize) -> (Vec<f64>, Vec<f64>) {
 }
 
 impl Prepared {
+    /// One operating point started from the feed; if Newton's method does not converge from
+    /// there, the solve continues from lower fluxes.
+    pub(crate) fn solve(&self, jv: f64) -> Result<OperatingPoint> {
+        match self.point(jv, &self.cf, 2) {
+            Ok(p) => Ok(p),
+            Err(_) if jv > 0.0 => {
+                let fluxes: Vec<f64> = (0..=16).map(|k| jv * 2f64.powi(k - 16)).collect();
+                let pts = self.sweep(&fluxes, 2)?;
+                Ok(pts.into_iter().last().expect("non-empty sweep"))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Permeate for one pore class given the membrane-surface concentrations, as a residual
     /// for Newton: ln(c_pore(0) / c_donnan(0)) per ion, then the permeate's relative charge.
     fn residual(
