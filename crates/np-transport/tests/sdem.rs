@@ -478,3 +478,92 @@ proptest::proptest! {
         proptest::prop_assert!(p.permeate_charge().abs() <= 1e-8 * total);
     }
 }
+
+/// A fixed charge with Donnan faces: zero charge is the plain SDEM; a negative charge
+/// excludes the co-ion, so NaCl is rejected more the larger |X| is and the more dilute the
+/// feed; the closed forms refuse a charged model.
+#[test]
+fn a_fixed_charge_excludes_co_ions() {
+    let perms = [("Na+", 20.0 * UM_S), ("Cl-", 20.0 * UM_S)];
+    let plain = Sdem::new(&reg(), &perms, Conditions::default()).unwrap();
+    let with = |x: f64| {
+        plain
+            .clone()
+            .with_charge(np_transport::ChargeModel::Constant(x))
+            .unwrap()
+    };
+    let nacl = |c: f64| feed(&[("Na+", c), ("Cl-", c)]);
+    let jv = 20.0 * UM_S;
+    let r = |m: &Sdem, c: f64| m.solve(&nacl(c), jv).unwrap().rejection[0];
+    assert!((r(&with(0.0), 10.0) - r(&plain, 10.0)).abs() < 1e-12);
+    // Uncharged with equal permeances: R = J_v / (J_v + P) = 0.5.
+    assert!((r(&plain, 10.0) - 0.5).abs() < 1e-7);
+    let (r10, r50, r50_dilute) = (
+        r(&with(-10.0), 10.0),
+        r(&with(-50.0), 10.0),
+        r(&with(-50.0), 2.0),
+    );
+    assert!(
+        0.5 < r10 && r10 < r50 && r50 < r50_dilute && r50_dilute < 1.0,
+        "{r10} {r50} {r50_dilute}"
+    );
+    assert!(matches!(
+        with(-10.0).solve_trace_limit(&nacl(10.0), jv),
+        Err(TransportError::InvalidParameter { name: "charge", .. })
+    ));
+    assert!(
+        plain
+            .clone()
+            .with_charge(np_transport::ChargeModel::Constant(f64::NAN))
+            .is_err()
+    );
+}
+
+/// Permeances and a charge recovered from synthetic data of two ionic strengths.
+#[test]
+fn fit_recovers_a_charge() {
+    let truth = Sdem::new(
+        &reg(),
+        &[
+            ("Na+", 30.0 * UM_S),
+            ("Cl-", 10.0 * UM_S),
+            ("SO4^2-", 1.0 * UM_S),
+        ],
+        Conditions::default(),
+    )
+    .unwrap()
+    .with_charge(np_transport::ChargeModel::Constant(-30.0))
+    .unwrap();
+    let fluxes: Vec<f64> = [4.0, 10.0, 25.0, 50.0].iter().map(|j| j * UM_S).collect();
+    let mut data = Vec::new();
+    for f in [
+        feed(&[("Na+", 12.0), ("Cl-", 10.0), ("SO4^2-", 1.0)]),
+        feed(&[("Na+", 60.0), ("Cl-", 20.0), ("SO4^2-", 20.0)]),
+    ] {
+        for p in truth.sweep(&f, &fluxes).unwrap() {
+            let mut m = RejectionMeasurement::observed(
+                f.clone(),
+                p.flux,
+                p.ions
+                    .iter()
+                    .cloned()
+                    .zip(p.rejection.iter().copied())
+                    .collect(),
+            );
+            m.basis = np_transport::data::RejectionBasis::Intrinsic;
+            data.push(m);
+        }
+    }
+    let mut opts = SdemFitOptions::new(Conditions::default());
+    opts.charge = Some((-500.0, 500.0));
+    let fit = fit_sdem(&data, &opts).unwrap();
+    let (x, se, at_bound) = fit.charge.unwrap();
+    assert!((x + 30.0).abs() < 1e-3, "X {x} ± {se}");
+    assert!(!at_bound && se.is_finite());
+    for (ion, p) in [("Na+", 30.0), ("Cl-", 10.0), ("SO4^2-", 1.0)] {
+        let got = fit.permeance(ion).unwrap() / UM_S;
+        assert!((got / p - 1.0).abs() < 1e-3, "{ion}: {got}");
+    }
+    opts.form = SdemForm::TraceIons;
+    assert!(fit_sdem(&data, &opts).is_err());
+}

@@ -6,7 +6,7 @@ use crate::error::{Result, TransportError};
 use crate::fit::{
     Box, RejectionMeasurement, check_measurements, residuals_with, search, uncertainty,
 };
-use crate::model::Conditions;
+use crate::model::{ChargeModel, Conditions};
 use nalgebra::DVector;
 
 /// How [`fit_sdem`] runs.
@@ -23,6 +23,9 @@ pub struct SdemFitOptions {
     pub form: SdemForm,
     /// What the residuals measure (default [`SdemResidual::LogTransmission`]).
     pub residual: SdemResidual,
+    /// Also fit a constant fixed charge X (mol/m^3, [`Sdem::charge`]) within these bounds
+    /// (default None: uncharged). Only with [`SdemForm::Full`].
+    pub charge: Option<(f64, f64)>,
 }
 
 /// The residual a fit minimises the squares of.
@@ -59,6 +62,7 @@ impl SdemFitOptions {
             max_evaluations: 400,
             form: SdemForm::Full,
             residual: SdemResidual::LogTransmission,
+            charge: None,
         }
     }
 }
@@ -98,8 +102,11 @@ pub struct SdemFit {
     pub model: Sdem,
     /// Every permeance, in the order the ions first appear in the feeds.
     pub permeances: Vec<PermeanceEstimate>,
-    /// Correlations of ln P between the permeances inside their interval (row-major, in
-    /// the order of `permeances`; 0 for those at a bound).
+    /// The fitted charge X (mol/m^3), its standard error, and whether it ended at a bound;
+    /// None when no charge was fitted.
+    pub charge: Option<(f64, f64, bool)>,
+    /// Correlations between the parameters inside their interval (row-major, in the order
+    /// of `permeances` (ln P), then X when fitted; 0 for those at a bound).
     pub correlation: Vec<Vec<f64>>,
     /// Root-mean-square residual (of the options' [`SdemResidual`]).
     pub rmse: f64,
@@ -168,23 +175,50 @@ pub fn fit_sdem(data: &[RejectionMeasurement], options: &SdemFitOptions) -> Resu
         }
     }
     let n_obs: usize = data.iter().map(|m| m.rejections.len()).sum();
-    let n_par = ions.len();
+    let n_ion = ions.len();
+    let n_par = n_ion + usize::from(options.charge.is_some());
     if n_obs <= n_par {
         return Err(TransportError::Fit(format!(
-            "{n_obs} observations cannot determine the permeances of {n_par} ions"
+            "{n_obs} observations cannot determine {n_par} parameters (the permeances of {n_ion} ions{})",
+            if options.charge.is_some() {
+                " and a charge"
+            } else {
+                ""
+            }
         )));
     }
-    let names: Vec<String> = ions.iter().map(|(n, _)| format!("P({n})")).collect();
+    let mut names: Vec<String> = ions.iter().map(|(n, _)| format!("P({n})")).collect();
+    let mut ranges = vec![(lo, hi, true); n_ion];
+    if let Some((c_lo, c_hi)) = options.charge {
+        if options.form == SdemForm::TraceIons {
+            return Err(TransportError::Fit(
+                "the trace-ion closed forms hold for an uncharged SDEM: fit a charge with SdemForm::Full".into(),
+            ));
+        }
+        let m = crate::MAX_CHARGE_DENSITY;
+        if !(c_lo.is_finite() && c_hi.is_finite() && -m <= c_lo && c_lo < c_hi && c_hi <= m) {
+            return Err(TransportError::Fit(format!(
+                "charge bounds [{c_lo}, {c_hi}] mol/m^3 must be an interval within [-{m}, {m}]"
+            )));
+        }
+        names.push("X".into());
+        ranges.push((c_lo, c_hi, false));
+    }
+    let n_par = ranges.len();
+    if n_obs <= n_par {
+        return Err(TransportError::Fit(format!(
+            "{n_obs} observations cannot determine {n_par} parameters"
+        )));
+    }
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let bounds = Box {
-        ranges: vec![(lo, hi, true); n_par],
-    };
+    let bounds = Box { ranges };
     let model_of = |x: &[f64]| Sdem {
         permeances: ions
             .iter()
             .map(|(n, _)| n.clone())
             .zip(x.iter().copied())
             .collect(),
+        charge: ChargeModel::Constant(x.get(n_ion).copied().unwrap_or(0.0)),
         conditions: conditions.clone(),
     };
     let measured: Vec<f64> = data
@@ -222,7 +256,7 @@ pub fn fit_sdem(data: &[RejectionMeasurement], options: &SdemFitOptions) -> Resu
     let inside = |p: f64| p.clamp(lo * 1.001, hi * 0.999);
     let mut starts: Vec<Vec<f64>> = [1e-7, 1e-6, 1e-5]
         .iter()
-        .map(|&p| vec![inside(p); n_par])
+        .map(|&p| vec![inside(p); n_ion])
         .collect();
     for (cation, anion) in [(1e-5, 1e-6), (1e-6, 1e-5)] {
         starts.push(
@@ -230,6 +264,21 @@ pub fn fit_sdem(data: &[RejectionMeasurement], options: &SdemFitOptions) -> Resu
                 .map(|(_, z)| inside(if *z > 0.0 { cation } else { anion }))
                 .collect(),
         );
+    }
+    // With a charge: each start uncharged and at -50 mol/m^3 (NF270-like), inside the box.
+    if let Some((c_lo, c_hi)) = options.charge {
+        let margin = 1e-3 * (c_hi - c_lo);
+        let clamp = |x: f64| x.clamp(c_lo + margin, c_hi - margin);
+        starts = starts
+            .into_iter()
+            .flat_map(|s| {
+                [0.0, -50.0].map(|x| {
+                    let mut s = s.clone();
+                    s.push(clamp(x));
+                    s
+                })
+            })
+            .collect();
     }
     let found = search(
         &eval,
@@ -244,7 +293,7 @@ pub fn fit_sdem(data: &[RejectionMeasurement], options: &SdemFitOptions) -> Resu
     let free: Vec<usize> = (0..n_par).filter(|&k| margin[k] >= 1e-3).collect();
     // Standard errors of the permeances inside their interval, those at a bound held: a
     // permeance at the top moves no residual, and would make J^T J singular.
-    let mut ln_se = vec![f64::INFINITY; n_par];
+    let mut se_all = vec![f64::INFINITY; n_par];
     let mut correlation = vec![vec![0.0; n_par]; n_par];
     if !free.is_empty() && n_obs > free.len() {
         let sub_eval = |y: &[f64]| {
@@ -256,11 +305,15 @@ pub fn fit_sdem(data: &[RejectionMeasurement], options: &SdemFitOptions) -> Resu
         };
         let y: Vec<f64> = free.iter().map(|&i| best.x[i]).collect();
         let sub_names: Vec<&str> = free.iter().map(|&i| names[i]).collect();
-        let kinds = vec![None; free.len()];
+        // Permeances differenced in their logarithm, the charge linearly (scale 100).
+        let kinds: Vec<Option<f64>> = free
+            .iter()
+            .map(|&i| (i >= n_ion).then_some(100.0))
+            .collect();
         let r0 = DVector::from_column_slice(best.residuals.as_slice());
         if let Ok((se, corr)) = uncertainty(&sub_eval, &y, &r0, n_obs, &kinds, &sub_names) {
             for (k, &i) in free.iter().enumerate() {
-                ln_se[i] = se[k] / best.x[i];
+                se_all[i] = se[k];
                 for (l, &j) in free.iter().enumerate() {
                     correlation[i][j] = corr[k][l];
                 }
@@ -282,13 +335,14 @@ pub fn fit_sdem(data: &[RejectionMeasurement], options: &SdemFitOptions) -> Resu
         .enumerate()
         .map(|(k, (ion, _))| {
             let x = best.x[k];
+            let ln_se = se_all[k] / x;
             let determination = if margin[k] < 1e-3 {
                 if (x.ln() - lo.ln()).abs() < (x.ln() - hi.ln()).abs() {
                     Determination::UpperBoundOnly
                 } else {
                     Determination::LowerBoundOnly
                 }
-            } else if ln_se[k] < 1.0 {
+            } else if ln_se < 1.0 {
                 Determination::Determined
             } else {
                 Determination::Weak
@@ -296,7 +350,7 @@ pub fn fit_sdem(data: &[RejectionMeasurement], options: &SdemFitOptions) -> Resu
             PermeanceEstimate {
                 ion: ion.clone(),
                 value: x,
-                ln_standard_error: ln_se[k],
+                ln_standard_error: ln_se,
                 determination,
             }
         })
@@ -304,6 +358,9 @@ pub fn fit_sdem(data: &[RejectionMeasurement], options: &SdemFitOptions) -> Resu
     Ok(SdemFit {
         model: model_of(&best.x),
         permeances,
+        charge: options
+            .charge
+            .map(|_| (best.x[n_ion], se_all[n_ion], margin[n_ion] < 1e-3)),
         correlation,
         rmse: (best.ssr / n_obs as f64).sqrt(),
         rmse_rejection: (rejection_residuals.iter().map(|r| r * r).sum::<f64>() / n_obs as f64)

@@ -29,7 +29,7 @@ pub use fit::{
 pub use trace::{salt_permeance, single_salt_rejection, trace_transmission};
 
 use crate::error::{Result, TransportError};
-use crate::model::Conditions;
+use crate::model::{ChargeModel, Conditions};
 use crate::partition::ActivityForm;
 use crate::solver::{
     OperatingPoint, PoreClass, Prepared, check_flux, check_fluxes, film_layer, present_ions,
@@ -43,6 +43,10 @@ use std::collections::BTreeMap;
 /// (1e-12) to far above any ion's through a nanofiltration membrane (1e-2, ten times
 /// [`crate::MAX_FLUX`]). A value outside is almost always a unit slip.
 pub const PERMEANCE_RANGE: (f64, f64) = (1e-12, 1e-2);
+
+fn no_charge() -> ChargeModel {
+    ChargeModel::Constant(0.0)
+}
 
 /// The largest share of the dominant salt's equivalents, and of its conductance Σ z² c P, an
 /// ion may hold and still count as a trace in [`Sdem::solve_trace_limit`] (5 %: the field
@@ -66,6 +70,12 @@ pub const TRACE_SHARE: f64 = 0.05;
 pub struct Sdem {
     /// Permeance P_i of each ion, m/s, by canonical ion name ([`ion_species::Ion::name`]).
     pub permeances: BTreeMap<String, f64>,
+    /// Fixed charge of the membrane, mol/m^3 (default none). With a charge the membrane is
+    /// no longer a "virtual solution": each face is a Donnan equilibrium (ideal, no steric
+    /// or dielectric factor) and P_i is the ion's permeance inside the charged phase — the
+    /// Teorell–Meyer–Sievers picture without convection. The closed forms then do not apply.
+    #[serde(default = "no_charge")]
+    pub charge: ChargeModel,
     /// Temperature, feed-side film and numerical choices ([`Conditions::activity`],
     /// [`Conditions::bulk_dielectric`] play no part: the SDEM has no partitioning step).
     pub conditions: Conditions,
@@ -91,14 +101,39 @@ impl Sdem {
         }
         let model = Self {
             permeances: map,
+            charge: no_charge(),
             conditions,
         };
         model.validate()?;
         Ok(model)
     }
 
-    /// Checks every permeance ([`PERMEANCE_RANGE`]) and the conditions.
+    /// The membrane charge (mol/m^3) in contact with `feed` ([`Sdem::charge`]).
+    pub fn charge_density(&self, feed: &Composition) -> f64 {
+        self.charge.charge_density(feed.ionic_strength())
+    }
+
+    /// This model with a fixed charge (mol/m^3; see [`Sdem::charge`]).
+    pub fn with_charge(mut self, charge: ChargeModel) -> Result<Self> {
+        self.charge = charge;
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Checks every permeance ([`PERMEANCE_RANGE`]), the charge (|X| ≤
+    /// [`crate::MAX_CHARGE_DENSITY`]) and the conditions.
     pub fn validate(&self) -> Result<()> {
+        let (x, bound) = match self.charge {
+            ChargeModel::Constant(x) => (x, x),
+            ChargeModel::Freundlich { a, b } => (a, b),
+        };
+        if !(x.is_finite() && bound.is_finite() && x.abs() <= crate::MAX_CHARGE_DENSITY) {
+            return Err(TransportError::InvalidParameter {
+                name: "charge",
+                value: x,
+                reason: "must be finite with |X| at most 1e4 mol/m^3",
+            });
+        }
         for (ion, &p) in &self.permeances {
             if !(p.is_finite() && (PERMEANCE_RANGE.0..=PERMEANCE_RANGE.1).contains(&p)) {
                 return Err(TransportError::InvalidPermeance {
@@ -140,7 +175,7 @@ impl Sdem {
         Ok(Prepared {
             names: present.iter().map(|(i, _)| i.name.clone()).collect(),
             cf: present.iter().map(|(_, c)| *c).collect(),
-            x: 0.0,
+            x: self.charge_density(feed),
             film: film_layer(&self.conditions, &present),
             classes: vec![PoreClass {
                 flow_share: 1.0,
@@ -204,6 +239,13 @@ impl Sdem {
     ) -> Result<OperatingPoint> {
         check_flux(jv)?;
         let prep = self.prepare(feed)?;
+        if prep.x != 0.0 {
+            return Err(TransportError::InvalidParameter {
+                name: "charge",
+                value: prep.x,
+                reason: "the trace-ion closed forms hold for an uncharged (virtual-solution) SDEM only: use Sdem::solve",
+            });
+        }
         if prep.film.is_some() {
             return Err(TransportError::InvalidParameter {
                 name: "polarisation",
