@@ -7,7 +7,7 @@ Pa, temperatures K. Arguments typed `Quantity` also take text with a unit ("20 L
 """
 
 from os import PathLike
-from typing import Literal, Mapping, Optional, Sequence, Union
+from typing import Dict, Literal, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -156,6 +156,48 @@ class Dspmde:
     ) -> Prediction:
         """Default fluxes: 10 points on (0, 3e-5 m/s]."""
     def at_temperature(self, temperature: Quantity) -> Dspmde: ...
+
+class Sdem:
+    """Solution-diffusion-electromigration model: one permeance per ion (m/s or text
+    "3.9 um/s"), an optional fixed charge (mol/m^3)."""
+    def __init__(
+        self, permeances: Mapping[str, Quantity], *, charge: float = 0.0,
+        conditions: Optional[Conditions] = None, registry: Optional[IonRegistry] = None,
+    ) -> None: ...
+    permeances: Dict[str, float]
+    charge: float
+    conditions: Conditions
+    def solve(
+        self, feed: Feed, flux: Quantity, *, unit: str = "mmol/L",
+        registry: Optional[IonRegistry] = None,
+    ) -> OperatingPoint: ...
+    def solve_trace_limit(
+        self, feed: Feed, flux: Quantity, *, check: bool = True, unit: str = "mmol/L",
+        registry: Optional[IonRegistry] = None,
+    ) -> OperatingPoint: ...
+    def sweep(
+        self, feed: Feed, fluxes: Optional[Fluxes] = None, *,
+        flux_max: Optional[Quantity] = None, points: int = 10, unit: str = "mmol/L",
+        registry: Optional[IonRegistry] = None,
+    ) -> Prediction: ...
+
+class SdemFit:
+    model: Sdem
+    permeances: Dict[str, Tuple[float, float, str]]
+    """ion -> (permeance m/s, standard error of ln P, "determined" | "weak" |
+    "lower bound only" | "upper bound only")"""
+    charge: Optional[Tuple[float, float, bool]]
+    rmse: float
+    rmse_rejection: float
+    residuals: npt.NDArray[np.float64]
+    starts: Tuple[int, int, int]
+
+def fit_sdem(
+    data: Union[Dataset, Path], *, form: str = "full", residual: str = "log_transmission",
+    charge_bounds: Optional[Tuple[float, float]] = None,
+    film_thickness: Optional[Quantity] = None, mass_transfer: Optional[float] = None,
+    max_evaluations: int = 400,
+) -> SdemFit: ...
 
 class Dataset:
     @staticmethod

@@ -318,3 +318,17 @@ fn column_cells(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
         })
         .collect()
 }
+
+/// A `Dataset` argument, or the path of a CSV file read into `read`.
+pub fn dataset_arg<'a>(
+    data: &'a Bound<'_, PyAny>,
+    read: &'a mut Option<PyDataset>,
+) -> PyResult<&'a PyDataset> {
+    if let Ok(d) = data.cast::<PyDataset>() {
+        return Ok(d.get());
+    }
+    let path: std::path::PathBuf = data
+        .extract()
+        .map_err(|_| crate::errors::input("data must be a Dataset or the path of a CSV file"))?;
+    Ok(read.insert(PyDataset::read(&path, None, None)?))
+}

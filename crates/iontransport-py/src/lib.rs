@@ -19,6 +19,7 @@ mod physics;
 mod quantity;
 mod results;
 mod scores;
+mod sdem;
 mod watertap;
 
 use pyo3::prelude::*;
@@ -48,6 +49,9 @@ fn iontransport_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<models::PyModel>()?;
     m.add_function(wrap_pyfunction!(models::predict_ensemble, m)?)?;
     m.add_function(wrap_pyfunction!(models::score_models, m)?)?;
+    m.add_class::<sdem::PySdem>()?;
+    m.add_class::<sdem::PySdemFit>()?;
+    m.add_function(wrap_pyfunction!(sdem::fit_sdem, m)?)?;
     m.add_class::<watertap::PyModule0d>()?;
     m.add_class::<watertap::PyWaterTapSolution>()?;
     Ok(())

@@ -327,17 +327,8 @@ pub fn fit(
     samples: usize,
     seed: u64,
 ) -> PyResult<PyMembraneFile> {
-    let read;
-    let data: &PyDataset = match data.cast::<PyDataset>() {
-        Ok(d) => d.get(),
-        Err(_) => {
-            let path: std::path::PathBuf = data
-                .extract()
-                .map_err(|_| input("data must be a Dataset or the path of a CSV file"))?;
-            read = PyDataset::read(&path, None, None)?;
-            &read
-        }
-    };
+    let mut read = None;
+    let data = crate::data::dataset_arg(data, &mut read)?;
     if max_evaluations == 0 {
         return Err(input("max_evaluations must be at least 1"));
     }
