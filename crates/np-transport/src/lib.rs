@@ -25,6 +25,7 @@ pub mod score;
 pub mod sdem;
 mod solver;
 mod transport;
+mod transport_model;
 pub mod units;
 pub mod watertap;
 
@@ -40,6 +41,7 @@ pub use model::{
     PoreScheme,
 };
 pub use solver::{Dspmde, MAX_FLUX, OperatingPoint};
+pub use transport_model::TransportModel;
 
 /// The README's examples, run as doctests (so that what it promises compiles and runs).
 #[cfg(doctest)]

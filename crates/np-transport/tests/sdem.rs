@@ -210,6 +210,31 @@ fn bad_input_is_named() {
     ));
 }
 
+/// Every ion's intrinsic rejection of `model` on each feed at each flux, as measurements.
+fn intrinsic_measurements(
+    model: &Sdem,
+    feeds: &[Composition],
+    fluxes: &[f64],
+) -> Vec<RejectionMeasurement> {
+    let mut data = Vec::new();
+    for f in feeds {
+        for p in model.sweep(f, fluxes).unwrap() {
+            let mut m = RejectionMeasurement::observed(
+                f.clone(),
+                p.flux,
+                p.ions
+                    .iter()
+                    .cloned()
+                    .zip(p.rejection.iter().copied())
+                    .collect(),
+            );
+            m.basis = np_transport::data::RejectionBasis::Intrinsic;
+            data.push(m);
+        }
+    }
+    data
+}
+
 /// Synthetic measurements of a known model; the fit recovers its permeances.
 #[test]
 fn fit_recovers_known_permeances() {
@@ -233,22 +258,7 @@ fn fit_recovers_known_permeances() {
         .iter()
         .map(|j| j * UM_S)
         .collect();
-    let mut data = Vec::new();
-    for f in &feeds {
-        for p in model.sweep(f, &fluxes).unwrap() {
-            let mut m = RejectionMeasurement::observed(
-                f.clone(),
-                p.flux,
-                p.ions
-                    .iter()
-                    .cloned()
-                    .zip(p.rejection.iter().copied())
-                    .collect(),
-            );
-            m.basis = np_transport::data::RejectionBasis::Intrinsic;
-            data.push(m);
-        }
-    }
+    let data = intrinsic_measurements(&model, &feeds, &fluxes);
     let fit = fit_sdem(&data, &SdemFitOptions::new(Conditions::default())).unwrap();
     assert!(fit.rmse < 1e-7, "rmse {}", fit.rmse);
     for (ion, p) in truth {
@@ -535,25 +545,14 @@ fn fit_recovers_a_charge() {
     .with_charge(np_transport::ChargeModel::Constant(-30.0))
     .unwrap();
     let fluxes: Vec<f64> = [4.0, 10.0, 25.0, 50.0].iter().map(|j| j * UM_S).collect();
-    let mut data = Vec::new();
-    for f in [
-        feed(&[("Na+", 12.0), ("Cl-", 10.0), ("SO4^2-", 1.0)]),
-        feed(&[("Na+", 60.0), ("Cl-", 20.0), ("SO4^2-", 20.0)]),
-    ] {
-        for p in truth.sweep(&f, &fluxes).unwrap() {
-            let mut m = RejectionMeasurement::observed(
-                f.clone(),
-                p.flux,
-                p.ions
-                    .iter()
-                    .cloned()
-                    .zip(p.rejection.iter().copied())
-                    .collect(),
-            );
-            m.basis = np_transport::data::RejectionBasis::Intrinsic;
-            data.push(m);
-        }
-    }
+    let data = intrinsic_measurements(
+        &truth,
+        &[
+            feed(&[("Na+", 12.0), ("Cl-", 10.0), ("SO4^2-", 1.0)]),
+            feed(&[("Na+", 60.0), ("Cl-", 20.0), ("SO4^2-", 20.0)]),
+        ],
+        &fluxes,
+    );
     let mut opts = SdemFitOptions::new(Conditions::default());
     opts.charge = Some((-500.0, 500.0));
     let fit = fit_sdem(&data, &opts).unwrap();
