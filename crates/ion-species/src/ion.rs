@@ -31,6 +31,11 @@ pub struct Ion {
     /// HCO3-); no transport model here uses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hydrated_radius: Option<f64>,
+    /// Standard molar Gibbs free energy of hydration at 25 °C, J/mol (negative), where a
+    /// source tabulates one (built-in ions: Marcus 1991). It sets the ion's effective Born
+    /// radius ([`Ion::born_radius`]) for ion-specific dielectric exclusion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hydration_free_energy: Option<f64>,
     /// Molar mass, kg/mol.
     pub molar_mass: f64,
     /// Other names people use ("sodium", "sulphate", ...), matched case-insensitively.
@@ -53,8 +58,36 @@ impl Ion {
         BOLTZMANN * t / (6.0 * std::f64::consts::PI * mu * self.diffusivity)
     }
 
+    /// The effective Born radius, m: the radius of the charged sphere whose Born energy of
+    /// transfer from vacuum into water at 25 °C equals the ion's hydration free energy,
+    /// r_B = -z^2 e^2 N_A (1 - 1/eps_w) / (8 pi eps0 dG_hyd) (Born 1920; eps_w = 78.36 at
+    /// 25 °C, Malmberg & Maryott 1956). None without a hydration free energy.
+    ///
+    /// dG_hyd holds more than the Born term (cavity formation, hydrogen bonding), so r_B is an
+    /// effective radius that carries each ion's own hydration into the dielectric-exclusion
+    /// energy: 0.188 nm for Na+ (-365 kJ/mol), 0.202 nm for Cl- (-340 kJ/mol).
+    ///
+    /// ```
+    /// use ion_species::IonRegistry;
+    /// let reg = IonRegistry::canonical();
+    /// let r = reg.parse("Na+").unwrap().born_radius().unwrap();
+    /// assert!((r - 0.1879e-9).abs() < 0.0005e-9);
+    /// ```
+    pub fn born_radius(&self) -> Option<f64> {
+        let g = self.hydration_free_energy?;
+        let z2 = self.z() * self.z();
+        Some(
+            -z2 * ELEMENTARY_CHARGE
+                * ELEMENTARY_CHARGE
+                * AVOGADRO
+                * (1.0 - 1.0 / WATER_PERMITTIVITY_25C)
+                / (8.0 * std::f64::consts::PI * VACUUM_PERMITTIVITY * g),
+        )
+    }
+
     /// Checks that every property is physically possible: a non-empty name, a non-zero
-    /// charge, and finite positive radii, diffusivity and molar mass.
+    /// charge, finite positive radii, diffusivity and molar mass, and a negative hydration
+    /// free energy in J/mol.
     pub fn validate(&self) -> Result<()> {
         let bad = |reason: String| SpeciesError::InvalidIon {
             ion: self.name.clone(),
@@ -110,6 +143,15 @@ impl Ion {
                 "diffusivity is in m^2/s; above 1e-7 m^2/s is not a liquid".into(),
             ));
         }
+        if let Some(g) = self.hydration_free_energy
+            && !(g.is_finite()
+                && (-HYDRATION_ENERGY_RANGE.1..=-HYDRATION_ENERGY_RANGE.0).contains(&g))
+        {
+            return Err(bad(format!(
+                "hydration_free_energy = {g} must be negative, in J/mol, between -{:e} and -{:e} (simple ions lie between -200 and -6000 kJ/mol; a value in kJ/mol is a unit slip)",
+                HYDRATION_ENERGY_RANGE.1, HYDRATION_ENERGY_RANGE.0
+            )));
+        }
         if self.molar_mass > 10.0 {
             return Err(bad(
                 "molar mass is in kg/mol; above 10 kg/mol is not an ion".into(),
@@ -121,6 +163,41 @@ impl Ion {
 
 /// Largest |z| an ion may have (see [`Ion::validate`]).
 pub const MAX_VALENCE: i32 = 4;
+
+/// Range of |dG_hyd| an ion may have, J/mol: simple ions span about -200 kJ/mol (large
+/// monovalent ions) to -6000 kJ/mol (Th4+) in Marcus 1991; outside 10 kJ/mol – 10 MJ/mol a value
+/// is a unit slip.
+pub const HYDRATION_ENERGY_RANGE: (f64, f64) = (1e4, 1e7);
+
+/// Elementary charge, C (exact, SI 2019; CODATA 2018).
+const ELEMENTARY_CHARGE: f64 = 1.602_176_634e-19;
+/// Avogadro constant, 1/mol (exact, SI 2019; CODATA 2018).
+const AVOGADRO: f64 = 6.022_140_76e23;
+/// Vacuum permittivity, F/m (CODATA 2018).
+const VACUUM_PERMITTIVITY: f64 = 8.854_187_812_8e-12;
+/// Relative permittivity of water at 25 °C (Malmberg & Maryott 1956, J. Res. NBS 56:1), the
+/// medium of the tabulated hydration free energies.
+const WATER_PERMITTIVITY_25C: f64 = 78.36;
+
+/// Standard molar Gibbs free energies of hydration at 25 °C, kJ/mol: Marcus 1991, J. Chem.
+/// Soc. Faraday Trans. 87:2995, Table 3 (conventional single-ion values on the TATB
+/// assumption, dG_hyd(H+) = -1056 kJ/mol).
+const HYDRATION: [(&str, f64); 14] = [
+    ("Na+", -365.0),
+    ("K+", -295.0),
+    ("Li+", -475.0),
+    ("Mg^2+", -1830.0),
+    ("Ca^2+", -1505.0),
+    ("Cl-", -340.0),
+    ("SO4^2-", -1080.0),
+    ("NO3-", -300.0),
+    ("NH4+", -285.0),
+    ("Br-", -315.0),
+    ("F-", -465.0),
+    ("HCO3-", -335.0),
+    ("Sr^2+", -1380.0),
+    ("Ba^2+", -1250.0),
+];
 
 // Sources of the built-in data (all at 25 °C):
 // - Diffusivities at infinite dilution: CRC Handbook of Chemistry and Physics, "Ionic
@@ -135,7 +212,7 @@ pub const MAX_VALENCE: i32 = 4;
 const NM: f64 = 1e-9;
 const D: f64 = 1e-9;
 const G_MOL: f64 = 1e-3;
-const SOURCE: &str = "D: CRC Handbook (Vanysek); r_s: Stokes-Einstein as in Bowen & Welfoot 2002 / Roy et al. 2015; r_h: Nightingale 1959; M: IUPAC 2021";
+const SOURCE: &str = "D: CRC Handbook (Vanysek); r_s: Stokes-Einstein as in Bowen & Welfoot 2002 / Roy et al. 2015; r_h: Nightingale 1959; dG_hyd: Marcus 1991; M: IUPAC 2021";
 
 /// One row of the built-in table: name, formula, z, r_s (nm), D (1e-9 m^2/s), r_h (nm, where
 /// tabulated), M (g/mol), aliases.
@@ -310,6 +387,10 @@ fn ion_of(row: &Row) -> Ion {
         stokes_radius: r_s * NM,
         diffusivity: d * D,
         hydrated_radius: r_h.map(|r| r * NM),
+        hydration_free_energy: HYDRATION
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, g)| g * 1e3),
         molar_mass: m * G_MOL,
         aliases: aliases.iter().map(|s| s.to_string()).collect(),
         source: SOURCE.into(),
@@ -414,7 +495,45 @@ mod tests {
     }
 
     #[test]
+    fn every_builtin_ion_has_its_hydration_energy_and_born_radius() {
+        // Born radii by hand from Marcus's dG_hyd: r_B = z^2 (6.9470e-5 J m/mol)
+        // (1 - 1/78.36) / |dG|, with e^2 N_A / (8 pi eps0) = 6.9470e-5 J m/mol.
+        let hand = [
+            ("Na+", 0.18790e-9),
+            ("Cl-", 0.20172e-9),
+            ("NO3-", 0.22861e-9),
+            ("Mg^2+", 0.14991e-9),
+            ("SO4^2-", 0.25401e-9),
+        ];
+        let ions = extended_ions();
+        for ion in &ions {
+            assert!(ion.hydration_free_energy.is_some(), "{}", ion.name);
+        }
+        for (name, r) in hand {
+            let ion = ions.iter().find(|i| i.name == name).unwrap();
+            assert_relative_eq!(ion.born_radius().unwrap(), r, max_relative = 2e-4);
+        }
+        // The order that the Stokes radii miss: nitrate is less strongly hydrated than
+        // chloride, so its Born radius is the larger (its dielectric exclusion the weaker).
+        let r = |n: &str| {
+            ions.iter()
+                .find(|i| i.name == n)
+                .unwrap()
+                .born_radius()
+                .unwrap()
+        };
+        assert!(r("NO3-") > r("Cl-"));
+    }
+
+    #[test]
     fn validate_rejects_unit_slips_and_nonsense() {
+        let mut ion = canonical_ions()[0].clone();
+        ion.hydration_free_energy = Some(-365.0); // kJ/mol typed as J/mol
+        assert!(ion.validate().unwrap_err().to_string().contains("J/mol"));
+        ion.hydration_free_energy = Some(365e3); // wrong sign
+        assert!(ion.validate().is_err());
+        ion.hydration_free_energy = None;
+        assert!(ion.validate().is_ok());
         let mut ion = canonical_ions()[0].clone();
         ion.stokes_radius = 0.184; // nm typed as m
         assert!(matches!(

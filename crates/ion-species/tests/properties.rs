@@ -77,6 +77,7 @@ fn an_ion_with_an_absurd_valence_or_a_sign_against_its_name_is_refused() {
         stokes_radius: 0.119e-9,
         diffusivity: 2.056e-9,
         hydrated_radius: None,
+        hydration_free_energy: None,
         molar_mass: 0.132_905,
         aliases: vec![],
         source: "test".into(),

@@ -732,6 +732,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 charge: ChargeModel::Constant(charge.unwrap_or(-40.0)),
                 pore_dielectric: pore_dielectric.unwrap_or(base.pore_dielectric),
                 pore_size_distribution: None,
+                partitioning: Default::default(),
             };
             membrane.validate()?;
             if let Some(path) = fit_data {
@@ -746,6 +747,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                         conditions: Conditions::default(),
                         fit_dielectric: false,
                         charge_isotherm: false,
+                        partition_energies: Vec::new(),
                         max_evaluations: 300,
                         bounds: FitBounds::default(),
                         starts: Starts::Grid,

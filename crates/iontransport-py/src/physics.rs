@@ -67,6 +67,7 @@ impl PyMembrane {
             charge,
             pore_dielectric,
             pore_size_distribution: None,
+            partitioning: Default::default(),
         };
         inner.validate().py_err()?;
         Ok(Self { inner })

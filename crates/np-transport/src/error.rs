@@ -15,6 +15,28 @@ pub enum TransportError {
         /// Why it is invalid.
         reason: &'static str,
     },
+    /// A partition energy is not finite or beyond +-MAX_PARTITION_ENERGY kT.
+    #[error(
+        "partition energy of {ion} = {value} kT must be finite and within +-{} kT (it is in units of kT, not J/mol)",
+        crate::model::MAX_PARTITION_ENERGY
+    )]
+    InvalidPartitionEnergy {
+        /// Ion name.
+        ion: String,
+        /// The energy, kT.
+        value: f64,
+    },
+    /// An ion lacks a property the model needs (e.g. a hydration free energy for
+    /// [`crate::BornRadius::Hydration`]).
+    #[error("ion {ion} has no {property}, which {needed_by} needs: give it in the ion's data")]
+    MissingIonProperty {
+        /// Ion name.
+        ion: String,
+        /// The property.
+        property: &'static str,
+        /// What needs it.
+        needed_by: &'static str,
+    },
     /// An ion is at least as large as the pore.
     #[error(
         "ion {ion} (Stokes radius {stokes_radius:.3e} m) does not fit a pore of radius {pore_radius:.3e} m"

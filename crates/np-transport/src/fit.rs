@@ -103,6 +103,8 @@ pub struct FitBounds {
     pub pore_dielectric: (f64, f64),
     /// Freundlich exponent b of the charge isotherm, when fitted (default −0.5…1.5).
     pub charge_exponent: (f64, f64),
+    /// Extra partition energy of each ion whose energy is fitted, kT (default −8…8).
+    pub partition_energy: (f64, f64),
 }
 
 impl Default for FitBounds {
@@ -113,6 +115,7 @@ impl Default for FitBounds {
             charge: (-2000.0, 2000.0),
             pore_dielectric: (1.0, f64::INFINITY),
             charge_exponent: (-0.5, 1.5),
+            partition_energy: (-8.0, 8.0),
         }
     }
 }
@@ -146,6 +149,11 @@ pub struct FitOptions {
     /// strength I (I_ref = [`ISOTHERM_REFERENCE`]; Bowen & Mukhtar 1996) instead of a constant:
     /// X_ref takes the place of X_d and b is one more parameter.
     pub charge_isotherm: bool,
+    /// Ions (canonical names) whose extra partition energy E_i (kT,
+    /// [`crate::Partitioning::energies`]) is fitted, each one more parameter named
+    /// `partition_energy:<ion>`. Each must be measured; the Born radius is the initial
+    /// membrane's ([`crate::BornRadius`]).
+    pub partition_energies: Vec<String>,
     /// Maximum residual evaluations of the optimiser per start (each solves every
     /// measurement).
     pub max_evaluations: usize,
@@ -164,6 +172,7 @@ impl FitOptions {
             conditions,
             fit_dielectric: false,
             charge_isotherm: false,
+            partition_energies: Vec::new(),
             max_evaluations: 400,
             bounds: FitBounds::default(),
             starts: Starts::Grid,
@@ -188,13 +197,16 @@ pub struct FitResult {
     /// Standard error of the Freundlich exponent b, when the isotherm is fitted (then
     /// `se_charge` is that of X_ref, the charge at I_ref).
     pub se_charge_exponent: Option<f64>,
-    /// Names of the fitted parameters, in the order of [`Self::correlation`].
-    pub parameters: Vec<&'static str>,
+    /// Names of the fitted parameters, in the order of [`Self::correlation`] (see
+    /// [`FitResult::value`] for each one's unit).
+    pub parameters: Vec<String>,
+    /// Standard error of each fitted parameter, in the order of [`Self::parameters`].
+    pub standard_errors: Vec<f64>,
     /// Correlation matrix of the fitted parameters (row-major, p × p).
     pub correlation: Vec<Vec<f64>>,
     /// Parameters that ended within 0.1 % (of the interval) of a bound: their standard
     /// errors describe the unconstrained curvature only.
-    pub at_bound: Vec<&'static str>,
+    pub at_bound: Vec<String>,
     /// Root-mean-square rejection residual.
     pub rmse: f64,
     /// Residuals (model - measured), in measurement order.
@@ -214,9 +226,12 @@ pub struct FitResult {
 /// nanofiltration feeds, so X_ref and b are nearly uncorrelated).
 pub const ISOTHERM_REFERENCE: f64 = 100.0;
 
+/// Prefix of the name of a fitted partition energy: `partition_energy:NO3-`.
+pub const PARTITION_ENERGY: &str = "partition_energy:";
+
 /// Names of the fitted parameters, in fitting order: r_p, Δx/A_k, the charge (X_d, or X_ref of
-/// the isotherm), then b of the isotherm and ε_p when fitted.
-pub(crate) fn names(opts: &FitOptions) -> Vec<&'static str> {
+/// the isotherm), then b of the isotherm, ε_p and the partition energies when fitted.
+pub(crate) fn names(opts: &FitOptions) -> Vec<String> {
     let mut v = vec!["pore_radius", "effective_thickness", "charge"];
     if opts.charge_isotherm {
         v.push("charge_exponent");
@@ -224,7 +239,47 @@ pub(crate) fn names(opts: &FitOptions) -> Vec<&'static str> {
     if opts.fit_dielectric {
         v.push("pore_dielectric");
     }
+    let mut v: Vec<String> = v.into_iter().map(String::from).collect();
+    v.extend(
+        opts.partition_energies
+            .iter()
+            .map(|ion| format!("{PARTITION_ENERGY}{ion}")),
+    );
     v
+}
+
+/// The value of the fitted parameter `name` (a name of [`FitResult::parameters`]) in
+/// `membrane`, and its unit: r_p and Δx/A_k in m, the charge (X_d, or X_ref of the isotherm)
+/// in mol/m3, b and ε_p dimensionless, partition energies in kT. None for an unknown name.
+pub fn parameter_value(membrane: &Membrane, name: &str) -> Option<(f64, &'static str)> {
+    let m = membrane;
+    Some(match name {
+        "pore_radius" => (m.pore_radius, "m"),
+        "effective_thickness" => (m.effective_thickness, "m"),
+        "charge" => match m.charge {
+            ChargeModel::Constant(x) => (x, "mol/m3"),
+            ChargeModel::Freundlich { a, b } => (a * ISOTHERM_REFERENCE.powf(b), "mol/m3"),
+        },
+        "charge_exponent" => match m.charge {
+            ChargeModel::Freundlich { b, .. } => (b, "1"),
+            ChargeModel::Constant(_) => (0.0, "1"),
+        },
+        "pore_dielectric" => (m.pore_dielectric, "1"),
+        _ => (
+            m.partitioning.energy(name.strip_prefix(PARTITION_ENERGY)?),
+            "kT",
+        ),
+    })
+}
+
+impl FitResult {
+    /// The fitted value, standard error and unit of parameter `name`, or None if it was not
+    /// fitted.
+    pub fn value(&self, name: &str) -> Option<(f64, f64, &'static str)> {
+        let k = self.parameters.iter().position(|n| n == name)?;
+        let (v, unit) = parameter_value(&self.membrane, name)?;
+        Some((v, self.standard_errors[k], unit))
+    }
 }
 
 /// Index of ε_p among the fitted parameters.
@@ -303,23 +358,9 @@ struct Problem<'a> {
     evaluations: usize,
 }
 
-pub(crate) fn membrane_of(opts: &FitOptions, x: &[f64]) -> Membrane {
-    let mut m = opts.initial.clone();
-    m.pore_radius = x[0];
-    m.effective_thickness = x[1];
-    m.charge = if opts.charge_isotherm {
-        let b = x[3];
-        ChargeModel::Freundlich {
-            a: x[2] / ISOTHERM_REFERENCE.powf(b),
-            b,
-        }
-    } else {
-        ChargeModel::Constant(x[2])
-    };
-    if opts.fit_dielectric {
-        m.pore_dielectric = x[dielectric_index(opts)];
-    }
-    m
+/// The membrane at natural parameters `x` (in the order of [`names`]).
+pub(crate) fn membrane_of(opts: &FitOptions, x: &[f64]) -> Result<Membrane> {
+    crate::interval::with_parameters(&opts.initial, &names(opts), x)
 }
 
 impl Problem<'_> {
@@ -572,6 +613,7 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
             "max_evaluations is 0: the optimiser could not evaluate a single residual".into(),
         ));
     }
+    check_partition_energies(data, opts)?;
     let n_obs: usize = data.iter().map(|m| m.rejections.len()).sum();
     let names = names(opts);
     let n_par = names.len();
@@ -592,27 +634,36 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
     if opts.fit_dielectric {
         initial.push(opts.initial.pore_dielectric);
     }
+    initial.extend(
+        opts.partition_energies
+            .iter()
+            .map(|ion| opts.initial.partitioning.energy(ion)),
+    );
     let starts = start_points(opts, &bounds, &initial);
-    let eval = |x: &[f64]| residuals(data, &membrane_of(opts, x), &opts.conditions).ok();
+    let eval = |x: &[f64]| {
+        let m = membrane_of(opts, x).ok()?;
+        residuals(data, &m, &opts.conditions).ok()
+    };
     let found = search(&eval, &bounds, n_obs, &starts, opts.max_evaluations, &names)?;
     let best = &found.best;
     let margin_best = bounds.margin(&best.x);
     // Per parameter: logarithmic (r_p, Δx, ε_p) or linear with a scale (X: 100, b: 1).
     let kinds: Vec<Option<f64>> = names
         .iter()
-        .map(|n| match *n {
+        .map(|n| match n.as_str() {
             "charge" => Some(100.0),
             "charge_exponent" => Some(1.0),
+            n if n.starts_with(PARTITION_ENERGY) => Some(1.0),
             _ => None,
         })
         .collect();
     let (se, correlation) = uncertainty(&eval, &best.x, &best.residuals, n_obs, &kinds, &names)?;
-    let membrane = membrane_of(opts, &best.x);
+    let membrane = membrane_of(opts, &best.x)?;
     let at_bound = margin_best
         .iter()
         .zip(&names)
         .filter(|(m, _)| **m < 1e-3)
-        .map(|(_, n)| *n)
+        .map(|(_, n)| n.clone())
         .collect();
     Ok(FitResult {
         se_pore_radius: se[0],
@@ -620,6 +671,7 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
         se_charge: se[2],
         se_pore_dielectric: opts.fit_dielectric.then(|| se[dielectric_index(opts)]),
         se_charge_exponent: opts.charge_isotherm.then(|| se[3]),
+        standard_errors: se,
         parameters: names,
         correlation,
         at_bound,
@@ -631,6 +683,27 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
         converged_starts: found.converged,
         agreeing_starts: found.agreeing,
     })
+}
+
+/// Each ion whose partition energy is fitted must be named once and measured: an energy of an
+/// ion no residual sees is not identifiable (and a misspelt name would fit nothing).
+fn check_partition_energies(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<()> {
+    for (k, ion) in opts.partition_energies.iter().enumerate() {
+        if opts.partition_energies[..k].contains(ion) {
+            return Err(TransportError::Fit(format!(
+                "the partition energy of {ion} is asked for twice"
+            )));
+        }
+        if !data
+            .iter()
+            .any(|m| m.rejections.iter().any(|(n, _)| n == ion))
+        {
+            return Err(TransportError::Fit(format!(
+                "the partition energy of {ion} cannot be fitted: no rejection of {ion} is measured (ions are named canonically, e.g. NO3-, SO4^2-)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The user's bounds narrowed to the physics: r_p ≥ largest Stokes radius / λ_max, ε_p within
@@ -667,11 +740,20 @@ pub(crate) fn physical_box(data: &[RejectionMeasurement], opts: &FitOptions) -> 
             false,
         ));
     }
+    for _ in &opts.partition_energies {
+        ranges.push((
+            b.partition_energy.0.max(-crate::MAX_PARTITION_ENERGY),
+            b.partition_energy.1.min(crate::MAX_PARTITION_ENERGY),
+            false,
+        ));
+    }
     for (name, &(lo, hi, _)) in names(opts).iter().zip(&ranges) {
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
             return Err(TransportError::Fit(format!(
                 "the bounds leave no room for {name}: [{lo:e}, {hi:e}] (the pore radius must \
-                 exceed the largest Stokes radius / {LAMBDA_MAX}, ε_p must lie in [1, ε_b])"
+                 exceed the largest Stokes radius / {LAMBDA_MAX}, ε_p must lie in [1, ε_b], a \
+                 partition energy in ±{} kT)",
+                crate::MAX_PARTITION_ENERGY
             )));
         }
     }
@@ -721,6 +803,11 @@ fn start_points(opts: &FitOptions, bounds: &Box, initial: &[f64]) -> Vec<Vec<f64
                 if opts.fit_dielectric {
                     p.push(m.pore_dielectric);
                 }
+                p.extend(
+                    opts.partition_energies
+                        .iter()
+                        .map(|ion| m.partitioning.energy(ion)),
+                );
                 out.push(clamp(p));
             }
         }
@@ -746,7 +833,7 @@ pub(crate) fn search(
     n_obs: usize,
     starts: &[Vec<f64>],
     max_evaluations: usize,
-    names: &[&str],
+    names: &[String],
 ) -> Result<Search> {
     let runs: Vec<Option<Run>> = starts
         .par_iter()
@@ -852,7 +939,7 @@ pub(crate) fn uncertainty(
     r0: &DVector<f64>,
     n_obs: usize,
     kinds: &[Option<f64>],
-    names: &[&str],
+    names: &[String],
 ) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
     let n_par = x.len();
     let to_x = |v: &DVector<f64>| -> Vec<f64> {

@@ -314,6 +314,7 @@ pub fn synthetic_truth() -> (Membrane, Conditions) {
                 sigma: 0.08,
                 nodes: 5,
             }),
+            partitioning: Default::default(),
         },
         Conditions {
             polarisation: Polarisation::Film { thickness: 2.5e-5 },

@@ -88,6 +88,15 @@ fn check_level(level: f64) -> Result<()> {
 /// The membrane of one parameter sample: `base` with the sampled parameters set (names as
 /// in [`ParameterSamples::parameters`]).
 pub fn membrane_of_sample(base: &Membrane, names: &[String], x: &[f64]) -> Result<Membrane> {
+    let m = with_parameters(base, names, x)?;
+    m.validate()?;
+    Ok(m)
+}
+
+/// `base` with the named parameters set to `x` (names as [`crate::FitResult::parameters`]),
+/// unvalidated: the one place a parameter vector becomes a membrane, for the fit's trial
+/// points and for samples alike.
+pub(crate) fn with_parameters(base: &Membrane, names: &[String], x: &[f64]) -> Result<Membrane> {
     if names.len() != x.len() {
         return Err(TransportError::Fit(format!(
             "a sample of {} values for {} parameters",
@@ -105,6 +114,10 @@ pub fn membrane_of_sample(base: &Membrane, names: &[String], x: &[f64]) -> Resul
             "charge" => charge = Some(v),
             "charge_exponent" => exponent = Some(v),
             "pore_dielectric" => m.pore_dielectric = v,
+            other if other.starts_with(crate::fit::PARTITION_ENERGY) => {
+                let ion = &other[crate::fit::PARTITION_ENERGY.len()..];
+                m.partitioning.energies.insert(ion.to_string(), v);
+            }
             other => {
                 return Err(TransportError::Fit(format!(
                     "unknown parameter `{other}` in a sample"
@@ -127,7 +140,6 @@ pub fn membrane_of_sample(base: &Membrane, names: &[String], x: &[f64]) -> Resul
         }
         (None, None) => {}
     }
-    m.validate()?;
     Ok(m)
 }
 

@@ -32,13 +32,13 @@ pub mod watertap;
 pub use constants::*;
 pub use error::{Result, TransportError};
 pub use fit::{
-    FitBounds, FitOptions, FitResult, ISOTHERM_REFERENCE, RejectionMeasurement, Starts, fit,
-    isotherm_identifiable, residuals,
+    FitBounds, FitOptions, FitResult, ISOTHERM_REFERENCE, PARTITION_ENERGY, RejectionMeasurement,
+    Starts, fit, isotherm_identifiable, parameter_value, residuals,
 };
 pub use membrane_file::{FitSettings, MembraneFile};
 pub use model::{
-    Activity, ChargeModel, Conditions, LogNormalPores, MAX_CHARGE_DENSITY, Membrane, Polarisation,
-    PoreScheme,
+    Activity, BornRadius, ChargeModel, Conditions, LogNormalPores, MAX_CHARGE_DENSITY,
+    MAX_PARTITION_ENERGY, Membrane, Partitioning, Polarisation, PoreScheme,
 };
 pub use solver::{Dspmde, MAX_FLUX, OperatingPoint};
 pub use transport_model::TransportModel;

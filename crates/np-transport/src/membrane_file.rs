@@ -11,7 +11,7 @@
 
 use crate::data::write_atomic;
 use crate::error::{Result, TransportError};
-use crate::fit::{FitOptions, FitResult, ISOTHERM_REFERENCE, RejectionMeasurement, Starts, fit};
+use crate::fit::{FitOptions, FitResult, RejectionMeasurement, Starts, fit};
 use crate::interval::{IntervalSweep, sweep_with_intervals};
 use crate::model::{ChargeModel, Conditions, Membrane};
 use crate::posterior::{ParameterSamples, SamplingOptions, sample_parameters};
@@ -203,41 +203,22 @@ impl MembraneFile {
         uncertainty: Option<ParameterSamples>,
     ) -> Result<Self> {
         let m = &fit.membrane;
-        let charge_value = match m.charge {
-            ChargeModel::Constant(x) => x,
-            ChargeModel::Freundlich { a, b } => a * ISOTHERM_REFERENCE.powf(b),
-        };
         let parameters = fit
             .parameters
             .iter()
-            .map(|&name| {
-                let (value, se, unit) = match name {
-                    "pore_radius" => (m.pore_radius, fit.se_pore_radius, "m"),
-                    "effective_thickness" => {
-                        (m.effective_thickness, fit.se_effective_thickness, "m")
-                    }
-                    "charge" => (charge_value, fit.se_charge, "mol/m3"),
-                    "charge_exponent" => match m.charge {
-                        ChargeModel::Freundlich { b, .. } => {
-                            (b, fit.se_charge_exponent.unwrap_or(f64::NAN), "1")
-                        }
-                        ChargeModel::Constant(_) => (0.0, f64::NAN, "1"),
-                    },
-                    _ => (
-                        m.pore_dielectric,
-                        fit.se_pore_dielectric.unwrap_or(f64::NAN),
-                        "1",
-                    ),
-                };
-                FittedParameter {
-                    name: name.into(),
+            .map(|name| {
+                let (value, standard_error, unit) = fit
+                    .value(name)
+                    .ok_or_else(|| TransportError::Fit(format!("unknown parameter {name}")))?;
+                Ok(FittedParameter {
+                    name: name.clone(),
                     value,
-                    standard_error: se,
+                    standard_error,
                     unit: unit.into(),
-                    at_bound: fit.at_bound.contains(&name),
-                }
+                    at_bound: fit.at_bound.contains(name),
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let mut file = Self::new(m.clone(), conditions)?;
         file.fit = Some(FitRecord {
             parameters,

@@ -86,6 +86,83 @@ pub struct Membrane {
     pub pore_dielectric: f64,
     /// Optional pore-size distribution.
     pub pore_size_distribution: Option<LogNormalPores>,
+    /// How each ion's own nature enters its partitioning (default: the classic DSPM-DE, a
+    /// Born term from the Stokes radius and nothing else; absent from files that keep it).
+    #[serde(default, skip_serializing_if = "Partitioning::is_classic")]
+    pub partitioning: Partitioning,
+}
+
+/// Which radius sets an ion's Born (dielectric-exclusion) energy
+/// dW = z^2 e^2 / (8 pi eps0 r) (1/eps_p - 1/eps_b).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum BornRadius {
+    /// The Stokes radius, as the DSPM-DE is usually written (Bowen & Welfoot 2002; WaterTAP).
+    /// Ions of near-equal Stokes radii (Cl-, NO3-) are excluded alike.
+    #[default]
+    Stokes,
+    /// The effective Born radius from the ion's hydration free energy
+    /// ([`ion_species::Ion::born_radius`], Marcus 1991): dW = -dG_hyd (1/eps_p - 1/eps_b) /
+    /// (1 - 1/eps_w), so an ion pays in the pore the share of its own hydration energy that
+    /// the lower permittivity takes away (weakly hydrated NO3- less than Cl-, Mg2+ more than
+    /// its Stokes radius says). Every ion of the feed needs a hydration free energy.
+    Hydration,
+}
+
+/// Ion-specific partitioning of a membrane: the Born radius and, optionally, an extra
+/// partition energy per ion.
+///
+/// The pore/bulk partition coefficient of ion i is Phi_i exp(-dW_Born,i / kT) exp(-E_i) times the
+/// Donnan factor, with E_i = `energies[i]` in units of kT (positive: excluded). E_i lumps what
+/// the continuum terms miss (specific adsorption, partial dehydration) and is usually fitted
+/// ([`crate::FitOptions::partition_energies`]).
+///
+/// ```
+/// use np_transport::{BornRadius, Membrane, Partitioning};
+/// let mut m = Membrane::nf270_like();
+/// m.partitioning = Partitioning {
+///     born_radius: BornRadius::Hydration,
+///     energies: [("NO3-".to_string(), -0.5)].into(),
+/// };
+/// m.validate().unwrap();
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Partitioning {
+    /// Radius of the Born term.
+    #[serde(default)]
+    pub born_radius: BornRadius,
+    /// Extra partition energy per ion (canonical ion name), in kT; ions not named have none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub energies: std::collections::BTreeMap<String, f64>,
+}
+
+/// Largest |E_i| of [`Partitioning::energies`], kT: e^20 ≈ 5e8 is exclusion beyond any
+/// measurable rejection; larger values are unit slips (J/mol for kT).
+pub const MAX_PARTITION_ENERGY: f64 = 20.0;
+
+impl Partitioning {
+    /// The classic DSPM-DE: Stokes-radius Born term, no extra energies.
+    pub fn is_classic(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Extra partition energy of ion `name`, kT (0 when none is set).
+    pub fn energy(&self, name: &str) -> f64 {
+        self.energies.get(name).copied().unwrap_or(0.0)
+    }
+
+    /// Checks every energy: finite, within +-[`MAX_PARTITION_ENERGY`] kT.
+    pub fn validate(&self) -> Result<()> {
+        for (ion, &e) in &self.energies {
+            if !(e.is_finite() && e.abs() <= MAX_PARTITION_ENERGY) {
+                return Err(TransportError::InvalidPartitionEnergy {
+                    ion: ion.clone(),
+                    value: e,
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Membrane {
@@ -100,6 +177,7 @@ impl Membrane {
             charge: ChargeModel::Constant(-40.0),
             pore_dielectric: 55.0,
             pore_size_distribution: None,
+            partitioning: Partitioning::default(),
         }
     }
 
@@ -163,6 +241,7 @@ impl Membrane {
             }
             _ => {}
         }
+        self.partitioning.validate()?;
         if let Some(psd) = self.pore_size_distribution {
             if !(psd.sigma.is_finite() && psd.sigma >= 0.0 && psd.sigma < 1.0) {
                 return bad(

@@ -17,10 +17,8 @@
 
 use crate::error::{Result, TransportError};
 use crate::fit::{
-    Box, FitOptions, FitResult, ISOTHERM_REFERENCE, RejectionMeasurement, membrane_of, names,
-    physical_box, residuals,
+    Box, FitOptions, FitResult, RejectionMeasurement, membrane_of, names, physical_box, residuals,
 };
-use crate::model::ChargeModel;
 use nalgebra::DMatrix;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -99,40 +97,10 @@ impl Default for SamplingOptions {
 }
 
 /// The fitted parameter vector in natural units, in the order of [`names`].
-fn optimum(opts: &FitOptions, fit: &FitResult) -> Vec<f64> {
-    let m = &fit.membrane;
+fn optimum(fit: &FitResult) -> Vec<f64> {
     fit.parameters
         .iter()
-        .map(|&n| match n {
-            "pore_radius" => m.pore_radius,
-            "effective_thickness" => m.effective_thickness,
-            "charge" => match m.charge {
-                ChargeModel::Constant(x) => x,
-                ChargeModel::Freundlich { a, b } => a * ISOTHERM_REFERENCE.powf(b),
-            },
-            "charge_exponent" => match m.charge {
-                ChargeModel::Freundlich { b, .. } => b,
-                ChargeModel::Constant(_) => 0.0,
-            },
-            _ => {
-                debug_assert!(opts.fit_dielectric);
-                m.pore_dielectric
-            }
-        })
-        .collect()
-}
-
-/// Standard errors of the fit, in the order of [`names`].
-fn standard_errors(fit: &FitResult) -> Vec<f64> {
-    fit.parameters
-        .iter()
-        .map(|&n| match n {
-            "pore_radius" => fit.se_pore_radius,
-            "effective_thickness" => fit.se_effective_thickness,
-            "charge" => fit.se_charge,
-            "charge_exponent" => fit.se_charge_exponent.unwrap_or(f64::NAN),
-            _ => fit.se_pore_dielectric.unwrap_or(f64::NAN),
-        })
+        .map(|n| crate::fit::parameter_value(&fit.membrane, n).map_or(f64::NAN, |(v, _)| v))
         .collect()
 }
 
@@ -203,8 +171,8 @@ pub fn sample_parameters(
         return Err(TransportError::Fit("0 samples asked for".into()));
     }
     let bounds = physical_box(data, opts)?;
-    let x0 = optimum(opts, fit);
-    let se = standard_errors(fit);
+    let x0 = optimum(fit);
+    let se = fit.standard_errors.clone();
     let (residual_sd, pooled_sd) = residual_scatter(data, fit);
     let unfit = laplace_unfit(fit, &se);
     let (method, reason, samples, evaluations, acceptance) = match unfit {
@@ -346,7 +314,7 @@ fn ensemble(
         if !inside(bounds, &x) {
             return f64::NEG_INFINITY;
         }
-        match residuals(data, &membrane_of(opts, &x), &opts.conditions) {
+        match membrane_of(opts, &x).and_then(|m| residuals(data, &m, &opts.conditions)) {
             Ok(r) => -r.iter().map(|v| v * v).sum::<f64>() / (2.0 * variance),
             Err(_) => f64::NEG_INFINITY,
         }

@@ -3,7 +3,7 @@
 use crate::constants::{GAS_CONSTANT, WATER_VISCOSITY};
 use crate::error::{Result, TransportError};
 use crate::hindrance::Hindrance;
-use crate::model::{Activity, Conditions, Membrane, Polarisation, PoreScheme};
+use crate::model::{Activity, BornRadius, Conditions, Membrane, Polarisation, PoreScheme};
 use crate::partition::{ActivityForm, born_factor, donnan_form};
 use crate::transport::{Direction, Layer};
 use ion_species::{Composition, DEFAULT_NEUTRALITY_TOL};
@@ -136,24 +136,41 @@ impl Dspmde {
         let mut classes = Vec::with_capacity(radii_weights.len());
         let sum_w_r4: f64 = radii_weights.iter().map(|(r, w)| w * r.powi(4)).sum();
         let sum_w_r2: f64 = radii_weights.iter().map(|(r, w)| w * r.powi(2)).sum();
+        // Per ion, the pore-independent part of the partition coefficient: Born and extra
+        // energy (Partitioning); the steric factor is per pore class.
+        let energetic: Vec<f64> = present
+            .iter()
+            .map(|(ion, _)| {
+                let partitioning = &self.membrane.partitioning;
+                let born_radius = match partitioning.born_radius {
+                    BornRadius::Stokes => ion.stokes_radius,
+                    BornRadius::Hydration => {
+                        ion.born_radius()
+                            .ok_or_else(|| TransportError::MissingIonProperty {
+                                ion: ion.name.clone(),
+                                property: "hydration free energy",
+                                needed_by: "the hydration Born radius (BornRadius::Hydration)",
+                            })?
+                    }
+                };
+                Ok(born_factor(
+                    ion.z(),
+                    born_radius,
+                    self.membrane.pore_dielectric,
+                    self.conditions.bulk_dielectric,
+                    t,
+                ) * (-partitioning.energy(&ion.name)).exp())
+            })
+            .collect::<Result<_>>()?;
         for (r, w) in radii_weights {
             let mut kd_d = Vec::with_capacity(z.len());
             let mut kc = Vec::with_capacity(z.len());
             let mut k = Vec::with_capacity(z.len());
-            for (ion, _) in &present {
+            for ((ion, _), e) in present.iter().zip(&energetic) {
                 let h = Hindrance::new(&ion.name, ion.stokes_radius, r)?;
                 kd_d.push(h.kd * ion.diffusivity);
                 kc.push(h.kc);
-                k.push(
-                    h.phi
-                        * born_factor(
-                            ion.z(),
-                            ion.stokes_radius,
-                            self.membrane.pore_dielectric,
-                            self.conditions.bulk_dielectric,
-                            t,
-                        ),
-                );
+                k.push(h.phi * e);
             }
             // Number fraction w of pores of radius r: area share w r^2, flow share w r^4, and
             // the flux per unit pore area scales with r^2.

@@ -17,6 +17,7 @@ fn neutral_solute(rs: f64, d: f64) -> Ion {
         stokes_radius: rs,
         diffusivity: d,
         hydrated_radius: Some(rs),
+        hydration_free_energy: None,
         molar_mass: 0.18,
         aliases: vec![],
         source: "test solute".into(),
@@ -30,6 +31,7 @@ fn uncharged(rp: f64, dx: f64) -> Membrane {
         charge: ChargeModel::Constant(0.0),
         pore_dielectric: 78.4,
         pore_size_distribution: None,
+        partitioning: Default::default(),
     }
 }
 

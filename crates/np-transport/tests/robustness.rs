@@ -217,7 +217,7 @@ proptest! {
             polarisation: if film { Polarisation::Film { thickness: 2e-5 } } else { Polarisation::Off },
             ..Conditions::default()
         };
-        let m = Dspmde::new(Membrane { pore_radius: rp, effective_thickness: dx, charge: ChargeModel::Constant(x), pore_dielectric: eps, pore_size_distribution: None }, cond).unwrap();
+        let m = Dspmde::new(Membrane { pore_radius: rp, effective_thickness: dx, charge: ChargeModel::Constant(x), pore_dielectric: eps, pore_size_distribution: None, partitioning: Default::default() }, cond).unwrap();
         match m.solve(&feed, jv) {
             Ok(p) => {
                 prop_assert!(p.permeate.iter().all(|c| c.is_finite() && *c >= 0.0));

@@ -57,6 +57,7 @@ fn dspmde_inputs(
             stokes_radius: sp.stokes_radius,
             diffusivity: sp.diffusivity,
             hydrated_radius: Some(sp.stokes_radius),
+            hydration_free_energy: None,
             molar_mass: sp.molar_mass,
             aliases: vec![],
             source: "WaterTAP test data".into(),
@@ -69,6 +70,7 @@ fn dspmde_inputs(
         charge: ChargeModel::Constant(m.charge_density),
         pore_dielectric: m.pore_dielectric,
         pore_size_distribution: None,
+        partitioning: Default::default(),
     };
     (feed, membrane)
 }

@@ -734,6 +734,7 @@ impl FoldContext<'_> {
             // As the main job's DSPM-DE: eps_p stays at the NF270-like 55.
             fit_dielectric: false,
             charge_isotherm: isotherm,
+            partition_energies: Vec::new(),
             max_evaluations: self.fit_evaluations,
             bounds: FitBounds::default(),
             starts: Starts::Initial,

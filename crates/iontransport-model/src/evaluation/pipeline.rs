@@ -279,6 +279,7 @@ pub fn prepare(
             conditions: Conditions::default(),
             fit_dielectric: false,
             charge_isotherm: false,
+            partition_energies: Vec::new(),
             max_evaluations: 300,
             bounds: FitBounds::default(),
             starts: if cfg.multi_start {
@@ -367,6 +368,7 @@ pub fn fit_isotherm(prep: &Prepared, cfg: &PipelineConfig, reg: &IonRegistry) ->
             conditions: prep.dspm.conditions.clone(),
             fit_dielectric: false,
             charge_isotherm: true,
+            partition_energies: Vec::new(),
             max_evaluations: 300,
             bounds: FitBounds::default(),
             starts: Starts::Initial,

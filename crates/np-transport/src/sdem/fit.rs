@@ -210,7 +210,6 @@ pub fn fit_sdem(data: &[RejectionMeasurement], options: &SdemFitOptions) -> Resu
             "{n_obs} observations cannot determine {n_par} parameters"
         )));
     }
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let bounds = Box { ranges };
     let model_of = |x: &[f64]| Sdem {
         permeances: ions
@@ -304,7 +303,7 @@ pub fn fit_sdem(data: &[RejectionMeasurement], options: &SdemFitOptions) -> Resu
             eval(&x)
         };
         let y: Vec<f64> = free.iter().map(|&i| best.x[i]).collect();
-        let sub_names: Vec<&str> = free.iter().map(|&i| names[i]).collect();
+        let sub_names: Vec<String> = free.iter().map(|&i| names[i].clone()).collect();
         // Permeances differenced in their logarithm, the charge linearly (scale 100).
         let kinds: Vec<Option<f64>> = free
             .iter()

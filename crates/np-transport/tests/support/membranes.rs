@@ -10,5 +10,6 @@ pub fn truth() -> Membrane {
         charge: ChargeModel::Constant(-30.0),
         pore_dielectric: 55.0,
         pore_size_distribution: None,
+        partitioning: Default::default(),
     }
 }
