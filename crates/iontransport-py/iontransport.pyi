@@ -85,13 +85,18 @@ class Membrane:
         charge: Optional[Quantity] = None,
         pore_dielectric: float = 55.0,
         charge_exponent: Optional[float] = None,
+        born_radius: Literal["stokes", "hydration"] = "stokes",
+        partition_energies: Optional[Mapping[str, float]] = None,
     ) -> None:
-        """Defaults: 0.45 nm, 1.3 um, -40 mol/m^3, 55 (NF270-like)."""
+        """Defaults: 0.45 nm, 1.3 um, -40 mol/m^3, 55 (NF270-like), Stokes-radius Born
+        term, no partition energies (kT, by ion)."""
     pore_radius: float
     effective_thickness: float
     charge: float
     charge_exponent: Optional[float]
     pore_dielectric: float
+    born_radius: Literal["stokes", "hydration"]
+    partition_energies: Dict[str, float]
     def charge_density(self, ionic_strength: float) -> float: ...
 
 class Conditions:
@@ -276,6 +281,8 @@ class MembraneFile:
 
 def fit(
     data: Union[Dataset, Path], *, isotherm: bool = False, fit_dielectric: bool = False,
+    born_radius: Literal["stokes", "hydration"] = "stokes",
+    partition_energies: Sequence[str] = (),
     film_thickness: Optional[Quantity] = None, mass_transfer: Optional[float] = None,
     max_evaluations: int = 300, samples: int = 200, seed: int = 0,
 ) -> MembraneFile: ...

@@ -214,6 +214,15 @@ pub enum Command {
         /// Also fit the pore dielectric constant eps_p.
         #[arg(long)]
         fit_dielectric: bool,
+        /// Radius of each ion's Born (dielectric-exclusion) term: `stokes` (the classic
+        /// DSPM-DE) or `hydration` (the effective radius of its hydration free energy, Marcus
+        /// 1991, which tells weakly hydrated ions such as NO3- from Cl-).
+        #[arg(long, value_enum, default_value_t = BornRadiusArg::Stokes)]
+        born_radius: BornRadiusArg,
+        /// Also fit an extra partition energy (kT) for these measured ions, e.g.
+        /// `--partition-energy NO3-,Cl-` (each one more parameter).
+        #[arg(long, value_delimiter = ',')]
+        partition_energy: Vec<String>,
         /// Concentration polarisation (observed rejections): a film of this thickness
         /// between the bulk feed and the membrane, e.g. "25 um"; each ion's mass-transfer
         /// coefficient is k_i = D_i / thickness [default: no film].
@@ -474,4 +483,22 @@ pub enum FoldsArg {
     Ion,
     /// Both schemes.
     Both,
+}
+
+/// The Born radius of `fit --born-radius`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BornRadiusArg {
+    /// Stokes radii (the classic DSPM-DE).
+    Stokes,
+    /// Effective radii of the hydration free energies (Marcus 1991).
+    Hydration,
+}
+
+impl From<BornRadiusArg> for np_transport::BornRadius {
+    fn from(a: BornRadiusArg) -> Self {
+        match a {
+            BornRadiusArg::Stokes => Self::Stokes,
+            BornRadiusArg::Hydration => Self::Hydration,
+        }
+    }
 }

@@ -666,6 +666,8 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             out: path,
             isotherm,
             fit_dielectric,
+            born_radius,
+            partition_energy,
             film_thickness,
             mass_transfer,
             max_evaluations,
@@ -693,6 +695,12 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 },
                 isotherm,
                 fit_dielectric,
+                born_radius: born_radius.into(),
+                // Any spelling the registry reads, stored by canonical name.
+                partition_energies: partition_energy
+                    .iter()
+                    .map(|n| reg.parse(n).map(|i| i.name.clone()))
+                    .collect::<std::result::Result<_, _>>()?,
                 max_evaluations: max_evaluations as usize,
                 samples: samples as usize,
                 seed,
@@ -748,6 +756,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                         fit_dielectric: false,
                         charge_isotherm: false,
                         partition_energies: Vec::new(),
+                        require_identifiable: true,
                         max_evaluations: 300,
                         bounds: FitBounds::default(),
                         starts: Starts::Grid,

@@ -828,3 +828,42 @@ fn score_draws_its_parity_figure() {
         }
     }
 }
+
+#[test]
+fn a_fit_takes_hydration_born_radii_and_partition_energies() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("lab.csv");
+    support::data_with(&data, 3);
+    let (d, out) = (data.to_str().unwrap(), dir.path().join("m.json"));
+    let o = out.to_str().unwrap();
+    let base = ["fit", "--data", d, "--out", o, "--max-evaluations", "40"];
+    let args = [
+        &base[..],
+        &[
+            "--born-radius",
+            "hydration",
+            "--partition-energy",
+            "chloride",
+        ],
+    ]
+    .concat();
+    let text = run(&args).result.unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("partition_energy:Cl-"))
+        .unwrap_or_else(|| panic!("no energy row: {text}"));
+    assert!(line.trim_end().ends_with("kT"), "{line}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let partitioning = &json["membrane"]["partitioning"];
+    assert_eq!(partitioning["born_radius"], "Hydration", "{json}");
+    let energy = partitioning["energies"]["Cl-"].as_f64().unwrap();
+    let printed: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!((energy - printed).abs() < 1e-3, "{energy} vs {line}");
+    // An ion no one measured, or that is no ion, is named.
+    for (ion, says) in [("Xx-", "Xx-"), ("Ba2+", "Ba")] {
+        let args = [&base[..], &["--partition-energy", ion]].concat();
+        let err = run(&args).result.unwrap_err();
+        assert!(err.contains(says), "{ion}: {err}");
+    }
+}

@@ -309,18 +309,22 @@ pub fn basis_name(d: &np_transport::data::Dataset) -> &'static str {
 /// Fits a membrane to measurements, as `iontransport fit`: pore radius, effective thickness
 /// and charge (multi-start Levenberg-Marquardt from the NF270-like membrane), with
 /// `isotherm` the charge as a Freundlich isotherm of the feed's ionic strength, with
-/// `fit_dielectric` the pore dielectric constant too, then `samples` parameter samples
+/// `fit_dielectric` the pore dielectric constant too, with `born_radius="hydration"` Born
+/// terms from the ions' hydration free energies, with `partition_energies` (ion names) an
+/// extra partition energy (kT) per listed ion, then `samples` parameter samples
 /// (seed `seed`) for prediction intervals. `film_thickness` (m) or `mass_transfer` (m/s,
 /// measured for NaCl) adds a polarisation film. Returns the `MembraneFile`; the GIL is
 /// released while fitting.
 #[pyfunction]
-#[pyo3(signature = (data, *, isotherm = false, fit_dielectric = false, film_thickness = None, mass_transfer = None, max_evaluations = 300, samples = 200, seed = 0))]
+#[pyo3(signature = (data, *, isotherm = false, fit_dielectric = false, born_radius = "stokes", partition_energies = Vec::new(), film_thickness = None, mass_transfer = None, max_evaluations = 300, samples = 200, seed = 0))]
 #[allow(clippy::too_many_arguments)]
 pub fn fit(
     py: Python<'_>,
     data: &Bound<'_, PyAny>,
     isotherm: bool,
     fit_dielectric: bool,
+    born_radius: &str,
+    partition_energies: Vec<String>,
     film_thickness: Option<&Bound<'_, PyAny>>,
     mass_transfer: Option<f64>,
     max_evaluations: usize,
@@ -340,6 +344,12 @@ pub fn fit(
         },
         isotherm,
         fit_dielectric,
+        born_radius: crate::physics::born_radius_of(born_radius)?,
+        partition_energies: partition_energies
+            .iter()
+            .map(|n| data.registry.parse(n).map(|i| i.name.clone()))
+            .collect::<Result<_, _>>()
+            .py_err()?,
         max_evaluations,
         samples,
         seed,

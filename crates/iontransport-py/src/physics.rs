@@ -33,13 +33,15 @@ pub struct PyMembrane {
 #[pymethods]
 impl PyMembrane {
     #[new]
-    #[pyo3(signature = (pore_radius = None, effective_thickness = None, charge = None, pore_dielectric = 55.0, charge_exponent = None))]
+    #[pyo3(signature = (pore_radius = None, effective_thickness = None, charge = None, pore_dielectric = 55.0, charge_exponent = None, born_radius = "stokes", partition_energies = None))]
     fn new(
         pore_radius: Option<&Bound<'_, PyAny>>,
         effective_thickness: Option<&Bound<'_, PyAny>>,
         charge: Option<&Bound<'_, PyAny>>,
         pore_dielectric: f64,
         charge_exponent: Option<f64>,
+        born_radius: &str,
+        partition_energies: Option<std::collections::BTreeMap<String, f64>>,
     ) -> PyResult<Self> {
         let base = Membrane::nf270_like();
         let pore_radius = match pore_radius {
@@ -67,7 +69,10 @@ impl PyMembrane {
             charge,
             pore_dielectric,
             pore_size_distribution: None,
-            partitioning: Default::default(),
+            partitioning: np_transport::Partitioning {
+                born_radius: born_radius_of(born_radius)?,
+                energies: canonical_energies(partition_energies.unwrap_or_default())?,
+            },
         };
         inner.validate().py_err()?;
         Ok(Self { inner })
@@ -102,6 +107,19 @@ impl PyMembrane {
     #[getter]
     fn pore_dielectric(&self) -> f64 {
         self.inner.pore_dielectric
+    }
+    /// Radius of the Born term: "stokes" or "hydration".
+    #[getter]
+    fn born_radius(&self) -> &'static str {
+        match self.inner.partitioning.born_radius {
+            np_transport::BornRadius::Stokes => "stokes",
+            np_transport::BornRadius::Hydration => "hydration",
+        }
+    }
+    /// Extra partition energies by ion, kT.
+    #[getter]
+    fn partition_energies(&self) -> std::collections::BTreeMap<String, f64> {
+        self.inner.partitioning.energies.clone()
     }
     /// X_d at ionic strength `ionic_strength` (mol/m^3), mol/m^3.
     fn charge_density(&self, ionic_strength: f64) -> f64 {
@@ -471,4 +489,26 @@ impl PyDspmde {
             self.conditions().__repr__()
         )
     }
+}
+
+/// The Born radius named "stokes" or "hydration".
+pub fn born_radius_of(name: &str) -> PyResult<np_transport::BornRadius> {
+    match name {
+        "stokes" => Ok(np_transport::BornRadius::Stokes),
+        "hydration" => Ok(np_transport::BornRadius::Hydration),
+        other => Err(crate::errors::input(format!(
+            "born_radius must be \"stokes\" or \"hydration\", not {other:?}"
+        ))),
+    }
+}
+
+/// Partition energies keyed by canonical ion names (any spelling the registry reads).
+fn canonical_energies(
+    energies: std::collections::BTreeMap<String, f64>,
+) -> PyResult<std::collections::BTreeMap<String, f64>> {
+    let reg = ion_species::IonRegistry::extended();
+    energies
+        .into_iter()
+        .map(|(n, e)| Ok((reg.parse(&n).py_err()?.name.clone(), e)))
+        .collect()
 }

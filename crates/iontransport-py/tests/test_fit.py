@@ -106,3 +106,24 @@ def test_dataset_dict_round_trip(repo):
 def test_dict_columns_of_unequal_length_are_refused():
     with pytest.raises(it.InputError, match="values"):
         it.Dataset.from_dict({"sample": ["a", "a"], "Jv [m/s]": [1e-5]})
+
+
+def test_ion_specific_partitioning_is_built_fitted_and_saved(tmp_path):
+    # The hydration Born radius with a chloride energy of +0.6 kT: the fit finds it again.
+    truth = it.Membrane(pore_radius="0.5 nm", effective_thickness="2 um", charge=-25,
+                        born_radius="hydration", partition_energies={"chloride": 0.6})
+    assert truth.born_radius == "hydration"
+    assert truth.partition_energies == {"Cl-": 0.6}
+    data = it.Dataset.from_dict(synthetic_columns(truth))
+    f = it.fit(data, born_radius="hydration", partition_energies=["Cl-"], samples=0)
+    assert f.membrane.born_radius == "hydration"
+    assert f.membrane.partition_energies["Cl-"] == pytest.approx(0.6, abs=2e-3)
+    energy = [p for p in f.parameters if p.name == "partition_energy:Cl-"]
+    assert len(energy) == 1 and energy[0].unit == "kT"
+    path = tmp_path / "m.json"
+    f.save(path)
+    assert it.MembraneFile.load(path).membrane.partition_energies == f.membrane.partition_energies
+    with pytest.raises(it.InputError, match="born_radius"):
+        it.fit(data, born_radius="crystal")
+    with pytest.raises(it.IonTransportError, match="relative"):
+        it.fit(data, partition_energies=["Na+", "Mg2+", "Cl-", "SO4 2-"], samples=0)

@@ -154,6 +154,10 @@ pub struct FitOptions {
     /// `partition_energy:<ion>`. Each must be measured; the Born radius is the initial
     /// membrane's ([`crate::BornRadius`]).
     pub partition_energies: Vec<String>,
+    /// With `true` (the default) a fit whose parameters the data do not determine (singular
+    /// J^T J at the optimum) is an error; with `false` it is returned with NaN standard errors
+    /// and correlations, for studies that compare predictions whatever the identifiability.
+    pub require_identifiable: bool,
     /// Maximum residual evaluations of the optimiser per start (each solves every
     /// measurement).
     pub max_evaluations: usize,
@@ -173,6 +177,7 @@ impl FitOptions {
             fit_dielectric: false,
             charge_isotherm: false,
             partition_energies: Vec::new(),
+            require_identifiable: true,
             max_evaluations: 400,
             bounds: FitBounds::default(),
             starts: Starts::Grid,
@@ -657,7 +662,13 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
             _ => None,
         })
         .collect();
-    let (se, correlation) = uncertainty(&eval, &best.x, &best.residuals, n_obs, &kinds, &names)?;
+    let (se, correlation) =
+        match uncertainty(&eval, &best.x, &best.residuals, n_obs, &kinds, &names) {
+            Err(_) if !opts.require_identifiable => {
+                (vec![f64::NAN; n_par], vec![vec![f64::NAN; n_par]; n_par])
+            }
+            other => other?,
+        };
     let membrane = membrane_of(opts, &best.x)?;
     let at_bound = margin_best
         .iter()
@@ -687,7 +698,23 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
 
 /// Each ion whose partition energy is fitted must be named once and measured: an energy of an
 /// ion no residual sees is not identifiable (and a misspelt name would fit nothing).
+///
+/// Energies are also relative: a shift E_i = b z_i of every feed ion's energy is absorbed by
+/// the Donnan potentials and changes no rejection, so at least one feed ion must keep its
+/// energy fixed (a reference), or J^T J is singular. (A uniform shift is not degenerate: it
+/// partitions the whole salt less or more.)
 fn check_partition_energies(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<()> {
+    if !opts.partition_energies.is_empty()
+        && data
+            .iter()
+            .flat_map(|m| m.feed.iter().filter(|(_, c)| *c > 0.0))
+            .all(|(ion, _)| opts.partition_energies.contains(&ion.name))
+    {
+        return Err(TransportError::Fit(format!(
+            "partition energies are relative (shifting every ion's by b z changes no rejection): leave at least one ion of the feeds fixed as the reference, not fit all of {}",
+            opts.partition_energies.join(", ")
+        )));
+    }
     for (k, ion) in opts.partition_energies.iter().enumerate() {
         if opts.partition_energies[..k].contains(ion) {
             return Err(TransportError::Fit(format!(

@@ -13,7 +13,7 @@ use crate::data::write_atomic;
 use crate::error::{Result, TransportError};
 use crate::fit::{FitOptions, FitResult, RejectionMeasurement, Starts, fit};
 use crate::interval::{IntervalSweep, sweep_with_intervals};
-use crate::model::{ChargeModel, Conditions, Membrane};
+use crate::model::{BornRadius, ChargeModel, Conditions, Membrane, Partitioning};
 use crate::posterior::{ParameterSamples, SamplingOptions, sample_parameters};
 use crate::solver::Dspmde;
 use ion_species::Composition;
@@ -109,6 +109,10 @@ pub struct FitSettings {
     pub isotherm: bool,
     /// Also fit the pore dielectric constant.
     pub fit_dielectric: bool,
+    /// The Born radius of the fitted membrane (default: Stokes radii, the classic DSPM-DE).
+    pub born_radius: BornRadius,
+    /// Ions whose extra partition energy (kT) is fitted too; each must be measured.
+    pub partition_energies: Vec<String>,
     /// Model evaluations per start of the Levenberg-Marquardt search (default 300).
     pub max_evaluations: usize,
     /// Parameter samples kept for prediction intervals (default 200; 0: none kept).
@@ -123,6 +127,8 @@ impl Default for FitSettings {
             conditions: Conditions::default(),
             isotherm: false,
             fit_dielectric: false,
+            born_radius: BornRadius::Stokes,
+            partition_energies: Vec::new(),
             max_evaluations: 300,
             samples: 200,
             seed: 0,
@@ -147,11 +153,16 @@ impl MembraneFile {
         let mut opts = FitOptions::new(
             Membrane {
                 charge: ChargeModel::Constant(-40.0),
+                partitioning: Partitioning {
+                    born_radius: settings.born_radius,
+                    ..Partitioning::default()
+                },
                 ..Membrane::nf270_like()
             },
             settings.conditions.clone(),
         );
         opts.fit_dielectric = settings.fit_dielectric;
+        opts.partition_energies = settings.partition_energies.clone();
         opts.max_evaluations = settings.max_evaluations;
         let mut f = fit(measurements, &opts)?;
         if settings.isotherm {

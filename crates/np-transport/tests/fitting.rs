@@ -49,6 +49,7 @@ fn opts() -> FitOptions {
         fit_dielectric: false,
         charge_isotherm: false,
         partition_energies: Vec::new(),
+        require_identifiable: true,
         max_evaluations: 400,
         bounds: FitBounds::default(),
         starts: Starts::Initial,

@@ -222,4 +222,58 @@ fn a_partition_energy_is_recovered_from_synthetic_data() {
         err.contains("SO4^2-") && err.contains("no rejection"),
         "{err}"
     );
+    // The energies of every ion trade off exactly (E_i = b z_i changes no rejection): refused
+    // before any solve, naming the cure.
+    opts.partition_energies = vec!["Na+".into(), "NO3-".into(), "Cl-".into()];
+    let err = fit(&data, &opts).unwrap_err().to_string();
+    assert!(
+        err.contains("relative") && err.contains("reference"),
+        "{err}"
+    );
+}
+
+/// The degeneracy the fit refuses, shown: shifting every ion's energy by b z_i gives the same
+/// rejections to round-off; a uniform shift does not (it partitions the salt less).
+#[test]
+fn energies_shifted_by_b_z_give_the_same_rejections() {
+    let f = feed(&[
+        ("Na+", 10.0),
+        ("Mg^2+", 2.0),
+        ("Cl-", 8.0),
+        ("NO3-", 4.0),
+        ("SO4^2-", 1.0),
+    ]);
+    let base = membrane(BornRadius::Hydration, &[("NO3-", -0.5)]);
+    let r = |m: &Membrane| {
+        Dspmde::new(m.clone(), Conditions::default())
+            .unwrap()
+            .solve(&f, 1e-5)
+            .unwrap()
+    };
+    let shifted = |a: f64, b: f64| {
+        let mut m = base.clone();
+        for (n, z) in [
+            ("Na+", 1.0),
+            ("Mg^2+", 2.0),
+            ("Cl-", -1.0),
+            ("NO3-", -1.0),
+            ("SO4^2-", -2.0),
+        ] {
+            let e = base.partitioning.energy(n) + a + b * z;
+            m.partitioning.energies.insert(n.to_string(), e);
+        }
+        m
+    };
+    let p = r(&base);
+    let q = r(&shifted(0.0, -0.7));
+    for (x, y) in p.rejection.iter().zip(&q.rejection) {
+        assert!((x - y).abs() < 1e-7, "{x} vs {y}");
+    }
+    let u = r(&shifted(0.5, 0.0));
+    assert!(
+        u.rejection
+            .iter()
+            .zip(&p.rejection)
+            .all(|(x, y)| x > &(y + 1e-3))
+    );
 }

@@ -735,6 +735,7 @@ impl FoldContext<'_> {
             fit_dielectric: false,
             charge_isotherm: isotherm,
             partition_energies: Vec::new(),
+            require_identifiable: true,
             max_evaluations: self.fit_evaluations,
             bounds: FitBounds::default(),
             starts: Starts::Initial,

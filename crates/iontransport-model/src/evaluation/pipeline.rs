@@ -280,6 +280,7 @@ pub fn prepare(
             fit_dielectric: false,
             charge_isotherm: false,
             partition_energies: Vec::new(),
+            require_identifiable: true,
             max_evaluations: 300,
             bounds: FitBounds::default(),
             starts: if cfg.multi_start {
@@ -369,6 +370,7 @@ pub fn fit_isotherm(prep: &Prepared, cfg: &PipelineConfig, reg: &IonRegistry) ->
             fit_dielectric: false,
             charge_isotherm: true,
             partition_energies: Vec::new(),
+            require_identifiable: true,
             max_evaluations: 300,
             bounds: FitBounds::default(),
             starts: Starts::Initial,
