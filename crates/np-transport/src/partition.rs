@@ -144,13 +144,19 @@ pub(crate) fn donnan_with(
     }
     if let Some(f) = ln_gamma {
         f(cb, &mut ln_gb[..n]);
+        if let Some(psi) = activity_by_secant(z, k, cb, x, f, &ln_gb[..n], tol, out)? {
+            return Ok(psi);
+        }
     }
     let mut psi = 0.0;
+    let mut q = [0.0f64; 16];
     for _ in 0..200 {
-        let q = |i: usize| k[i] * cb[i] * (ln_gb[i] - ln_gp[i]).exp();
-        psi = solve_potential(z, x, psi, &q)?;
         for i in 0..n {
-            out[i] = q(i) * (-z[i] * psi).exp();
+            q[i] = k[i] * cb[i] * (ln_gb[i] - ln_gp[i]).exp();
+        }
+        psi = solve_potential(z, x, psi, &q[..n])?;
+        for i in 0..n {
+            out[i] = q[i] * (-z[i] * psi).exp();
         }
         let Some(f) = ln_gamma else {
             return Ok(psi);
@@ -162,10 +168,12 @@ pub(crate) fn donnan_with(
             ln_gp[i] = next[i];
         }
         if change < tol {
-            let q = |i: usize| k[i] * cb[i] * (ln_gb[i] - ln_gp[i]).exp();
-            psi = solve_potential(z, x, psi, &q)?;
             for i in 0..n {
-                out[i] = q(i) * (-z[i] * psi).exp();
+                q[i] = k[i] * cb[i] * (ln_gb[i] - ln_gp[i]).exp();
+            }
+            psi = solve_potential(z, x, psi, &q[..n])?;
+            for i in 0..n {
+                out[i] = q[i] * (-z[i] * psi).exp();
             }
             return Ok(psi);
         }
@@ -178,24 +186,106 @@ pub(crate) fn donnan_with(
     })
 }
 
+/// The pore-side activity fixed point of [`donnan_with`] as a scalar equation. Every Davies
+/// form here writes ln gamma_i = z_i^2 t with one t per solution (a function of its ionic
+/// strength), so the fixed point is t = T(t), T(t) = the t of the pore solution that
+/// ln gamma_pore = z^2 t gives. A secant iteration on T(t) - t converges in a handful of steps
+/// where the plain iteration contracts slowly (a highly charged pore: up to 200 steps, 95 % of
+/// the WaterTAP module's time in Davies cases). Returns None, for the plain iteration to take
+/// over, when the activity model is not of that form or the secant does not converge.
+#[allow(clippy::too_many_arguments)]
+fn activity_by_secant(
+    z: &[f64],
+    k: &[f64],
+    cb: &[f64],
+    x: f64,
+    ln_gamma: &dyn Fn(&[f64], &mut [f64]),
+    ln_gb: &[f64],
+    tol: f64,
+    out: &mut [f64],
+) -> Result<Option<f64>> {
+    let n = z.len();
+    let z2: Vec<f64> = z.iter().map(|z| z * z).collect();
+    let sum_z4: f64 = z2.iter().map(|v| v * v).sum();
+    if sum_z4 == 0.0 {
+        return Ok(None);
+    }
+    let mut next = [0.0f64; 16];
+    let mut q = [0.0f64; 16];
+    // T(t), with the potential started from `psi`; None when ln gamma is not z^2 t in form.
+    let mut map = |t: f64, psi: f64, out: &mut [f64]| -> Result<Option<(f64, f64)>> {
+        for i in 0..n {
+            q[i] = k[i] * cb[i] * (ln_gb[i] - z2[i] * t).exp();
+        }
+        let psi = solve_potential(z, x, psi, &q[..n])?;
+        for i in 0..n {
+            out[i] = q[i] * (-z[i] * psi).exp();
+        }
+        ln_gamma(out, &mut next[..n]);
+        let t_next = next[..n].iter().zip(&z2).map(|(g, w)| g * w).sum::<f64>() / sum_z4;
+        let scale = next[..n].iter().fold(0.0f64, |m, g| m.max(g.abs()));
+        let off = next[..n]
+            .iter()
+            .zip(&z2)
+            .fold(0.0f64, |m, (g, w)| m.max((g - w * t_next).abs()));
+        Ok(
+            (t_next.is_finite() && off <= 1e-12 * scale.max(1e-300) + 1e-300)
+                .then_some((t_next, psi)),
+        )
+    };
+    let Some((t1, mut psi)) = map(0.0, 0.0, out)? else {
+        return Ok(None);
+    };
+    let (mut t_prev, mut g_prev) = (0.0, t1);
+    let mut t = t1;
+    for _ in 0..60 {
+        let Some((t_next, p)) = map(t, psi, out)? else {
+            return Ok(None);
+        };
+        psi = p;
+        let g = t_next - t;
+        if g.abs() < tol {
+            return Ok(Some(psi));
+        }
+        let secant = t - g * (t - t_prev) / (g - g_prev);
+        let step = if secant.is_finite() { secant } else { t_next };
+        (t_prev, g_prev, t) = (t, g, step);
+    }
+    Ok(None)
+}
+
 /// Finds psi with g(psi) = sum z_i q_i exp(-z_i psi) + x = 0. g is strictly decreasing when
 /// any charged species is present, so a bracketed Newton iteration is safe.
-fn solve_potential(z: &[f64], x: f64, guess: f64, q: &dyn Fn(usize) -> f64) -> Result<f64> {
+///
+/// `q` holds each species' k_i gamma-weighted concentration. Ions' valences are integers, so
+/// exp(-z_i psi) = exp(-psi)^z_i: one exponential per evaluation rather than one per species
+/// (the Donnan solve is most of a WaterTAP module's time); a non-integer valence takes its own.
+fn solve_potential(z: &[f64], x: f64, guess: f64, q: &[f64]) -> Result<f64> {
     let n = z.len();
+    // Allocation-free: n <= 16 (checked by the callers).
+    let mut integral = [None; 16];
+    for (slot, &v) in integral.iter_mut().zip(z) {
+        *slot = (v.fract() == 0.0 && v.abs() <= 8.0).then_some(v as i32);
+    }
     let g = |psi: f64| -> (f64, f64) {
+        let w = (-psi).exp();
         let mut v = x;
         let mut d = 0.0;
         for i in 0..n {
             if z[i] != 0.0 {
-                let t = q(i) * (-z[i] * psi).exp();
+                let e = match integral[i] {
+                    Some(zi) => w.powi(zi),
+                    None => (-z[i] * psi).exp(),
+                };
+                let t = q[i] * e;
                 v += z[i] * t;
                 d -= z[i] * z[i] * t;
             }
         }
         (v, d)
     };
-    let has_pos = (0..n).any(|i| z[i] > 0.0 && q(i) > 0.0);
-    let has_neg = (0..n).any(|i| z[i] < 0.0 && q(i) > 0.0);
+    let has_pos = (0..n).any(|i| z[i] > 0.0 && q[i] > 0.0);
+    let has_neg = (0..n).any(|i| z[i] < 0.0 && q[i] > 0.0);
     if !has_pos && !has_neg {
         if x == 0.0 {
             return Ok(0.0);
@@ -289,6 +379,46 @@ mod tests {
         )
         .unwrap();
         assert!((out[0] - out[1] - 30.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_secant_activity_solve_agrees_with_the_plain_fixed_point() {
+        // A highly charged pore (X = -800 mol/m^3) against a 5-ion bulk, WaterTAP's molal
+        // Davies form: the secant on t (ln gamma = z^2 t) and the plain vector iteration,
+        // forced by a species-specific offset of 1e-10 that breaks the z^2 form, agree to
+        // that offset's order; both satisfy the Donnan relation and pore electroneutrality.
+        let z = [1.0, 2.0, -1.0, -2.0, 1.0];
+        let k = [0.6, 0.2, 0.7, 0.1, 0.5];
+        let cb = [120.0, 30.0, 150.0, 15.0, 20.0];
+        let x = -800.0;
+        let molal = |offset: f64| {
+            move |c: &[f64], ln_g: &mut [f64]| {
+                let i = 0.5 * z.iter().zip(c).map(|(z, c)| z * z * c).sum::<f64>() / 1000.0;
+                let s = i.sqrt();
+                for (j, (g, zi)) in ln_g.iter_mut().zip(&z).enumerate() {
+                    *g = -1.17 * zi * zi * (s / (1.0 + s) - 0.3 * i) + offset * j as f64;
+                }
+            }
+        };
+        let pure = molal(0.0);
+        let tagged = molal(1e-10);
+        let (mut a, mut b) = ([0.0; 5], [0.0; 5]);
+        let psi_a = donnan_with(&z, &k, &cb, x, Some(&pure), 1e-13, &mut a).unwrap();
+        let psi_b = donnan_with(&z, &k, &cb, x, Some(&tagged), 1e-13, &mut b).unwrap();
+        assert!((psi_a - psi_b).abs() < 1e-8, "{psi_a} vs {psi_b}");
+        for (p, q) in a.iter().zip(&b) {
+            assert!((p / q - 1.0).abs() < 1e-8, "{p} vs {q}");
+        }
+        let charge: f64 = z.iter().zip(&a).map(|(z, c)| z * c).sum::<f64>() + x;
+        assert!(charge.abs() < 1e-9 * x.abs(), "{charge}");
+        let (mut gb, mut gp) = ([0.0; 5], [0.0; 5]);
+        pure(&cb, &mut gb);
+        pure(&a, &mut gp);
+        for i in 0..5 {
+            let lhs = gp[i] + a[i].ln();
+            let rhs = k[i].ln() + gb[i] + cb[i].ln() - z[i] * psi_a;
+            assert!((lhs - rhs).abs() < 1e-11, "species {i}: {lhs} vs {rhs}");
+        }
     }
 
     #[test]
