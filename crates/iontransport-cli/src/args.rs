@@ -436,7 +436,10 @@ pub enum Command {
         /// neural ODE and the hybrid's correction.
         #[arg(long)]
         any_ion: bool,
-        /// Seconds-scale sizes (for tests; the numbers mean nothing).
+        /// Leave out the SDEM row (its fit with ten starts costs about a minute per fold).
+        #[arg(long)]
+        no_sdem: bool,
+        /// Seconds-scale sizes (for tests; the numbers mean nothing; no SDEM).
         #[arg(long, hide = true)]
         tiny: bool,
     },

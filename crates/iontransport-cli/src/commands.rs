@@ -1240,6 +1240,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             seeds,
             out: dir,
             any_ion,
+            no_sdem,
             tiny,
         } => crate::validate::run(
             &match (data, train, test) {
@@ -1256,6 +1257,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             seeds,
             dir,
             any_ion,
+            !no_sdem,
             tiny,
             temperature,
             out,

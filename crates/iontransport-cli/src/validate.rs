@@ -86,6 +86,7 @@ pub fn run(
     seeds: Vec<u64>,
     out_dir: Option<PathBuf>,
     any_ion: bool,
+    sdem: bool,
     tiny: bool,
     temperature: Option<f64>,
     out: &mut dyn Write,
@@ -132,6 +133,7 @@ pub fn run(
         seeds,
         out_dir.as_deref(),
         any_ion,
+        sdem,
         tiny,
         &name,
         held_out,
@@ -163,6 +165,7 @@ fn run_in(
     seeds: Vec<u64>,
     out_dir: Option<&Path>,
     any_ion: bool,
+    sdem: bool,
     tiny: bool,
     name: &str,
     held_out: Vec<String>,
@@ -174,6 +177,7 @@ fn run_in(
         CrossValConfig::quick()
     };
     cfg.seeds = seeds;
+    cfg.sdem = sdem && !tiny;
     if any_ion {
         cfg.network = iontransport_model::NetworkConfig {
             hidden: cfg.network.hidden,
@@ -306,66 +310,99 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
             if folds.len() == 1 { "" } else { "s" },
             folds.join(", ")
         );
+        // The models scored in this scheme, in report order (the SDEM only when asked for).
+        let models: Vec<ModelKind> = ModelKind::ALL
+            .into_iter()
+            .filter(|&m| r.scores.iter().any(|x| x.scheme == scheme && x.model == m))
+            .collect();
+        let labels = |what: &str| -> String {
+            models
+                .iter()
+                .map(|m| format!("{} {what}", m.label()))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        };
+        let initials: Vec<&str> = models.iter().map(|m| m.initial()).collect();
         let _ = writeln!(
             s,
-            "| ion | points | DSPM-DE MAE | hybrid MAE | neural ODE MAE | DSPM-DE RMSE | hybrid RMSE | neural ODE RMSE | sign errors D / H / N | lowest MAE |"
+            "| ion | points | {} | {} | sign errors {} | lowest MAE |",
+            labels("MAE"),
+            labels("RMSE"),
+            initials.join(" / ")
         );
-        let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
-        let mut wins = [0usize; 3];
+        let _ = writeln!(s, "|---|---|{}---|---|", "---|".repeat(2 * models.len()));
+        let mut wins = vec![0usize; models.len()];
         for ion in &r.ions {
-            let per = |m: ModelKind| -> Vec<&iontransport_model::crossval::IonScore> {
-                r.scores
-                    .iter()
-                    .filter(|x| x.scheme == scheme && x.model == m && &x.ion == ion)
-                    .collect()
-            };
-            let rows: Vec<_> = ModelKind::ALL.iter().map(|&m| per(m)).collect();
-            if rows[0].is_empty() {
-                continue;
-            }
-            let stat = |k: usize, f: fn(&iontransport_model::crossval::IonScore) -> f64| {
-                mean_sd(&rows[k].iter().map(|x| f(x)).collect::<Vec<_>>())
-            };
-            let fmt = |(m, sd): (f64, f64), multi: bool| {
-                if multi && rows[1].len() > 1 {
-                    format!("{m:.3} ± {sd:.3}")
-                } else {
-                    format!("{m:.3}")
-                }
-            };
-            let mae: Vec<(f64, f64)> = (0..3).map(|k| stat(k, |x| x.mae)).collect();
-            let rmse: Vec<(f64, f64)> = (0..3).map(|k| stat(k, |x| x.rmse)).collect();
-            let sign: Vec<f64> = (0..3)
-                .map(|k| stat(k, |x| x.sign_errors as f64).0)
+            let rows: Vec<Vec<&iontransport_model::crossval::IonScore>> = models
+                .iter()
+                .map(|&m| {
+                    r.scores
+                        .iter()
+                        .filter(|x| x.scheme == scheme && x.model == m && &x.ion == ion)
+                        .collect()
+                })
                 .collect();
-            let best = (0..3)
-                .min_by(|&a, &b| mae[a].0.total_cmp(&mae[b].0))
-                .expect("three models");
+            let Some(points) = rows.iter().find_map(|row| row.first().map(|x| x.count)) else {
+                continue;
+            };
+            // Mean ± sd over seeds; None where the model has no score for this ion.
+            let stat = |k: usize, f: fn(&iontransport_model::crossval::IonScore) -> f64| {
+                (!rows[k].is_empty())
+                    .then(|| mean_sd(&rows[k].iter().map(|x| f(x)).collect::<Vec<_>>()))
+            };
+            let fmt = |k: usize, v: Option<(f64, f64)>| match v {
+                Some((m, sd)) if rows[k].len() > 1 => format!("{m:.3} ± {sd:.3}"),
+                Some((m, _)) => format!("{m:.3}"),
+                None => "-".to_string(),
+            };
+            let mae: Vec<Option<(f64, f64)>> =
+                (0..models.len()).map(|k| stat(k, |x| x.mae)).collect();
+            let rmse: Vec<Option<(f64, f64)>> =
+                (0..models.len()).map(|k| stat(k, |x| x.rmse)).collect();
+            let sign: Vec<String> = (0..models.len())
+                .map(|k| {
+                    stat(k, |x| x.sign_errors as f64)
+                        .map_or("-".to_string(), |v| format!("{:.1}", v.0))
+                })
+                .collect();
+            let best = (0..models.len())
+                .filter_map(|k| mae[k].map(|v| (k, v.0)))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(k, _)| k)
+                .expect("a model with a score");
             wins[best] += 1;
             let _ = writeln!(
                 s,
-                "| {ion} | {} | {} | {} | {} | {} | {} | {} | {:.1} / {:.1} / {:.1} | {} |",
-                rows[0][0].count,
-                fmt(mae[0], false),
-                fmt(mae[1], true),
-                fmt(mae[2], true),
-                fmt(rmse[0], false),
-                fmt(rmse[1], true),
-                fmt(rmse[2], true),
-                sign[0],
-                sign[1],
-                sign[2],
-                ModelKind::ALL[best].label()
+                "| {ion} | {points} | {} | {} | {} | {} |",
+                (0..models.len())
+                    .map(|k| fmt(k, mae[k]))
+                    .collect::<Vec<_>>()
+                    .join(" | "),
+                (0..models.len())
+                    .map(|k| fmt(k, rmse[k]))
+                    .collect::<Vec<_>>()
+                    .join(" | "),
+                sign.join(" / "),
+                models[best].label()
             );
         }
         let _ = writeln!(
             s,
-            "\nlowest mean absolute error of R per ion: DSPM-DE {} ions, hybrid {}, neural ODE {} (of {}).\n",
-            wins[0],
-            wins[1],
-            wins[2],
+            "\nlowest mean absolute error of R per ion: {} (of {}).\n",
+            models
+                .iter()
+                .zip(&wins)
+                .map(|(m, w)| format!("{} {w}", m.label()))
+                .collect::<Vec<_>>()
+                .join(", "),
             wins.iter().sum::<usize>()
         );
+        if models.contains(&ModelKind::Sdem) {
+            let _ = writeln!(
+                s,
+                "The SDEM (a permeance per ion and one fixed charge, fitted to each fold's training feeds) predicts only held-out feeds whose ions it was fitted on; it has no prediction intervals.\n"
+            );
+        }
         coverage_table(&mut s, r, scheme, cfg.seeds.len());
     }
     let _ = writeln!(
@@ -427,8 +464,24 @@ fn coverage_table(s: &mut String, r: &CrossValReport, scheme: FoldScheme, seeds:
         },
         100.0 * INTERVAL_LEVEL
     );
-    let _ = writeln!(s, "| ion | DSPM-DE | hybrid | neural ODE |");
-    let _ = writeln!(s, "|---|---|---|---|");
+    let models: Vec<ModelKind> = ModelKind::ALL
+        .into_iter()
+        .filter(|&m| {
+            r.coverage
+                .iter()
+                .any(|c| c.scheme == scheme && c.model == m)
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        "| ion | {} |",
+        models
+            .iter()
+            .map(|m| m.label())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(s, "|---|{}", "---|".repeat(models.len()));
     for ion in r.ions.iter().map(String::as_str).chain(["all"]) {
         if r.coverage
             .iter()
@@ -436,10 +489,12 @@ fn coverage_table(s: &mut String, r: &CrossValReport, scheme: FoldScheme, seeds:
         {
             let _ = writeln!(
                 s,
-                "| {ion} | {} | {} | {} |",
-                cell(ModelKind::Dspmde, ion),
-                cell(ModelKind::Hybrid, ion),
-                cell(ModelKind::NeuralOde, ion)
+                "| {ion} | {} |",
+                models
+                    .iter()
+                    .map(|&m| cell(m, ion))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
             );
         }
     }
@@ -464,7 +519,9 @@ pub fn feed_figures(r: &CrossValReport) -> Vec<CrossValFeed> {
                     })
                 })
                 .collect();
-            if preds.len() != ModelKind::ALL.len() {
+            // Every model that predicted this feed (the SDEM may not have: a feed of an ion
+            // its training feeds lacked).
+            if preds.is_empty() {
                 return None;
             }
             let present: Vec<usize> = (0..n).filter(|&j| preds[0].curve[j].is_some()).collect();

@@ -536,6 +536,16 @@ fn validate_cross_validates_real_measurements_and_refuses_what_it_cannot_fold() 
     assert!(text.contains("### leave one feed out (3 folds"), "{text}");
     assert!(text.contains("| NH4+ |") && text.contains("lowest mean absolute error"));
     assert!(out.join("report.md").exists() && out.join("crossval.json").exists());
+    // Every markdown table is well formed: each row has its header's number of cells.
+    let mut cells = None;
+    for line in text.lines() {
+        if line.starts_with('|') {
+            let n = line.matches('|').count();
+            assert_eq!(*cells.get_or_insert(n), n, "{line}\n{text}");
+        } else {
+            cells = None;
+        }
+    }
     assert!(out.join("crossval-nacl-traces.png").exists());
 
     // One feed cannot be cross-validated: the error says why and what to do.

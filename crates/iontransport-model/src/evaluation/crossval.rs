@@ -11,7 +11,9 @@
 //!   feed whose main cation or anion they never saw dominate (harder).
 //!
 //! On each fold, from the training feeds only: the DSPM-DE (pore radius, Δx/A_k and a
-//! constant charge, ε_p = 55 as in the main job) is fitted; the hybrid's backbone is that membrane with a
+//! constant charge, ε_p = 55 as in the main job) is fitted; with [`CrossValConfig::sdem`], the
+//! SDEM (a permeance per ion and one fixed charge with Donnan faces, np-transport's `sdem`) is
+//! fitted too and predicts every held-out feed whose ions it has permeances for; the hybrid's backbone is that membrane with a
 //! Freundlich charge isotherm fitted on top, and its correction is trained on the training
 //! feeds; the neural ODE is pre-trained on noisy DSPM-DE simulations of the fitted membrane over
 //! the data's ion set and fine-tuned (last two layers) on the training feeds. With three or
@@ -37,6 +39,7 @@ use np_transport::data::{Dataset, RejectionBasis};
 use np_transport::generate::{GeneratorConfig, flux_grid, generate};
 use np_transport::interval::{RejectionBand, sweep_with_intervals};
 use np_transport::posterior::{SamplingOptions, sample_parameters};
+use np_transport::sdem::{SdemFitOptions, fit_sdem};
 use np_transport::{
     ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, FitResult, Membrane, Starts, fit,
     isotherm_identifiable,
@@ -75,11 +78,19 @@ pub enum ModelKind {
     Hybrid,
     /// The attention neural ODE, pre-trained on DSPM-DE simulations and fine-tuned.
     NeuralOde,
+    /// The solution–diffusion–electromigration model with a fixed charge, fitted to the
+    /// training feeds (a permeance per ion: it predicts only feeds of ions it was fitted on).
+    Sdem,
 }
 
 impl ModelKind {
     /// Every model, in report order.
-    pub const ALL: [ModelKind; 3] = [ModelKind::Dspmde, ModelKind::Hybrid, ModelKind::NeuralOde];
+    pub const ALL: [ModelKind; 4] = [
+        ModelKind::Dspmde,
+        ModelKind::Sdem,
+        ModelKind::Hybrid,
+        ModelKind::NeuralOde,
+    ];
 
     /// The name in tables and figures.
     pub fn label(self) -> &'static str {
@@ -87,9 +98,24 @@ impl ModelKind {
             Self::Dspmde => "DSPM-DE",
             Self::Hybrid => "hybrid",
             Self::NeuralOde => "neural ODE",
+            Self::Sdem => "SDEM",
+        }
+    }
+
+    /// One letter for compact table headers.
+    pub fn initial(self) -> &'static str {
+        match self {
+            Self::Dspmde => "D",
+            Self::Hybrid => "H",
+            Self::NeuralOde => "N",
+            Self::Sdem => "S",
         }
     }
 }
+
+/// Bounds of the SDEM's fixed charge in cross-validation, mol/m³ (as the `physics_transfer`
+/// example of np-transport).
+pub const SDEM_CHARGE_BOUNDS: (f64, f64) = (-1000.0, 1000.0);
 
 /// Sizes of a cross-validation run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,6 +143,10 @@ pub struct CrossValConfig {
     /// Sample ids of the test feeds of [`FoldScheme::Given`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub held_out: Vec<String>,
+    /// Also fit and score the SDEM with a fixed charge ([`ModelKind::Sdem`]); its fit with ten
+    /// starts costs about a minute per fold on the four FdL feeds.
+    #[serde(default)]
+    pub sdem: bool,
 }
 
 impl CrossValConfig {
@@ -136,6 +166,7 @@ impl CrossValConfig {
             curve_points: 40,
             fit_evaluations: 400,
             held_out: Vec::new(),
+            sdem: true,
         }
     }
 
@@ -154,6 +185,7 @@ impl CrossValConfig {
             },
             curve_points: 6,
             fit_evaluations: 300,
+            sdem: false,
             ..Self::quick()
         }
     }
@@ -705,6 +737,9 @@ impl FoldContext<'_> {
             at_bound: fitted.at_bound.iter().map(|s| s.to_string()).collect(),
         };
         let (mut predictions, mut intervals) = self.dspmde_predictions(&fitted)?;
+        if cfg.sdem {
+            predictions.extend(self.sdem_predictions()?);
+        }
         let isotherm = self.fit_isotherm(&fitted)?;
         let (mut hybrid, mut neural) = (Vec::new(), Vec::new());
         for &seed in &cfg.seeds {
@@ -813,19 +848,8 @@ impl FoldContext<'_> {
         let opts = self.fit_options(fitted.membrane.clone(), false);
         let samples = sample_parameters(&meas, &opts, fitted, &SamplingOptions::default())?;
         let dspm = Dspmde::new(fitted.membrane.clone(), self.conditions.clone())?;
-        let n = self.reg.len();
-        let names: Vec<&str> = self.reg.ions().iter().map(|i| i.name.as_str()).collect();
-        // Point x ion vectors of the data's ion set from per-flux bands.
         let spread = |bands: &[RejectionBand], of: &dyn Fn(&RejectionBand, usize) -> f64| {
-            let mut out = vec![None; bands.len() * n];
-            for (k, b) in bands.iter().enumerate() {
-                for (i, name) in b.ions.iter().enumerate() {
-                    let j = names.iter().position(|m| m == name).expect("feed ion");
-                    let v = of(b, i);
-                    out[k * n + j] = v.is_finite().then_some(v);
-                }
-            }
-            out
+            self.spread(bands, of)
         };
         let mut predictions = Vec::new();
         let mut intervals = Vec::new();
@@ -863,6 +887,66 @@ impl FoldContext<'_> {
             });
         }
         Ok((predictions, intervals))
+    }
+
+    /// Point x ion vectors of the data's ion set from per-flux bands.
+    fn spread(
+        &self,
+        bands: &[RejectionBand],
+        of: &dyn Fn(&RejectionBand, usize) -> f64,
+    ) -> Vec<Option<f64>> {
+        let n = self.reg.len();
+        let mut out = vec![None; bands.len() * n];
+        for (k, b) in bands.iter().enumerate() {
+            for (i, name) in b.ions.iter().enumerate() {
+                let j = self
+                    .reg
+                    .ions()
+                    .iter()
+                    .position(|m| &m.name == name)
+                    .expect("feed ion");
+                let v = of(b, i);
+                out[k * n + j] = v.is_finite().then_some(v);
+            }
+        }
+        out
+    }
+
+    /// The SDEM with a fixed charge fitted to the training feeds, on the held-out feeds; a
+    /// feed with an ion the training feeds do not hold gets no prediction (the SDEM has no
+    /// permeance for it).
+    fn sdem_predictions(&self) -> Result<Vec<FeedPrediction>> {
+        let meas = rejection_measurements(self.train, self.reg, self.base.flux_scale, 10_000)?;
+        let mut opts = SdemFitOptions::new(self.conditions.clone());
+        opts.charge = Some(SDEM_CHARGE_BOUNDS);
+        opts.max_evaluations = self.fit_evaluations;
+        let fitted = fit_sdem(&meas, &opts)?;
+        let bands = |points: Vec<np_transport::OperatingPoint>| -> Vec<RejectionBand> {
+            points
+                .into_iter()
+                .map(RejectionBand::without_interval)
+                .collect()
+        };
+        let mut out = Vec::new();
+        for &i in &self.fold.test {
+            let t = &self.all[i];
+            let feed = self.feed_of(t)?;
+            let fluxes: Vec<f64> = t.taus.iter().map(|x| x * self.base.flux_scale).collect();
+            let at = match fitted.model.sweep(&feed, &fluxes) {
+                Ok(points) => bands(points),
+                Err(np_transport::TransportError::MissingPermeance { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let curve = bands(fitted.model.sweep(&feed, self.curve_flux)?);
+            out.push(self.prediction(
+                ModelKind::Sdem,
+                None,
+                i,
+                self.spread(&at, &|b, i| b.rejection[i]),
+                self.spread(&curve, &|b, i| b.rejection[i]),
+            ));
+        }
+        Ok(out)
     }
 
     /// Intervals of a learned model from its seeds (see [`IntervalPrediction`] and
