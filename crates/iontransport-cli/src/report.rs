@@ -193,7 +193,8 @@ pub fn write_fit(
         "{:<22} {:>12} {:>12}  unit",
         "parameter", "value", "+/- s.e."
     )?;
-    for p in &fit.parameters {
+    let identified = fit.identifiability();
+    for (p, id) in fit.parameters.iter().zip(&identified) {
         // Lengths in nm and um, as membrane scientists quote them.
         let (scale, unit) = match p.name.as_str() {
             "pore_radius" => (1e9, "nm"),
@@ -206,13 +207,30 @@ pub fn write_fit(
             p.name,
             p.value * scale,
             p.standard_error * scale,
-            if p.at_bound {
-                "  AT A BOUND: the data do not determine it"
-            } else {
-                ""
+            match id {
+                np_transport::identify::Identification::Determined => String::new(),
+                other => format!("  {other}"),
             }
         )?;
     }
+    let determined: Vec<&str> = fit
+        .parameters
+        .iter()
+        .zip(&identified)
+        .filter(|(_, id)| **id == np_transport::identify::Identification::Determined)
+        .map(|(p, _)| p.name.as_str())
+        .collect();
+    writeln!(
+        out,
+        "the data determine {} of {} parameters{}",
+        determined.len(),
+        fit.parameters.len(),
+        if determined.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", determined.join(", "))
+        }
+    )?;
     for (i, row) in fit.correlation.iter().enumerate() {
         for (j, &c) in row.iter().enumerate().skip(i + 1) {
             if c.abs() > 0.95 {

@@ -49,6 +49,7 @@ fn a_membrane_scores_its_own_data_as_the_fit_did_and_covers_it() {
     let membrane = dir.path().join("m.json");
     let fitted = fit(&data, &membrane);
     assert!(fitted.contains("prediction intervals: "), "{fitted}");
+    assert!(fitted.contains("the data determine "), "{fitted}");
     let points = dir.path().join("points.csv");
     let scored = score(
         "--membrane",

@@ -101,7 +101,8 @@ pub struct FitBounds {
     pub charge: (f64, f64),
     /// ε_p (default 1…ε_b).
     pub pore_dielectric: (f64, f64),
-    /// Freundlich exponent b of the charge isotherm, when fitted (default −0.5…1.5).
+    /// Freundlich exponent b of the charge isotherm, when fitted (default 0…1.5; never outside
+    /// [0, 2], the exponents a membrane may have).
     pub charge_exponent: (f64, f64),
     /// Extra partition energy of each ion whose energy is fitted, kT (default −8…8).
     pub partition_energy: (f64, f64),
@@ -114,7 +115,7 @@ impl Default for FitBounds {
             effective_thickness: (1e-8, 1e-3),
             charge: (-2000.0, 2000.0),
             pore_dielectric: (1.0, f64::INFINITY),
-            charge_exponent: (-0.5, 1.5),
+            charge_exponent: (0.0, 1.5),
             partition_energy: (-8.0, 8.0),
         }
     }
@@ -227,6 +228,9 @@ pub struct FitResult {
     pub agreeing_starts: usize,
 }
 
+/// Largest Freundlich exponent a membrane may have ([`Membrane::validate`]).
+const MAX_CHARGE_EXPONENT: f64 = 2.0;
+
 /// Reference ionic strength of the fitted charge isotherm, mol/m³ (0.1 mol/L: mid-range of
 /// nanofiltration feeds, so X_ref and b are nearly uncorrelated).
 pub const ISOTHERM_REFERENCE: f64 = 100.0;
@@ -278,6 +282,28 @@ pub fn parameter_value(membrane: &Membrane, name: &str) -> Option<(f64, &'static
 }
 
 impl FitResult {
+    /// What the data determine, per fitted parameter (in the order of
+    /// [`Self::parameters`]; see [`crate::identify`]).
+    pub fn identifiability(&self) -> Vec<crate::identify::Identification> {
+        let values: Vec<f64> = self
+            .parameters
+            .iter()
+            .map(|n| parameter_value(&self.membrane, n).map_or(f64::NAN, |(v, _)| v))
+            .collect();
+        let at_bound: Vec<bool> = self
+            .parameters
+            .iter()
+            .map(|n| self.at_bound.contains(n))
+            .collect();
+        crate::identify::identification(
+            &self.parameters,
+            &values,
+            &self.standard_errors,
+            &at_bound,
+            &self.correlation,
+        )
+    }
+
     /// The fitted value, standard error and unit of parameter `name`, or None if it was not
     /// fitted.
     pub fn value(&self, name: &str) -> Option<(f64, f64, &'static str)> {
@@ -758,7 +784,14 @@ pub(crate) fn physical_box(data: &[RejectionMeasurement], opts: &FitOptions) -> 
         (b.charge.0, b.charge.1, false),
     ];
     if opts.charge_isotherm {
-        ranges.push((b.charge_exponent.0, b.charge_exponent.1, false));
+        // Within the exponents a membrane may have (Membrane::validate: [0, 2]): outside,
+        // every trial point would be unsolvable, a hidden wall at which the fit stopped as if
+        // at an interior optimum (b = 0 exactly, with a standard error) instead of at a bound.
+        ranges.push((
+            b.charge_exponent.0.max(0.0),
+            b.charge_exponent.1.min(MAX_CHARGE_EXPONENT),
+            false,
+        ));
     }
     if opts.fit_dielectric {
         ranges.push((

@@ -14,6 +14,7 @@ mod error;
 mod fit;
 pub mod generate;
 pub mod hindrance;
+pub mod identify;
 pub mod interval;
 pub mod membrane_file;
 mod model;

@@ -30,7 +30,8 @@ pub const MEMBRANE_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedParameter {
     /// `pore_radius`, `effective_thickness`, `charge` (X_d, or X_ref of the isotherm at
-    /// [`ISOTHERM_REFERENCE`]), `charge_exponent` or `pore_dielectric`.
+    /// [`crate::ISOTHERM_REFERENCE`]), `charge_exponent`, `pore_dielectric` or
+    /// `partition_energy:<ion>` (kT).
     pub name: String,
     /// Fitted value, in `unit`.
     pub value: f64,
@@ -66,6 +67,18 @@ pub struct FitRecord {
     /// written before intervals existed: refit to get them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uncertainty: Option<ParameterSamples>,
+}
+
+impl FitRecord {
+    /// What the data determined, per fitted parameter (in the order of
+    /// [`Self::parameters`]; see [`crate::identify`]).
+    pub fn identifiability(&self) -> Vec<crate::identify::Identification> {
+        let names: Vec<String> = self.parameters.iter().map(|p| p.name.clone()).collect();
+        let values: Vec<f64> = self.parameters.iter().map(|p| p.value).collect();
+        let se: Vec<f64> = self.parameters.iter().map(|p| p.standard_error).collect();
+        let at_bound: Vec<bool> = self.parameters.iter().map(|p| p.at_bound).collect();
+        crate::identify::identification(&names, &values, &se, &at_bound, &self.correlation)
+    }
 }
 
 /// A membrane file's content.
