@@ -110,14 +110,10 @@ mod tests {
 
     #[test]
     fn each_class_and_its_precedence() {
-        let names: Vec<String> = [
-            "pore_radius",
-            "effective_thickness",
-            "charge",
-            "charge_exponent",
-        ]
-        .map(String::from)
-        .to_vec();
+        let names: Vec<String> = "pore_radius effective_thickness charge charge_exponent"
+            .split(' ')
+            .map(String::from)
+            .collect();
         let values = [0.5e-9, 2e-6, -30.0, 0.4];
         let mut c = vec![vec![0.0; 4]; 4];
         for (i, row) in c.iter_mut().enumerate() {
