@@ -616,6 +616,52 @@ pub fn isotherm_identifiable(data: &[RejectionMeasurement]) -> bool {
         .any(|i| (i - strengths[0]).abs() > 1e-6 * strengths[0].abs().max(1e-12))
 }
 
+/// Exponents b the isotherm fit of [`fit_isotherm`] starts from besides the constant-charge
+/// optimum (b = 0): one start inside the interval, on the other core of a 2-core machine.
+pub const ISOTHERM_START_EXPONENTS: [f64; 1] = [0.5];
+
+/// Fits a Freundlich charge isotherm X_d = X_ref (I / I_ref)^b on top of `constant`, the
+/// constant-charge fit of the same data with the same options (`opts.charge_isotherm` false):
+/// from its optimum (b = 0, where the isotherm is that constant charge, so the result is at
+/// least as good a fit) and from each of [`ISOTHERM_START_EXPONENTS`] with the same charge at
+/// I_ref; the best is kept. Data of one ionic strength cannot determine an isotherm: then the
+/// constant fit is returned unchanged. The one implementation of `fit --isotherm`, the hybrid's
+/// backbone and cross-validation's isotherm.
+pub fn fit_isotherm(
+    data: &[RejectionMeasurement],
+    opts: &FitOptions,
+    constant: &FitResult,
+) -> Result<FitResult> {
+    if !isotherm_identifiable(data) {
+        return Ok(constant.clone());
+    }
+    let x_ref = match constant.membrane.charge {
+        ChargeModel::Constant(x) => x,
+        ChargeModel::Freundlich { .. } => {
+            return Err(TransportError::Fit(
+                "fit_isotherm starts from a constant-charge fit".into(),
+            ));
+        }
+    };
+    let starts = ISOTHERM_START_EXPONENTS
+        .iter()
+        .map(|&b| Membrane {
+            charge: ChargeModel::Freundlich {
+                a: x_ref / ISOTHERM_REFERENCE.powf(b),
+                b,
+            },
+            ..constant.membrane.clone()
+        })
+        .collect();
+    let opts = FitOptions {
+        initial: constant.membrane.clone(),
+        charge_isotherm: true,
+        starts: Starts::These(starts),
+        ..opts.clone()
+    };
+    fit(data, &opts)
+}
+
 /// Fits r_p, Δx/A_k, X_d (and optionally ε_p) to measured rejections, within bounds, from
 /// several starting points (see the module documentation). A charge isotherm needs feeds
 /// of two ionic strengths or more ([`isotherm_identifiable`]).

@@ -33,8 +33,9 @@ pub mod watertap;
 pub use constants::*;
 pub use error::{Result, TransportError};
 pub use fit::{
-    FitBounds, FitOptions, FitResult, ISOTHERM_REFERENCE, PARTITION_ENERGY, RejectionMeasurement,
-    Starts, fit, isotherm_identifiable, parameter_value, residuals,
+    FitBounds, FitOptions, FitResult, ISOTHERM_REFERENCE, ISOTHERM_START_EXPONENTS,
+    PARTITION_ENERGY, RejectionMeasurement, Starts, fit, fit_isotherm, isotherm_identifiable,
+    parameter_value, residuals,
 };
 pub use membrane_file::{FitSettings, MembraneFile};
 pub use model::{

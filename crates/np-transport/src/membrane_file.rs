@@ -179,11 +179,16 @@ impl MembraneFile {
         opts.max_evaluations = settings.max_evaluations;
         let mut f = fit(measurements, &opts)?;
         if settings.isotherm {
-            // From the constant-charge optimum (b = 0): at least as good a fit.
+            if !crate::fit::isotherm_identifiable(measurements) {
+                return Err(TransportError::Fit(
+                    "a charge isotherm X_d(I) needs feeds of at least two ionic strengths, and every feed of these data has the same one: fit a constant charge".into(),
+                ));
+            }
+            f = crate::fit::fit_isotherm(measurements, &opts, &f)?;
+            // The options the samples below are drawn with: those of the isotherm fit.
             opts.initial = f.membrane.clone();
             opts.charge_isotherm = true;
             opts.starts = Starts::Initial;
-            f = fit(measurements, &opts)?;
         }
         let uncertainty = if settings.samples > 0 {
             let sampling = SamplingOptions {

@@ -91,16 +91,13 @@ fn fitted_conditions() -> Conditions {
 }
 
 /// The DSPM-DE with a Freundlich isotherm fitted to the feeds at `salt` mol/m³. The four feeds
-/// span ionic strengths 1:4, so an isotherm is identifiable; it is fitted from the
-/// constant-charge optimum, as `iontransport fit --isotherm` does.
+/// span ionic strengths 1:4, so an isotherm is identifiable; it is fitted on top of the
+/// constant-charge fit, as `iontransport fit --isotherm` does.
 fn fit_isotherm(salt: f64) -> np_transport::FitResult {
     let data = measurements(salt);
-    let mut opts = FitOptions::new(Membrane::nf270_like(), fitted_conditions());
+    let opts = FitOptions::new(Membrane::nf270_like(), fitted_conditions());
     let constant = fit(&data, &opts).unwrap();
-    opts.initial = constant.membrane;
-    opts.charge_isotherm = true;
-    opts.starts = np_transport::Starts::Initial;
-    fit(&data, &opts).unwrap()
+    np_transport::fit_isotherm(&data, &opts, &constant).unwrap()
 }
 
 /// Fits at `from` and returns the fitted isotherm exponent b, the number of rejections above

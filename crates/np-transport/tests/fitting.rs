@@ -413,6 +413,17 @@ fn a_freundlich_charge_isotherm_is_recovered_from_feeds_of_several_ionic_strengt
     // A constant charge cannot fit these data as well.
     let c = fit(&data, &opts()).unwrap();
     assert!(c.rmse > 100.0 * r.rmse, "{} vs {}", c.rmse, r.rmse);
+    // On top of that constant fit (as `fit --isotherm` does), the isotherm is found again.
+    let on_top = np_transport::fit_isotherm(&data, &opts(), &c).unwrap();
+    let ChargeModel::Freundlich { b: b2, .. } = on_top.membrane.charge else {
+        panic!("{:?}", on_top.membrane.charge)
+    };
+    assert!((b2 - 0.35).abs() < 1e-3, "{b2}");
+    assert!(on_top.rmse < 1e-6 && on_top.starts == 2, "{}", on_top.rmse);
+    // One ionic strength cannot determine it: the constant fit comes back unchanged.
+    let one: Vec<_> = data.iter().take(3).cloned().collect();
+    let c1 = fit(&one, &opts()).unwrap();
+    assert_eq!(np_transport::fit_isotherm(&one, &opts(), &c1).unwrap(), c1);
     // A Freundlich start without the isotherm flag is refused, not silently flattened.
     let mut bad = opts();
     bad.initial.charge = ChargeModel::Freundlich { a: -8.0, b: 0.3 };

@@ -42,7 +42,6 @@ use np_transport::posterior::{SamplingOptions, sample_parameters};
 use np_transport::sdem::{SdemFitOptions, fit_sdem};
 use np_transport::{
     ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, FitResult, Membrane, Starts, fit,
-    isotherm_identifiable,
 };
 use serde::{Deserialize, Serialize};
 
@@ -792,13 +791,8 @@ impl FoldContext<'_> {
     /// strength (which cannot determine an isotherm).
     fn fit_isotherm(&self, fitted: &FitResult) -> Result<FitResult> {
         let meas = rejection_measurements(self.train, self.reg, self.base.flux_scale, 10_000)?;
-        if !isotherm_identifiable(&meas) {
-            return Ok(fitted.clone());
-        }
-        Ok(fit(
-            &meas,
-            &self.fit_options(fitted.membrane.clone(), true),
-        )?)
+        let opts = self.fit_options(fitted.membrane.clone(), false);
+        Ok(np_transport::fit_isotherm(&meas, &opts, fitted)?)
     }
 
     fn feed_of(&self, t: &Trajectory) -> Result<Composition> {

@@ -17,7 +17,7 @@ use np_transport::data::Dataset;
 use np_transport::generate::{GeneratorConfig, flux_grid, generate};
 use np_transport::{
     ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, FitResult, Membrane,
-    RejectionMeasurement, Starts, fit, isotherm_identifiable,
+    RejectionMeasurement, Starts, fit,
 };
 use serde::{Deserialize, Serialize};
 
@@ -359,23 +359,18 @@ pub fn fit_isotherm(prep: &Prepared, cfg: &PipelineConfig, reg: &IonRegistry) ->
     let tr = pick(&prep.all, &prep.split.train);
     let flux_scale = ModelConfig::for_registry(reg, cfg.network.clone(), cfg.constraint).flux_scale;
     let meas = rejection_measurements(&tr, reg, flux_scale, cfg.fit_points)?;
-    if !isotherm_identifiable(&meas) {
-        return Ok(prep.fitted.clone());
-    }
-    Ok(fit(
-        &meas,
-        &FitOptions {
-            initial: prep.fitted.membrane.clone(),
-            conditions: prep.dspm.conditions.clone(),
-            fit_dielectric: false,
-            charge_isotherm: true,
-            partition_energies: Vec::new(),
-            require_identifiable: true,
-            max_evaluations: 300,
-            bounds: FitBounds::default(),
-            starts: Starts::Initial,
-        },
-    )?)
+    let opts = FitOptions {
+        initial: prep.fitted.membrane.clone(),
+        conditions: prep.dspm.conditions.clone(),
+        fit_dielectric: false,
+        charge_isotherm: false,
+        partition_energies: Vec::new(),
+        require_identifiable: true,
+        max_evaluations: 300,
+        bounds: FitBounds::default(),
+        starts: Starts::Initial,
+    };
+    Ok(np_transport::fit_isotherm(&meas, &opts, &prep.fitted)?)
 }
 
 /// The hybrid model's configuration: `membrane` (a fitted DSPM-DE) as backbone at
