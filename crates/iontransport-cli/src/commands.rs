@@ -751,15 +751,8 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 let f = fit(
                     &meas,
                     &FitOptions {
-                        initial: membrane.clone(),
-                        conditions: Conditions::default(),
-                        fit_dielectric: false,
-                        charge_isotherm: false,
-                        partition_energies: Vec::new(),
-                        require_identifiable: true,
                         max_evaluations: 300,
-                        bounds: FitBounds::default(),
-                        starts: Starts::Grid,
+                        ..FitOptions::new(membrane.clone(), Conditions::default())
                     },
                 )?;
                 let ChargeModel::Constant(x) = f.membrane.charge else {

@@ -272,22 +272,19 @@ pub fn prepare(
     let fitted = fit(
         &meas,
         &FitOptions {
-            initial: Membrane {
-                charge: ChargeModel::Constant(-40.0),
-                ..Membrane::nf270_like()
-            },
-            conditions: Conditions::default(),
-            fit_dielectric: false,
-            charge_isotherm: false,
-            partition_energies: Vec::new(),
-            require_identifiable: true,
             max_evaluations: 300,
-            bounds: FitBounds::default(),
             starts: if cfg.multi_start {
                 Starts::Grid
             } else {
                 Starts::Initial
             },
+            ..FitOptions::new(
+                Membrane {
+                    charge: ChargeModel::Constant(-40.0),
+                    ..Membrane::nf270_like()
+                },
+                Conditions::default(),
+            )
         },
     )?;
     let dspm = Dspmde::new(fitted.membrane.clone(), Conditions::default())?;
@@ -352,23 +349,17 @@ pub fn run(
 
 /// The DSPM-DE with a Freundlich charge isotherm X_d = X_ref (I / I_ref)^b fitted to the
 /// training feeds (the same measurement subsample as the constant-charge fit), started from
-/// the constant-charge optimum (b = 0), so it fits the training data at least as well. With
-/// training feeds of one ionic strength, which cannot determine an isotherm, the
-/// constant-charge fit itself.
+/// the constant-charge optimum (b = 0), so it fits the training data at least as well
+/// ([`np_transport::fit_isotherm`]). With training feeds of one ionic strength, which cannot
+/// determine an isotherm, the constant-charge fit itself.
 pub fn fit_isotherm(prep: &Prepared, cfg: &PipelineConfig, reg: &IonRegistry) -> Result<FitResult> {
     let tr = pick(&prep.all, &prep.split.train);
     let flux_scale = ModelConfig::for_registry(reg, cfg.network.clone(), cfg.constraint).flux_scale;
     let meas = rejection_measurements(&tr, reg, flux_scale, cfg.fit_points)?;
     let opts = FitOptions {
-        initial: prep.fitted.membrane.clone(),
-        conditions: prep.dspm.conditions.clone(),
-        fit_dielectric: false,
-        charge_isotherm: false,
-        partition_energies: Vec::new(),
-        require_identifiable: true,
         max_evaluations: 300,
-        bounds: FitBounds::default(),
         starts: Starts::Initial,
+        ..FitOptions::new(prep.fitted.membrane.clone(), prep.dspm.conditions.clone())
     };
     Ok(np_transport::fit_isotherm(&meas, &opts, &prep.fitted)?)
 }
