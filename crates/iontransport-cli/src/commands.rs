@@ -19,8 +19,8 @@ use np_transport::interval::RejectionBand;
 use np_transport::quantities::{balance_feed, parse_concentration_unit, parse_feed};
 use np_transport::score::{ScoredPoint, score_membrane, score_sweeps};
 use np_transport::{
-    ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, FitSettings, Membrane, MembraneFile,
-    OperatingPoint, Starts, fit,
+    ChargeModel, Conditions, Dspmde, FitOptions, FitSettings, Membrane, MembraneFile,
+    OperatingPoint, fit,
 };
 use std::io::Write;
 use std::path::{Path, PathBuf};

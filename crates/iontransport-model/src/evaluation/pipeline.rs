@@ -16,8 +16,8 @@ use ion_species::{Composition, IonRegistry};
 use np_transport::data::Dataset;
 use np_transport::generate::{GeneratorConfig, flux_grid, generate};
 use np_transport::{
-    ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, FitResult, Membrane,
-    RejectionMeasurement, Starts, fit,
+    ChargeModel, Conditions, Dspmde, FitOptions, FitResult, Membrane, RejectionMeasurement, Starts,
+    fit,
 };
 use serde::{Deserialize, Serialize};
 
