@@ -226,13 +226,14 @@ impl PyComposition {
             inner: self.inner.balanced_with(&reg, ion).py_err()?,
         })
     }
-    /// Concentration of `ion` (any spelling the extended registry knows), mol/m^3; 0 when absent.
+    /// Concentration of `ion` (this feed's own ion names, or any spelling the extended registry
+    /// knows), mol/m^3; 0 for a known ion absent from the feed. A token that names no ion is an
+    /// error naming it (it used to read as 0, hiding a typo).
     fn __getitem__(&self, ion: &str) -> PyResult<f64> {
-        let reg = IonRegistry::extended();
-        let name = reg
-            .parse(ion)
-            .map(|i| i.name.clone())
-            .unwrap_or_else(|_| ion.to_string());
+        if let Some(c) = self.inner.get(ion) {
+            return Ok(c);
+        }
+        let name = IonRegistry::extended().parse(ion).py_err()?.name.clone();
         Ok(self.inner.get(&name).unwrap_or(0.0))
     }
     fn __len__(&self) -> usize {

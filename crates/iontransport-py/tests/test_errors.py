@@ -94,3 +94,11 @@ def test_tampered_model_file(tmp_path, repo):
     tampered.write_text(text.replace('"flux_scale":0.00001', '"flux_scale":0.00002'))
     with pytest.raises(it.FileError, match="checksum"):
         it.Model.load(tampered)
+
+
+def test_a_composition_names_an_ion_it_does_not_know():
+    c = it.Composition({"Na+": 20, "Cl-": 20})
+    assert c["sodium"] == pytest.approx(20.0)
+    assert c["Mg2+"] == 0.0  # a known ion absent from the feed
+    with pytest.raises(it.InputError, match="Xx"):
+        c["Xx+"]  # a typo used to read as 0
