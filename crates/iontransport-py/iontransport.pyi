@@ -85,6 +85,7 @@ class Membrane:
         charge: Optional[Quantity] = None,
         pore_dielectric: float = 55.0,
         charge_exponent: Optional[float] = None,
+        charge_half_saturation: Optional[float] = None,
         born_radius: Literal["stokes", "hydration"] = "stokes",
         partition_energies: Optional[Mapping[str, float]] = None,
     ) -> None:
@@ -94,6 +95,7 @@ class Membrane:
     effective_thickness: float
     charge: float
     charge_exponent: Optional[float]
+    charge_half_saturation: Optional[float]
     pore_dielectric: float
     born_radius: Literal["stokes", "hydration"]
     partition_energies: Dict[str, float]
@@ -280,7 +282,8 @@ class MembraneFile:
     def score(self, data: Dataset, *, interval: Interval = "auto") -> Scores: ...
 
 def fit(
-    data: Union[Dataset, Path], *, isotherm: bool = False, fit_dielectric: bool = False,
+    data: Union[Dataset, Path], *,
+    isotherm: Union[bool, Literal["freundlich", "langmuir"], None] = None, fit_dielectric: bool = False,
     born_radius: Literal["stokes", "hydration"] = "stokes",
     partition_energies: Sequence[str] = (),
     film_thickness: Optional[Quantity] = None, mass_transfer: Optional[float] = None,

@@ -207,10 +207,11 @@ pub enum Command {
         /// Membrane file to write (JSON).
         #[arg(long)]
         out: PathBuf,
-        /// Fit the charge as a Freundlich isotherm X_d = X_ref (I / 100 mol/m3)^b of the feed
-        /// ionic strength (started from the constant-charge optimum).
-        #[arg(long)]
-        isotherm: bool,
+        /// Fit the charge as an isotherm of the feed ionic strength I, started from the
+        /// constant-charge optimum: `freundlich` (the default of a bare `--isotherm`), X_d =
+        /// X_ref (I / 100 mol/m3)^b, or `langmuir`, X_d = X_max I / (k + I).
+        #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "freundlich")]
+        isotherm: Option<IsothermArg>,
         /// Also fit the pore dielectric constant eps_p.
         #[arg(long)]
         fit_dielectric: bool,
@@ -495,6 +496,24 @@ pub enum BornRadiusArg {
     Stokes,
     /// Effective radii of the hydration free energies (Marcus 1991).
     Hydration,
+}
+
+/// The form of a fitted charge isotherm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IsothermArg {
+    /// X_d = X_ref (I / I_ref)^b.
+    Freundlich,
+    /// X_d = X_max I / (k + I).
+    Langmuir,
+}
+
+impl From<IsothermArg> for np_transport::IsothermForm {
+    fn from(a: IsothermArg) -> Self {
+        match a {
+            IsothermArg::Freundlich => Self::Freundlich,
+            IsothermArg::Langmuir => Self::Langmuir,
+        }
+    }
 }
 
 impl From<BornRadiusArg> for np_transport::BornRadius {

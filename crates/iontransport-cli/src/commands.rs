@@ -693,7 +693,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                     polarisation,
                     ..Conditions::default()
                 },
-                isotherm,
+                isotherm: isotherm.map(Into::into),
                 fit_dielectric,
                 born_radius: born_radius.into(),
                 // Any spelling the registry reads, stored by canonical name.

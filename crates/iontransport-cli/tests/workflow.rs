@@ -350,6 +350,51 @@ fn every_command_reads_files_with_any_known_ion() {
     assert!(e.contains("NH4+") && e.contains("--ions"), "{e}");
 }
 
+/// `fit --isotherm` fits a Freundlich charge, `--isotherm langmuir` a Langmuir one; each file
+/// holds its form and the report names its parameter.
+#[test]
+fn fit_isotherm_takes_its_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("lab.csv");
+    support::data_with(&data, 3);
+    for (form, parameter, stored) in [
+        (None, "charge_exponent", "\"Freundlich\""),
+        (Some("langmuir"), "charge_half_saturation", "\"Langmuir\""),
+    ] {
+        let out = dir.path().join(format!("{parameter}.json"));
+        let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+        let mut args = vec![
+            "fit",
+            "--data",
+            d,
+            "--out",
+            o,
+            "--max-evaluations",
+            "40",
+            "--samples",
+            "10",
+            "--isotherm",
+        ];
+        args.extend(form);
+        let text = run(&args).result.unwrap();
+        assert!(text.contains(parameter), "{text}");
+        let file = std::fs::read_to_string(&out).unwrap();
+        assert!(file.contains(stored), "{file}");
+    }
+    let e = run(&[
+        "fit",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        "x.json",
+        "--isotherm",
+        "linear",
+    ])
+    .result
+    .unwrap_err();
+    assert!(e.contains("langmuir"), "{e}");
+}
+
 #[test]
 fn feeds_given_as_salts_predict_what_their_ions_predict() {
     let table = |feed: &str| {

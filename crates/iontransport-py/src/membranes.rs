@@ -308,20 +308,35 @@ pub fn basis_name(d: &np_transport::data::Dataset) -> &'static str {
 
 /// Fits a membrane to measurements, as `iontransport fit`: pore radius, effective thickness
 /// and charge (multi-start Levenberg-Marquardt from the NF270-like membrane), with
-/// `isotherm` the charge as a Freundlich isotherm of the feed's ionic strength, with
+/// `isotherm` (True or "freundlich", or "langmuir") the charge as an isotherm of the feed's
+/// ionic strength, with
 /// `fit_dielectric` the pore dielectric constant too, with `born_radius="hydration"` Born
 /// terms from the ions' hydration free energies, with `partition_energies` (ion names) an
 /// extra partition energy (kT) per listed ion, then `samples` parameter samples
 /// (seed `seed`) for prediction intervals. `film_thickness` (m) or `mass_transfer` (m/s,
 /// measured for NaCl) adds a polarisation film. Returns the `MembraneFile`; the GIL is
 /// released while fitting.
+/// The isotherm argument of [`fit`]: a bool (True: Freundlich) or a form's name.
+fn isotherm_of(arg: Option<&Bound<'_, PyAny>>) -> PyResult<Option<np_transport::IsothermForm>> {
+    let Some(arg) = arg else { return Ok(None) };
+    if let Ok(on) = arg.extract::<bool>() {
+        return Ok(on.then_some(np_transport::IsothermForm::Freundlich));
+    }
+    let name: String = arg
+        .extract()
+        .map_err(|_| input("isotherm must be a bool, \"freundlich\" or \"langmuir\""))?;
+    name.parse()
+        .map(Some)
+        .map_err(|e: np_transport::TransportError| input(e.to_string()))
+}
+
 #[pyfunction]
-#[pyo3(signature = (data, *, isotherm = false, fit_dielectric = false, born_radius = "stokes", partition_energies = Vec::new(), film_thickness = None, mass_transfer = None, max_evaluations = 300, samples = 200, seed = 0))]
+#[pyo3(signature = (data, *, isotherm = None, fit_dielectric = false, born_radius = "stokes", partition_energies = Vec::new(), film_thickness = None, mass_transfer = None, max_evaluations = 300, samples = 200, seed = 0))]
 #[allow(clippy::too_many_arguments)]
 pub fn fit(
     py: Python<'_>,
     data: &Bound<'_, PyAny>,
-    isotherm: bool,
+    isotherm: Option<&Bound<'_, PyAny>>,
     fit_dielectric: bool,
     born_radius: &str,
     partition_energies: Vec<String>,
@@ -342,7 +357,7 @@ pub fn fit(
             polarisation,
             ..Conditions::default()
         },
-        isotherm,
+        isotherm: isotherm_of(isotherm)?,
         fit_dielectric,
         born_radius: crate::physics::born_radius_of(born_radius)?,
         partition_energies: partition_energies

@@ -23,7 +23,9 @@ pub const DEFAULT_POINTS: usize = 10;
 /// line (pore radius 0.45 nm, effective thickness Δx/A_k 1.3 µm, X_d = -40 mol/m^3, pore
 /// dielectric constant 55). Lengths in m or text ("0.45 nm"); charge in mol/m^3. With
 /// `charge_exponent` b the charge follows the feed's ionic strength I as a Freundlich isotherm
-/// X_d = charge (I / 100 mol/m^3)^b, `charge` being X_d at I = 100 mol/m^3.
+/// X_d = charge (I / 100 mol/m^3)^b, `charge` being X_d at I = 100 mol/m^3; with
+/// `charge_half_saturation` k (mol/m^3) instead, as a Langmuir isotherm X_d = X_max I / (k + I)
+/// with the same X_d at I = 100 mol/m^3.
 #[pyclass(frozen, module = "iontransport", name = "Membrane")]
 #[derive(Clone)]
 pub struct PyMembrane {
@@ -33,13 +35,15 @@ pub struct PyMembrane {
 #[pymethods]
 impl PyMembrane {
     #[new]
-    #[pyo3(signature = (pore_radius = None, effective_thickness = None, charge = None, pore_dielectric = 55.0, charge_exponent = None, born_radius = "stokes", partition_energies = None))]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (pore_radius = None, effective_thickness = None, charge = None, pore_dielectric = 55.0, charge_exponent = None, charge_half_saturation = None, born_radius = "stokes", partition_energies = None))]
     fn new(
         pore_radius: Option<&Bound<'_, PyAny>>,
         effective_thickness: Option<&Bound<'_, PyAny>>,
         charge: Option<&Bound<'_, PyAny>>,
         pore_dielectric: f64,
         charge_exponent: Option<f64>,
+        charge_half_saturation: Option<f64>,
         born_radius: &str,
         partition_energies: Option<std::collections::BTreeMap<String, f64>>,
     ) -> PyResult<Self> {
@@ -56,12 +60,15 @@ impl PyMembrane {
             Some(c) => quantity::charge(c, "charge")?,
             None => -40.0,
         };
-        let charge = match charge_exponent {
-            None => ChargeModel::Constant(x),
-            Some(b) => ChargeModel::Freundlich {
-                a: x / ISOTHERM_REFERENCE.powf(b),
-                b,
-            },
+        let charge = match (charge_exponent, charge_half_saturation) {
+            (None, None) => ChargeModel::Constant(x),
+            (Some(b), None) => np_transport::IsothermForm::Freundlich.charge(x, b),
+            (None, Some(k)) => np_transport::IsothermForm::Langmuir.charge(x, k),
+            (Some(_), Some(_)) => {
+                return Err(crate::errors::input(
+                    "give charge_exponent (Freundlich) or charge_half_saturation (Langmuir), not both",
+                ));
+            }
         };
         let inner = Membrane {
             pore_radius,
@@ -90,17 +97,22 @@ impl PyMembrane {
     /// Charge density X_d, mol/m^3 (with an isotherm: at I = 100 mol/m^3).
     #[getter]
     fn charge(&self) -> f64 {
-        match self.inner.charge {
-            ChargeModel::Constant(x) => x,
-            ChargeModel::Freundlich { a, b } => a * ISOTHERM_REFERENCE.powf(b),
-        }
+        self.inner.charge.charge_density(ISOTHERM_REFERENCE)
     }
     /// Freundlich exponent b of the charge isotherm, or None for a constant charge.
     #[getter]
     fn charge_exponent(&self) -> Option<f64> {
         match self.inner.charge {
-            ChargeModel::Constant(_) => None,
             ChargeModel::Freundlich { b, .. } => Some(b),
+            _ => None,
+        }
+    }
+    /// Half-saturation ionic strength k (mol/m^3) of a Langmuir charge isotherm, or None.
+    #[getter]
+    fn charge_half_saturation(&self) -> Option<f64> {
+        match self.inner.charge {
+            ChargeModel::Langmuir { k, .. } => Some(k),
+            _ => None,
         }
     }
     /// Pore dielectric constant ε_p.
@@ -131,6 +143,10 @@ impl PyMembrane {
             ChargeModel::Constant(x) => format!("charge={x} mol/m3"),
             ChargeModel::Freundlich { b, .. } => format!(
                 "charge={} mol/m3 at I = 100 mol/m3, charge_exponent={b}",
+                self.charge()
+            ),
+            ChargeModel::Langmuir { k, .. } => format!(
+                "charge={} mol/m3 at I = 100 mol/m3, charge_half_saturation={k} mol/m3",
                 self.charge()
             ),
         };

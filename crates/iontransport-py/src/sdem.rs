@@ -65,7 +65,7 @@ impl PySdem {
     fn charge(&self) -> f64 {
         match self.inner.charge {
             ChargeModel::Constant(x) => x,
-            ChargeModel::Freundlich { .. } => f64::NAN,
+            ChargeModel::Freundlich { .. } | ChargeModel::Langmuir { .. } => f64::NAN,
         }
     }
     /// The conditions.

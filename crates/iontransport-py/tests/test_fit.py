@@ -127,3 +127,22 @@ def test_ion_specific_partitioning_is_built_fitted_and_saved(tmp_path):
         it.fit(data, born_radius="crystal")
     with pytest.raises(it.IonTransportError, match="relative"):
         it.fit(data, partition_energies=["Na+", "Mg2+", "Cl-", "SO4 2-"], samples=0)
+
+
+def test_fit_takes_the_isotherm_form():
+    # A Langmuir truth, X_d = X_max I / (k + I) with X_d(100) = -40 and k = 20 mol/m3.
+    truth = it.Membrane(pore_radius="0.5 nm", effective_thickness="2 um", charge=-40,
+                        charge_half_saturation=20.0)
+    assert truth.charge_half_saturation == 20.0 and truth.charge_exponent is None
+    assert truth.charge_density(20.0) == pytest.approx(-40 * 120 / 100 / 2)
+    data = it.Dataset.from_dict(synthetic_columns(truth))
+    f = it.fit(data, isotherm="langmuir", samples=0)
+    assert f.membrane.charge_half_saturation is not None
+    assert "charge_half_saturation" in [p.name for p in f.parameters]
+    for i in (10.0, 30.0):
+        assert f.membrane.charge_density(i) == pytest.approx(truth.charge_density(i), rel=1e-3)
+    assert it.fit(data, isotherm=True, samples=0).membrane.charge_exponent is not None
+    with pytest.raises(it.InputError, match="langmuir"):
+        it.fit(data, isotherm="linear")
+    with pytest.raises(it.InputError, match="not both"):
+        it.Membrane(charge_exponent=0.3, charge_half_saturation=10.0)

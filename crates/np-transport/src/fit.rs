@@ -104,6 +104,9 @@ pub struct FitBounds {
     /// Freundlich exponent b of the charge isotherm, when fitted (default 0…1.5; never outside
     /// [0, 2], the exponents a membrane may have).
     pub charge_exponent: (f64, f64),
+    /// Half-saturation ionic strength k of a Langmuir charge isotherm, mol/m³, when fitted
+    /// (default 1…1e4, logarithmic; never outside [`crate::LANGMUIR_K_RANGE`]).
+    pub charge_half_saturation: (f64, f64),
     /// Extra partition energy of each ion whose energy is fitted, kT (default −8…8).
     pub partition_energy: (f64, f64),
 }
@@ -116,7 +119,68 @@ impl Default for FitBounds {
             charge: (-2000.0, 2000.0),
             pore_dielectric: (1.0, f64::INFINITY),
             charge_exponent: (0.0, 1.5),
+            charge_half_saturation: (1.0, 1e4),
             partition_energy: (-8.0, 8.0),
+        }
+    }
+}
+
+/// The form of a fitted charge isotherm ([`FitOptions::charge_isotherm`]); both are written
+/// with the charge X_ref at I_ref = [`ISOTHERM_REFERENCE`] as their first parameter (`charge`),
+/// so that it is nearly uncorrelated with the second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IsothermForm {
+    /// Freundlich, X_d = X_ref (I / I_ref)^b ([`ChargeModel::Freundlich`]); second parameter
+    /// `charge_exponent` b (dimensionless).
+    #[default]
+    Freundlich,
+    /// Langmuir, X_d = X_max I / (k + I) with X_max = X_ref (k + I_ref) / I_ref
+    /// ([`ChargeModel::Langmuir`]); second parameter `charge_half_saturation` k (mol/m³).
+    Langmuir,
+}
+
+impl IsothermForm {
+    /// The name of the isotherm's second fitted parameter.
+    pub fn shape_parameter(self) -> &'static str {
+        match self {
+            Self::Freundlich => "charge_exponent",
+            Self::Langmuir => "charge_half_saturation",
+        }
+    }
+
+    /// The value of the second parameter at which the isotherm is (nearly) a constant charge:
+    /// b = 0 exactly, or k at the lower end of its interval.
+    fn constant_limit(self, bounds: &FitBounds) -> f64 {
+        match self {
+            Self::Freundlich => 0.0,
+            Self::Langmuir => bounds.charge_half_saturation.0,
+        }
+    }
+
+    /// The isotherm with charge `x_ref` (mol/m³) at I_ref and second parameter `shape`.
+    pub fn charge(self, x_ref: f64, shape: f64) -> ChargeModel {
+        match self {
+            Self::Freundlich => ChargeModel::Freundlich {
+                a: x_ref / ISOTHERM_REFERENCE.powf(shape),
+                b: shape,
+            },
+            Self::Langmuir => ChargeModel::Langmuir {
+                x_max: x_ref * (shape + ISOTHERM_REFERENCE) / ISOTHERM_REFERENCE,
+                k: shape,
+            },
+        }
+    }
+}
+
+impl std::str::FromStr for IsothermForm {
+    type Err = TransportError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "freundlich" => Ok(Self::Freundlich),
+            "langmuir" => Ok(Self::Langmuir),
+            _ => Err(TransportError::Fit(format!(
+                "unknown isotherm form `{s}`: freundlich or langmuir"
+            ))),
         }
     }
 }
@@ -148,8 +212,11 @@ pub struct FitOptions {
     pub fit_dielectric: bool,
     /// Fit the charge as a Freundlich isotherm X_d = X_ref (I / I_ref)^b of the feed ionic
     /// strength I (I_ref = [`ISOTHERM_REFERENCE`]; Bowen & Mukhtar 1996) instead of a constant:
-    /// X_ref takes the place of X_d and b is one more parameter.
+    /// X_ref takes the place of X_d and b is one more parameter. [`Self::isotherm_form`] picks
+    /// the Langmuir form instead.
     pub charge_isotherm: bool,
+    /// The form of the isotherm when `charge_isotherm` (default Freundlich).
+    pub isotherm_form: IsothermForm,
     /// Ions (canonical names) whose extra partition energy E_i (kT,
     /// [`crate::Partitioning::energies`]) is fitted, each one more parameter named
     /// `partition_energy:<ion>`. Each must be measured; the Born radius is the initial
@@ -177,6 +244,7 @@ impl FitOptions {
             conditions,
             fit_dielectric: false,
             charge_isotherm: false,
+            isotherm_form: IsothermForm::Freundlich,
             partition_energies: Vec::new(),
             require_identifiable: true,
             max_evaluations: 400,
@@ -243,7 +311,7 @@ pub const PARTITION_ENERGY: &str = "partition_energy:";
 pub(crate) fn names(opts: &FitOptions) -> Vec<String> {
     let mut v = vec!["pore_radius", "effective_thickness", "charge"];
     if opts.charge_isotherm {
-        v.push("charge_exponent");
+        v.push(opts.isotherm_form.shape_parameter());
     }
     if opts.fit_dielectric {
         v.push("pore_dielectric");
@@ -265,13 +333,15 @@ pub fn parameter_value(membrane: &Membrane, name: &str) -> Option<(f64, &'static
     Some(match name {
         "pore_radius" => (m.pore_radius, "m"),
         "effective_thickness" => (m.effective_thickness, "m"),
-        "charge" => match m.charge {
-            ChargeModel::Constant(x) => (x, "mol/m3"),
-            ChargeModel::Freundlich { a, b } => (a * ISOTHERM_REFERENCE.powf(b), "mol/m3"),
-        },
+        "charge" => (m.charge.charge_density(ISOTHERM_REFERENCE), "mol/m3"),
+        // A constant charge is either isotherm's limit: b = 0, k = 0.
         "charge_exponent" => match m.charge {
             ChargeModel::Freundlich { b, .. } => (b, "1"),
-            ChargeModel::Constant(_) => (0.0, "1"),
+            _ => (0.0, "1"),
+        },
+        "charge_half_saturation" => match m.charge {
+            ChargeModel::Langmuir { k, .. } => (k, "mol/m3"),
+            _ => (0.0, "mol/m3"),
         },
         "pore_dielectric" => (m.pore_dielectric, "1"),
         _ => (
@@ -310,6 +380,18 @@ impl FitResult {
         let k = self.parameters.iter().position(|n| n == name)?;
         let (v, unit) = parameter_value(&self.membrane, name)?;
         Some((v, self.standard_errors[k], unit))
+    }
+}
+
+/// Whether a fitted parameter's uncertainty is computed on a log scale (None: r_p, Δx/A_k,
+/// ε_p, the Langmuir k, all positive scales) or a linear one with its typical size (X:
+/// 100 mol/m³, b: 1, partition energies: 1 kT).
+pub(crate) fn scale_of(name: &str) -> Option<f64> {
+    match name {
+        "charge" => Some(100.0),
+        "charge_exponent" => Some(1.0),
+        n if n.starts_with(PARTITION_ENERGY) => Some(1.0),
+        _ => None,
     }
 }
 
@@ -620,10 +702,15 @@ pub fn isotherm_identifiable(data: &[RejectionMeasurement]) -> bool {
 /// optimum (b = 0): one start inside the interval, on the other core of a 2-core machine.
 pub const ISOTHERM_START_EXPONENTS: [f64; 1] = [0.5];
 
-/// Fits a Freundlich charge isotherm X_d = X_ref (I / I_ref)^b on top of `constant`, the
-/// constant-charge fit of the same data with the same options (`opts.charge_isotherm` false):
-/// from its optimum (b = 0, where the isotherm is that constant charge, so the result is at
-/// least as good a fit) and from each of [`ISOTHERM_START_EXPONENTS`] with the same charge at
+/// Half-saturation ionic strengths k (mol/m³) a Langmuir fit of [`fit_isotherm`] starts from
+/// besides the constant-charge optimum: k = I_ref, half-saturated at the reference.
+pub const ISOTHERM_START_HALF_SATURATIONS: [f64; 1] = [ISOTHERM_REFERENCE];
+
+/// Fits a charge isotherm of `opts.isotherm_form` (Freundlich X_d = X_ref (I / I_ref)^b or
+/// Langmuir X_d = X_max I/(k + I)) on top of `constant`, the constant-charge fit of the same
+/// data with the same options: from its optimum (the isotherm's constant limit, so the result
+/// is at least as good a fit, to within k's lower bound for Langmuir) and from each of
+/// [`ISOTHERM_START_EXPONENTS`] (or [`ISOTHERM_START_HALF_SATURATIONS`]) with the same charge at
 /// I_ref; the best is kept. Data of one ionic strength cannot determine an isotherm: then the
 /// constant fit is returned unchanged. The one implementation of `fit --isotherm`, the hybrid's
 /// backbone and cross-validation's isotherm.
@@ -635,21 +722,20 @@ pub fn fit_isotherm(
     if !isotherm_identifiable(data) {
         return Ok(constant.clone());
     }
-    let x_ref = match constant.membrane.charge {
-        ChargeModel::Constant(x) => x,
-        ChargeModel::Freundlich { .. } => {
-            return Err(TransportError::Fit(
-                "fit_isotherm starts from a constant-charge fit".into(),
-            ));
-        }
+    let ChargeModel::Constant(x_ref) = constant.membrane.charge else {
+        return Err(TransportError::Fit(
+            "fit_isotherm starts from a constant-charge fit".into(),
+        ));
     };
-    let starts = ISOTHERM_START_EXPONENTS
+    let form = opts.isotherm_form;
+    let shapes: &[f64] = match form {
+        IsothermForm::Freundlich => &ISOTHERM_START_EXPONENTS,
+        IsothermForm::Langmuir => &ISOTHERM_START_HALF_SATURATIONS,
+    };
+    let starts = shapes
         .iter()
-        .map(|&b| Membrane {
-            charge: ChargeModel::Freundlich {
-                a: x_ref / ISOTHERM_REFERENCE.powf(b),
-                b,
-            },
+        .map(|&shape| Membrane {
+            charge: form.charge(x_ref, shape),
             ..constant.membrane.clone()
         })
         .collect();
@@ -671,17 +757,6 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
             "a charge isotherm X_d(I) needs feeds of at least two ionic strengths, and every feed of these data has the same one: fit a constant charge".into(),
         ));
     }
-    let (x0, b0) = match (opts.initial.charge, opts.charge_isotherm) {
-        (ChargeModel::Constant(x), _) => (x, 0.0),
-        (ChargeModel::Freundlich { a, b }, true) => (a * ISOTHERM_REFERENCE.powf(b), b),
-        (ChargeModel::Freundlich { .. }, false) => {
-            return Err(TransportError::Fit(
-                "a Freundlich starting membrane needs charge_isotherm (fitting a constant \
-                 charge starts from a constant)"
-                    .into(),
-            ));
-        }
-    };
     opts.initial.validate()?;
     opts.conditions.validate()?;
     check_measurements(data)?;
@@ -700,23 +775,8 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
         )));
     }
     let bounds = physical_box(data, opts)?;
-    let mut initial = vec![
-        opts.initial.pore_radius,
-        opts.initial.effective_thickness,
-        x0,
-    ];
-    if opts.charge_isotherm {
-        initial.push(b0);
-    }
-    if opts.fit_dielectric {
-        initial.push(opts.initial.pore_dielectric);
-    }
-    initial.extend(
-        opts.partition_energies
-            .iter()
-            .map(|ion| opts.initial.partitioning.energy(ion)),
-    );
-    let starts = start_points(opts, &bounds, &initial);
+    let initial = parameters_of(opts, &opts.initial)?;
+    let starts = start_points(opts, &bounds, &initial)?;
     let eval = |x: &[f64]| {
         let m = membrane_of(opts, x).ok()?;
         residuals(data, &m, &opts.conditions).ok()
@@ -724,16 +784,7 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
     let found = search(&eval, &bounds, n_obs, &starts, opts.max_evaluations, &names)?;
     let best = &found.best;
     let margin_best = bounds.margin(&best.x);
-    // Per parameter: logarithmic (r_p, Δx, ε_p) or linear with a scale (X: 100, b: 1).
-    let kinds: Vec<Option<f64>> = names
-        .iter()
-        .map(|n| match n.as_str() {
-            "charge" => Some(100.0),
-            "charge_exponent" => Some(1.0),
-            n if n.starts_with(PARTITION_ENERGY) => Some(1.0),
-            _ => None,
-        })
-        .collect();
+    let kinds: Vec<Option<f64>> = names.iter().map(|n| scale_of(n)).collect();
     let (se, correlation) =
         match uncertainty(&eval, &best.x, &best.residuals, n_obs, &kinds, &names) {
             Err(_) if !opts.require_identifiable => {
@@ -753,7 +804,9 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
         se_effective_thickness: se[1],
         se_charge: se[2],
         se_pore_dielectric: opts.fit_dielectric.then(|| se[dielectric_index(opts)]),
-        se_charge_exponent: opts.charge_isotherm.then(|| se[3]),
+        se_charge_exponent: (opts.charge_isotherm
+            && opts.isotherm_form == IsothermForm::Freundlich)
+            .then(|| se[3]),
         standard_errors: se,
         parameters: names,
         correlation,
@@ -833,11 +886,18 @@ pub(crate) fn physical_box(data: &[RejectionMeasurement], opts: &FitOptions) -> 
         // Within the exponents a membrane may have (Membrane::validate: [0, 2]): outside,
         // every trial point would be unsolvable, a hidden wall at which the fit stopped as if
         // at an interior optimum (b = 0 exactly, with a standard error) instead of at a bound.
-        ranges.push((
-            b.charge_exponent.0.max(0.0),
-            b.charge_exponent.1.min(MAX_CHARGE_EXPONENT),
-            false,
-        ));
+        ranges.push(match opts.isotherm_form {
+            IsothermForm::Freundlich => (
+                b.charge_exponent.0.max(0.0),
+                b.charge_exponent.1.min(MAX_CHARGE_EXPONENT),
+                false,
+            ),
+            IsothermForm::Langmuir => (
+                b.charge_half_saturation.0.max(crate::LANGMUIR_K_RANGE.0),
+                b.charge_half_saturation.1.min(crate::LANGMUIR_K_RANGE.1),
+                true,
+            ),
+        });
     }
     if opts.fit_dielectric {
         ranges.push((
@@ -867,7 +927,7 @@ pub(crate) fn physical_box(data: &[RejectionMeasurement], opts: &FitOptions) -> 
 }
 
 /// The starting points of [`Starts`], each moved into the box.
-fn start_points(opts: &FitOptions, bounds: &Box, initial: &[f64]) -> Vec<Vec<f64>> {
+fn start_points(opts: &FitOptions, bounds: &Box, initial: &[f64]) -> Result<Vec<Vec<f64>>> {
     let clamp = |x: Vec<f64>| -> Vec<f64> {
         x.iter()
             .zip(&bounds.ranges)
@@ -898,27 +958,48 @@ fn start_points(opts: &FitOptions, bounds: &Box, initial: &[f64]) -> Vec<Vec<f64
         }
         Starts::These(ms) => {
             for m in ms {
-                let (x, b) = match m.charge {
-                    ChargeModel::Constant(x) => (x, 0.0),
-                    ChargeModel::Freundlich { a, b } => (a * ISOTHERM_REFERENCE.powf(b), b),
-                };
-                let mut p = vec![m.pore_radius, m.effective_thickness, x];
-                if opts.charge_isotherm {
-                    p.push(b);
-                }
-                if opts.fit_dielectric {
-                    p.push(m.pore_dielectric);
-                }
-                p.extend(
-                    opts.partition_energies
-                        .iter()
-                        .map(|ion| m.partitioning.energy(ion)),
-                );
-                out.push(clamp(p));
+                out.push(clamp(parameters_of(opts, m)?));
             }
         }
     }
-    out
+    Ok(out)
+}
+
+/// The natural parameters of membrane `m` in the order of [`names`]: the inverse of
+/// [`membrane_of`]. A constant charge starts an isotherm fit at its constant limit; any other
+/// mismatch of charge and options is an error.
+fn parameters_of(opts: &FitOptions, m: &Membrane) -> Result<Vec<f64>> {
+    let mut p = vec![
+        m.pore_radius,
+        m.effective_thickness,
+        m.charge.charge_density(ISOTHERM_REFERENCE),
+    ];
+    match (opts.charge_isotherm, opts.isotherm_form, m.charge) {
+        (false, _, ChargeModel::Constant(_)) => {}
+        (true, form, ChargeModel::Constant(_)) => p.push(form.constant_limit(&opts.bounds)),
+        (true, IsothermForm::Freundlich, ChargeModel::Freundlich { b, .. }) => p.push(b),
+        (true, IsothermForm::Langmuir, ChargeModel::Langmuir { k, .. }) => p.push(k),
+        (isotherm, form, charge) => {
+            return Err(TransportError::Fit(format!(
+                "a starting membrane with charge {charge} cannot start {}: start from a \
+                 constant charge, or set charge_isotherm with the membrane's isotherm_form",
+                if isotherm {
+                    format!("a {form:?} isotherm fit")
+                } else {
+                    "a constant-charge fit".into()
+                }
+            )));
+        }
+    }
+    if opts.fit_dielectric {
+        p.push(m.pore_dielectric);
+    }
+    p.extend(
+        opts.partition_energies
+            .iter()
+            .map(|ion| m.partitioning.energy(ion)),
+    );
+    Ok(p)
 }
 
 /// What a multi-start search found: the best run, and how the starts went.

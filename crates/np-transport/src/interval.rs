@@ -10,7 +10,6 @@
 //! often that holds on held-out feeds.
 
 use crate::error::{Result, TransportError};
-use crate::fit::ISOTHERM_REFERENCE;
 use crate::model::{ChargeModel, Conditions, Membrane};
 use crate::posterior::ParameterSamples;
 use crate::solver::Dspmde;
@@ -106,13 +105,14 @@ pub(crate) fn with_parameters(base: &Membrane, names: &[String], x: &[f64]) -> R
     }
     let mut m = base.clone();
     let mut charge = None;
-    let mut exponent = None;
+    let mut shape = None;
     for (n, &v) in names.iter().zip(x) {
         match n.as_str() {
             "pore_radius" => m.pore_radius = v,
             "effective_thickness" => m.effective_thickness = v,
             "charge" => charge = Some(v),
-            "charge_exponent" => exponent = Some(v),
+            "charge_exponent" => shape = Some((crate::IsothermForm::Freundlich, v)),
+            "charge_half_saturation" => shape = Some((crate::IsothermForm::Langmuir, v)),
             "pore_dielectric" => m.pore_dielectric = v,
             other if other.starts_with(crate::fit::PARTITION_ENERGY) => {
                 let ion = &other[crate::fit::PARTITION_ENERGY.len()..];
@@ -125,17 +125,12 @@ pub(crate) fn with_parameters(base: &Membrane, names: &[String], x: &[f64]) -> R
             }
         }
     }
-    match (charge, exponent) {
-        (Some(x), Some(b)) => {
-            m.charge = ChargeModel::Freundlich {
-                a: x / ISOTHERM_REFERENCE.powf(b),
-                b,
-            }
-        }
+    match (charge, shape) {
+        (Some(x), Some((form, v))) => m.charge = form.charge(x, v),
         (Some(x), None) => m.charge = ChargeModel::Constant(x),
         (None, Some(_)) => {
             return Err(TransportError::Fit(
-                "a charge exponent without the charge in a sample".into(),
+                "an isotherm parameter without the charge in a sample".into(),
             ));
         }
         (None, None) => {}

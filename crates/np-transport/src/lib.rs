@@ -34,13 +34,13 @@ pub use constants::*;
 pub use error::{Result, TransportError};
 pub use fit::{
     FitBounds, FitOptions, FitResult, ISOTHERM_REFERENCE, ISOTHERM_START_EXPONENTS,
-    PARTITION_ENERGY, RejectionMeasurement, Starts, fit, fit_isotherm, isotherm_identifiable,
-    parameter_value, residuals,
+    ISOTHERM_START_HALF_SATURATIONS, IsothermForm, PARTITION_ENERGY, RejectionMeasurement, Starts,
+    fit, fit_isotherm, isotherm_identifiable, parameter_value, residuals,
 };
 pub use membrane_file::{FitSettings, MembraneFile};
 pub use model::{
-    Activity, BornRadius, ChargeModel, Conditions, LogNormalPores, MAX_CHARGE_DENSITY,
-    MAX_PARTITION_ENERGY, Membrane, Partitioning, Polarisation, PoreScheme,
+    Activity, BornRadius, ChargeModel, Conditions, LANGMUIR_K_RANGE, LogNormalPores,
+    MAX_CHARGE_DENSITY, MAX_PARTITION_ENERGY, Membrane, Partitioning, Polarisation, PoreScheme,
 };
 pub use solver::{Dspmde, MAX_FLUX, OperatingPoint};
 pub use transport_model::TransportModel;

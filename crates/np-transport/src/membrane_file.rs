@@ -11,7 +11,7 @@
 
 use crate::data::write_atomic;
 use crate::error::{Result, TransportError};
-use crate::fit::{FitOptions, FitResult, RejectionMeasurement, Starts, fit};
+use crate::fit::{FitOptions, FitResult, IsothermForm, RejectionMeasurement, Starts, fit};
 use crate::interval::{IntervalSweep, sweep_with_intervals};
 use crate::model::{BornRadius, ChargeModel, Conditions, Membrane, Partitioning};
 use crate::posterior::{ParameterSamples, SamplingOptions, sample_parameters};
@@ -30,7 +30,8 @@ pub const MEMBRANE_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FittedParameter {
     /// `pore_radius`, `effective_thickness`, `charge` (X_d, or X_ref of the isotherm at
-    /// [`crate::ISOTHERM_REFERENCE`]), `charge_exponent`, `pore_dielectric` or
+    /// [`crate::ISOTHERM_REFERENCE`]), `charge_exponent` (Freundlich b),
+    /// `charge_half_saturation` (Langmuir k, mol/m3), `pore_dielectric` or
     /// `partition_energy:<ion>` (kT).
     pub name: String,
     /// Fitted value, in `unit`.
@@ -117,9 +118,10 @@ pub struct FitSettings {
     /// Conditions of the measurements (temperature in K, polarisation film, activity model);
     /// samples that state a temperature run at theirs.
     pub conditions: Conditions,
-    /// Also fit the charge as a Freundlich isotherm X_d = a I^b of the feed's ionic strength,
-    /// from the constant-charge optimum (needs feeds of more than one ionic strength).
-    pub isotherm: bool,
+    /// Also fit the charge as an isotherm of the feed's ionic strength (Freundlich X_d = a I^b
+    /// or Langmuir X_d = X_max I/(k + I)), from the constant-charge optimum (needs feeds of
+    /// more than one ionic strength); None: a constant charge.
+    pub isotherm: Option<IsothermForm>,
     /// Also fit the pore dielectric constant.
     pub fit_dielectric: bool,
     /// The Born radius of the fitted membrane (default: Stokes radii, the classic DSPM-DE).
@@ -138,7 +140,7 @@ impl Default for FitSettings {
     fn default() -> Self {
         Self {
             conditions: Conditions::default(),
-            isotherm: false,
+            isotherm: None,
             fit_dielectric: false,
             born_radius: BornRadius::Stokes,
             partition_energies: Vec::new(),
@@ -178,7 +180,8 @@ impl MembraneFile {
         opts.partition_energies = settings.partition_energies.clone();
         opts.max_evaluations = settings.max_evaluations;
         let mut f = fit(measurements, &opts)?;
-        if settings.isotherm {
+        if let Some(form) = settings.isotherm {
+            opts.isotherm_form = form;
             if !crate::fit::isotherm_identifiable(measurements) {
                 return Err(TransportError::Fit(
                     "a charge isotherm X_d(I) needs feeds of at least two ionic strengths, and every feed of these data has the same one: fit a constant charge".into(),

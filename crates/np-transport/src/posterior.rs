@@ -207,16 +207,6 @@ pub fn sample_parameters(
     })
 }
 
-/// Whether each parameter is reported on a log scale (r_p, Δx/A_k, ε_p) or a linear one
-/// with its scale (X: 100 mol/m³, b: 1), as the fit's standard errors are computed.
-fn scale_of(name: &str) -> Option<f64> {
-    match name {
-        "charge" => Some(100.0),
-        "charge_exponent" => Some(1.0),
-        _ => None,
-    }
-}
-
 fn inside(bounds: &Box, x: &[f64]) -> bool {
     x.iter()
         .zip(&bounds.ranges)
@@ -232,7 +222,11 @@ fn laplace(
     sampling: &SamplingOptions,
 ) -> Result<Vec<Vec<f64>>> {
     let p = x0.len();
-    let scales: Vec<Option<f64>> = fit.parameters.iter().map(|n| scale_of(n)).collect();
+    let scales: Vec<Option<f64>> = fit
+        .parameters
+        .iter()
+        .map(|n| crate::fit::scale_of(n))
+        .collect();
     let se_v: Vec<f64> = (0..p)
         .map(|i| match scales[i] {
             Some(s) => se[i] / s,

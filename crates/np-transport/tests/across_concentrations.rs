@@ -104,10 +104,7 @@ fn fit_isotherm(salt: f64) -> np_transport::FitResult {
 /// 0.02 in magnitude at `to`, and the true rejections the fitted membrane gives the wrong sign.
 fn sign_errors(from: f64, to: f64) -> (f64, usize, Vec<f64>) {
     let fitted = fit_isotherm(from);
-    let b = match fitted.membrane.charge {
-        np_transport::ChargeModel::Freundlich { b, .. } => b,
-        np_transport::ChargeModel::Constant(_) => 0.0,
-    };
+    let (b, _, _) = fitted.value("charge_exponent").unwrap();
     let model = Dspmde::new(fitted.membrane, fitted_conditions()).unwrap();
     let t = truth();
     let (mut counted, mut wrong) = (0, Vec::new());

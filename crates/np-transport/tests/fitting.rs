@@ -2,8 +2,8 @@
 
 use ion_species::{Composition, IonRegistry};
 use np_transport::{
-    ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, Membrane, RejectionMeasurement, Starts,
-    fit, residuals,
+    ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, IsothermForm, Membrane,
+    RejectionMeasurement, Starts, fit, residuals,
 };
 
 #[path = "support/membranes.rs"]
@@ -48,6 +48,7 @@ fn opts() -> FitOptions {
         conditions: Conditions::default(),
         fit_dielectric: false,
         charge_isotherm: false,
+        isotherm_form: IsothermForm::Freundlich,
         partition_energies: Vec::new(),
         require_identifiable: true,
         max_evaluations: 400,
@@ -373,28 +374,11 @@ proptest! {
 fn a_freundlich_charge_isotherm_is_recovered_from_feeds_of_several_ionic_strengths() {
     // Truth: X_d = -8 I^0.35 (the shipped synthetic set's isotherm), NaCl and Na2SO4 at
     // 5-200 mmol/L.
-    let reg = IonRegistry::canonical();
     let truth = Membrane {
         charge: ChargeModel::Freundlich { a: -8.0, b: 0.35 },
         ..truth()
     };
-    let model = Dspmde::new(truth.clone(), Conditions::default()).unwrap();
-    let mut data = vec![];
-    for c in [5.0, 20.0, 60.0, 200.0] {
-        for feed in [
-            Composition::from_mmol_per_l(&reg, &[("Na+", c), ("Cl-", c)]).unwrap(),
-            Composition::from_mmol_per_l(&reg, &[("Na+", 2.0 * c), ("SO4 2-", c)]).unwrap(),
-        ] {
-            for jv in [3e-6, 1e-5, 2e-5] {
-                let p = model.solve(&feed, jv).unwrap();
-                data.push(RejectionMeasurement::observed(
-                    feed.clone(),
-                    jv,
-                    p.ions.iter().cloned().zip(p.rejection.clone()).collect(),
-                ));
-            }
-        }
-    }
+    let data = salts_across_strengths(&truth);
     let mut o = opts();
     o.charge_isotherm = true;
     let r = fit(&data, &o).unwrap();
@@ -433,6 +417,77 @@ fn a_freundlich_charge_isotherm_is_recovered_from_feeds_of_several_ionic_strengt
             .to_string()
             .contains("charge_isotherm")
     );
+}
+
+/// NaCl and Na2SO4 at 5-200 mmol/L, three fluxes each, every ion's rejection, from `truth`.
+fn salts_across_strengths(truth: &Membrane) -> Vec<RejectionMeasurement> {
+    let reg = IonRegistry::canonical();
+    let model = Dspmde::new(truth.clone(), Conditions::default()).unwrap();
+    let mut data = vec![];
+    for c in [5.0, 20.0, 60.0, 200.0] {
+        for feed in [
+            Composition::from_mmol_per_l(&reg, &[("Na+", c), ("Cl-", c)]).unwrap(),
+            Composition::from_mmol_per_l(&reg, &[("Na+", 2.0 * c), ("SO4 2-", c)]).unwrap(),
+        ] {
+            for jv in [3e-6, 1e-5, 2e-5] {
+                let p = model.solve(&feed, jv).unwrap();
+                data.push(RejectionMeasurement::observed(
+                    feed.clone(),
+                    jv,
+                    p.ions.iter().cloned().zip(p.rejection.clone()).collect(),
+                ));
+            }
+        }
+    }
+    data
+}
+
+#[test]
+fn a_langmuir_charge_isotherm_is_recovered_and_told_from_a_freundlich_one() {
+    // Truth: X_d = -60 I / (40 + I) mol/m3: half its saturation at 40 mol/m3, so the feeds'
+    // 7.5-600 mol/m3 of ionic strength see both the rising and the saturated part.
+    let truth = Membrane {
+        charge: ChargeModel::Langmuir {
+            x_max: -60.0,
+            k: 40.0,
+        },
+        ..truth()
+    };
+    let data = salts_across_strengths(&truth);
+    let mut o = opts();
+    o.isotherm_form = IsothermForm::Langmuir;
+    let constant = fit(&data, &o).unwrap();
+    let r = np_transport::fit_isotherm(&data, &o, &constant).unwrap();
+    let ChargeModel::Langmuir { x_max, k } = r.membrane.charge else {
+        panic!("{:?}", r.membrane.charge)
+    };
+    eprintln!(
+        "langmuir fit: x_max {x_max:.4}, k {k:.4}, rmse {:.1e}",
+        r.rmse
+    );
+    assert!((k / 40.0 - 1.0).abs() < 1e-3, "{k}");
+    assert!((x_max / -60.0 - 1.0).abs() < 1e-3, "{x_max}");
+    assert!(r.rmse < 1e-6, "{}", r.rmse);
+    assert_eq!(r.parameters[3], "charge_half_saturation");
+    let (kv, se, unit) = r.value("charge_half_saturation").unwrap();
+    assert_eq!((kv, unit), (k, "mol/m3"));
+    assert!(se.is_finite() && se > 0.0, "{se}");
+    assert!(r.se_charge_exponent.is_none());
+    // The Freundlich form cannot follow a saturating charge over two decades of I as well.
+    let freundlich = np_transport::fit_isotherm(&data, &opts(), &constant).unwrap();
+    assert!(
+        freundlich.rmse > 100.0 * r.rmse && constant.rmse > freundlich.rmse,
+        "constant {}, freundlich {}, langmuir {}",
+        constant.rmse,
+        freundlich.rmse,
+        r.rmse
+    );
+    // A Langmuir start for a Freundlich fit is refused with the cure.
+    let mut bad = opts();
+    bad.charge_isotherm = true;
+    bad.initial = r.membrane.clone();
+    let e = fit(&data, &bad).unwrap_err().to_string();
+    assert!(e.contains("isotherm_form"), "{e}");
 }
 
 #[test]

@@ -723,7 +723,7 @@ impl FoldContext<'_> {
         let m = &fitted.membrane;
         let x_d = match m.charge {
             ChargeModel::Constant(x) => x,
-            ChargeModel::Freundlich { .. } => f64::NAN,
+            ChargeModel::Freundlich { .. } | ChargeModel::Langmuir { .. } => f64::NAN,
         };
         let fit = FoldFit {
             scheme: self.fold.scheme,
@@ -768,6 +768,7 @@ impl FoldContext<'_> {
             // As the main job's DSPM-DE: eps_p stays at the NF270-like 55.
             fit_dielectric: false,
             charge_isotherm: isotherm,
+            isotherm_form: np_transport::IsothermForm::Freundlich,
             partition_energies: Vec::new(),
             require_identifiable: true,
             max_evaluations: self.fit_evaluations,

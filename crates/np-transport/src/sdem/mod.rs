@@ -126,6 +126,7 @@ impl Sdem {
         let (x, bound) = match self.charge {
             ChargeModel::Constant(x) => (x, x),
             ChargeModel::Freundlich { a, b } => (a, b),
+            ChargeModel::Langmuir { x_max, k } => (x_max, k),
         };
         if !(x.is_finite() && bound.is_finite() && x.abs() <= crate::MAX_CHARGE_DENSITY) {
             return Err(TransportError::InvalidParameter {
