@@ -5,7 +5,9 @@
 
 use criterion::{BenchmarkId, Criterion, black_box, criterion_group, criterion_main};
 use ion_species::{Composition, IonRegistry};
-use np_transport::{Conditions, Dspmde, Membrane, PoreScheme};
+use np_transport::{
+    Activity, Conditions, Dspmde, Membrane, NewtonJacobian, Polarisation, PoreScheme,
+};
 
 #[path = "../tests/support/feeds.rs"]
 mod feeds;
@@ -23,6 +25,40 @@ fn bench(c: &mut Criterion) {
     c.bench_function("8 ions, 50-point flux sweep to 2e-5 m/s", |b| {
         b.iter(|| model.sweep(black_box(&feed), &fluxes).unwrap())
     });
+
+    // The Newton Jacobian from sensitivities (default) against differences, same run: the
+    // plain model and one with a film and Davies activities (every term of the Jacobian).
+    let mut g = c.benchmark_group("Newton Jacobian, 8 ions, one point");
+    for (jacobian, label) in [
+        (NewtonJacobian::Sensitivity, "sensitivities"),
+        (NewtonJacobian::FiniteDifference, "differences"),
+    ] {
+        for (extra, polarisation, activity) in [
+            ("", Polarisation::Off, Activity::Ideal),
+            (
+                ", film + Davies",
+                Polarisation::Film { thickness: 20e-6 },
+                Activity::Davies,
+            ),
+        ] {
+            let m = Dspmde::new(
+                Membrane::nf270_like(),
+                Conditions {
+                    jacobian,
+                    polarisation,
+                    activity,
+                    ..Conditions::default()
+                },
+            )
+            .unwrap();
+            let p = m.solve(&feed, 1e-5).unwrap();
+            eprintln!("{label}{extra}: {} Newton iterations", p.iterations);
+            g.bench_function(format!("{label}{extra}"), |b| {
+                b.iter(|| m.solve(black_box(&feed), 1e-5).unwrap())
+            });
+        }
+    }
+    g.finish();
 
     let reg = IonRegistry::canonical();
     let mut g = c.benchmark_group("one point vs number of ions");

@@ -2,12 +2,13 @@
 
 //! The cost of fitting a membrane to the shipped real-data file (FdL 2021, NF270, 28
 //! operating points, 134 rejections of six ions): one evaluation of all residuals (the
-//! fit's unit of work) and the whole multi-start fit (10 starts, 2 threads in CI).
+//! fit's unit of work) and the whole multi-start fit (10 starts, 2 threads in CI), with the
+//! Newton Jacobian from sensitivities (the default) and from differences (the reference).
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use ion_species::IonRegistry;
 use np_transport::data::Dataset;
-use np_transport::{ChargeModel, Conditions, FitOptions, Membrane, fit, residuals};
+use np_transport::{ChargeModel, Conditions, FitOptions, Membrane, NewtonJacobian, fit, residuals};
 use std::path::Path;
 
 fn bench(c: &mut Criterion) {
@@ -28,21 +29,31 @@ fn bench(c: &mut Criterion) {
         charge: ChargeModel::Constant(-40.0),
         ..Membrane::nf270_like()
     };
-    let conditions = Conditions::default();
+    // Both Newton Jacobians in one run, so their ratio is measured under the same load.
     let mut g = c.benchmark_group("fit to the FdL 2021 file");
-    g.bench_function("all 134 residuals, once", |b| {
-        b.iter(|| residuals(black_box(&meas), &membrane, &conditions).unwrap())
-    });
-    g.sample_size(10);
-    g.bench_function("multi-start fit (10 starts)", |b| {
-        b.iter(|| {
-            fit(
-                black_box(&meas),
-                &FitOptions::new(membrane.clone(), conditions.clone()),
-            )
-            .unwrap()
-        })
-    });
+    for (jacobian, label) in [
+        (NewtonJacobian::Sensitivity, "sensitivities"),
+        (NewtonJacobian::FiniteDifference, "differences"),
+    ] {
+        let conditions = Conditions {
+            jacobian,
+            ..Conditions::default()
+        };
+        g.sample_size(20);
+        g.bench_function(format!("all 134 residuals, once ({label})"), |b| {
+            b.iter(|| residuals(black_box(&meas), &membrane, &conditions).unwrap())
+        });
+        g.sample_size(10);
+        g.bench_function(format!("multi-start fit, 10 starts ({label})"), |b| {
+            b.iter(|| {
+                fit(
+                    black_box(&meas),
+                    &FitOptions::new(membrane.clone(), conditions.clone()),
+                )
+                .unwrap()
+            })
+        });
+    }
     g.finish();
 }
 

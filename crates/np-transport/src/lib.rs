@@ -40,7 +40,8 @@ pub use fit::{
 pub use membrane_file::{FitSettings, MembraneFile};
 pub use model::{
     Activity, BornRadius, ChargeModel, Conditions, LANGMUIR_K_RANGE, LogNormalPores,
-    MAX_CHARGE_DENSITY, MAX_PARTITION_ENERGY, Membrane, Partitioning, Polarisation, PoreScheme,
+    MAX_CHARGE_DENSITY, MAX_PARTITION_ENERGY, Membrane, NewtonJacobian, Partitioning, Polarisation,
+    PoreScheme,
 };
 pub use solver::{Dspmde, MAX_FLUX, OperatingPoint};
 pub use transport_model::TransportModel;

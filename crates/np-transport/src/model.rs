@@ -416,6 +416,39 @@ pub struct Conditions {
     pub tolerance: f64,
     /// Maximum Newton iterations per operating point.
     pub max_iterations: usize,
+    /// How the Newton iteration of the permeate solve gets its Jacobian (numerics only: the
+    /// solution is the same to the tolerance either way).
+    #[serde(default, skip_serializing_if = "NewtonJacobian::is_default")]
+    pub jacobian: NewtonJacobian,
+}
+
+/// How the permeate solve's Newton iteration gets its Jacobian.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum NewtonJacobian {
+    /// From the variational equations of the pore (and film) integration on the same steps as
+    /// the integration itself, the exact derivative of the computed residual; the Donnan
+    /// step, a scalar solve, by central differences. One integration of n + 1 + n^2 states
+    /// per Jacobian instead of n + 1 integrations of n + 1. The finite-element scheme
+    /// ([`PoreScheme::Elements`]) falls back to differences.
+    #[default]
+    Sensitivity,
+    /// Forward differences of the whole residual (step 1e-7 in ln c_p): the reference the
+    /// sensitivities are tested and benchmarked against.
+    FiniteDifference,
+}
+
+impl NewtonJacobian {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl Conditions {
+    /// Whether the Newton iteration takes its Jacobian from sensitivities: asked for, and the
+    /// ODE scheme (the finite elements have differences only).
+    pub(crate) fn newton_sensitivities(&self) -> bool {
+        self.jacobian == NewtonJacobian::Sensitivity && self.scheme == PoreScheme::Ode
+    }
 }
 
 impl Default for Conditions {
@@ -428,6 +461,7 @@ impl Default for Conditions {
             bulk_dielectric: WATER_PERMITTIVITY,
             tolerance: 1e-9,
             max_iterations: 50,
+            jacobian: NewtonJacobian::Sensitivity,
         }
     }
 }

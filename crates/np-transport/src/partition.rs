@@ -26,6 +26,70 @@ pub fn davies_ln_gamma(z: f64, ionic_strength_si: f64) -> f64 {
     -DAVIES_A_25C * z * z * (s / (1.0 + s) - 0.3 * i) * std::f64::consts::LN_10
 }
 
+/// d ln gamma_i / d I divided by z_i^2 for [`davies_ln_gamma`] (I in mol/m^3). Zero at I = 0,
+/// where it is unbounded but multiplies only the zero z^2 c of the absent charged species.
+fn davies_slope(ionic_strength_si: f64) -> f64 {
+    if ionic_strength_si <= 0.0 {
+        return 0.0;
+    }
+    let i = ionic_strength_si / 1000.0;
+    let s = i.sqrt();
+    -DAVIES_A_25C * (0.5 / (s * (1.0 + s) * (1.0 + s)) - 0.3) * std::f64::consts::LN_10 / 1000.0
+}
+
+/// d c_pore,i / d ln c_b,j (n × n, row-major, into `out`) of the Donnan partitioning whose
+/// solution for bulk `cb` is `c_pore`, by implicit differentiation of
+/// ln c_pore,i = ln(k_i c_b,i) + ln gamma_b,i - ln gamma_pore,i - z_i psi and
+/// sum z_i c_pore,i + X = 0. With ln gamma_i = z_i^2 L(I) (ideal: L = 0; textbook Davies) the
+/// column j is c_pore,i w_i, w_i = e_i - z_i^2 L'(I_p) dI_p - z_i dpsi, e_i = delta_ij +
+/// z_i^2 L'(I_b) z_j^2 c_b,j / 2, and (dI_p, dpsi) solve the neutrality and ionic-strength
+/// equations (2 × 2). Returns false for the molal form, whose ln gamma also depends on the
+/// water mass (the caller differences).
+pub(crate) fn donnan_log_jacobian(
+    z: &[f64],
+    cb: &[f64],
+    c_pore: &[f64],
+    form: &ActivityForm,
+    out: &mut [f64],
+) -> bool {
+    let (lb, lp) = match form {
+        ActivityForm::Ideal => (0.0, 0.0),
+        ActivityForm::Textbook => (
+            davies_slope(ionic_strength(z, cb)),
+            davies_slope(ionic_strength(z, c_pore)),
+        ),
+        ActivityForm::Molal { .. } => return false,
+    };
+    let n = z.len();
+    let moment = |p: i32| -> f64 { z.iter().zip(c_pore).map(|(z, c)| z.powi(p) * c).sum() };
+    let (b1, c1) = (moment(3), moment(2));
+    let (b2, c2) = (0.5 * moment(4), 0.5 * moment(3));
+    let det = (1.0 + lp * b2) * c1 - c2 * lp * b1;
+    for j in 0..n {
+        let bulk = 0.5 * z[j] * z[j] * cb[j] * lb;
+        let e = |i: usize| f64::from(u8::from(i == j)) + z[i] * z[i] * bulk;
+        let (mut a1, mut a2) = (0.0, 0.0);
+        for i in 0..n {
+            a1 += z[i] * c_pore[i] * e(i);
+            a2 += 0.5 * z[i] * z[i] * c_pore[i] * e(i);
+        }
+        // (1 + L'_p B2) dI + C2 dpsi = A2;  L'_p B1 dI + C1 dpsi = A1.
+        let (d_i, d_psi) = if c1 > 0.0 {
+            (
+                (a2 * c1 - c2 * a1) / det,
+                ((1.0 + lp * b2) * a1 - lp * b1 * a2) / det,
+            )
+        } else {
+            // No charged species: no potential, and no ionic strength either (z = 0).
+            (a2 / (1.0 + lp * b2), 0.0)
+        };
+        for i in 0..n {
+            out[i * n + j] = c_pore[i] * (e(i) - z[i] * z[i] * lp * d_i - z[i] * d_psi);
+        }
+    }
+    true
+}
+
 /// Ionic strength 1/2 sum z^2 c (mol/m^3).
 pub fn ionic_strength(z: &[f64], c: &[f64]) -> f64 {
     0.5 * z.iter().zip(c).map(|(z, c)| z * z * c).sum::<f64>()
@@ -425,5 +489,56 @@ mod tests {
     fn one_sign_only_cannot_balance() {
         let mut out = [0.0; 1];
         assert!(donnan(&[1.0], &[1.0], &[1.0], 5.0, false, &mut out).is_err());
+    }
+
+    #[test]
+    fn donnan_jacobian_equals_central_differences() {
+        // A 2:1 / 1:2 mixture against a negative charge, ideal and textbook Davies, and a
+        // neutral solute (no potential).
+        let cases: [(&[f64], &[f64], f64); 3] = [
+            (&[1.0, 2.0, -1.0, -2.0], &[30.0, 10.0, 40.0, 5.0], -50.0),
+            (&[1.0, -1.0], &[200.0, 200.0], -300.0),
+            (&[0.0], &[3.0], 0.0),
+        ];
+        for (z, cb, x) in cases {
+            let n = z.len();
+            let k: Vec<f64> = (0..n).map(|i| 0.3 + 0.1 * i as f64).collect();
+            for form in [ActivityForm::Ideal, ActivityForm::Textbook] {
+                let mut c_pore = vec![0.0; n];
+                donnan_form(z, &k, cb, x, &form, &mut c_pore).unwrap();
+                let mut jac = vec![0.0; n * n];
+                assert!(donnan_log_jacobian(z, cb, &c_pore, &form, &mut jac));
+                let h: f64 = 1e-5;
+                for j in 0..n {
+                    let (mut up, mut down) = (vec![0.0; n], vec![0.0; n]);
+                    let mut c = cb.to_vec();
+                    c[j] = cb[j] * h.exp();
+                    donnan_form(z, &k, &c, x, &form, &mut up).unwrap();
+                    c[j] = cb[j] * (-h).exp();
+                    donnan_form(z, &k, &c, x, &form, &mut down).unwrap();
+                    for i in 0..n {
+                        let fd = (up[i] - down[i]) / (2.0 * h);
+                        let err = (jac[i * n + j] - fd).abs() / c_pore[i];
+                        assert!(
+                            err < 1e-8,
+                            "{form:?} {z:?} ({i},{j}): {} vs {fd}",
+                            jac[i * n + j]
+                        );
+                    }
+                }
+            }
+        }
+        // The molal form is left to the caller.
+        let molal = ActivityForm::Molal {
+            a: 1.17,
+            molar_masses: vec![0.023, 0.035],
+        };
+        assert!(!donnan_log_jacobian(
+            &[1.0, -1.0],
+            &[1.0, 1.0],
+            &[1.0, 1.0],
+            &molal,
+            &mut [0.0; 4]
+        ));
     }
 }

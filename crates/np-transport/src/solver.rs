@@ -4,7 +4,7 @@ use crate::constants::{GAS_CONSTANT, WATER_VISCOSITY};
 use crate::error::{Result, TransportError};
 use crate::hindrance::Hindrance;
 use crate::model::{Activity, BornRadius, Conditions, Membrane, Polarisation, PoreScheme};
-use crate::partition::{ActivityForm, born_factor, donnan_form};
+use crate::partition::{ActivityForm, born_factor, donnan_form, donnan_log_jacobian};
 use crate::transport::{Direction, Layer};
 use ion_species::{Composition, DEFAULT_NEUTRALITY_TOL};
 use nalgebra::{DMatrix, DVector};
@@ -87,6 +87,8 @@ pub(crate) struct Prepared {
     pub tol: f64,
     pub max_iter: usize,
     pub temperature: f64,
+    /// Newton Jacobians from the integrations' sensitivities (else forward differences).
+    pub sensitivities: bool,
 }
 
 /// One pore radius of the (possibly distributed) membrane.
@@ -206,6 +208,7 @@ impl Dspmde {
             tol: self.conditions.tolerance,
             max_iter: self.conditions.max_iterations,
             temperature: t,
+            sensitivities: self.conditions.newton_sensitivities(),
         })
     }
 
@@ -438,7 +441,9 @@ impl Prepared {
     }
 
     /// Permeate for one pore class given the membrane-surface concentrations, as a residual
-    /// for Newton: ln(c_pore(0) / c_donnan(0)) per ion, then the permeate's relative charge.
+    /// for Newton in u = ln c_p: ln(c_pore(0) / c_donnan(0)) per ion, then the permeate's
+    /// relative charge. With `jac` (only with sensitivities, [`Prepared::sensitivities`]),
+    /// also its (n+1) × n Jacobian.
     fn residual(
         &self,
         pc: &PoreClass,
@@ -446,35 +451,84 @@ impl Prepared {
         cm: Option<&[f64]>,
         u: &[f64],
         out: &mut [f64],
-    ) -> Result<Vec<f64>> {
+        jac: Option<&mut DMatrix<f64>>,
+    ) -> Result<()> {
         let n = self.z.len();
         let cp: Vec<f64> = u.iter().map(|v| v.exp()).collect();
-        let cm_owned;
+        let want = jac.is_some();
+        // The membrane surface and, with a film, d c_m / d u (n × n, row-major).
+        let (cm_owned, dcm);
         let cm = match (cm, &self.film) {
-            (Some(c), _) => c,
-            (None, Some(film)) => {
-                cm_owned = self.film_surface(film, jv, &cp)?;
+            (Some(c), _) => {
+                dcm = None;
+                c
+            }
+            (None, Some(film)) if want => {
+                let (c, d) = film.integrate_with_sensitivity(
+                    jv,
+                    &cp,
+                    &self.cf,
+                    &vec![0.0; n * n],
+                    Direction::Downstream,
+                )?;
+                (cm_owned, dcm) = (c, Some(d));
                 &cm_owned
             }
-            (None, None) => &self.cf,
+            (None, Some(film)) => {
+                (cm_owned, dcm) = (self.film_surface(film, jv, &cp)?, None);
+                &cm_owned
+            }
+            (None, None) => {
+                dcm = None;
+                &self.cf
+            }
         };
         let mut c_exit = vec![0.0; n];
         donnan_form(&self.z, &pc.k, &cp, self.x, &self.activity, &mut c_exit)?;
         let jp = jv * pc.flux_factor;
-        let c0 = match self.scheme {
+        let (c0, dc0) = match self.scheme {
+            PoreScheme::Ode if want => {
+                // d c_exit / d u_j = d c_exit / d ln c_p,j.
+                let dc_exit = self.donnan_log_derivative(pc, &cp, &c_exit)?;
+                let (c, d) = pc.layer.integrate_with_sensitivity(
+                    jp,
+                    &cp,
+                    &c_exit,
+                    &dc_exit,
+                    Direction::Upstream,
+                )?;
+                (c, Some(d))
+            }
             PoreScheme::Ode => {
-                pc.layer
-                    .integrate(jp, &cp, &c_exit, Direction::Upstream, 0)?
-                    .0
+                let c = pc
+                    .layer
+                    .integrate(jp, &cp, &c_exit, Direction::Upstream, 0)?;
+                (c.0, None)
             }
             PoreScheme::Elements(e) => {
-                pc.layer
-                    .march(jp, &cp, self.x, &c_exit, Direction::Upstream, e)?
-                    .0
+                let c = pc
+                    .layer
+                    .march(jp, &cp, self.x, &c_exit, Direction::Upstream, e)?;
+                (c.0, None)
             }
         };
         let mut c_entry = vec![0.0; n];
         donnan_form(&self.z, &pc.k, cm, self.x, &self.activity, &mut c_entry)?;
+        // d c_entry / d u = (d c_entry / d ln c_m) diag(1 / c_m) (d c_m / d u), with a film.
+        let dc_entry = match &dcm {
+            Some(dcm) => {
+                let d = self.donnan_log_derivative(pc, cm, &c_entry)?;
+                let mut out = vec![0.0; n * n];
+                for i in 0..n {
+                    for j in 0..n {
+                        out[i * n + j] =
+                            (0..n).map(|k| d[i * n + k] * dcm[k * n + j] / cm[k]).sum();
+                    }
+                }
+                Some(out)
+            }
+            None => None,
+        };
         for i in 0..n {
             if !(c0[i] > 0.0 && c0[i].is_finite()) {
                 return Err(TransportError::NotConverged {
@@ -492,7 +546,74 @@ impl Prepared {
             .zip(&cp)
             .fold((0.0, 0.0), |(s, a), (z, c)| (s + z * c, a + z.abs() * c));
         out[n] = if a > 0.0 { s / a } else { 0.0 };
-        Ok(cm.to_vec())
+        if let (Some(jac), Some(dc0)) = (jac, &dc0) {
+            for i in 0..n {
+                for j in 0..n {
+                    let entry = dc_entry.as_ref().map_or(0.0, |d| d[i * n + j] / c_entry[i]);
+                    jac[(i, j)] = dc0[i * n + j] / c0[i] - entry;
+                }
+            }
+            // d(s/a)/d u_j = c_p,j (z_j a - |z_j| s) / a^2.
+            for j in 0..n {
+                jac[(n, j)] = if a > 0.0 {
+                    cp[j] * (self.z[j] * a - self.z[j].abs() * s) / (a * a)
+                } else {
+                    0.0
+                };
+            }
+        }
+        Ok(())
+    }
+
+    /// d c_pore,i / d ln c_j (n × n, row-major) of the Donnan partitioning of bulk
+    /// concentrations `c` (whose pore concentrations are `c_pore`) into this pore class:
+    /// implicit differentiation ([`crate::partition::donnan_log_jacobian`]), or central
+    /// differences (step 1e-5 in ln c) for the molal activity form.
+    fn donnan_log_derivative(&self, pc: &PoreClass, c: &[f64], c_pore: &[f64]) -> Result<Vec<f64>> {
+        const H: f64 = 1e-5;
+        let n = c.len();
+        let mut d = vec![0.0; n * n];
+        if donnan_log_jacobian(&self.z, c, c_pore, &self.activity, &mut d) {
+            return Ok(d);
+        }
+        let (mut up, mut down) = (vec![0.0; n], vec![0.0; n]);
+        let mut shifted = c.to_vec();
+        for j in 0..n {
+            shifted[j] = c[j] * H.exp();
+            donnan_form(&self.z, &pc.k, &shifted, self.x, &self.activity, &mut up)?;
+            shifted[j] = c[j] * (-H).exp();
+            donnan_form(&self.z, &pc.k, &shifted, self.x, &self.activity, &mut down)?;
+            shifted[j] = c[j];
+            for i in 0..n {
+                d[i * n + j] = (up[i] - down[i]) / (2.0 * H);
+            }
+        }
+        Ok(d)
+    }
+
+    /// The Newton Jacobian by forward differences of the residual `f` at `u` (step 1e-7).
+    fn jacobian_by_differences(
+        &self,
+        pc: &PoreClass,
+        jv: f64,
+        cm: Option<&[f64]>,
+        u: &[f64],
+        f: &[f64],
+        jac: &mut DMatrix<f64>,
+    ) -> Result<()> {
+        const H: f64 = 1e-7;
+        let n = u.len();
+        let mut ft = vec![0.0; n + 1];
+        let mut up = u.to_vec();
+        for j in 0..n {
+            up[j] = u[j] + H;
+            self.residual(pc, jv, cm, &up, &mut ft, None)?;
+            up[j] = u[j];
+            for i in 0..=n {
+                jac[(i, j)] = (ft[i] - f[i]) / H;
+            }
+        }
+        Ok(())
     }
 
     fn film_surface(&self, film: &Layer, jv: f64, cp: &[f64]) -> Result<Vec<f64>> {
@@ -519,24 +640,22 @@ impl Prepared {
         let n = self.z.len();
         let mut u: Vec<f64> = guess.iter().map(|c| c.max(1e-300).ln()).collect();
         let mut f = vec![0.0; n + 1];
-        self.residual(pc, jv, cm, &u, &mut f)?;
+        let mut jac = DMatrix::<f64>::zeros(n + 1, n);
+        self.residual(pc, jv, cm, &u, &mut f, None)?;
         let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
         let inf = |v: &[f64]| v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
         let mut lambda = 1e-10;
         let mut ft = vec![0.0; n + 1];
-        let mut jac = DMatrix::<f64>::zeros(n + 1, n);
         for it in 0..self.max_iter {
             if inf(&f) < self.tol {
                 return Ok((u.iter().map(|v| v.exp()).collect(), it, inf(&f)));
             }
-            for j in 0..n {
-                let h = 1e-7;
-                let mut up = u.clone();
-                up[j] += h;
-                self.residual(pc, jv, cm, &up, &mut ft)?;
-                for i in 0..=n {
-                    jac[(i, j)] = (ft[i] - f[i]) / h;
-                }
+            // Only where the iteration goes on: the converged point needs no Jacobian. The
+            // sensitivity run repeats the residual (the same steps, the same values).
+            if self.sensitivities {
+                self.residual(pc, jv, cm, &u, &mut f, Some(&mut jac))?;
+            } else {
+                self.jacobian_by_differences(pc, jv, cm, &u, &f, &mut jac)?;
             }
             let jt = jac.transpose();
             let jtj = &jt * &jac;
@@ -560,7 +679,8 @@ impl Prepared {
                     .zip(step.iter())
                     .map(|(a, b)| a + scale * b)
                     .collect();
-                if self.residual(pc, jv, cm, &trial, &mut ft).is_ok() && norm(&ft) < f_norm {
+                let ok = self.residual(pc, jv, cm, &trial, &mut ft, None).is_ok();
+                if ok && norm(&ft) < f_norm {
                     u = trial;
                     std::mem::swap(&mut f, &mut ft);
                     lambda = (lambda * 0.1).max(1e-12);
@@ -738,6 +858,103 @@ impl Prepared {
                 let pm = self.continue_to(from, mid, guess, depth + 1)?;
                 self.continue_to(mid, to, &pm.permeate.clone(), depth + 1)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::NewtonJacobian;
+    use ion_species::IonRegistry;
+
+    /// A five-ion feed through the NF270-like membrane with a film and Davies activities:
+    /// every term of the Jacobian (film, both Donnan faces, pore, charge row) is exercised.
+    fn prepared(jacobian: NewtonJacobian) -> (Prepared, Vec<f64>) {
+        let reg = IonRegistry::canonical();
+        let feed = Composition::from_mmol_per_l(
+            &reg,
+            &[
+                ("Na+", 30.0),
+                ("Mg2+", 10.0),
+                ("Cl-", 30.0),
+                ("SO4 2-", 5.0),
+                ("NO3-", 10.0),
+            ],
+        )
+        .unwrap();
+        let conditions = Conditions {
+            polarisation: Polarisation::Film { thickness: 20e-6 },
+            activity: Activity::Davies,
+            jacobian,
+            ..Conditions::default()
+        };
+        let model = Dspmde::new(Membrane::nf270_like(), conditions).unwrap();
+        let prep = model.prepare(&feed).unwrap();
+        // A point off the solution (the residual's derivatives do not depend on being at it).
+        let u: Vec<f64> = prep
+            .cf
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c * (0.3 + 0.1 * i as f64)).ln())
+            .collect();
+        (prep, u)
+    }
+
+    #[test]
+    fn sensitivity_jacobian_equals_central_differences_of_the_residual() {
+        let (prep, u) = prepared(NewtonJacobian::Sensitivity);
+        let n = u.len();
+        let pc = &prep.classes[0];
+        let jv = 1.5e-5;
+        let mut f = vec![0.0; n + 1];
+        let mut jac = DMatrix::zeros(n + 1, n);
+        prep.residual(pc, jv, None, &u, &mut f, Some(&mut jac))
+            .unwrap();
+        // The residual from the sensitivity run is the plain run's (same steps).
+        let mut plain = vec![0.0; n + 1];
+        prep.residual(pc, jv, None, &u, &mut plain, None).unwrap();
+        for (a, b) in f.iter().zip(&plain) {
+            assert!((a - b).abs() < 1e-13, "{a} vs {b}");
+        }
+        // Central differences of the plain residual, step 1e-5 (error ~1e-10 + 1e-11/1e-5).
+        let h = 1e-5;
+        let (mut fp, mut fm) = (vec![0.0; n + 1], vec![0.0; n + 1]);
+        let mut worst: f64 = 0.0;
+        for j in 0..n {
+            let mut up = u.clone();
+            up[j] += h;
+            prep.residual(pc, jv, None, &up, &mut fp, None).unwrap();
+            up[j] -= 2.0 * h;
+            prep.residual(pc, jv, None, &up, &mut fm, None).unwrap();
+            for i in 0..=n {
+                let fd = (fp[i] - fm[i]) / (2.0 * h);
+                let err = (jac[(i, j)] - fd).abs() / (1.0 + fd.abs());
+                worst = worst.max(err);
+            }
+        }
+        eprintln!("largest difference, sensitivity vs central differences: {worst:.1e}");
+        assert!(worst < 1e-6, "{worst:e}");
+        // The Jacobian is not trivially small: the pore couples the ions.
+        assert!(jac.amax() > 0.1, "{jac}");
+    }
+
+    #[test]
+    fn both_jacobians_solve_to_the_same_permeate() {
+        for jv in [3e-6, 1e-5, 4e-5] {
+            let (sens, _) = prepared(NewtonJacobian::Sensitivity);
+            let (fd, _) = prepared(NewtonJacobian::FiniteDifference);
+            let a = sens.solve(jv).unwrap();
+            let b = fd.solve(jv).unwrap();
+            for (x, y) in a.permeate.iter().zip(&b.permeate) {
+                assert!((x / y - 1.0).abs() < 1e-8, "{jv}: {x} vs {y}");
+            }
+            assert!(
+                a.iterations <= b.iterations,
+                "{} vs {}",
+                a.iterations,
+                b.iterations
+            );
         }
     }
 }

@@ -39,6 +39,10 @@ pub(crate) enum Direction {
     Downstream,
 }
 
+/// Most species a sensitivity integration takes (its scratch lives on the stack; the Donnan
+/// solve has the same limit).
+const MAX_SENSITIVITY_SPECIES: usize = 16;
+
 /// Relative tolerance of the layer ODE integration.
 pub(crate) const ODE_RTOL: f64 = 1e-11;
 
@@ -62,30 +66,10 @@ impl Layer {
             n + 1,
             0,
             move |_x, s: &[f64], _p: &[f64], ds: &mut [f64]| {
-                let mut num = 0.0;
-                let mut den = 0.0;
-                for i in 0..n {
-                    let si = jv / kd_d[i] * (kc[i] * s[i] - cp[i]);
-                    ds[i] = si;
-                    num += z[i] * si;
-                    den += z[i] * z[i] * s[i];
-                }
-                let dpsi = if den > 0.0 { num / den } else { 0.0 };
-                for i in 0..n {
-                    ds[i] -= z[i] * s[i] * dpsi;
-                }
-                ds[n] = dpsi;
+                rates(jv, z, kc, kd_d, cp, s, ds);
             },
         );
-        let scale = c_known.iter().fold(0.0f64, |m, c| m.max(*c)).max(1e-300);
-        let mut atol = vec![1e-13 * scale; n + 1];
-        atol[n] = 1e-12;
-        let opts = SolverOptions {
-            rtol: Tolerance::Scalar(ODE_RTOL),
-            atol: Tolerance::PerComponent(atol),
-            max_steps: 20_000,
-            ..SolverOptions::default()
-        };
+        let opts = options(n, c_known, 0);
         let l = self.thickness;
         let (x0, x1) = match dir {
             Direction::Upstream => (l, 0.0),
@@ -115,6 +99,78 @@ impl Layer {
             }
         }
         Ok((end[..n].to_vec(), end[n], profile))
+    }
+
+    /// [`Layer::integrate`] (no profile) with the far end's derivatives d c_end / d u_j,
+    /// u_j = ln c_p,j, from the variational equations integrated on the same steps: so they
+    /// are the exact derivatives of the computed far-end values (up to the step sizes' own
+    /// dependence on u, which the error control makes negligible), not differences of them.
+    /// `dc_known` (n × n, row-major) holds d c_known_i / d u_j. Returns the far-end
+    /// concentrations and their n × n derivatives (row-major).
+    pub fn integrate_with_sensitivity(
+        &self,
+        jv: f64,
+        cp: &[f64],
+        c_known: &[f64],
+        dc_known: &[f64],
+        dir: Direction,
+    ) -> Result<(Vec<f64>, Vec<f64>)> {
+        let n = self.z.len();
+        if n > MAX_SENSITIVITY_SPECIES {
+            return Err(TransportError::InvalidFeed(format!(
+                "{n} species: sensitivities support at most {MAX_SENSITIVITY_SPECIES}"
+            )));
+        }
+        let (z, kc, kd_d) = (&self.z, &self.kc, &self.kd_d);
+        // a_i = J_v / (K_d,i D_i), once per integration.
+        let a: Vec<f64> = kd_d.iter().map(|d| jv / d).collect();
+        let field = FnField::new(
+            n + 1 + n * n,
+            0,
+            move |_x, s: &[f64], _p: &[f64], ds: &mut [f64]| {
+                let (dpsi, den) = rates(jv, z, kc, kd_d, cp, s, ds);
+                // f_i = a_i (K_c,i c_i - c_p,i) - z_i c_i psi', a_i = J_v / (K_d,i D_i),
+                // psi' = num / den. With S_ij = d c_i / d u_j:
+                //   dS_ij/dx = (a_i K_c,i - z_i psi') S_ij - z_i c_i (sum_k g_k S_kj + h_j c_p,j)
+                //              - delta_ij a_i c_p,j,
+                // g_k = d psi'/d c_k = (z_k a_k K_c,k - psi' z_k^2) / den and
+                // h_j = d psi'/d c_p,j = -z_j a_j / den (zero where den = 0, as psi').
+                let inv = if den > 0.0 { 1.0 / den } else { 0.0 };
+                let mut g = [0.0; MAX_SENSITIVITY_SPECIES];
+                let mut diag = [0.0; MAX_SENSITIVITY_SPECIES];
+                for k in 0..n {
+                    g[k] = (z[k] * a[k] * kc[k] - dpsi * z[k] * z[k]) * inv;
+                    diag[k] = a[k] * kc[k] - z[k] * dpsi;
+                }
+                let (sens, dsens) = (&s[n + 1..], &mut ds[n + 1..]);
+                for j in 0..n {
+                    let mut g_s = -z[j] * a[j] * inv * cp[j];
+                    for k in 0..n {
+                        g_s += g[k] * sens[k * n + j];
+                    }
+                    for i in 0..n {
+                        dsens[i * n + j] = diag[i] * sens[i * n + j] - z[i] * s[i] * g_s;
+                    }
+                    dsens[j * n + j] -= a[j] * cp[j];
+                }
+            },
+        );
+        let opts = options(n, c_known, n * n);
+        let (x0, x1) = match dir {
+            Direction::Upstream => (self.thickness, 0.0),
+            Direction::Downstream => (0.0, self.thickness),
+        };
+        let mut s0 = c_known.to_vec();
+        s0.push(0.0);
+        s0.extend_from_slice(dc_known);
+        let sol = solve(&field, &[], x0, &s0, &[x1], &opts).map_err(|source| {
+            TransportError::Integration {
+                region: "layer",
+                source,
+            }
+        })?;
+        let end = sol.final_state();
+        Ok((end[..n].to_vec(), end[n + 1..].to_vec()))
     }
 
     /// Solves the layer with `elements` finite elements (element-average concentrations in
@@ -162,6 +218,60 @@ impl Layer {
             c.copy_from_slice(&next);
         }
         Ok((c, total_psi))
+    }
+}
+
+/// The layer's rates: writes dc_i/dx (i < n) and dpsi/dx (index n) for state `s` = (c, psi)
+/// into `ds` and returns (dpsi/dx, sum z_i^2 c_i).
+#[inline]
+fn rates(
+    jv: f64,
+    z: &[f64],
+    kc: &[f64],
+    kd_d: &[f64],
+    cp: &[f64],
+    s: &[f64],
+    ds: &mut [f64],
+) -> (f64, f64) {
+    let n = z.len();
+    let mut num = 0.0;
+    let mut den = 0.0;
+    for i in 0..n {
+        let si = jv / kd_d[i] * (kc[i] * s[i] - cp[i]);
+        ds[i] = si;
+        num += z[i] * si;
+        den += z[i] * z[i] * s[i];
+    }
+    let dpsi = if den > 0.0 { num / den } else { 0.0 };
+    for i in 0..n {
+        ds[i] -= z[i] * s[i] * dpsi;
+    }
+    ds[n] = dpsi;
+    (dpsi, den)
+}
+
+/// Integration options for a layer of `n` species scaled by `c_known`, with `extra` trailing
+/// components (sensitivities) kept out of the error control (absolute tolerance f64::MAX,
+/// relative 0: the solver accepts only finite tolerances). The RMS error norm averages over
+/// every component, so the layer's own tolerances are scaled by sqrt((n+1) / (n+1+extra)):
+/// the norm, hence every step, is then the one the layer alone would take.
+fn options(n: usize, c_known: &[f64], extra: usize) -> SolverOptions {
+    let scale = c_known.iter().fold(0.0f64, |m, c| m.max(*c)).max(1e-300);
+    let w = ((n + 1) as f64 / (n + 1 + extra) as f64).sqrt();
+    let mut atol = vec![1e-13 * scale * w; n + 1];
+    atol[n] = 1e-12 * w;
+    let mut rtol = vec![ODE_RTOL * w; n + 1];
+    atol.resize(n + 1 + extra, f64::MAX);
+    rtol.resize(n + 1 + extra, 0.0);
+    SolverOptions {
+        rtol: if extra == 0 {
+            Tolerance::Scalar(ODE_RTOL)
+        } else {
+            Tolerance::PerComponent(rtol)
+        },
+        atol: Tolerance::PerComponent(atol),
+        max_steps: 20_000,
+        ..SolverOptions::default()
     }
 }
 

@@ -195,6 +195,7 @@ impl Sdem {
             tol: self.conditions.tolerance,
             max_iter: self.conditions.max_iterations,
             temperature: self.conditions.temperature,
+            sensitivities: self.conditions.newton_sensitivities(),
         })
     }
 
