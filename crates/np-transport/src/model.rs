@@ -425,11 +425,12 @@ pub struct Conditions {
 /// How the permeate solve's Newton iteration gets its Jacobian.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum NewtonJacobian {
-    /// From the variational equations of the pore (and film) integration on the same steps as
-    /// the integration itself, the exact derivative of the computed residual; the Donnan
-    /// step, a scalar solve, by central differences. One integration of n + 1 + n^2 states
-    /// per Jacobian instead of n + 1 integrations of n + 1. The finite-element scheme
-    /// ([`PoreScheme::Elements`]) falls back to differences.
+    /// The exact derivative of the computed residual: for the ODE scheme from the
+    /// variational equations of the pore (and film) integration on the same steps as the
+    /// integration itself (one integration of n + 1 + n^2 states per Jacobian instead of
+    /// n + 1 integrations of n + 1); for the finite elements ([`PoreScheme::Elements`]) by
+    /// implicit differentiation of each element's balances; the Donnan steps by implicit
+    /// differentiation too.
     #[default]
     Sensitivity,
     /// Forward differences of the whole residual (step 1e-7 in ln c_p): the reference the
@@ -444,10 +445,9 @@ impl NewtonJacobian {
 }
 
 impl Conditions {
-    /// Whether the Newton iteration takes its Jacobian from sensitivities: asked for, and the
-    /// ODE scheme (the finite elements have differences only).
+    /// Whether the Newton iteration takes its Jacobian from sensitivities.
     pub(crate) fn newton_sensitivities(&self) -> bool {
-        self.jacobian == NewtonJacobian::Sensitivity && self.scheme == PoreScheme::Ode
+        self.jacobian == NewtonJacobian::Sensitivity
     }
 }
 

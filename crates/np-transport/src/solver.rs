@@ -464,13 +464,25 @@ impl Prepared {
                 c
             }
             (None, Some(film)) if want => {
-                let (c, d) = film.integrate_with_sensitivity(
-                    jv,
-                    &cp,
-                    &self.cf,
-                    &vec![0.0; n * n],
-                    Direction::Downstream,
-                )?;
+                let zero = vec![0.0; n * n];
+                let (c, d) = match self.scheme {
+                    PoreScheme::Ode => film.integrate_with_sensitivity(
+                        jv,
+                        &cp,
+                        &self.cf,
+                        &zero,
+                        Direction::Downstream,
+                    )?,
+                    PoreScheme::Elements(e) => film.march_with_sensitivity(
+                        jv,
+                        &cp,
+                        0.0,
+                        &self.cf,
+                        &zero,
+                        Direction::Downstream,
+                        e,
+                    )?,
+                };
                 (cm_owned, dcm) = (c, Some(d));
                 &cm_owned
             }
@@ -487,16 +499,18 @@ impl Prepared {
         donnan_form(&self.z, &pc.k, &cp, self.x, &self.activity, &mut c_exit)?;
         let jp = jv * pc.flux_factor;
         let (c0, dc0) = match self.scheme {
-            PoreScheme::Ode if want => {
+            _ if want => {
                 // d c_exit / d u_j = d c_exit / d ln c_p,j.
-                let dc_exit = self.donnan_log_derivative(pc, &cp, &c_exit)?;
-                let (c, d) = pc.layer.integrate_with_sensitivity(
-                    jp,
-                    &cp,
-                    &c_exit,
-                    &dc_exit,
-                    Direction::Upstream,
-                )?;
+                let dc_exit = self.donnan_log_derivative(&cp, &c_exit)?;
+                let up = Direction::Upstream;
+                let (c, d) = match self.scheme {
+                    PoreScheme::Ode => pc
+                        .layer
+                        .integrate_with_sensitivity(jp, &cp, &c_exit, &dc_exit, up)?,
+                    PoreScheme::Elements(e) => pc
+                        .layer
+                        .march_with_sensitivity(jp, &cp, self.x, &c_exit, &dc_exit, up, e)?,
+                };
                 (c, Some(d))
             }
             PoreScheme::Ode => {
@@ -517,7 +531,7 @@ impl Prepared {
         // d c_entry / d u = (d c_entry / d ln c_m) diag(1 / c_m) (d c_m / d u), with a film.
         let dc_entry = match &dcm {
             Some(dcm) => {
-                let d = self.donnan_log_derivative(pc, cm, &c_entry)?;
+                let d = self.donnan_log_derivative(cm, &c_entry)?;
                 let mut out = vec![0.0; n * n];
                 for i in 0..n {
                     for j in 0..n {
@@ -566,28 +580,11 @@ impl Prepared {
     }
 
     /// d c_pore,i / d ln c_j (n × n, row-major) of the Donnan partitioning of bulk
-    /// concentrations `c` (whose pore concentrations are `c_pore`) into this pore class:
-    /// implicit differentiation ([`crate::partition::donnan_log_jacobian`]), or central
-    /// differences (step 1e-5 in ln c) for the molal activity form.
-    fn donnan_log_derivative(&self, pc: &PoreClass, c: &[f64], c_pore: &[f64]) -> Result<Vec<f64>> {
-        const H: f64 = 1e-5;
-        let n = c.len();
-        let mut d = vec![0.0; n * n];
-        if donnan_log_jacobian(&self.z, c, c_pore, &self.activity, &mut d) {
-            return Ok(d);
-        }
-        let (mut up, mut down) = (vec![0.0; n], vec![0.0; n]);
-        let mut shifted = c.to_vec();
-        for j in 0..n {
-            shifted[j] = c[j] * H.exp();
-            donnan_form(&self.z, &pc.k, &shifted, self.x, &self.activity, &mut up)?;
-            shifted[j] = c[j] * (-H).exp();
-            donnan_form(&self.z, &pc.k, &shifted, self.x, &self.activity, &mut down)?;
-            shifted[j] = c[j];
-            for i in 0..n {
-                d[i * n + j] = (up[i] - down[i]) / (2.0 * H);
-            }
-        }
+    /// concentrations `c` (whose pore concentrations are `c_pore`) into this pore class
+    /// ([`crate::partition::donnan_log_jacobian`]).
+    fn donnan_log_derivative(&self, c: &[f64], c_pore: &[f64]) -> Result<Vec<f64>> {
+        let mut d = vec![0.0; c.len() * c.len()];
+        donnan_log_jacobian(&self.z, c, c_pore, &self.activity, &mut d)?;
         Ok(d)
     }
 
@@ -868,9 +865,20 @@ mod tests {
     use crate::model::NewtonJacobian;
     use ion_species::IonRegistry;
 
-    /// A five-ion feed through the NF270-like membrane with a film and Davies activities:
-    /// every term of the Jacobian (film, both Donnan faces, pore, charge row) is exercised.
-    fn prepared(jacobian: NewtonJacobian) -> (Prepared, Vec<f64>) {
+    /// The pore schemes and activity forms the Jacobian is tested with: the ODE with textbook
+    /// Davies, WaterTAP's one element with its molal Davies, four ideal elements.
+    const SCHEMES: [(PoreScheme, Activity); 3] = [
+        (PoreScheme::Ode, Activity::Davies),
+        (PoreScheme::Elements(1), Activity::DaviesMolal),
+        (PoreScheme::Elements(4), Activity::Ideal),
+    ];
+
+    /// A five-ion feed through the NF270-like membrane with a film: every term of the
+    /// Jacobian (film, both Donnan faces, pore, charge row) is exercised.
+    fn prepared(
+        jacobian: NewtonJacobian,
+        (scheme, activity): (PoreScheme, Activity),
+    ) -> (Prepared, Vec<f64>) {
         let reg = IonRegistry::canonical();
         let feed = Composition::from_mmol_per_l(
             &reg,
@@ -885,7 +893,8 @@ mod tests {
         .unwrap();
         let conditions = Conditions {
             polarisation: Polarisation::Film { thickness: 20e-6 },
-            activity: Activity::Davies,
+            activity,
+            scheme,
             jacobian,
             ..Conditions::default()
         };
@@ -903,7 +912,13 @@ mod tests {
 
     #[test]
     fn sensitivity_jacobian_equals_central_differences_of_the_residual() {
-        let (prep, u) = prepared(NewtonJacobian::Sensitivity);
+        for scheme in SCHEMES {
+            jacobian_against_differences(scheme);
+        }
+    }
+
+    fn jacobian_against_differences(scheme: (PoreScheme, Activity)) {
+        let (prep, u) = prepared(NewtonJacobian::Sensitivity, scheme);
         let n = u.len();
         let pc = &prep.classes[0];
         let jv = 1.5e-5;
@@ -933,17 +948,22 @@ mod tests {
                 worst = worst.max(err);
             }
         }
-        eprintln!("largest difference, sensitivity vs central differences: {worst:.1e}");
-        assert!(worst < 1e-6, "{worst:e}");
+        eprintln!(
+            "{scheme:?}: largest difference, sensitivity vs central differences: {worst:.1e}"
+        );
+        assert!(worst < 1e-6, "{scheme:?}: {worst:e}");
         // The Jacobian is not trivially small: the pore couples the ions.
         assert!(jac.amax() > 0.1, "{jac}");
     }
 
     #[test]
     fn both_jacobians_solve_to_the_same_permeate() {
-        for jv in [3e-6, 1e-5, 4e-5] {
-            let (sens, _) = prepared(NewtonJacobian::Sensitivity);
-            let (fd, _) = prepared(NewtonJacobian::FiniteDifference);
+        for (scheme, jv) in SCHEMES
+            .into_iter()
+            .flat_map(|s| [(s, 3e-6), (s, 1e-5), (s, 4e-5)])
+        {
+            let (sens, _) = prepared(NewtonJacobian::Sensitivity, scheme);
+            let (fd, _) = prepared(NewtonJacobian::FiniteDifference, scheme);
             let a = sens.solve(jv).unwrap();
             let b = fd.solve(jv).unwrap();
             for (x, y) in a.permeate.iter().zip(&b.permeate) {
