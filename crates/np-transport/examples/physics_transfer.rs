@@ -10,7 +10,9 @@
 //! 4. as 3, with an extra partition energy fitted per ion measured in the training feeds,
 //!    relative to Cl- (ions absent from the training feeds keep none), started from the
 //!    optimum of 3;
-//! 5. as 4, started from the NF270-like membrane and the grid of starts.
+//! 5. as 4, started from the NF270-like membrane and the grid of starts;
+//! 6. as 2, with a Freundlich charge isotherm fitted on top (`np_transport::fit_isotherm`);
+//! 7. as 2, with a Langmuir charge isotherm fitted on top.
 //!
 //! The DSPM-DE fits start from the NF270-like membrane alone (as `iontransport validate`'s
 //! DSPM-DE row does) at the conditions of the file's samples.
@@ -21,8 +23,8 @@ use ion_species::IonRegistry;
 use np_transport::data::Dataset;
 use np_transport::sdem::{SdemFitOptions, fit_sdem};
 use np_transport::{
-    BornRadius, Conditions, FitOptions, Membrane, Partitioning, RejectionMeasurement,
-    TransportError, fit,
+    BornRadius, Conditions, FitOptions, IsothermForm, Membrane, Partitioning, RejectionMeasurement,
+    TransportError, fit, fit_isotherm,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -44,6 +46,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "DSPM-DE, hydration Born radii",
         "DSPM-DE, hydration Born radii + fitted per-ion energies",
         "DSPM-DE, hydration Born radii + fitted per-ion energies, grid of starts",
+        "DSPM-DE, Stokes-radius Born term, Freundlich charge isotherm",
+        "DSPM-DE, Stokes-radius Born term, Langmuir charge isotherm",
     ];
     let only: Option<usize> = std::env::var("VARIANT").ok().and_then(|v| v.parse().ok());
     for (k, label) in variants.into_iter().enumerate() {
@@ -132,7 +136,7 @@ fn fit_variant(k: usize, train: &[RejectionMeasurement]) -> Result<Fitted, Trans
             what,
         ));
     }
-    let born_radius = if k == 2 {
+    let born_radius = if k == 2 || k >= 6 {
         BornRadius::Stokes
     } else {
         BornRadius::Hydration
@@ -146,7 +150,7 @@ fn fit_variant(k: usize, train: &[RejectionMeasurement]) -> Result<Fitted, Trans
     };
     let mut opts = FitOptions::new(initial, Conditions::default());
     opts.starts = np_transport::Starts::Initial;
-    if k >= 4 {
+    if (4..=5).contains(&k) {
         if k == 4 {
             // From the fold's fit without energies (variant 3), as the isotherm is fitted from
             // the constant-charge optimum: one start, a longer search.
@@ -169,7 +173,18 @@ fn fit_variant(k: usize, train: &[RejectionMeasurement]) -> Result<Fitted, Trans
         measured.retain(|n| n != "Cl-");
         opts.partition_energies = measured;
     }
-    let fit = fit(train, &opts)?;
+    let fit = if k >= 6 {
+        opts.require_identifiable = false;
+        opts.isotherm_form = if k == 6 {
+            IsothermForm::Freundlich
+        } else {
+            IsothermForm::Langmuir
+        };
+        let constant = fit(train, &opts)?;
+        fit_isotherm(train, &opts, &constant)?
+    } else {
+        fit(train, &opts)?
+    };
     let what = fit
         .parameters
         .iter()
