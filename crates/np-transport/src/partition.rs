@@ -50,8 +50,9 @@ pub(crate) fn donnan_log_jacobian(
     z: &[f64],
     cb: &[f64],
     c_pore: &[f64],
-    form: &ActivityForm,
+    law: &DaviesLaw,
     out: &mut [f64],
+    mut dpsi: Option<&mut [f64]>,
 ) -> Result<()> {
     let n = z.len();
     if n > 16 || cb.len() != n || c_pore.len() != n || out.len() != n * n {
@@ -61,16 +62,21 @@ pub(crate) fn donnan_log_jacobian(
     }
     // L'(I) and beta_k of a solution c.
     let slope = |c: &[f64], beta: &mut [f64]| -> f64 {
-        match form {
-            ActivityForm::Ideal => 0.0,
-            ActivityForm::Textbook => {
+        match *law {
+            DaviesLaw::Ideal => 0.0,
+            DaviesLaw::Textbook => {
                 for (b, zk) in beta.iter_mut().zip(z) {
                     *b = 0.5 * zk * zk;
                 }
                 davies_slope(ionic_strength(z, c))
             }
-            ActivityForm::Molal { a, molar_masses } => {
-                let water = 1000.0 - c.iter().zip(molar_masses).map(|(c, m)| c * m).sum::<f64>();
+            DaviesLaw::Molal {
+                coefficient,
+                water_density,
+                molar_masses,
+            } => {
+                let water =
+                    water_density - c.iter().zip(molar_masses).map(|(c, m)| c * m).sum::<f64>();
                 let i = ionic_strength(z, c) / water;
                 for ((b, zk), m) in beta.iter_mut().zip(z).zip(molar_masses) {
                     *b = (0.5 * zk * zk + i * m) / water;
@@ -79,7 +85,7 @@ pub(crate) fn donnan_log_jacobian(
                     return 0.0;
                 }
                 let s = i.sqrt();
-                -std::f64::consts::LN_10 * a * (0.5 / (s * (1.0 + s) * (1.0 + s)) - 0.3)
+                coefficient * (0.5 / (s * (1.0 + s) * (1.0 + s)) - 0.3)
             }
         }
     };
@@ -116,8 +122,42 @@ pub(crate) fn donnan_log_jacobian(
         for i in 0..n {
             out[i * n + j] = c_pore[i] * (e(i) - z[i] * z[i] * lp * d_i - z[i] * d_psi);
         }
+        if let Some(p) = dpsi.as_deref_mut() {
+            p[j] = d_psi;
+        }
     }
     Ok(())
+}
+
+/// An activity law ln gamma_i = z_i^2 L(I), as [`donnan_log_jacobian`] differentiates it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum DaviesLaw<'a> {
+    /// gamma = 1.
+    Ideal,
+    /// [`davies_ln_gamma`] (I in mol/m^3).
+    Textbook,
+    /// L = `coefficient` (sqrt(I)/(1 + sqrt(I)) - 0.3 I) with the molality
+    /// I = sum z^2 c / 2 / (`water_density` - sum c M), mol/kg.
+    Molal {
+        coefficient: f64,
+        water_density: f64,
+        molar_masses: &'a [f64],
+    },
+}
+
+impl ActivityForm {
+    /// The law [`donnan_log_jacobian`] differentiates.
+    pub(crate) fn law(&self) -> DaviesLaw<'_> {
+        match self {
+            Self::Ideal => DaviesLaw::Ideal,
+            Self::Textbook => DaviesLaw::Textbook,
+            Self::Molal { a, molar_masses } => DaviesLaw::Molal {
+                coefficient: -std::f64::consts::LN_10 * a,
+                water_density: 1000.0,
+                molar_masses,
+            },
+        }
+    }
 }
 
 /// Ionic strength 1/2 sum z^2 c (mol/m^3).
@@ -541,15 +581,24 @@ mod tests {
                 let mut c_pore = vec![0.0; n];
                 donnan_form(z, &k, cb, x, &form, &mut c_pore).unwrap();
                 let mut jac = vec![0.0; n * n];
-                donnan_log_jacobian(z, cb, &c_pore, &form, &mut jac).unwrap();
+                let mut dpsi = vec![0.0; n];
+                let psi = donnan_form(z, &k, cb, x, &form, &mut c_pore).unwrap();
+                donnan_log_jacobian(z, cb, &c_pore, &form.law(), &mut jac, Some(&mut dpsi))
+                    .unwrap();
                 let h: f64 = 1e-5;
                 for j in 0..n {
                     let (mut up, mut down) = (vec![0.0; n], vec![0.0; n]);
                     let mut c = cb.to_vec();
                     c[j] = cb[j] * h.exp();
-                    donnan_form(z, &k, &c, x, &form, &mut up).unwrap();
+                    let psi_up = donnan_form(z, &k, &c, x, &form, &mut up).unwrap();
                     c[j] = cb[j] * (-h).exp();
-                    donnan_form(z, &k, &c, x, &form, &mut down).unwrap();
+                    let psi_down = donnan_form(z, &k, &c, x, &form, &mut down).unwrap();
+                    let fd = (psi_up - psi_down) / (2.0 * h);
+                    assert!(
+                        (dpsi[j] - fd).abs() < 1e-8 * (1.0 + psi.abs()),
+                        "{} vs {fd}",
+                        dpsi[j]
+                    );
                     for i in 0..n {
                         let fd = (up[i] - down[i]) / (2.0 * h);
                         let err = (jac[i * n + j] - fd).abs() / c_pore[i];

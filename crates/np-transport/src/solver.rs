@@ -584,7 +584,7 @@ impl Prepared {
     /// ([`crate::partition::donnan_log_jacobian`]).
     fn donnan_log_derivative(&self, c: &[f64], c_pore: &[f64]) -> Result<Vec<f64>> {
         let mut d = vec![0.0; c.len() * c.len()];
-        donnan_log_jacobian(&self.z, c, c_pore, &self.activity, &mut d)?;
+        donnan_log_jacobian(&self.z, c, c_pore, &self.activity.law(), &mut d, None)?;
         Ok(d)
     }
 
