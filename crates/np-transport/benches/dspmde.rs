@@ -117,9 +117,19 @@ fn bench(c: &mut Criterion) {
         .into_iter()
         .take(2)
     {
-        g.bench_function(case.name, |b| {
-            b.iter(|| case.module.solve(black_box(&case.inlet)).unwrap())
-        });
+        // The analytic Jacobian (default) and differences, same run.
+        for (jacobian, label) in [
+            (NewtonJacobian::Sensitivity, "analytic"),
+            (NewtonJacobian::FiniteDifference, "differences"),
+        ] {
+            let module = np_transport::watertap::Module0d {
+                jacobian,
+                ..case.module.clone()
+            };
+            g.bench_function(format!("{} ({label})", case.name), |b| {
+                b.iter(|| module.solve(black_box(&case.inlet)).unwrap())
+            });
+        }
     }
     g.finish();
 
