@@ -473,15 +473,12 @@ impl Prepared {
                         &zero,
                         Direction::Downstream,
                     )?,
-                    PoreScheme::Elements(e) => film.march_with_sensitivity(
-                        jv,
-                        &cp,
-                        0.0,
-                        &self.cf,
-                        &zero,
-                        Direction::Downstream,
-                        e,
-                    )?,
+                    PoreScheme::Elements(e) => {
+                        let mut d = zero;
+                        let down = Direction::Downstream;
+                        let c = film.march(jv, &cp, 0.0, &self.cf, down, e, Some(&mut d))?;
+                        (c.0, d)
+                    }
                 };
                 (cm_owned, dcm) = (c, Some(d));
                 &cm_owned
@@ -507,9 +504,13 @@ impl Prepared {
                     PoreScheme::Ode => pc
                         .layer
                         .integrate_with_sensitivity(jp, &cp, &c_exit, &dc_exit, up)?,
-                    PoreScheme::Elements(e) => pc
-                        .layer
-                        .march_with_sensitivity(jp, &cp, self.x, &c_exit, &dc_exit, up, e)?,
+                    PoreScheme::Elements(e) => {
+                        let mut d = dc_exit;
+                        let c = pc
+                            .layer
+                            .march(jp, &cp, self.x, &c_exit, up, e, Some(&mut d))?;
+                        (c.0, d)
+                    }
                 };
                 (c, Some(d))
             }
@@ -522,7 +523,7 @@ impl Prepared {
             PoreScheme::Elements(e) => {
                 let c = pc
                     .layer
-                    .march(jp, &cp, self.x, &c_exit, Direction::Upstream, e)?;
+                    .march(jp, &cp, self.x, &c_exit, Direction::Upstream, e, None)?;
                 (c.0, None)
             }
         };
@@ -620,7 +621,7 @@ impl Prepared {
                     .0
             }
             PoreScheme::Elements(e) => {
-                film.march(jv, cp, 0.0, &self.cf, Direction::Downstream, e)?
+                film.march(jv, cp, 0.0, &self.cf, Direction::Downstream, e, None)?
                     .0
             }
         })

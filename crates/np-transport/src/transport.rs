@@ -176,7 +176,11 @@ impl Layer {
     /// Solves the layer with `elements` finite elements (element-average concentrations in
     /// the electromigration and convection terms, one potential difference per element; the
     /// scheme of WaterTAP's `NanofiltrationDSPMDE0D` for one element). Returns the other
-    /// end's concentrations and the total potential change.
+    /// end's concentrations and the total potential change. With `sens` (n × n, row-major,
+    /// holding d c_known / d u_j, u_j = ln c_p,j), also the far end's derivatives, written
+    /// over it: propagated element by element by implicit differentiation of each element's
+    /// flux balances and electroneutrality.
+    #[allow(clippy::too_many_arguments)]
     pub fn march(
         &self,
         jv: f64,
@@ -185,39 +189,7 @@ impl Layer {
         c_known: &[f64],
         dir: Direction,
         elements: usize,
-    ) -> Result<(Vec<f64>, f64)> {
-        self.march_with(jv, cp, x_charge, c_known, dir, elements, None)
-    }
-
-    /// [`Layer::march`] with the far end's derivatives d c_end / d u_j, u_j = ln c_p,j
-    /// (n × n, row-major), propagated element by element by implicit differentiation of each
-    /// element's flux balances and electroneutrality; `dc_known` holds d c_known / d u.
-    #[allow(clippy::too_many_arguments)]
-    pub fn march_with_sensitivity(
-        &self,
-        jv: f64,
-        cp: &[f64],
-        x_charge: f64,
-        c_known: &[f64],
-        dc_known: &[f64],
-        dir: Direction,
-        elements: usize,
-    ) -> Result<(Vec<f64>, Vec<f64>)> {
-        let mut d = dc_known.to_vec();
-        let (c, _) = self.march_with(jv, cp, x_charge, c_known, dir, elements, Some(&mut d))?;
-        Ok((c, d))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn march_with(
-        &self,
-        jv: f64,
-        cp: &[f64],
-        x_charge: f64,
-        c_known: &[f64],
-        dir: Direction,
-        elements: usize,
-        mut sens: Option<&mut Vec<f64>>,
+        mut sens: Option<&mut [f64]>,
     ) -> Result<(Vec<f64>, f64)> {
         let n = self.z.len();
         let delta = self.thickness / elements as f64;

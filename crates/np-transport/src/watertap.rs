@@ -420,6 +420,24 @@ struct Prepared {
     evaluations: std::cell::Cell<usize>,
 }
 
+/// One module end at the residual's point, as its Jacobian needs it: the residual's inputs
+/// and values, and the concentrations (mol/m^3) of permeate, membrane surface, pore entrance
+/// and exit, and psi_exit - psi_entr.
+#[derive(Clone, Copy)]
+struct End<'a> {
+    p: &'a Prepared,
+    bulk: &'a [f64],
+    kf: Option<&'a [f64]>,
+    dp: f64,
+    u: &'a [f64],
+    r: &'a [f64],
+    cp: &'a [f64],
+    cm: &'a [f64],
+    ce: &'a [f64],
+    cx: &'a [f64],
+    dpsi: f64,
+}
+
 /// Residual evaluations an analytic Jacobian of the local solve is counted as (its cost).
 const JACOBIAN_EVALUATIONS: usize = 2;
 
@@ -1016,7 +1034,7 @@ impl Module0d {
         let norm = |r: &[f64]| r.iter().map(|v| v * v).sum::<f64>().sqrt();
         let eval = |u: &[f64], r: &mut [f64]| -> bool {
             p.evaluations.set(p.evaluations.get() + 1);
-            self.residual(p, bulk, kf, dp, u, r).is_ok() && r.iter().all(|v| v.is_finite())
+            self.residual(p, bulk, kf, dp, u, r, None).is_ok() && r.iter().all(|v| v.is_finite())
         };
         if p.exhausted() {
             return Err(self.work_exhausted());
@@ -1085,7 +1103,7 @@ impl Module0d {
                 p.evaluations
                     .set(p.evaluations.get() + JACOBIAN_EVALUATIONS);
                 if self
-                    .local_jacobian(p, bulk, kf, dp, &u, &r, &mut jac)
+                    .residual(p, bulk, kf, dp, &u, &mut r_trial, Some(&mut jac))
                     .is_err()
                     || jac.iter().any(|v| !v.is_finite())
                 {
@@ -1176,7 +1194,9 @@ impl Module0d {
         }
     }
 
-    /// Residuals of one end of the module (see [`Self::local_solve`] for u).
+    /// Residuals of one end of the module (see [`Self::local_solve`] for u) and, with `jac`,
+    /// their Jacobian ([`Self::jacobian_at`]).
+    #[allow(clippy::too_many_arguments)]
     fn residual(
         &self,
         p: &Prepared,
@@ -1185,6 +1205,7 @@ impl Module0d {
         dp: f64,
         u: &[f64],
         r: &mut [f64],
+        jac: Option<&mut DMatrix<f64>>,
     ) -> Result<()> {
         let n = p.z.len();
         let mut cp = [0.0f64; 16];
@@ -1226,6 +1247,22 @@ impl Module0d {
             }
             r[2 * n + 2] = charge(&cm[..n]);
         }
+        if let Some(jac) = jac {
+            let end = End {
+                p,
+                bulk,
+                kf,
+                dp,
+                u,
+                r,
+                cp: &cp[..n],
+                cm: &cm[..n],
+                ce: &ce[..n],
+                cx: &cx[..n],
+                dpsi: psi_exit - psi_entr,
+            };
+            self.jacobian_at(&end, jac)?;
+        }
         Ok(())
     }
 
@@ -1241,39 +1278,34 @@ impl Module0d {
         }
     }
 
-    /// The Jacobian of [`Self::residual`] at `u` (rows and columns in its order), analytic:
-    /// the partitioning by implicit differentiation of the Donnan equilibria
-    /// ([`donnan_log_jacobian`]), the rest by hand. Unknowns: ln c_p (n), psi_perm, J_v / 1e-6
-    /// m/s, then with a film ln c_m (n) and the film's potential gradient / 1e3.
-    #[allow(clippy::too_many_arguments)]
-    fn local_jacobian(
-        &self,
-        p: &Prepared,
-        bulk: &[f64],
-        kf: Option<&[f64]>,
-        dp: f64,
-        u: &[f64],
-        r: &[f64],
-        jac: &mut DMatrix<f64>,
-    ) -> Result<()> {
+    /// The Jacobian of [`Self::residual`] at `u` (rows and columns in its order) from the
+    /// residual `r` and the concentrations of `end` there, analytic: the partitioning by
+    /// implicit differentiation of the Donnan equilibria ([`donnan_log_jacobian`]), the rest by
+    /// hand. Unknowns: ln c_p (n), psi_perm, J_v / 1e-6 m/s, then with a film ln c_m (n) and
+    /// the film's potential gradient / 1e3.
+    fn jacobian_at(&self, end: &End, jac: &mut DMatrix<f64>) -> Result<()> {
+        let End {
+            p,
+            bulk,
+            kf,
+            dp,
+            u,
+            r,
+            cp,
+            cm,
+            ce,
+            cx,
+            dpsi,
+        } = *end;
         let n = p.z.len();
         let (z, kdd, kc) = (&p.z, &p.kd_d, &p.kc);
-        let cp: Vec<f64> = u[..n].iter().map(|v| v.exp()).collect();
-        let cm: Vec<f64> = match kf {
-            Some(_) => u[n + 2..2 * n + 2].iter().map(|v| v.exp()).collect(),
-            None => bulk.to_vec(),
-        };
         let jv = u[n + 1] * 1e-6;
-        let (mut ce, mut cx) = (vec![0.0; n], vec![0.0; n]);
-        let psi_entr = self.partition(p, &cm, &mut ce)?;
-        let psi_exit = u[n] + self.partition(p, &cp, &mut cx)?;
         let law = self.law(p);
         let (mut dce, mut dcx) = (vec![0.0; n * n], vec![0.0; n * n]);
         let (mut gce, mut gcx) = (vec![0.0; n], vec![0.0; n]);
-        donnan_log_jacobian(z, &cm, &ce, &law, &mut dce, Some(&mut gce))?;
-        donnan_log_jacobian(z, &cp, &cx, &law, &mut dcx, Some(&mut gcx))?;
+        donnan_log_jacobian(z, cm, ce, &law, &mut dce, Some(&mut gce))?;
+        donnan_log_jacobian(z, cp, cx, &law, &mut dcx, Some(&mut gcx))?;
         let dx = self.effective_thickness;
-        let dpsi = psi_exit - psi_entr;
         jac.fill(0.0);
         // Pore flux balances: r_j = (J_v c_p,j - pore_j) / den_j.
         for j in 0..n {
@@ -1311,7 +1343,7 @@ impl Module0d {
             c[k] * (z[k] * s - z[k].abs() * q) / (s * s)
         };
         for k in 0..n {
-            jac[(n, k)] = charge_row(&cp, k);
+            jac[(n, k)] = charge_row(cp, k);
         }
         // Water flux: r = (J_v - L_p (dp - dpi)) / (L_p (dp + |dpi|)), dpi = RT sum (c_m - c_p).
         let dpi = p.rt * (cm.iter().sum::<f64>() - cp.iter().sum::<f64>());
@@ -1339,7 +1371,7 @@ impl Module0d {
                 jac[(n + 2 + j, 2 * n + 2)] = z[j] * cm[j] * p.d[j] * 1e3 / scale;
             }
             for k in 0..n {
-                jac[(2 * n + 2, n + 2 + k)] = charge_row(&cm, k);
+                jac[(2 * n + 2, n + 2 + k)] = charge_row(cm, k);
             }
         }
         Ok(())
@@ -1610,18 +1642,18 @@ mod tests {
                     }
                     let size = u.len();
                     let mut r = vec![0.0; size];
-                    m.residual(&p, &bulk, film, dp, &u, &mut r).unwrap();
                     let mut jac = DMatrix::zeros(size, size);
-                    m.local_jacobian(&p, &bulk, film, dp, &u, &r, &mut jac)
+                    m.residual(&p, &bulk, film, dp, &u, &mut r, Some(&mut jac))
                         .unwrap();
                     let (mut up, mut down) = (vec![0.0; size], vec![0.0; size]);
                     for k in 0..size {
                         let h = 1e-6 * u[k].abs().max(1.0);
                         let mut x = u.clone();
                         x[k] += h;
-                        m.residual(&p, &bulk, film, dp, &x, &mut up).unwrap();
+                        m.residual(&p, &bulk, film, dp, &x, &mut up, None).unwrap();
                         x[k] -= 2.0 * h;
-                        m.residual(&p, &bulk, film, dp, &x, &mut down).unwrap();
+                        m.residual(&p, &bulk, film, dp, &x, &mut down, None)
+                            .unwrap();
                         for i in 0..size {
                             let fd = (up[i] - down[i]) / (2.0 * h);
                             let err = (jac[(i, k)] - fd).abs() / (1.0 + fd.abs());
