@@ -440,6 +440,10 @@ pub enum Command {
         /// Leave out the SDEM row (its fit with ten starts costs about a minute per fold).
         #[arg(long)]
         no_sdem: bool,
+        /// The hybrid's backbone: the SDEM with a fixed charge fitted to the training feeds
+        /// instead of the DSPM-DE with a charge isotherm.
+        #[arg(long)]
+        sdem_backbone: bool,
         /// Seconds-scale sizes (for tests; the numbers mean nothing; no SDEM).
         #[arg(long, hide = true)]
         tiny: bool,

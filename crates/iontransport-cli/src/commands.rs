@@ -1234,6 +1234,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             out: dir,
             any_ion,
             no_sdem,
+            sdem_backbone,
             tiny,
         } => crate::validate::run(
             &match (data, train, test) {
@@ -1249,8 +1250,11 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             folds,
             seeds,
             dir,
-            any_ion,
-            !no_sdem,
+            crate::validate::Models {
+                any_ion,
+                sdem: !no_sdem,
+                sdem_backbone,
+            },
             tiny,
             temperature,
             out,

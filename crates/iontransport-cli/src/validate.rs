@@ -77,6 +77,17 @@ fn train_test(
     Ok((ds, held_out))
 }
 
+/// Which models `validate` runs and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Models {
+    /// Descriptor tokens for the learned models (`--any-ion`).
+    pub any_ion: bool,
+    /// The SDEM row.
+    pub sdem: bool,
+    /// The hybrid on the charged SDEM instead of the DSPM-DE with an isotherm.
+    pub sdem_backbone: bool,
+}
+
 /// Runs the command.
 #[allow(clippy::too_many_arguments)]
 pub fn run(
@@ -85,8 +96,7 @@ pub fn run(
     folds: FoldsArg,
     seeds: Vec<u64>,
     out_dir: Option<PathBuf>,
-    any_ion: bool,
-    sdem: bool,
+    models: Models,
     tiny: bool,
     temperature: Option<f64>,
     out: &mut dyn Write,
@@ -132,8 +142,7 @@ pub fn run(
         folds,
         seeds,
         out_dir.as_deref(),
-        any_ion,
-        sdem,
+        models,
         tiny,
         &name,
         held_out,
@@ -164,8 +173,7 @@ fn run_in(
     folds: FoldsArg,
     seeds: Vec<u64>,
     out_dir: Option<&Path>,
-    any_ion: bool,
-    sdem: bool,
+    models: Models,
     tiny: bool,
     name: &str,
     held_out: Vec<String>,
@@ -177,8 +185,9 @@ fn run_in(
         CrossValConfig::quick()
     };
     cfg.seeds = seeds;
-    cfg.sdem = sdem && !tiny;
-    if any_ion {
+    cfg.sdem = models.sdem && !tiny;
+    cfg.sdem_backbone = models.sdem_backbone;
+    if models.any_ion {
         cfg.network = iontransport_model::NetworkConfig {
             hidden: cfg.network.hidden,
             ..iontransport_model::NetworkConfig::any_ion()
@@ -266,7 +275,7 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "\n{} rejections at {:.2} °C; models run without a polarisation film{}; seeds {:?}; neural tokens: {}; {:.0} s\n",
+        "\n{} rejections at {:.2} °C; models run without a polarisation film{}; seeds {:?}; neural tokens: {}; hybrid backbone: {}; {:.0} s\n",
         if r.intrinsic { "intrinsic" } else { "observed" },
         r.temperature - 273.15,
         if r.intrinsic {
@@ -279,6 +288,11 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
             "ion descriptors (any-ion network)"
         } else {
             "per-slot identities (the method)"
+        },
+        if cfg.sdem_backbone {
+            "the SDEM with a fixed charge"
+        } else {
+            "the DSPM-DE with a Freundlich charge isotherm"
         },
         r.seconds
     );

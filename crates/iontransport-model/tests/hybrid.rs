@@ -85,6 +85,65 @@ fn the_untrained_hybrid_is_its_dspmde_backbone() {
     assert!(worst < 1e-5, "{worst}");
 }
 
+/// The untrained hybrid on an SDEM backbone (charged, permeances of every canonical ion) is
+/// that SDEM; its model file keeps the SDEM; it refuses a temperature it has no model for.
+#[test]
+fn the_untrained_hybrid_is_its_sdem_backbone() {
+    use np_transport::{ChargeModel, sdem::Sdem};
+    let reg = IonRegistry::canonical();
+    let permeances = [
+        ("Na+", 8e-6),
+        ("K+", 1.2e-5),
+        ("Li+", 5e-6),
+        ("Mg2+", 1e-6),
+        ("Ca2+", 1.5e-6),
+        ("Cl-", 4e-6),
+        ("SO4 2-", 1e-7),
+        ("NO3-", 1.4e-5),
+    ];
+    let sdem = Sdem::new(&reg, &permeances, Conditions::default())
+        .unwrap()
+        .with_charge(ChargeModel::Constant(-30.0))
+        .unwrap();
+    let mut m = hybrid((1e-10, 1e-12), 2.0);
+    let bb = m.config.backbone.take().unwrap();
+    m.config.backbone = Some(bb.with_sdem(sdem.clone()).unwrap());
+    let fluxes = [1.234e-7, 3.3e-6, 7.77e-6, 1.61e-5, 2.9e-5];
+    let mut worst: f64 = 0.0;
+    for feed in feeds() {
+        let pred = m.predict_vector(&feed, &fluxes).unwrap();
+        let comp = ion_species::Composition::from_vector(&reg, &feed, false).unwrap();
+        for (k, p) in sdem.sweep(&comp, &fluxes).unwrap().iter().enumerate() {
+            for (i, name) in p.ions.iter().enumerate() {
+                let j = m.config.ions.iter().position(|n| n == name).unwrap();
+                worst = worst.max((pred.permeate[k][j] - p.permeate[i]).abs() / p.permeate[i]);
+            }
+        }
+    }
+    eprintln!("zero-correction hybrid vs SDEM: worst relative error {worst:.2e}");
+    assert!(worst < 1e-5, "{worst}");
+    // The model file keeps the SDEM.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.json");
+    iontransport_model::Checkpoint::of_model(&m, 0)
+        .save(&path)
+        .unwrap();
+    let back = iontransport_model::Checkpoint::load(&path)
+        .unwrap()
+        .model()
+        .unwrap();
+    assert_eq!(back.config.backbone.as_ref().unwrap().sdem, Some(sdem));
+    // No temperature model for fitted permeances.
+    let e = m
+        .config
+        .backbone
+        .as_ref()
+        .unwrap()
+        .at_temperature(288.15)
+        .unwrap_err();
+    assert!(e.to_string().contains("SDEM backbone"), "{e}");
+}
+
 #[test]
 fn hybrid_field_vjp_matches_finite_differences() {
     let m = perturbed((1e-11, 1e-13), 9);

@@ -39,7 +39,7 @@ use np_transport::data::{Dataset, RejectionBasis};
 use np_transport::generate::{GeneratorConfig, flux_grid, generate};
 use np_transport::interval::{RejectionBand, sweep_with_intervals};
 use np_transport::posterior::{SamplingOptions, sample_parameters};
-use np_transport::sdem::{SdemFitOptions, fit_sdem};
+use np_transport::sdem::{Sdem, SdemFitOptions, fit_sdem};
 use np_transport::{
     ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, FitResult, Membrane, Starts, fit,
 };
@@ -146,6 +146,10 @@ pub struct CrossValConfig {
     /// starts costs about a minute per fold on the four FdL feeds.
     #[serde(default)]
     pub sdem: bool,
+    /// The hybrid's backbone is the SDEM with a fixed charge fitted to the training feeds (the
+    /// best physics model on FdL) instead of the DSPM-DE with a charge isotherm.
+    #[serde(default)]
+    pub sdem_backbone: bool,
 }
 
 impl CrossValConfig {
@@ -166,6 +170,7 @@ impl CrossValConfig {
             fit_evaluations: 400,
             held_out: Vec::new(),
             sdem: true,
+            sdem_backbone: false,
         }
     }
 
@@ -736,13 +741,19 @@ impl FoldContext<'_> {
             at_bound: fitted.at_bound.iter().map(|s| s.to_string()).collect(),
         };
         let (mut predictions, mut intervals) = self.dspmde_predictions(&fitted)?;
-        if cfg.sdem {
-            predictions.extend(self.sdem_predictions()?);
+        let sdem = if cfg.sdem || cfg.sdem_backbone {
+            Some(self.fit_sdem()?)
+        } else {
+            None
+        };
+        if let (true, Some(sdem)) = (cfg.sdem, &sdem) {
+            predictions.extend(self.sdem_predictions(sdem)?);
         }
         let isotherm = self.fit_isotherm(&fitted)?;
+        let backbone_sdem = sdem.filter(|_| cfg.sdem_backbone);
         let (mut hybrid, mut neural) = (Vec::new(), Vec::new());
         for &seed in &cfg.seeds {
-            hybrid.push(self.hybrid_predictions(&isotherm, cfg, seed)?);
+            hybrid.push(self.hybrid_predictions(&isotherm, backbone_sdem.as_ref(), cfg, seed)?);
             neural.push(self.neural_predictions(&fitted, cfg, seed, progress)?);
         }
         let measured: Vec<Vec<Option<f64>>> = self
@@ -910,12 +921,16 @@ impl FoldContext<'_> {
     /// The SDEM with a fixed charge fitted to the training feeds, on the held-out feeds; a
     /// feed with an ion the training feeds do not hold gets no prediction (the SDEM has no
     /// permeance for it).
-    fn sdem_predictions(&self) -> Result<Vec<FeedPrediction>> {
+    /// The SDEM with a fixed charge fitted to the training feeds.
+    fn fit_sdem(&self) -> Result<Sdem> {
         let meas = rejection_measurements(self.train, self.reg, self.base.flux_scale, 10_000)?;
         let mut opts = SdemFitOptions::new(self.conditions.clone());
         opts.charge = Some(SDEM_CHARGE_BOUNDS);
         opts.max_evaluations = self.fit_evaluations;
-        let fitted = fit_sdem(&meas, &opts)?;
+        Ok(fit_sdem(&meas, &opts)?.model)
+    }
+
+    fn sdem_predictions(&self, model: &Sdem) -> Result<Vec<FeedPrediction>> {
         let bands = |points: Vec<np_transport::OperatingPoint>| -> Vec<RejectionBand> {
             points
                 .into_iter()
@@ -927,12 +942,12 @@ impl FoldContext<'_> {
             let t = &self.all[i];
             let feed = self.feed_of(t)?;
             let fluxes: Vec<f64> = t.taus.iter().map(|x| x * self.base.flux_scale).collect();
-            let at = match fitted.model.sweep(&feed, &fluxes) {
+            let at = match model.sweep(&feed, &fluxes) {
                 Ok(points) => bands(points),
                 Err(np_transport::TransportError::MissingPermeance { .. }) => continue,
                 Err(e) => return Err(e.into()),
             };
-            let curve = bands(fitted.model.sweep(&feed, self.curve_flux)?);
+            let curve = bands(model.sweep(&feed, self.curve_flux)?);
             out.push(self.prediction(
                 ModelKind::Sdem,
                 None,
@@ -1029,22 +1044,28 @@ impl FoldContext<'_> {
         })
     }
 
+    /// The hybrid of one seed on the DSPM-DE with its isotherm, or on `sdem` when given.
     fn hybrid_predictions(
         &self,
         isotherm: &FitResult,
+        sdem: Option<&Sdem>,
         cfg: &CrossValConfig,
         seed: u64,
     ) -> Result<SeedRun> {
         let mut mc =
             ModelConfig::for_registry(self.reg, cfg.network.clone(), Constraint::HardPositive);
         let tau_max = 1.1 * self.j_max / mc.flux_scale;
-        mc.backbone = Some(Backbone::new(
+        let backbone = Backbone::new(
             isotherm.membrane.clone(),
             self.conditions.clone(),
             self.reg,
             &mc.ions,
             1.25 * tau_max,
-        )?);
+        )?;
+        mc.backbone = Some(match sdem {
+            Some(model) => backbone.with_sdem(model.clone())?,
+            None => backbone,
+        });
         let all = crate::evaluation::pipeline::with_backbones(&mc, self.all)?;
         let train_set: Vec<Trajectory> = (0..all.len())
             .filter(|i| !self.fold.test.contains(i))

@@ -37,7 +37,8 @@ use np_transport::{Conditions, Dspmde, Membrane};
 use serde::{Deserialize, Serialize};
 
 /// What a hybrid model stores to rebuild its backbone for any feed: the DSPM-DE membrane and
-/// conditions, the ions' data, and the interpolation grid.
+/// conditions (or an SDEM in their place, [`Backbone::with_sdem`]), the ions' data, and the
+/// interpolation grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Backbone {
     /// The (fitted) DSPM-DE membrane.
@@ -55,6 +56,10 @@ pub struct Backbone {
     /// The curve is computed up to at least this tau (1.25x the largest training flux); a
     /// query beyond it extends the curve.
     pub tau_max: f64,
+    /// The solution–diffusion–electromigration model as the backbone's physics instead of the
+    /// DSPM-DE (`membrane` and `conditions` then play no part), or None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sdem: Option<np_transport::sdem::Sdem>,
 }
 
 impl Backbone {
@@ -84,6 +89,19 @@ impl Backbone {
             tau_c: 0.02,
             step: 0.05,
             tau_max,
+            sdem: None,
+        };
+        b.validate()?;
+        Ok(b)
+    }
+
+    /// This backbone with the SDEM `sdem` (fitted permeances, optionally a charge) as its
+    /// physics instead of the DSPM-DE: its curve of a feed is the SDEM's. Every ion the model
+    /// predicts for needs a permeance (a feed with an ion it lacks is an error).
+    pub fn with_sdem(self, sdem: np_transport::sdem::Sdem) -> Result<Self> {
+        let b = Self {
+            sdem: Some(sdem),
+            ..self
         };
         b.validate()?;
         Ok(b)
@@ -95,6 +113,13 @@ impl Backbone {
     /// [`ion_species::Ion::at_temperature`] does from 25 °C). The membrane is unchanged.
     pub fn at_temperature(&self, t: f64) -> Result<Self> {
         use ion_species::water::viscosity;
+        if self.sdem.is_some() && t != self.conditions.temperature {
+            return Err(ModelError::InvalidInput(
+                "an SDEM backbone has fitted permeances at one temperature and no model of \
+                 how they change: predict at the temperature it was fitted at"
+                    .into(),
+            ));
+        }
         let from = self.conditions.temperature;
         let factor = (t / from) * (viscosity(from)? / viscosity(t)?);
         let b = Self {
@@ -125,6 +150,9 @@ impl Backbone {
         }
         self.membrane.validate()?;
         self.conditions.validate()?;
+        if let Some(sdem) = &self.sdem {
+            sdem.validate()?;
+        }
         for ion in &self.ions {
             ion.validate()
                 .map_err(|e| ModelError::InvalidInput(format!("the backbone's ion data: {e}")))?;
@@ -163,15 +191,24 @@ impl Backbone {
             .map(|k| self.tau_c * ((k as f64 * self.step).exp() - 1.0))
             .collect();
         let fluxes: Vec<f64> = taus[1..].iter().map(|t| t * flux_scale).collect();
-        let dspm = Dspmde::new(self.membrane.clone(), self.conditions.clone())?;
-        let points = dspm.sweep(&feed, &fluxes).map_err(|e| {
-            ModelError::InvalidInput(format!(
-                "the hybrid's DSPM-DE backbone (pore radius {:.3} nm, {}) cannot be solved \
-                 for this feed: {e}",
-                self.membrane.pore_radius * 1e9,
-                self.membrane.charge
-            ))
-        })?;
+        let points = match &self.sdem {
+            Some(sdem) => sdem.sweep(&feed, &fluxes).map_err(|e| {
+                ModelError::InvalidInput(format!(
+                    "the hybrid's SDEM backbone cannot be solved for this feed: {e}"
+                ))
+            })?,
+            None => {
+                let dspm = Dspmde::new(self.membrane.clone(), self.conditions.clone())?;
+                dspm.sweep(&feed, &fluxes).map_err(|e| {
+                    ModelError::InvalidInput(format!(
+                        "the hybrid's DSPM-DE backbone (pore radius {:.3} nm, {}) cannot be \
+                         solved for this feed: {e}",
+                        self.membrane.pore_radius * 1e9,
+                        self.membrane.charge
+                    ))
+                })?
+            }
+        };
         let mut log_h = vec![0.0; (segments + 1) * n];
         for &j in &present {
             log_h[j] = h0[j].ln();
@@ -186,7 +223,7 @@ impl Backbone {
                     .map_or(f64::NAN, |i| p.permeate[i]);
                 if !(c.is_finite() && c > 0.0) {
                     return Err(ModelError::InvalidInput(format!(
-                        "the DSPM-DE backbone gives permeate {c} mol/m3 for {} at {:.3e} m/s; \
+                        "the backbone gives permeate {c} mol/m3 for {} at {:.3e} m/s; \
                          the hybrid needs positive permeates",
                         self.ions[j].name, p.flux
                     )));
