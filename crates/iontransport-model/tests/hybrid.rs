@@ -123,15 +123,7 @@ fn the_untrained_hybrid_is_its_sdem_backbone() {
     eprintln!("zero-correction hybrid vs SDEM: worst relative error {worst:.2e}");
     assert!(worst < 1e-5, "{worst}");
     // The model file keeps the SDEM.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("h.json");
-    iontransport_model::Checkpoint::of_model(&m, 0)
-        .save(&path)
-        .unwrap();
-    let back = iontransport_model::Checkpoint::load(&path)
-        .unwrap()
-        .model()
-        .unwrap();
+    let back = saved_and_loaded(&m);
     assert_eq!(back.config.backbone.as_ref().unwrap().sdem, Some(sdem));
     // No temperature model for fitted permeances.
     let e = m
@@ -326,24 +318,27 @@ fn a_hybrid_needs_the_positive_constraint_and_known_ions() {
     assert!(err.contains("Unobtainium"), "{err}");
 }
 
+/// `m` written to a model file and read back.
+fn saved_and_loaded(m: &IonModel) -> IonModel {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.json");
+    iontransport_model::Checkpoint::of_model(m, 0)
+        .save(&path)
+        .unwrap();
+    iontransport_model::Checkpoint::load(&path)
+        .unwrap()
+        .model()
+        .unwrap()
+}
+
 #[test]
 fn a_hybrid_model_file_round_trips() {
     let m = perturbed((1e-6, 1e-8), 2);
-    let dir = std::env::temp_dir().join(format!("hybrid-file-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("h.json");
-    iontransport_model::Checkpoint::of_model(&m, 0)
-        .save(&path)
-        .unwrap();
-    let back = iontransport_model::Checkpoint::load(&path)
-        .unwrap()
-        .model()
-        .unwrap();
+    let back = saved_and_loaded(&m);
     assert_eq!(back.config, m.config);
     let a = m.predict_vector(&feeds()[1], &[5e-6, 1.5e-5]).unwrap();
     let b = back.predict_vector(&feeds()[1], &[5e-6, 1.5e-5]).unwrap();
     assert_eq!(a.permeate, b.permeate);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 proptest! {
