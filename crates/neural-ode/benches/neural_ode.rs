@@ -1,11 +1,13 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 //! Cost of a neural-ODE trajectory: 8-dimensional state, tanh MLP with 5 linear layers of
-//! width 32 (9 -> 32 -> 32 -> 32 -> 32 -> 8), 50 output times on [0, 1].
+//! width 32 (9 -> 32 -> 32 -> 32 -> 32 -> 8), 50 output times on [0, 1]; and a batch of 32
+//! such problems in lock step, through the network's rows and through one field per row.
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use neural_ode::{
-    AdjointMethod, AdjointOptions, SolverOptions, TanhMlp, VectorField, adjoint, solve,
+    AdjointMethod, AdjointOptions, Problem, RowsOf, SolverOptions, TanhMlp, VectorField, adjoint,
+    gradient_lockstep, solve, solve_lockstep,
 };
 
 fn setup() -> (TanhMlp, Vec<f64>, Vec<f64>, Vec<f64>) {
@@ -76,6 +78,42 @@ fn bench(c: &mut Criterion) {
             adjoint(&f, &p, &s, &g, &back).unwrap()
         })
     });
+
+    // A batch of 32 problems in lock step: the network's own rows (matrix products) against
+    // one field per row (RowsOf), same run.
+    let starts: Vec<Vec<f64>> = (0..32)
+        .map(|k| y0.iter().map(|v| v * (0.5 + k as f64 / 32.0)).collect())
+        .collect();
+    let problems: Vec<Problem> = starts
+        .iter()
+        .map(|y| Problem {
+            t0: 0.0,
+            y0: y,
+            save_at: &ts,
+        })
+        .collect();
+    let fields = vec![f.clone(); problems.len()];
+    let one_by_one = RowsOf::new(&fields).unwrap();
+    let batched = f.rows(problems.len());
+    let loss = |_: usize, s: &neural_ode::Solution| -> (f64, Vec<f64>) {
+        (s.y.iter().map(|v| 0.5 * v * v).sum(), s.y.clone())
+    };
+    let mut group = c.benchmark_group("lock step, 32 problems, 50 outputs");
+    group.bench_function("forward, TanhMlp::rows", |b| {
+        b.iter(|| solve_lockstep(&batched, &p, black_box(&problems), &opts))
+    });
+    group.bench_function("forward, RowsOf", |b| {
+        b.iter(|| solve_lockstep(&one_by_one, &p, black_box(&problems), &opts))
+    });
+    group.bench_function("gradient, TanhMlp::rows", |b| {
+        b.iter(|| gradient_lockstep(&batched, &p, black_box(&problems), loss, &opts, 32).unwrap())
+    });
+    group.bench_function("gradient, RowsOf", |b| {
+        b.iter(|| {
+            gradient_lockstep(&one_by_one, &p, black_box(&problems), loss, &opts, 32).unwrap()
+        })
+    });
+    group.finish();
 }
 
 criterion_group! {

@@ -71,7 +71,7 @@ pub use gradients::Gradients;
 pub use lockstep::{
     BatchField, RowsOf, Stacked, StackedWorkspace, gradient_lockstep, solve_lockstep,
 };
-pub use mlp::{MlpWorkspace, TanhMlp, dot};
+pub use mlp::{MlpRows, MlpWorkspace, TanhMlp, dot};
 pub use options::{PiController, SolverOptions, Stats, Tolerance};
 pub use sensitivity::{Sensitivities, forward_sensitivities};
 pub use solver::{Solution, solve};

@@ -2,6 +2,7 @@
 
 use crate::elementary::fast_tanh;
 use crate::field::VectorField;
+use crate::lockstep::BatchField;
 
 /// f(t, y, theta) = W_L tanh(... tanh(W_1 [y; t] + b_1) ...) + b_L: tanh between layers, no
 /// activation on the output. Parameters are flat: for each layer, W (out x in, row-major)
@@ -12,8 +13,10 @@ pub struct TanhMlp {
     time_input: bool,
 }
 
-/// Scratch of [`TanhMlp`]: pre-activations/activations per layer and backprop buffers.
+/// Scratch of [`TanhMlp`] for up to `rows` rows: per layer the activations of every row
+/// (row-major, rows × width), and backprop buffers.
 pub struct MlpWorkspace {
+    rows: usize,
     acts: Vec<Vec<f64>>,
     grad: Vec<f64>,
     grad_next: Vec<f64>,
@@ -53,11 +56,40 @@ impl TanhMlp {
         p
     }
 
-    fn forward(&self, t: f64, y: &[f64], p: &[f64], ws: &mut MlpWorkspace) {
-        let n = y.len();
-        ws.acts[0][..n].copy_from_slice(y);
-        if self.time_input {
-            ws.acts[0][n] = t;
+    /// This network as a [`BatchField`] of `members` problems that share it (no per-member
+    /// conditioning): in a lock-step batch ([`crate::solve_lockstep`],
+    /// [`crate::gradient_lockstep`]) each stage runs as matrix-matrix products, every weight
+    /// row serving all rows of the stage, instead of one matrix-vector product per row as
+    /// through [`crate::RowsOf`].
+    pub fn rows(&self, members: usize) -> MlpRows<'_> {
+        MlpRows { mlp: self, members }
+    }
+
+    /// Scratch for up to `rows` rows.
+    pub fn workspace_rows(&self, rows: usize) -> MlpWorkspace {
+        let rows = rows.max(1);
+        let widest = *self.sizes.iter().max().expect("non-empty");
+        MlpWorkspace {
+            rows,
+            acts: self.sizes.iter().map(|&s| vec![0.0; rows * s]).collect(),
+            grad: vec![0.0; rows * widest],
+            grad_next: vec![0.0; rows * widest],
+        }
+    }
+
+    /// The forward pass of `t.len()` rows (states `y`, row-major) into `ws.acts`. One row is
+    /// the single-state evaluation: the same loops, so both give the same numbers.
+    fn forward(&self, t: &[f64], y: &[f64], p: &[f64], ws: &mut MlpWorkspace) {
+        let m = t.len();
+        assert!(m <= ws.rows, "{m} rows for a workspace of {}", ws.rows);
+        let n = self.dim();
+        let n_in = self.sizes[0];
+        for r in 0..m {
+            let x = &mut ws.acts[0][r * n_in..(r + 1) * n_in];
+            x[..n].copy_from_slice(&y[r * n..(r + 1) * n]);
+            if self.time_input {
+                x[n] = t[r];
+            }
         }
         let mut off = 0;
         let layers = self.sizes.len() - 1;
@@ -68,13 +100,107 @@ impl TanhMlp {
                 &p[off + ni * no..off + ni * no + no],
             );
             let (prev, rest) = ws.acts.split_at_mut(l + 1);
-            let x = &prev[l];
-            let out = &mut rest[0];
-            for o in 0..no {
-                let acc = b[o] + dot(&w[o * ni..(o + 1) * ni], x);
-                out[o] = if l + 1 < layers { fast_tanh(acc) } else { acc };
+            let (x, out) = (&prev[l], &mut rest[0]);
+            // Each weight row is loaded once for all rows.
+            let hidden = l + 1 < layers;
+            for (o, (row, &bo)) in w.chunks_exact(ni).zip(b).enumerate() {
+                for (xr, outr) in x.chunks_exact(ni).zip(out.chunks_exact_mut(no)).take(m) {
+                    let acc = bo + dot(row, xr);
+                    outr[o] = if hidden { fast_tanh(acc) } else { acc };
+                }
             }
             off += ni * no + no;
+        }
+    }
+
+    /// Backpropagation of the cotangents `a` (rows × dim) through the activations in `ws`
+    /// (left by [`Self::forward`] or loaded from records) of `m` rows: writes each row's
+    /// a^T df/dy into `vjp_y` and adds sum_r a_r^T df/dtheta into `vjp_p` (or, with
+    /// `overwrite`, writes it: the single-state VJP, which spares zeroing the gradient).
+    #[allow(clippy::too_many_arguments)]
+    fn backward(
+        &self,
+        m: usize,
+        p: &[f64],
+        a: &[f64],
+        ws: &mut MlpWorkspace,
+        vjp_y: &mut [f64],
+        vjp_p: &mut [f64],
+        overwrite: bool,
+    ) {
+        let layers = self.sizes.len() - 1;
+        let n = self.dim();
+        let mut off = p.len();
+        // grad holds dL/d(pre-activation output) of the current layer, rows × width.
+        ws.grad[..m * n].copy_from_slice(&a[..m * n]);
+        for l in (0..layers).rev() {
+            let (ni, no) = (self.sizes[l], self.sizes[l + 1]);
+            off -= ni * no + no;
+            let x = &ws.acts[l];
+            let (gw, gb) = vjp_p[off..off + ni * no + no].split_at_mut(ni * no);
+            let gn = &mut ws.grad_next[..m * ni];
+            gn.fill(0.0);
+            let w = &p[off..off + ni * no];
+            for (o, (row, grow)) in w.chunks_exact(ni).zip(gw.chunks_exact_mut(ni)).enumerate() {
+                for r in 0..m {
+                    let g = ws.grad[r * no + o];
+                    let xr = &x[r * ni..(r + 1) * ni];
+                    let gnr = &mut gn[r * ni..(r + 1) * ni];
+                    // Zipped iterators (no index checks) let the compiler vectorise.
+                    if overwrite && r == 0 {
+                        gb[o] = g;
+                        for ((gr, &xi), (gni, &wi)) in
+                            grow.iter_mut().zip(xr).zip(gnr.iter_mut().zip(row))
+                        {
+                            *gr = g * xi;
+                            *gni += g * wi;
+                        }
+                    } else {
+                        gb[o] += g;
+                        for ((gr, &xi), (gni, &wi)) in
+                            grow.iter_mut().zip(xr).zip(gnr.iter_mut().zip(row))
+                        {
+                            *gr += g * xi;
+                            *gni += g * wi;
+                        }
+                    }
+                }
+            }
+            if l > 0 {
+                // Through tanh: d tanh(u)/du = 1 - tanh(u)^2, with tanh(u) stored in acts[l].
+                for (gni, &xi) in gn.iter_mut().zip(x.iter()) {
+                    *gni *= 1.0 - xi * xi;
+                }
+            }
+            std::mem::swap(&mut ws.grad, &mut ws.grad_next);
+        }
+        let n_in = self.sizes[0];
+        for r in 0..m {
+            vjp_y[r * n..(r + 1) * n].copy_from_slice(&ws.grad[r * n_in..r * n_in + n]);
+        }
+    }
+
+    /// Each row's activations (all layers, input first) into its record.
+    fn store(&self, m: usize, ws: &MlpWorkspace, records: &mut [f64]) {
+        let len = self.record_len();
+        for r in 0..m {
+            let mut off = r * len;
+            for (act, &s) in ws.acts.iter().zip(&self.sizes) {
+                records[off..off + s].copy_from_slice(&act[r * s..(r + 1) * s]);
+                off += s;
+            }
+        }
+    }
+
+    /// The inverse of [`Self::store`].
+    fn load(&self, m: usize, ws: &mut MlpWorkspace, records: &[f64]) {
+        let len = self.record_len();
+        for r in 0..m {
+            let mut off = r * len;
+            for (act, &s) in ws.acts.iter_mut().zip(&self.sizes) {
+                act[r * s..(r + 1) * s].copy_from_slice(&records[off..off + s]);
+                off += s;
+            }
         }
     }
 }
@@ -110,17 +236,12 @@ impl VectorField for TanhMlp {
     }
 
     fn workspace(&self) -> MlpWorkspace {
-        let widest = *self.sizes.iter().max().expect("non-empty");
-        MlpWorkspace {
-            acts: self.sizes.iter().map(|&s| vec![0.0; s]).collect(),
-            grad: vec![0.0; widest],
-            grad_next: vec![0.0; widest],
-        }
+        self.workspace_rows(1)
     }
 
     fn eval(&self, t: f64, y: &[f64], p: &[f64], ws: &mut MlpWorkspace, dy: &mut [f64]) {
-        self.forward(t, y, p, ws);
-        dy.copy_from_slice(ws.acts.last().expect("output layer"));
+        self.forward(&[t], y, p, ws);
+        dy.copy_from_slice(&ws.acts.last().expect("output layer")[..dy.len()]);
     }
 
     fn vjp(
@@ -133,8 +254,8 @@ impl VectorField for TanhMlp {
         vjp_y: &mut [f64],
         vjp_p: &mut [f64],
     ) {
-        self.forward(t, y, p, ws);
-        self.backward(p, a, ws, vjp_y, vjp_p);
+        self.forward(&[t], y, p, ws);
+        self.backward(1, p, a, ws, vjp_y, vjp_p, true);
     }
 
     fn record_len(&self) -> usize {
@@ -150,13 +271,8 @@ impl VectorField for TanhMlp {
         dy: &mut [f64],
         record: &mut [f64],
     ) {
-        self.forward(t, y, p, ws);
-        dy.copy_from_slice(ws.acts.last().expect("output layer"));
-        let mut off = 0;
-        for a in &ws.acts {
-            record[off..off + a.len()].copy_from_slice(a);
-            off += a.len();
-        }
+        self.eval(t, y, p, ws, dy);
+        self.store(1, ws, record);
     }
 
     fn vjp_recorded(
@@ -170,61 +286,72 @@ impl VectorField for TanhMlp {
         vjp_y: &mut [f64],
         vjp_p: &mut [f64],
     ) {
-        let mut off = 0;
-        for act in &mut ws.acts {
-            let len = act.len();
-            act.copy_from_slice(&record[off..off + len]);
-            off += len;
-        }
-        self.backward(p, a, ws, vjp_y, vjp_p);
+        self.load(1, ws, record);
+        self.backward(1, p, a, ws, vjp_y, vjp_p, true);
     }
 }
 
-impl TanhMlp {
-    /// Backpropagation from the activations in `ws` (left by a forward pass or a record).
-    fn backward(
+/// A [`TanhMlp`] shared by `members` problems, as a [`BatchField`] ([`TanhMlp::rows`]).
+pub struct MlpRows<'a> {
+    mlp: &'a TanhMlp,
+    members: usize,
+}
+
+impl BatchField for MlpRows<'_> {
+    type Workspace = MlpWorkspace;
+
+    fn dim(&self) -> usize {
+        self.mlp.dim()
+    }
+    fn num_params(&self) -> usize {
+        self.mlp.num_params()
+    }
+    fn members(&self) -> usize {
+        self.members
+    }
+    fn workspace(&self, max_rows: usize) -> MlpWorkspace {
+        self.mlp.workspace_rows(max_rows)
+    }
+    fn record_len(&self) -> usize {
+        self.mlp.record_len()
+    }
+    fn eval_rows(
         &self,
+        rows: &[usize],
+        t: &[f64],
+        y: &[f64],
+        p: &[f64],
+        ws: &mut MlpWorkspace,
+        dy: &mut [f64],
+        records: &mut [f64],
+    ) {
+        let m = rows.len();
+        self.mlp.forward(&t[..m], y, p, ws);
+        let n = self.dim();
+        dy[..m * n].copy_from_slice(&ws.acts.last().expect("output layer")[..m * n]);
+        if !records.is_empty() {
+            self.mlp.store(m, ws, records);
+        }
+    }
+    fn vjp_rows_add(
+        &self,
+        rows: &[usize],
+        t: &[f64],
+        y: &[f64],
         p: &[f64],
         a: &[f64],
         ws: &mut MlpWorkspace,
+        records: &[f64],
         vjp_y: &mut [f64],
-        vjp_p: &mut [f64],
+        vjp_p_acc: &mut [f64],
     ) {
-        let layers = self.sizes.len() - 1;
-        let mut off = p.len();
-        // grad holds dL/d(pre-activation output) of the current layer.
-        ws.grad[..a.len()].copy_from_slice(a);
-        for l in (0..layers).rev() {
-            let (ni, no) = (self.sizes[l], self.sizes[l + 1]);
-            off -= ni * no + no;
-            let x = &ws.acts[l];
-            let (gw, gb) = vjp_p[off..off + ni * no + no].split_at_mut(ni * no);
-            gb.copy_from_slice(&ws.grad[..no]);
-            let gn = &mut ws.grad_next[..ni];
-            gn.fill(0.0);
-            let w = &p[off..off + ni * no];
-            // Zipped iterators (no index checks) let the compiler vectorise both updates.
-            for ((&g, row), grow) in ws.grad[..no]
-                .iter()
-                .zip(w.chunks_exact(ni))
-                .zip(gw.chunks_exact_mut(ni))
-            {
-                for ((gr, &xi), (gni, &wi)) in
-                    grow.iter_mut().zip(x.iter()).zip(gn.iter_mut().zip(row))
-                {
-                    *gr = g * xi;
-                    *gni += g * wi;
-                }
-            }
-            if l > 0 {
-                // Through tanh: d tanh(u)/du = 1 - tanh(u)^2, with tanh(u) stored in acts[l].
-                for (gni, &xi) in gn.iter_mut().zip(x.iter()) {
-                    *gni *= 1.0 - xi * xi;
-                }
-            }
-            std::mem::swap(&mut ws.grad, &mut ws.grad_next);
+        let m = rows.len();
+        if records.is_empty() {
+            self.mlp.forward(&t[..m], y, p, ws);
+        } else {
+            self.mlp.load(m, ws, records);
         }
-        vjp_y.copy_from_slice(&ws.grad[..vjp_y.len()]);
+        self.mlp.backward(m, p, a, ws, vjp_y, vjp_p_acc, false);
     }
 }
 

@@ -130,9 +130,31 @@ fn lockstep_gradient_equals_the_discrete_adjoint_of_each_problem() {
         &AdjointOptions::new(AdjointMethod::Discrete, 1e-7, 1e-9),
     )
     .unwrap();
+    // The network's own rows (matrix products) against one field per row: the same
+    // numbers, but for the order in which the rows' parameter cotangents are summed.
+    let batched = fields[0].rows(fields.len());
     for rows_per_call in [1, 2, 5, 64] {
         let got = gradient_lockstep(&rows, &p, &problems, |_, s| quadratic(s), &o, rows_per_call)
             .unwrap();
+        let mine = gradient_lockstep(
+            &batched,
+            &p,
+            &problems,
+            |_, s| quadratic(s),
+            &o,
+            rows_per_call,
+        )
+        .unwrap();
+        assert_eq!(mine.loss, got.loss);
+        assert_eq!(mine.steps, got.steps);
+        assert!(
+            max_rel(&mine.p, &got.p) < 1e-13,
+            "{}",
+            max_rel(&mine.p, &got.p)
+        );
+        for (a, b) in mine.y0.iter().zip(&got.y0) {
+            assert!(max_rel(a, b) < 1e-13);
+        }
         assert!((got.loss - want.loss).abs() <= 1e-14 * want.loss.abs());
         // Only the order in which stage cotangents are summed differs.
         assert!(
