@@ -445,6 +445,37 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
             f.rms
         );
     }
+    if !r.sdem_fits.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nSDEM with a fixed charge fitted per fold (RMS residual of R on the training feeds; permeances at a bound are only bounded by the data, and the held-out prediction depends on where the optimiser stopped):\n"
+        );
+        let _ = writeln!(
+            s,
+            "| folds | held out | X / (mol/m³) | RMS | permeances at a bound |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|");
+        for f in &r.sdem_fits {
+            let bound = if f.at_bound.is_empty() {
+                "-".to_string()
+            } else {
+                f.at_bound.join(", ")
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.1}{} | {:.3} | {bound} |",
+                f.scheme.label(),
+                f.fold,
+                f.charge,
+                if f.charge_at_bound {
+                    " (at its bound)"
+                } else {
+                    ""
+                },
+                f.rms
+            );
+        }
+    }
     s
 }
 

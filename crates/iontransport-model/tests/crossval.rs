@@ -127,6 +127,13 @@ fn a_tiny_cross_validation_scores_every_model_on_every_held_out_feed() {
     let r = cross_validate(&d, &IonRegistry::extended(), &cfg, false).unwrap();
     assert_eq!(r.folds.len(), 3);
     assert!(r.intrinsic);
+    // One SDEM fit per fold is recorded, with what it left at a bound.
+    assert_eq!(r.sdem_fits.len(), 3);
+    for (f, fold) in r.sdem_fits.iter().zip(&r.folds) {
+        assert_eq!(f.fold, fold.name);
+        assert!(f.rms.is_finite() && f.charge.abs() <= 1000.0, "{f:?}");
+        assert!(f.at_bound.iter().all(|i| r.ions.contains(i)), "{f:?}");
+    }
     let n = r.ions.len();
     let ext = IonRegistry::extended();
     for model in ModelKind::ALL {

@@ -39,7 +39,7 @@ use np_transport::data::{Dataset, RejectionBasis};
 use np_transport::generate::{GeneratorConfig, flux_grid, generate};
 use np_transport::interval::{RejectionBand, sweep_with_intervals};
 use np_transport::posterior::{SamplingOptions, sample_parameters};
-use np_transport::sdem::{Sdem, SdemFitOptions, fit_sdem};
+use np_transport::sdem::{Determination, Sdem, SdemFit, SdemFitOptions, fit_sdem};
 use np_transport::{
     ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, FitResult, Membrane, Starts, fit,
 };
@@ -271,6 +271,26 @@ pub struct FoldFit {
     pub at_bound: Vec<String>,
 }
 
+/// The SDEM with a fixed charge fitted on one fold's training feeds (the SDEM row and the
+/// `sdem_backbone` hybrid), and what its data left undetermined.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SdemFoldFit {
+    /// Scheme.
+    pub scheme: FoldScheme,
+    /// Fold name.
+    pub fold: String,
+    /// The fixed charge X, mol/m³.
+    pub charge: f64,
+    /// Whether the charge ended at its bound ([`SDEM_CHARGE_BOUNDS`]).
+    pub charge_at_bound: bool,
+    /// RMS residual of R on the training feeds.
+    pub rms: f64,
+    /// Ions whose permeance ended at a bound of its interval: the data give only a lower (at
+    /// the top) or an upper (at the bottom) bound, and a held-out feed is predicted with
+    /// whatever value the optimiser stopped at.
+    pub at_bound: Vec<String>,
+}
+
 /// Everything a cross-validation produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CrossValReport {
@@ -294,6 +314,9 @@ pub struct CrossValReport {
     pub scores: Vec<IonScore>,
     /// The DSPM-DE membrane fitted on each fold.
     pub fits: Vec<FoldFit>,
+    /// The SDEM fitted on each fold, when it was run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sdem_fits: Vec<SdemFoldFit>,
     /// Fold schemes that give no usable folds for these data, with the reason.
     #[serde(default)]
     pub skipped_schemes: Vec<(FoldScheme, String)>,
@@ -520,6 +543,7 @@ pub fn cross_validate(
         predictions: Vec::new(),
         scores: Vec::new(),
         fits: Vec::new(),
+        sdem_fits: Vec::new(),
         skipped_schemes: Vec::new(),
         failed_folds: Vec::new(),
         intervals: Vec::new(),
@@ -563,6 +587,7 @@ pub fn cross_validate(
             match ctx.run(cfg, progress) {
                 Ok(out) => {
                     report.fits.push(out.fit);
+                    report.sdem_fits.extend(out.sdem_fit);
                     report.predictions.extend(out.predictions);
                     report.intervals.extend(out.intervals);
                     report.folds.push(fold.clone());
@@ -716,6 +741,7 @@ struct FoldContext<'a> {
 /// What one fold produced.
 struct FoldOutput {
     fit: FoldFit,
+    sdem_fit: Option<SdemFoldFit>,
     predictions: Vec<FeedPrediction>,
     intervals: Vec<IntervalPrediction>,
 }
@@ -741,11 +767,33 @@ impl FoldContext<'_> {
             at_bound: fitted.at_bound.iter().map(|s| s.to_string()).collect(),
         };
         let (mut predictions, mut intervals) = self.dspmde_predictions(&fitted)?;
-        let sdem = if cfg.sdem || cfg.sdem_backbone {
+        let sdem_fit = if cfg.sdem || cfg.sdem_backbone {
             Some(self.fit_sdem()?)
         } else {
             None
         };
+        let sdem_record = sdem_fit.as_ref().map(|f| {
+            let (charge, _, charge_at_bound) = f.charge.unwrap_or((f64::NAN, f64::NAN, false));
+            SdemFoldFit {
+                scheme: self.fold.scheme,
+                fold: self.fold.name.clone(),
+                charge,
+                charge_at_bound,
+                rms: f.rmse_rejection,
+                at_bound: f
+                    .permeances
+                    .iter()
+                    .filter(|p| {
+                        matches!(
+                            p.determination,
+                            Determination::LowerBoundOnly | Determination::UpperBoundOnly
+                        )
+                    })
+                    .map(|p| p.ion.clone())
+                    .collect(),
+            }
+        });
+        let sdem = sdem_fit.map(|f| f.model);
         if let (true, Some(sdem)) = (cfg.sdem, &sdem) {
             predictions.extend(self.sdem_predictions(sdem)?);
         }
@@ -767,6 +815,7 @@ impl FoldContext<'_> {
         }
         Ok(FoldOutput {
             fit,
+            sdem_fit: sdem_record,
             predictions,
             intervals,
         })
@@ -922,12 +971,12 @@ impl FoldContext<'_> {
     /// feed with an ion the training feeds do not hold gets no prediction (the SDEM has no
     /// permeance for it).
     /// The SDEM with a fixed charge fitted to the training feeds.
-    fn fit_sdem(&self) -> Result<Sdem> {
+    fn fit_sdem(&self) -> Result<SdemFit> {
         let meas = rejection_measurements(self.train, self.reg, self.base.flux_scale, 10_000)?;
         let mut opts = SdemFitOptions::new(self.conditions.clone());
         opts.charge = Some(SDEM_CHARGE_BOUNDS);
         opts.max_evaluations = self.fit_evaluations;
-        Ok(fit_sdem(&meas, &opts)?.model)
+        Ok(fit_sdem(&meas, &opts)?)
     }
 
     fn sdem_predictions(&self, model: &Sdem) -> Result<Vec<FeedPrediction>> {
