@@ -419,62 +419,53 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
         }
         coverage_table(&mut s, r, scheme, cfg.seeds.len());
     }
-    let _ = writeln!(
-        s,
-        "DSPM-DE fitted per fold (constant charge, ε_p = 55; RMS residual of R on the training feeds):\n"
-    );
-    let _ = writeln!(
-        s,
-        "| folds | held out | r_p / nm | Δx/A_k / µm | X_d / (mol/m³) | RMS | at a bound |"
-    );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
-    for f in &r.fits {
-        let bound = if f.at_bound.is_empty() {
+    let listed = |at_bound: &[String]| {
+        if at_bound.is_empty() {
             "-".to_string()
         } else {
-            f.at_bound.join(", ")
-        };
-        let _ = writeln!(
-            s,
-            "| {} | {} | {:.3} | {:.2} | {:.1} | {:.3} | {bound} |",
-            f.scheme.label(),
-            f.fold,
-            f.pore_radius * 1e9,
-            f.effective_thickness * 1e6,
-            f.charge,
-            f.rms
-        );
-    }
+            at_bound.join(", ")
+        }
+    };
+    fold_table(
+        &mut s,
+        "DSPM-DE fitted per fold (constant charge, ε_p = 55; RMS residual of R on the training feeds):",
+        &[
+            "r_p / nm",
+            "Δx/A_k / µm",
+            "X_d / (mol/m³)",
+            "RMS",
+            "at a bound",
+        ],
+        r.fits.iter().map(|f| {
+            let cells = vec![
+                format!("{:.3}", f.pore_radius * 1e9),
+                format!("{:.2}", f.effective_thickness * 1e6),
+                format!("{:.1}", f.charge),
+                format!("{:.3}", f.rms),
+                listed(&f.at_bound),
+            ];
+            (f.scheme, f.fold.as_str(), cells)
+        }),
+    );
     if !r.sdem_fits.is_empty() {
-        let _ = writeln!(
-            s,
-            "\nSDEM with a fixed charge fitted per fold (RMS residual of R on the training feeds; permeances at a bound are only bounded by the data, and the held-out prediction depends on where the optimiser stopped):\n"
-        );
-        let _ = writeln!(
-            s,
-            "| folds | held out | X / (mol/m³) | RMS | permeances at a bound |"
-        );
-        let _ = writeln!(s, "|---|---|---|---|---|");
-        for f in &r.sdem_fits {
-            let bound = if f.at_bound.is_empty() {
-                "-".to_string()
-            } else {
-                f.at_bound.join(", ")
-            };
-            let _ = writeln!(
-                s,
-                "| {} | {} | {:.1}{} | {:.3} | {bound} |",
-                f.scheme.label(),
-                f.fold,
-                f.charge,
-                if f.charge_at_bound {
+        fold_table(
+            &mut s,
+            "\nSDEM with a fixed charge fitted per fold (RMS residual of R on the training feeds; permeances at a bound are only bounded by the data, and the held-out prediction depends on where the optimiser stopped):",
+            &["X / (mol/m³)", "RMS", "permeances at a bound"],
+            r.sdem_fits.iter().map(|f| {
+                let bound = if f.charge_at_bound {
                     " (at its bound)"
                 } else {
                     ""
-                },
-                f.rms
-            );
-        }
+                };
+                let cells = vec![
+                    format!("{:.1}{bound}", f.charge),
+                    format!("{:.3}", f.rms),
+                    listed(&f.at_bound),
+                ];
+                (f.scheme, f.fold.as_str(), cells)
+            }),
+        );
     }
     s
 }
@@ -610,6 +601,23 @@ pub fn feed_figures(r: &CrossValReport) -> Vec<CrossValFeed> {
             })
         })
         .collect()
+}
+
+/// A per-fold table: `intro`, then a header of the fold columns and `columns`, then a row per
+/// fold (scheme, held-out fold, cells).
+fn fold_table<'a>(
+    s: &mut String,
+    intro: &str,
+    columns: &[&str],
+    rows: impl Iterator<Item = (FoldScheme, &'a str, Vec<String>)>,
+) {
+    use std::fmt::Write as _;
+    let _ = writeln!(s, "{intro}\n");
+    let _ = writeln!(s, "| folds | held out | {} |", columns.join(" | "));
+    let _ = writeln!(s, "|---|---|{}", "---|".repeat(columns.len()));
+    for (scheme, fold, cells) in rows {
+        let _ = writeln!(s, "| {} | {fold} | {} |", scheme.label(), cells.join(" | "));
+    }
 }
 
 #[cfg(test)]
