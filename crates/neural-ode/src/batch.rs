@@ -4,19 +4,8 @@ use crate::adjoint::{AdjointOptions, adjoint};
 use crate::error::Result;
 use crate::field::VectorField;
 use crate::options::{SolverOptions, Stats};
-use crate::solver::{Solution, solve};
+use crate::solver::{Problem, Solution, solve};
 use rayon::prelude::*;
-
-/// One initial-value problem of a batch: its own start, initial state and output times.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Problem<'a> {
-    /// Initial time.
-    pub t0: f64,
-    /// Initial state.
-    pub y0: &'a [f64],
-    /// Output times.
-    pub save_at: &'a [f64],
-}
 
 /// Solves every problem with the same vector field and parameters, in parallel; each has
 /// its own adaptive step sizes. Results are in input order.

@@ -19,14 +19,6 @@ pub struct DenseOutput {
 }
 
 impl DenseOutput {
-    pub(crate) fn new(n: usize, record_len: usize) -> Self {
-        Self {
-            n,
-            record_len,
-            ..Self::default()
-        }
-    }
-
     /// Room for `steps` steps without reallocating (a lock-step batch allocates all its
     /// lanes' storage up front instead of growing it step by step).
     pub(crate) fn with_capacity(n: usize, record_len: usize, steps: usize) -> Self {

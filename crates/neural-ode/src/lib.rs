@@ -56,25 +56,25 @@ mod gradients;
 mod lockstep;
 mod mlp;
 mod options;
+mod rows;
 mod sensitivity;
 mod solver;
 pub mod tableau;
 mod track;
 
 pub use adjoint::{AdjointMethod, AdjointOptions, adjoint};
-pub use batch::{BatchGradient, Problem, gradient_batch, solve_batch};
+pub use batch::{BatchGradient, gradient_batch, solve_batch};
 pub use dense::DenseOutput;
 pub use elementary::{fast_exp, fast_tanh, tanh_in_place};
 pub use error::{OdeError, Result};
 pub use field::{AnalyticField, FdWorkspace, FnField, VectorField};
 pub use gradients::Gradients;
-pub use lockstep::{
-    BatchField, RowsOf, Stacked, StackedWorkspace, gradient_lockstep, solve_lockstep,
-};
+pub use lockstep::{gradient_lockstep, solve_lockstep};
 pub use mlp::{MlpRows, MlpWorkspace, TanhMlp, dot};
 pub use options::{PiController, SolverOptions, Stats, Tolerance};
+pub use rows::{BatchField, RowsOf, Stacked, StackedWorkspace};
 pub use sensitivity::{Sensitivities, forward_sensitivities};
-pub use solver::{Solution, solve};
+pub use solver::{Problem, Solution, solve};
 
 /// The README's examples, run as doctests (so that what it promises compiles and runs).
 #[cfg(doctest)]

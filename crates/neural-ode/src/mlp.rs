@@ -2,7 +2,7 @@
 
 use crate::elementary::fast_tanh;
 use crate::field::VectorField;
-use crate::lockstep::BatchField;
+use crate::rows::BatchField;
 
 /// f(t, y, theta) = W_L tanh(... tanh(W_1 [y; t] + b_1) ...) + b_L: tanh between layers, no
 /// activation on the output. Parameters are flat: for each layer, W (out x in, row-major)

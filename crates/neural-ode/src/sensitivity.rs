@@ -78,7 +78,7 @@ pub fn forward_sensitivities<F: VectorField>(
         e: vec![0.0; n],
     };
     let mut out = Vec::new();
-    let stats = integrate(&mut rhs, t0, &z0, save_at, opts, &mut out, None)?;
+    let stats = integrate(&mut rhs, t0, &z0, save_at, opts, &mut out)?;
     let len = z0.len();
     let mut s = Sensitivities {
         n,

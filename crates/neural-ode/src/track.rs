@@ -1,7 +1,8 @@
 //! One problem's progress through an adaptive Tsit5 solve: its state, stages, step size and
-//! error control, without the vector field. [`crate::solve`] drives one track with one
-//! field; the lock-step batch ([`crate::gradient_lockstep`]) drives many tracks whose stage
-//! evaluations it gathers into one batched call. Both therefore take the same steps.
+//! error control, without the vector field. One step driver (`solver::drive`) moves every
+//! track: [`crate::solve`] is a batch of one, the lock-step batch
+//! ([`crate::gradient_lockstep`]) gathers the stage evaluations of many tracks into one
+//! batched call, so both take the same steps.
 
 use crate::checks::check_times;
 use crate::dense::DenseOutput;

@@ -48,28 +48,11 @@ fn allocations_do_not_grow_with_steps() {
     let p = f.init_params(1);
     let y0 = [0.1, 0.2, -0.3, 0.4, 0.0, 0.5, -0.1, 0.2];
     let ts: Vec<f64> = (1..=10).map(|i| i as f64 * 0.3).collect();
-    let (loose, a_loose) = count(|| {
-        solve(
-            &f,
-            &p,
-            0.0,
-            &y0,
-            &ts,
-            &SolverOptions::with_tolerances(1e-3, 1e-3),
-        )
-        .unwrap()
-    });
-    let (tight, a_tight) = count(|| {
-        solve(
-            &f,
-            &p,
-            0.0,
-            &y0,
-            &ts,
-            &SolverOptions::with_tolerances(1e-10, 1e-10),
-        )
-        .unwrap()
-    });
+    let forward = |tol: f64| {
+        let opts = SolverOptions::with_tolerances(tol, tol);
+        count(|| solve(&f, &p, 0.0, &y0, &ts, &opts).unwrap())
+    };
+    let ((loose, a_loose), (tight, a_tight)) = (forward(1e-3), forward(1e-10));
     assert!(
         tight.stats.accepted > 5 * loose.stats.accepted,
         "{:?} {:?}",

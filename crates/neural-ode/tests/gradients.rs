@@ -428,7 +428,14 @@ fn discrete_adjoint_is_the_exact_gradient_of_the_coarse_discrete_solution() {
     let e = rel_err(&grads.p, &fd);
     eprintln!("discrete adjoint vs FD of the coarse solve: {e:.2e}");
     assert!(e < 1e-8, "{e}");
-    assert_eq!(grads.stats.nvjp, 7 * sol.stats.accepted);
+    // Stage 7 of a step is stage 1 of the next (FSAL): one VJP serves both, so a step costs
+    // 6, plus the last step's stage 7 when an output inside it gives it a cotangent.
+    let steps = sol.stats.accepted;
+    assert!(
+        (6 * steps..=6 * steps + 1).contains(&grads.stats.nvjp),
+        "{} VJPs for {steps} steps",
+        grads.stats.nvjp
+    );
 }
 
 /// The MLP without its record methods: every VJP recomputes the forward pass.

@@ -1,0 +1,300 @@
+//! Vector fields evaluated on many rows at once ([`BatchField`]): the contract of the
+//! lock-step solver, the row-by-row adapter of any [`VectorField`] ([`RowsOf`]), and a batch
+//! as one stacked system with shared steps ([`Stacked`]).
+
+use crate::checks::check_len;
+use crate::error::{OdeError, Result};
+use crate::field::VectorField;
+
+/// A vector field evaluated on many rows at once: row r is the state `y[r]` of problem
+/// (member) `rows[r]` at time `t[r]`. Members may carry their own conditioning (a
+/// trajectory's feed, say); all share the parameters.
+///
+/// Rows are packed row-major: `y`, `dy`, `a` and `vjp_y` hold `rows.len()` rows of
+/// [`BatchField::dim`]; `records` holds `rows.len()` rows of [`BatchField::record_len`] (or is
+/// empty when nothing is recorded).
+pub trait BatchField: Sync {
+    /// Scratch memory for up to `max_rows` rows.
+    type Workspace: Send;
+
+    /// State dimension n of one row.
+    fn dim(&self) -> usize;
+
+    /// Number of parameters.
+    fn num_params(&self) -> usize;
+
+    /// Number of members; `rows` entries are below it.
+    fn members(&self) -> usize;
+
+    /// Scratch for up to `max_rows` rows per call.
+    fn workspace(&self, max_rows: usize) -> Self::Workspace;
+
+    /// Length of the record one row's evaluation can leave for its VJP (0: the VJP
+    /// recomputes the forward pass).
+    fn record_len(&self) -> usize {
+        0
+    }
+
+    /// Writes f(t_r, y_r, theta) of every row into `dy`, and each row's record when
+    /// `records` is not empty.
+    #[allow(clippy::too_many_arguments)]
+    fn eval_rows(
+        &self,
+        rows: &[usize],
+        t: &[f64],
+        y: &[f64],
+        p: &[f64],
+        ws: &mut Self::Workspace,
+        dy: &mut [f64],
+        records: &mut [f64],
+    );
+
+    /// Writes a_r^T df/dy of every row into `vjp_y` and *adds* sum_r a_r^T df/dtheta into
+    /// `vjp_p_acc`. `records` are the rows' records from [`BatchField::eval_rows`] at the same
+    /// points, or empty (then the field recomputes what it needs).
+    #[allow(clippy::too_many_arguments)]
+    fn vjp_rows_add(
+        &self,
+        rows: &[usize],
+        t: &[f64],
+        y: &[f64],
+        p: &[f64],
+        a: &[f64],
+        ws: &mut Self::Workspace,
+        records: &[f64],
+        vjp_y: &mut [f64],
+        vjp_p_acc: &mut [f64],
+    );
+}
+
+/// One [`VectorField`] per member, evaluated row by row: the reference a batched field is
+/// tested against, and a way to run any field through the lock-step solver.
+pub struct RowsOf<'a, F> {
+    fields: &'a [F],
+}
+
+impl<'a, F: VectorField> RowsOf<'a, F> {
+    /// Wraps the members' fields; they must share state dimension and parameter count.
+    pub fn new(fields: &'a [F]) -> Result<Self> {
+        let first = fields.first().ok_or(OdeError::InvalidOption(
+            "RowsOf needs at least one field".into(),
+        ))?;
+        for f in fields {
+            check_len("field dimension", first.dim(), f.dim())?;
+            check_len("field parameters", first.num_params(), f.num_params())?;
+        }
+        Ok(Self { fields })
+    }
+}
+
+impl<F: VectorField> BatchField for RowsOf<'_, F> {
+    type Workspace = (F::Workspace, Vec<f64>);
+
+    fn dim(&self) -> usize {
+        self.fields[0].dim()
+    }
+    fn num_params(&self) -> usize {
+        self.fields[0].num_params()
+    }
+    fn members(&self) -> usize {
+        self.fields.len()
+    }
+    fn workspace(&self, _max_rows: usize) -> Self::Workspace {
+        (self.fields[0].workspace(), vec![0.0; self.num_params()])
+    }
+    fn record_len(&self) -> usize {
+        self.fields[0].record_len()
+    }
+    fn eval_rows(
+        &self,
+        rows: &[usize],
+        t: &[f64],
+        y: &[f64],
+        p: &[f64],
+        ws: &mut Self::Workspace,
+        dy: &mut [f64],
+        records: &mut [f64],
+    ) {
+        let (n, r) = (self.dim(), self.record_len());
+        for (i, &m) in rows.iter().enumerate() {
+            let (yi, dyi) = (&y[i * n..(i + 1) * n], &mut dy[i * n..(i + 1) * n]);
+            if records.is_empty() || r == 0 {
+                self.fields[m].eval(t[i], yi, p, &mut ws.0, dyi);
+            } else {
+                let rec = &mut records[i * r..(i + 1) * r];
+                self.fields[m].eval_record(t[i], yi, p, &mut ws.0, dyi, rec);
+            }
+        }
+    }
+    fn vjp_rows_add(
+        &self,
+        rows: &[usize],
+        t: &[f64],
+        y: &[f64],
+        p: &[f64],
+        a: &[f64],
+        ws: &mut Self::Workspace,
+        records: &[f64],
+        vjp_y: &mut [f64],
+        vjp_p_acc: &mut [f64],
+    ) {
+        let (n, r) = (self.dim(), self.record_len());
+        for (i, &m) in rows.iter().enumerate() {
+            let (yi, ai) = (&y[i * n..(i + 1) * n], &a[i * n..(i + 1) * n]);
+            let vy = &mut vjp_y[i * n..(i + 1) * n];
+            if records.is_empty() || r == 0 {
+                self.fields[m].vjp(t[i], yi, p, ai, &mut ws.0, vy, &mut ws.1);
+                for (acc, v) in vjp_p_acc.iter_mut().zip(&ws.1) {
+                    *acc += v;
+                }
+            } else {
+                let rec = &records[i * r..(i + 1) * r];
+                let f = &self.fields[m];
+                f.vjp_recorded_add(t[i], yi, p, ai, &mut ws.0, rec, vy, vjp_p_acc, &mut ws.1);
+            }
+        }
+    }
+}
+
+/// A batch integrated as one system (shared steps, one error norm over every member, as
+/// diffrax does with a vmapped field): the state is the members' states stacked, member
+/// after member. Every member must share t0 and the output times. For comparison with the
+/// lock-step solver, which lets each member keep its own steps.
+pub struct Stacked<'a, F> {
+    field: &'a F,
+    rows: Vec<usize>,
+}
+
+impl<'a, F: BatchField> Stacked<'a, F> {
+    /// All of `field`'s members as one system.
+    pub fn new(field: &'a F) -> Self {
+        Self {
+            field,
+            rows: (0..field.members()).collect(),
+        }
+    }
+}
+
+/// Scratch of a [`Stacked`] field: the batched field's, the rows' times and a record buffer
+/// for VJPs without records.
+pub struct StackedWorkspace<W> {
+    inner: W,
+    t: Vec<f64>,
+    rec: Vec<f64>,
+    dy: Vec<f64>,
+}
+
+impl<F: BatchField> VectorField for Stacked<'_, F> {
+    type Workspace = StackedWorkspace<F::Workspace>;
+
+    fn dim(&self) -> usize {
+        self.rows.len() * self.field.dim()
+    }
+    fn num_params(&self) -> usize {
+        self.field.num_params()
+    }
+    fn workspace(&self) -> Self::Workspace {
+        let m = self.rows.len();
+        StackedWorkspace {
+            inner: self.field.workspace(m),
+            t: vec![0.0; m],
+            rec: vec![0.0; m * self.field.record_len()],
+            dy: vec![0.0; self.dim()],
+        }
+    }
+    fn eval(&self, t: f64, y: &[f64], p: &[f64], ws: &mut Self::Workspace, dy: &mut [f64]) {
+        ws.t.fill(t);
+        self.field
+            .eval_rows(&self.rows, &ws.t, y, p, &mut ws.inner, dy, &mut [])
+    }
+    fn vjp(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        a: &[f64],
+        ws: &mut Self::Workspace,
+        vjp_y: &mut [f64],
+        vjp_p: &mut [f64],
+    ) {
+        ws.t.fill(t);
+        let f = self.field;
+        f.eval_rows(
+            &self.rows,
+            &ws.t,
+            y,
+            p,
+            &mut ws.inner,
+            &mut ws.dy,
+            &mut ws.rec,
+        );
+        vjp_p.fill(0.0);
+        f.vjp_rows_add(
+            &self.rows,
+            &ws.t,
+            y,
+            p,
+            a,
+            &mut ws.inner,
+            &ws.rec,
+            vjp_y,
+            vjp_p,
+        );
+    }
+    fn record_len(&self) -> usize {
+        self.rows.len() * self.field.record_len()
+    }
+    fn eval_record(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        ws: &mut Self::Workspace,
+        dy: &mut [f64],
+        record: &mut [f64],
+    ) {
+        ws.t.fill(t);
+        self.field
+            .eval_rows(&self.rows, &ws.t, y, p, &mut ws.inner, dy, record)
+    }
+    fn vjp_recorded(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        a: &[f64],
+        ws: &mut Self::Workspace,
+        record: &[f64],
+        vjp_y: &mut [f64],
+        vjp_p: &mut [f64],
+    ) {
+        vjp_p.fill(0.0);
+        self.vjp_recorded_add(t, y, p, a, ws, record, vjp_y, vjp_p, &mut []);
+    }
+    fn vjp_recorded_add(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        a: &[f64],
+        ws: &mut Self::Workspace,
+        record: &[f64],
+        vjp_y: &mut [f64],
+        vjp_p_acc: &mut [f64],
+        _scratch_p: &mut [f64],
+    ) {
+        ws.t.fill(t);
+        let rows = &self.rows;
+        self.field.vjp_rows_add(
+            rows,
+            &ws.t,
+            y,
+            p,
+            a,
+            &mut ws.inner,
+            record,
+            vjp_y,
+            vjp_p_acc,
+        )
+    }
+}
