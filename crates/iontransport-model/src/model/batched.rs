@@ -61,81 +61,26 @@ macro_rules! conds_of {
     };
 }
 
-/// dy/dt of every row: row r is member `rows[r]` of `fields` at `t[r]`, `y` row r. With
-/// `records` non-empty, saves each row's record (length [`Workspace::record_len`]).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn eval_rows(
-    fields: &[TrajectoryField<'_>],
-    rows: &[usize],
-    t: &[f64],
-    y: &[f64],
-    p: &[f64],
-    ws: &mut FieldWorkspace,
-    dy: &mut [f64],
-    records: &mut [f64],
-) {
-    type Args<'a, 'b> = (
-        &'a [TrajectoryField<'b>],
-        &'a [usize],
-        &'a [f64],
-        &'a [f64],
-        &'a [f64],
-        &'a mut FieldWorkspace,
-        &'a mut [f64],
-        &'a mut [f64],
-    );
-    struct Op<'a, 'b>(Args<'a, 'b>);
-    impl pulp::WithSimd for Op<'_, '_> {
-        type Output = ();
-        #[inline(always)]
-        fn with_simd<S: pulp::Simd>(self, _: S) {
-            let (fields, rows, t, y, p, ws, dy, records) = self.0;
-            eval_rows_simd(fields, rows, t, y, p, ws, dy, records)
-        }
-    }
-    pulp::Arch::new().dispatch(Op((fields, rows, t, y, p, ws, dy, records)))
+simd_dispatch! {
+    /// dy/dt of every row: row r is member `rows[r]` of `fields` at `t[r]`, `y` row r. With
+    /// `records` non-empty, saves each row's record (length [`Workspace::record_len`]).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn eval_rows<'a>(
+        fields: &'a [TrajectoryField<'a>], rows: &'a [usize], t: &'a [f64], y: &'a [f64],
+        p: &'a [f64], ws: &'a mut FieldWorkspace, dy: &'a mut [f64], records: &'a mut [f64],
+    ) = eval_rows_simd;
 }
 
-/// The VJP of [`eval_rows`] with cotangents `a` (rows x dim): overwrites `vjp_y` (rows x
-/// dim) and adds the rows' summed parameter cotangent into `vjp_p_acc` (from the fields'
-/// `first_trainable` on). Reads the rows' `records` when given, else evaluates afresh.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn vjp_rows(
-    fields: &[TrajectoryField<'_>],
-    rows: &[usize],
-    t: &[f64],
-    y: &[f64],
-    p: &[f64],
-    a: &[f64],
-    ws: &mut FieldWorkspace,
-    records: &[f64],
-    vjp_y: &mut [f64],
-    vjp_p_acc: &mut [f64],
-) {
-    type Args<'a, 'b> = (
-        &'a [TrajectoryField<'b>],
-        &'a [usize],
-        &'a [f64],
-        &'a [f64],
-        &'a [f64],
-        &'a [f64],
-        &'a mut FieldWorkspace,
-        &'a [f64],
-        &'a mut [f64],
-        &'a mut [f64],
-    );
-    struct Op<'a, 'b>(Args<'a, 'b>);
-    impl pulp::WithSimd for Op<'_, '_> {
-        type Output = ();
-        #[inline(always)]
-        fn with_simd<S: pulp::Simd>(self, _: S) {
-            let (fields, rows, t, y, p, a, ws, records, vjp_y, vjp_p_acc) = self.0;
-            vjp_rows_simd(fields, rows, t, y, p, a, ws, records, vjp_y, vjp_p_acc)
-        }
-    }
-    pulp::Arch::new().dispatch(Op((
-        fields, rows, t, y, p, a, ws, records, vjp_y, vjp_p_acc,
-    )))
+simd_dispatch! {
+    /// The VJP of [`eval_rows`] with cotangents `a` (rows x dim): overwrites `vjp_y` (rows x
+    /// dim) and adds the rows' summed parameter cotangent into `vjp_p_acc` (from the fields'
+    /// `first_trainable` on). Reads the rows' `records` when given, else evaluates afresh.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn vjp_rows<'a>(
+        fields: &'a [TrajectoryField<'a>], rows: &'a [usize], t: &'a [f64], y: &'a [f64],
+        p: &'a [f64], a: &'a [f64], ws: &'a mut FieldWorkspace, records: &'a [f64],
+        vjp_y: &'a mut [f64], vjp_p_acc: &'a mut [f64],
+    ) = vjp_rows_simd;
 }
 
 #[allow(clippy::too_many_arguments)]

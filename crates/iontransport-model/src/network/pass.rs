@@ -12,107 +12,40 @@ use super::config::{Conditioning, Layout, NetworkConfig};
 use super::tokens;
 use super::workspace::Workspace;
 
-/// The raw network output g of every row (`ws.raw()`, rows x ions; before masking, scaling
-/// and projection) for rows whose conditionings are `conds`, at normalised fluxes `taus`
-/// (dimensionless) and normalised states `h` (rows x ions, c / S). A single point is a
-/// batch of one row. Fills the workspace for [`backward`].
-///
-/// Panics if `ws` holds fewer rows than `conds` (a programming error).
-pub fn forward(
-    cfg: &NetworkConfig,
-    l: &Layout,
-    p: &[f64],
-    conds: &[&Conditioning],
-    taus: &[f64],
-    h: &[f64],
-    ws: &mut Workspace,
-) {
-    struct Op<'a>(
-        &'a NetworkConfig,
-        &'a Layout,
-        &'a [f64],
-        &'a [&'a Conditioning],
-        &'a [f64],
-        &'a [f64],
-        &'a mut Workspace,
-    );
-    impl pulp::WithSimd for Op<'_> {
-        type Output = ();
-        #[inline(always)]
-        fn with_simd<S: pulp::Simd>(self, _: S) {
-            forward_simd(self.0, self.1, self.2, self.3, self.4, self.5, self.6)
-        }
-    }
-    pulp::Arch::new().dispatch(Op(cfg, l, p, conds, taus, h, ws))
+simd_dispatch! {
+    /// The raw network output g of every row (`ws.raw()`, rows x ions; before masking, scaling
+    /// and projection) for rows whose conditionings are `conds`, at normalised fluxes `taus`
+    /// (dimensionless) and normalised states `h` (rows x ions, c / S). A single point is a
+    /// batch of one row. Fills the workspace for [`backward`].
+    ///
+    /// Panics if `ws` holds fewer rows than `conds` (a programming error).
+    pub fn forward<'a>(
+        cfg: &'a NetworkConfig, l: &'a Layout, p: &'a [f64], conds: &'a [&'a Conditioning],
+        taus: &'a [f64], h: &'a [f64], ws: &'a mut Workspace,
+    ) = forward_simd;
 }
 
-/// Rebuilds, after [`Workspace::load_row`] restored the records of rows 0..conds.len(),
-/// everything else [`backward`] reads, at the same conditionings, fluxes and states as the
-/// [`forward`] that wrote the records.
-pub fn restore(
-    cfg: &NetworkConfig,
-    l: &Layout,
-    p: &[f64],
-    conds: &[&Conditioning],
-    taus: &[f64],
-    h: &[f64],
-    ws: &mut Workspace,
-) {
-    struct Op<'a>(
-        &'a NetworkConfig,
-        &'a Layout,
-        &'a [f64],
-        &'a [&'a Conditioning],
-        &'a [f64],
-        &'a [f64],
-        &'a mut Workspace,
-    );
-    impl pulp::WithSimd for Op<'_> {
-        type Output = ();
-        #[inline(always)]
-        fn with_simd<S: pulp::Simd>(self, _: S) {
-            restore_simd(self.0, self.1, self.2, self.3, self.4, self.5, self.6)
-        }
-    }
-    pulp::Arch::new().dispatch(Op(cfg, l, p, conds, taus, h, ws))
+simd_dispatch! {
+    /// Rebuilds, after [`Workspace::load_row`] restored the records of rows 0..conds.len(),
+    /// everything else [`backward`] reads, at the same conditionings, fluxes and states as the
+    /// [`forward`] that wrote the records.
+    pub fn restore<'a>(
+        cfg: &'a NetworkConfig, l: &'a Layout, p: &'a [f64], conds: &'a [&'a Conditioning],
+        taus: &'a [f64], h: &'a [f64], ws: &'a mut Workspace,
+    ) = restore_simd;
 }
 
-/// Backpropagates the raw outputs' cotangents `graw` (rows x ions) after a [`forward`] (or
-/// a [`restore`]) at the same rows: adds the rows' summed dL/dp into `pbar` and each row's
-/// dL/dh into `hbar` (rows x ions). Parameters whose index is below `first_trainable`
-/// receive nothing (frozen), which also skips their work.
-#[allow(clippy::too_many_arguments)]
-pub fn backward(
-    cfg: &NetworkConfig,
-    l: &Layout,
-    p: &[f64],
-    conds: &[&Conditioning],
-    graw: &[f64],
-    ws: &mut Workspace,
-    pbar: &mut [f64],
-    hbar: &mut [f64],
-    first_trainable: usize,
-) {
-    struct Op<'a>(
-        &'a NetworkConfig,
-        &'a Layout,
-        &'a [f64],
-        &'a [&'a Conditioning],
-        &'a [f64],
-        &'a mut Workspace,
-        &'a mut [f64],
-        &'a mut [f64],
-        usize,
-    );
-    impl pulp::WithSimd for Op<'_> {
-        type Output = ();
-        #[inline(always)]
-        fn with_simd<S: pulp::Simd>(self, _: S) {
-            let Op(cfg, l, p, conds, graw, ws, pbar, hbar, first) = self;
-            backward_simd(cfg, l, p, conds, graw, ws, pbar, hbar, first)
-        }
-    }
-    pulp::Arch::new().dispatch(Op(cfg, l, p, conds, graw, ws, pbar, hbar, first_trainable))
+simd_dispatch! {
+    /// Backpropagates the raw outputs' cotangents `graw` (rows x ions) after a [`forward`] (or
+    /// a [`restore`]) at the same rows: adds the rows' summed dL/dp into `pbar` and each row's
+    /// dL/dh into `hbar` (rows x ions). Parameters whose index is below `first_trainable`
+    /// receive nothing (frozen), which also skips their work.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward<'a>(
+        cfg: &'a NetworkConfig, l: &'a Layout, p: &'a [f64], conds: &'a [&'a Conditioning],
+        graw: &'a [f64], ws: &'a mut Workspace, pbar: &'a mut [f64], hbar: &'a mut [f64],
+        first_trainable: usize,
+    ) = backward_simd;
 }
 
 /// [`forward`] without its SIMD dispatch (for callers already inside one).
