@@ -15,16 +15,17 @@ pub enum TransportError {
         /// Why it is invalid.
         reason: &'static str,
     },
-    /// A partition energy is not finite or beyond +-MAX_PARTITION_ENERGY kT.
+    /// A partition energy is not finite or beyond +-[`crate::MAX_PARTITION_ENERGY`] kT.
     #[error(
-        "partition energy of {ion} = {value} kT must be finite and within +-{} kT (it is in units of kT, not J/mol)",
-        crate::model::MAX_PARTITION_ENERGY
+        "partition energy of {ion} = {value} kT must be finite and within +-{limit} kT (it is in units of kT, not J/mol)"
     )]
     InvalidPartitionEnergy {
         /// Ion name.
         ion: String,
         /// The energy, kT.
         value: f64,
+        /// The largest magnitude allowed, kT.
+        limit: f64,
     },
     /// An ion lacks a property the model needs (e.g. a hydration free energy for
     /// [`crate::BornRadius::Hydration`]).
@@ -153,3 +154,12 @@ pub enum TransportError {
 
 /// Result alias of this crate.
 pub type Result<T> = std::result::Result<T, TransportError>;
+
+/// The [`TransportError::InvalidParameter`] of `name` (its value in SI units, and why).
+pub(crate) fn invalid<T>(name: &'static str, value: f64, reason: &'static str) -> Result<T> {
+    Err(TransportError::InvalidParameter {
+        name,
+        value,
+        reason,
+    })
+}

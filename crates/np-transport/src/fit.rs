@@ -15,6 +15,9 @@
 use crate::error::{Result, TransportError};
 use crate::hindrance::LAMBDA_MAX;
 use crate::model::{ChargeModel, Conditions, Membrane};
+use crate::parameters::{
+    ISOTHERM_REFERENCE, IsothermForm, PARTITION_ENERGY, parameter_value, scale_of,
+};
 use crate::solver::{Dspmde, OperatingPoint};
 use ion_species::Composition;
 use levenberg_marquardt::{LeastSquaresProblem, LevenbergMarquardt};
@@ -121,66 +124,6 @@ impl Default for FitBounds {
             charge_exponent: (0.0, 1.5),
             charge_half_saturation: (1.0, 1e4),
             partition_energy: (-8.0, 8.0),
-        }
-    }
-}
-
-/// The form of a fitted charge isotherm ([`FitOptions::charge_isotherm`]); both are written
-/// with the charge X_ref at I_ref = [`ISOTHERM_REFERENCE`] as their first parameter (`charge`),
-/// so that it is nearly uncorrelated with the second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum IsothermForm {
-    /// Freundlich, X_d = X_ref (I / I_ref)^b ([`ChargeModel::Freundlich`]); second parameter
-    /// `charge_exponent` b (dimensionless).
-    #[default]
-    Freundlich,
-    /// Langmuir, X_d = X_max I / (k + I) with X_max = X_ref (k + I_ref) / I_ref
-    /// ([`ChargeModel::Langmuir`]); second parameter `charge_half_saturation` k (mol/m³).
-    Langmuir,
-}
-
-impl IsothermForm {
-    /// The name of the isotherm's second fitted parameter.
-    pub fn shape_parameter(self) -> &'static str {
-        match self {
-            Self::Freundlich => "charge_exponent",
-            Self::Langmuir => "charge_half_saturation",
-        }
-    }
-
-    /// The value of the second parameter at which the isotherm is (nearly) a constant charge:
-    /// b = 0 exactly, or k at the lower end of its interval.
-    fn constant_limit(self, bounds: &FitBounds) -> f64 {
-        match self {
-            Self::Freundlich => 0.0,
-            Self::Langmuir => bounds.charge_half_saturation.0,
-        }
-    }
-
-    /// The isotherm with charge `x_ref` (mol/m³) at I_ref and second parameter `shape`.
-    pub fn charge(self, x_ref: f64, shape: f64) -> ChargeModel {
-        match self {
-            Self::Freundlich => ChargeModel::Freundlich {
-                a: x_ref / ISOTHERM_REFERENCE.powf(shape),
-                b: shape,
-            },
-            Self::Langmuir => ChargeModel::Langmuir {
-                x_max: x_ref * (shape + ISOTHERM_REFERENCE) / ISOTHERM_REFERENCE,
-                k: shape,
-            },
-        }
-    }
-}
-
-impl std::str::FromStr for IsothermForm {
-    type Err = TransportError;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "freundlich" => Ok(Self::Freundlich),
-            "langmuir" => Ok(Self::Langmuir),
-            _ => Err(TransportError::Fit(format!(
-                "unknown isotherm form `{s}`: freundlich or langmuir"
-            ))),
         }
     }
 }
@@ -299,13 +242,6 @@ pub struct FitResult {
 /// Largest Freundlich exponent a membrane may have ([`Membrane::validate`]).
 const MAX_CHARGE_EXPONENT: f64 = 2.0;
 
-/// Reference ionic strength of the fitted charge isotherm, mol/m³ (0.1 mol/L: mid-range of
-/// nanofiltration feeds, so X_ref and b are nearly uncorrelated).
-pub const ISOTHERM_REFERENCE: f64 = 100.0;
-
-/// Prefix of the name of a fitted partition energy: `partition_energy:NO3-`.
-pub const PARTITION_ENERGY: &str = "partition_energy:";
-
 /// Names of the fitted parameters, in fitting order: r_p, Δx/A_k, the charge (X_d, or X_ref of
 /// the isotherm), then b of the isotherm, ε_p and the partition energies when fitted.
 pub(crate) fn names(opts: &FitOptions) -> Vec<String> {
@@ -323,32 +259,6 @@ pub(crate) fn names(opts: &FitOptions) -> Vec<String> {
             .map(|ion| format!("{PARTITION_ENERGY}{ion}")),
     );
     v
-}
-
-/// The value of the fitted parameter `name` (a name of [`FitResult::parameters`]) in
-/// `membrane`, and its unit: r_p and Δx/A_k in m, the charge (X_d, or X_ref of the isotherm)
-/// in mol/m3, b and ε_p dimensionless, partition energies in kT. None for an unknown name.
-pub fn parameter_value(membrane: &Membrane, name: &str) -> Option<(f64, &'static str)> {
-    let m = membrane;
-    Some(match name {
-        "pore_radius" => (m.pore_radius, "m"),
-        "effective_thickness" => (m.effective_thickness, "m"),
-        "charge" => (m.charge.charge_density(ISOTHERM_REFERENCE), "mol/m3"),
-        // A constant charge is either isotherm's limit: b = 0, k = 0.
-        "charge_exponent" => match m.charge {
-            ChargeModel::Freundlich { b, .. } => (b, "1"),
-            _ => (0.0, "1"),
-        },
-        "charge_half_saturation" => match m.charge {
-            ChargeModel::Langmuir { k, .. } => (k, "mol/m3"),
-            _ => (0.0, "mol/m3"),
-        },
-        "pore_dielectric" => (m.pore_dielectric, "1"),
-        _ => (
-            m.partitioning.energy(name.strip_prefix(PARTITION_ENERGY)?),
-            "kT",
-        ),
-    })
 }
 
 impl FitResult {
@@ -383,15 +293,12 @@ impl FitResult {
     }
 }
 
-/// Whether a fitted parameter's uncertainty is computed on a log scale (None: r_p, Δx/A_k,
-/// ε_p, the Langmuir k, all positive scales) or a linear one with its typical size (X:
-/// 100 mol/m³, b: 1, partition energies: 1 kT).
-pub(crate) fn scale_of(name: &str) -> Option<f64> {
-    match name {
-        "charge" => Some(100.0),
-        "charge_exponent" => Some(1.0),
-        n if n.starts_with(PARTITION_ENERGY) => Some(1.0),
-        _ => None,
+/// The value of the second parameter at which the isotherm `form` is (nearly) a constant
+/// charge: b = 0 exactly, or k at the lower end of its interval.
+fn constant_limit(form: IsothermForm, bounds: &FitBounds) -> f64 {
+    match form {
+        IsothermForm::Freundlich => 0.0,
+        IsothermForm::Langmuir => bounds.charge_half_saturation.0,
     }
 }
 
@@ -473,7 +380,7 @@ struct Problem<'a> {
 
 /// The membrane at natural parameters `x` (in the order of [`names`]).
 pub(crate) fn membrane_of(opts: &FitOptions, x: &[f64]) -> Result<Membrane> {
-    crate::interval::with_parameters(&opts.initial, &names(opts), x)
+    crate::parameters::with_parameters(&opts.initial, &names(opts), x)
 }
 
 impl Problem<'_> {
@@ -976,7 +883,7 @@ fn parameters_of(opts: &FitOptions, m: &Membrane) -> Result<Vec<f64>> {
     ];
     match (opts.charge_isotherm, opts.isotherm_form, m.charge) {
         (false, _, ChargeModel::Constant(_)) => {}
-        (true, form, ChargeModel::Constant(_)) => p.push(form.constant_limit(&opts.bounds)),
+        (true, form, ChargeModel::Constant(_)) => p.push(constant_limit(form, &opts.bounds)),
         (true, IsothermForm::Freundlich, ChargeModel::Freundlich { b, .. }) => p.push(b),
         (true, IsothermForm::Langmuir, ChargeModel::Langmuir { k, .. }) => p.push(k),
         (isotherm, form, charge) => {

@@ -52,7 +52,7 @@ pub fn tolerance(name: &str, value: f64) -> f64 {
     match name {
         "charge" => 0.5 * value.abs().max(10.0),
         "charge_exponent" => 0.25,
-        n if n.starts_with(crate::fit::PARTITION_ENERGY) => 0.5,
+        n if n.starts_with(crate::parameters::PARTITION_ENERGY) => 0.5,
         _ => 0.5 * value.abs(),
     }
 }

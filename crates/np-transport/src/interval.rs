@@ -10,7 +10,7 @@
 //! often that holds on held-out feeds.
 
 use crate::error::{Result, TransportError};
-use crate::model::{ChargeModel, Conditions, Membrane};
+use crate::model::{Conditions, Membrane};
 use crate::posterior::ParameterSamples;
 use crate::solver::Dspmde;
 use ion_species::Composition;
@@ -87,54 +87,8 @@ fn check_level(level: f64) -> Result<()> {
 /// The membrane of one parameter sample: `base` with the sampled parameters set (names as
 /// in [`ParameterSamples::parameters`]).
 pub fn membrane_of_sample(base: &Membrane, names: &[String], x: &[f64]) -> Result<Membrane> {
-    let m = with_parameters(base, names, x)?;
+    let m = crate::parameters::with_parameters(base, names, x)?;
     m.validate()?;
-    Ok(m)
-}
-
-/// `base` with the named parameters set to `x` (names as [`crate::FitResult::parameters`]),
-/// unvalidated: the one place a parameter vector becomes a membrane, for the fit's trial
-/// points and for samples alike.
-pub(crate) fn with_parameters(base: &Membrane, names: &[String], x: &[f64]) -> Result<Membrane> {
-    if names.len() != x.len() {
-        return Err(TransportError::Fit(format!(
-            "a sample of {} values for {} parameters",
-            x.len(),
-            names.len()
-        )));
-    }
-    let mut m = base.clone();
-    let mut charge = None;
-    let mut shape = None;
-    for (n, &v) in names.iter().zip(x) {
-        match n.as_str() {
-            "pore_radius" => m.pore_radius = v,
-            "effective_thickness" => m.effective_thickness = v,
-            "charge" => charge = Some(v),
-            "charge_exponent" => shape = Some((crate::IsothermForm::Freundlich, v)),
-            "charge_half_saturation" => shape = Some((crate::IsothermForm::Langmuir, v)),
-            "pore_dielectric" => m.pore_dielectric = v,
-            other if other.starts_with(crate::fit::PARTITION_ENERGY) => {
-                let ion = &other[crate::fit::PARTITION_ENERGY.len()..];
-                m.partitioning.energies.insert(ion.to_string(), v);
-            }
-            other => {
-                return Err(TransportError::Fit(format!(
-                    "unknown parameter `{other}` in a sample"
-                )));
-            }
-        }
-    }
-    match (charge, shape) {
-        (Some(x), Some((form, v))) => m.charge = form.charge(x, v),
-        (Some(x), None) => m.charge = ChargeModel::Constant(x),
-        (None, Some(_)) => {
-            return Err(TransportError::Fit(
-                "an isotherm parameter without the charge in a sample".into(),
-            ));
-        }
-        (None, None) => {}
-    }
     Ok(m)
 }
 

@@ -18,6 +18,7 @@ pub mod identify;
 pub mod interval;
 pub mod membrane_file;
 mod model;
+mod parameters;
 pub mod partition;
 pub mod posterior;
 pub mod progress;
@@ -33,9 +34,8 @@ pub mod watertap;
 pub use constants::*;
 pub use error::{Result, TransportError};
 pub use fit::{
-    FitBounds, FitOptions, FitResult, ISOTHERM_REFERENCE, ISOTHERM_START_EXPONENTS,
-    ISOTHERM_START_HALF_SATURATIONS, IsothermForm, PARTITION_ENERGY, RejectionMeasurement, Starts,
-    fit, fit_isotherm, isotherm_identifiable, parameter_value, residuals,
+    FitBounds, FitOptions, FitResult, ISOTHERM_START_EXPONENTS, ISOTHERM_START_HALF_SATURATIONS,
+    RejectionMeasurement, Starts, fit, fit_isotherm, isotherm_identifiable, residuals,
 };
 pub use membrane_file::{FitSettings, MembraneFile};
 pub use model::{
@@ -43,6 +43,7 @@ pub use model::{
     MAX_CHARGE_DENSITY, MAX_PARTITION_ENERGY, Membrane, NewtonJacobian, Partitioning, Polarisation,
     PoreScheme,
 };
+pub use parameters::{ISOTHERM_REFERENCE, IsothermForm, PARTITION_ENERGY, parameter_value};
 pub use solver::{Dspmde, MAX_FLUX, OperatingPoint};
 pub use transport_model::TransportModel;
 

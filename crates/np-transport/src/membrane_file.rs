@@ -11,9 +11,10 @@
 
 use crate::data::write_atomic;
 use crate::error::{Result, TransportError};
-use crate::fit::{FitOptions, FitResult, IsothermForm, RejectionMeasurement, Starts, fit};
+use crate::fit::{FitOptions, FitResult, RejectionMeasurement, Starts, fit};
 use crate::interval::{IntervalSweep, sweep_with_intervals};
 use crate::model::{BornRadius, ChargeModel, Conditions, Membrane, Partitioning};
+use crate::parameters::IsothermForm;
 use crate::posterior::{ParameterSamples, SamplingOptions, sample_parameters};
 use crate::solver::Dspmde;
 use ion_species::Composition;

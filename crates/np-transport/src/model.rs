@@ -182,6 +182,7 @@ impl Partitioning {
                 return Err(TransportError::InvalidPartitionEnergy {
                     ion: ion.clone(),
                     value: e,
+                    limit: MAX_PARTITION_ENERGY,
                 });
             }
         }
@@ -207,13 +208,7 @@ impl Membrane {
 
     /// Checks every parameter.
     pub fn validate(&self) -> Result<()> {
-        let bad = |name, value, reason| {
-            Err(TransportError::InvalidParameter {
-                name,
-                value,
-                reason,
-            })
-        };
+        let bad = crate::error::invalid;
         if !(self.pore_radius.is_finite() && self.pore_radius > 0.0 && self.pore_radius < 1e-7) {
             return bad(
                 "pore_radius",
@@ -486,13 +481,7 @@ impl Conditions {
 
     /// Checks every parameter.
     pub fn validate(&self) -> Result<()> {
-        let bad = |name, value, reason| {
-            Err(TransportError::InvalidParameter {
-                name,
-                value,
-                reason,
-            })
-        };
+        let bad = crate::error::invalid;
         if !(self.temperature.is_finite() && (250.0..=400.0).contains(&self.temperature)) {
             return bad("temperature", self.temperature, "must be in [250, 400] K");
         }

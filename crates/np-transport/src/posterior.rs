@@ -100,7 +100,7 @@ impl Default for SamplingOptions {
 fn optimum(fit: &FitResult) -> Vec<f64> {
     fit.parameters
         .iter()
-        .map(|n| crate::fit::parameter_value(&fit.membrane, n).map_or(f64::NAN, |(v, _)| v))
+        .map(|n| crate::parameters::parameter_value(&fit.membrane, n).map_or(f64::NAN, |(v, _)| v))
         .collect()
 }
 
@@ -225,7 +225,7 @@ fn laplace(
     let scales: Vec<Option<f64>> = fit
         .parameters
         .iter()
-        .map(|n| crate::fit::scale_of(n))
+        .map(|n| crate::parameters::scale_of(n))
         .collect();
     let se_v: Vec<f64> = (0..p)
         .map(|i| match scales[i] {

@@ -504,13 +504,7 @@ impl Module0d {
     }
 
     fn prepare(&self) -> Result<Prepared> {
-        let bad = |name, value, reason| {
-            Err(TransportError::InvalidParameter {
-                name,
-                value,
-                reason,
-            })
-        };
+        let bad = crate::error::invalid;
         let positive = |v: f64| v.is_finite() && v > 0.0;
         if self.species.is_empty() || self.species.len() > 16 {
             return Err(TransportError::InvalidFeed(
