@@ -128,6 +128,13 @@ fn feed_of(reg: &IonRegistry, feed: &str, units: &str, err: &mut dyn Write) -> R
     Ok(balanced)
 }
 
+/// The membrane file at `path` when one is given (checked to be a file first).
+fn load_membrane(path: &Option<PathBuf>) -> Result<Option<MembraneFile>> {
+    let Some(path) = path else { return Ok(None) };
+    check_input_file(path)?;
+    Ok(Some(MembraneFile::load(path)?))
+}
+
 fn load_model(path: &Path) -> Result<IonModel> {
     check_input_file(path)?;
     let c = Checkpoint::load(path)?;
@@ -223,13 +230,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
         } => {
             let inputs: Vec<&Path> = membrane.iter().map(PathBuf::as_path).collect();
             check_output_file(&path, &inputs)?;
-            let saved = match &membrane {
-                Some(m) => {
-                    check_input_file(m)?;
-                    Some(MembraneFile::load(m)?)
-                }
-                None => None,
-            };
+            let saved = load_membrane(&membrane)?;
             let rep = if synthetic {
                 if temperature.is_some() {
                     return Err(CliError::Usage(
@@ -331,13 +332,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             inputs.extend(resume.as_deref());
             inputs.extend(membrane.as_deref());
             check_output_file(&path, &inputs)?;
-            let backbone_file = match &membrane {
-                Some(m) => {
-                    check_input_file(m)?;
-                    Some(MembraneFile::load(m)?)
-                }
-                None => None,
-            };
+            let backbone_file = load_membrane(&membrane)?;
             let ckpt = path.with_extension("ckpt");
             check_output_file(&ckpt, &[&data])?;
             if let Some(w) = soft
@@ -726,13 +721,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             csv,
         } => {
             let feed = feed_of(&known, &feed, &units, err)?;
-            let saved = match &membrane_file {
-                Some(path) => {
-                    check_input_file(path)?;
-                    Some(MembraneFile::load(path)?)
-                }
-                None => None,
-            };
+            let saved = load_membrane(&membrane_file)?;
             let base = Membrane::nf270_like();
             let mut membrane = Membrane {
                 pore_radius: pore_radius.unwrap_or(base.pore_radius),

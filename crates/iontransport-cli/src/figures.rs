@@ -110,109 +110,6 @@ fn range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
     (lo - pad * span, hi + pad * span)
 }
 
-/// Rejection R_j(J_v) of one feed: measured points, DSPM-DE and neural ODE curves.
-#[derive(Debug, Clone)]
-pub struct RejectionCurves {
-    /// Title (names the composition).
-    pub title: String,
-    /// Ion labels.
-    pub ions: Vec<String>,
-    /// Measured fluxes, m/s.
-    pub measured_flux: Vec<f64>,
-    /// Measured rejections per ion (rows) and flux (columns).
-    pub measured: Vec<Vec<f64>>,
-    /// Model flux grid, m/s.
-    pub grid: Vec<f64>,
-    /// DSPM-DE rejections per ion on the grid.
-    pub dspmde: Vec<Vec<f64>>,
-    /// Neural ODE rejections per ion on the grid.
-    pub neural: Vec<Vec<f64>>,
-}
-
-impl Figure for RejectionCurves {
-    fn size(&self) -> (u32, u32) {
-        (900, 600)
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        root.fill(&WHITE)?;
-        let um = |j: f64| j * 1e6;
-        let (y0, y1) = range(
-            self.measured
-                .iter()
-                .chain(&self.dspmde)
-                .chain(&self.neural)
-                .flatten()
-                .copied(),
-            0.05,
-        );
-        let x1 = um(self.grid.iter().copied().fold(0.0, f64::max)) * 1.02;
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(45)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0..x1, y0..y1)?;
-        chart
-            .configure_mesh()
-            .x_desc("water flux J_v / (µm/s)")
-            .y_desc("rejection R = 1 - c_p / c_f")
-            .label_style(("sans-serif", 14))
-            .draw()?;
-        for (k, ion) in self.ions.iter().enumerate() {
-            let c = colour(k);
-            chart
-                .draw_series(LineSeries::new(
-                    self.grid
-                        .iter()
-                        .zip(&self.neural[k])
-                        .map(|(x, y)| (um(*x), *y)),
-                    c.stroke_width(2),
-                ))?
-                .label(ion.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                });
-            chart.draw_series(DashedLineSeries::new(
-                self.grid
-                    .iter()
-                    .zip(&self.dspmde[k])
-                    .map(|(x, y)| (um(*x), *y)),
-                6,
-                4,
-                c.stroke_width(1),
-            ))?;
-            chart.draw_series(
-                self.measured_flux
-                    .iter()
-                    .zip(&self.measured[k])
-                    .filter(|(_, y)| y.is_finite())
-                    .map(|(x, y)| Circle::new((um(*x), *y), 4, c.filled())),
-            )?;
-        }
-        // Style key: line styles and markers name the models.
-        for (label, style) in [
-            ("solid: neural ODE", 0u8),
-            ("dashed: fitted DSPM-DE", 1),
-            ("dots: measured", 2),
-        ] {
-            chart
-                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
-                .label(label)
-                .legend(move |(x, y)| -> DynElement<'static, DB, (i32, i32)> {
-                    match style {
-                        0 => PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(2))
-                            .into_dyn(),
-                        1 => PathElement::new(vec![(x, y), (x + 6, y)], BLACK).into_dyn(),
-                        _ => Circle::new((x + 10, y), 4, BLACK.filled()).into_dyn(),
-                    }
-                });
-        }
-        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
-        Ok(())
-    }
-}
-
 /// Predicted against measured permeate concentrations, log-log, with +/-10 % bounds.
 #[derive(Debug, Clone)]
 pub struct Parity {
@@ -513,13 +410,14 @@ mod tests {
     }
 }
 
-/// One held-out feed of a cross-validation: a panel per model with its predicted rejection
-/// curves (lines) and the measurements (dots), one colour per ion. Each panel has its own
+/// Rejection against flux of one held-out feed (of a cross-validation, or the study's test
+/// split): a panel per model with its predicted rejection curves (lines) and the measurements
+/// (dots), one colour per ion. Each panel has its own
 /// y-range (a wild model does not flatten the others); the measured flux range is shaded;
 /// ions of the feed that were not measured are dashed and say so; the legend sits in a strip
 /// below the panels, never over data.
 #[derive(Debug, Clone)]
-pub struct CrossValFeed {
+pub struct RejectionPanels {
     /// Title (names the feed, and the seed of the learned models).
     pub title: String,
     /// Ion labels.
@@ -539,7 +437,7 @@ pub struct CrossValFeed {
 /// Height of the legend strip below the panels, px.
 const LEGEND_STRIP: u32 = 70;
 
-impl Figure for CrossValFeed {
+impl Figure for RejectionPanels {
     fn size(&self) -> (u32, u32) {
         (420 * self.models.len().max(1) as u32, 520 + LEGEND_STRIP)
     }

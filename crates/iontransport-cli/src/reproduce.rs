@@ -3,7 +3,7 @@
 //! electroneutrality (HIB/SIB) ablations, over seeds on the same splits, against the fitted
 //! DSPM-DE; writes `results.json`, `report.md` and the figures (SVG and PNG).
 
-use crate::figures::{self, Bars, Heatmaps, Parity, RejectionCurves};
+use crate::figures::{self, Bars, Heatmaps, Parity, RejectionPanels};
 use ion_species::{Composition, IonRegistry};
 use iontransport_model::data::SplitKind;
 use iontransport_model::evaluate::dspmde_prediction;
@@ -1030,7 +1030,12 @@ fn write_figures(
     on_grid.taus = grid.clone();
     let hd = dspmde_prediction(&prep.dspm, reg, model.config.flux_scale, &on_grid)?;
     let rej = |h: &[f64], j: usize, k: usize| 1.0 - h[k * n + j] / t.feed.cond.h0[j];
-    let fig = RejectionCurves {
+    let curves = |h: &[f64]| -> Vec<Vec<f64>> {
+        idx.iter()
+            .map(|&j| (0..grid.len()).map(|k| rej(h, j, k)).collect())
+            .collect()
+    };
+    let fig = RejectionPanels {
         title: format!("Test feed {}: rejection vs flux{synthetic}", t.id),
         ions: idx.iter().map(|&j| model.config.ions[j].clone()).collect(),
         measured_flux: t.taus.iter().map(|x| x * model.config.flux_scale).collect(),
@@ -1043,14 +1048,11 @@ fn write_figures(
             })
             .collect(),
         grid: grid.iter().map(|x| x * model.config.flux_scale).collect(),
-        dspmde: idx
-            .iter()
-            .map(|&j| (0..grid.len()).map(|k| rej(&hd, j, k)).collect())
-            .collect(),
-        neural: idx
-            .iter()
-            .map(|&j| (0..grid.len()).map(|k| rej(&hn, j, k)).collect())
-            .collect(),
+        models: vec![
+            ("fitted DSPM-DE".to_string(), curves(&hd)),
+            ("neural ODE".to_string(), curves(&hn)),
+        ],
+        intrinsic: false,
     };
     figures::save(out, "rejection-vs-flux", &fig)?;
     written.push("rejection-vs-flux".to_string());

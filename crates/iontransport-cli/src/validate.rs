@@ -3,7 +3,7 @@
 
 use crate::args::FoldsArg;
 use crate::error::{CliError, Result};
-use crate::figures::{self, CrossValFeed};
+use crate::figures::{self, RejectionPanels};
 use crate::paths::{check_input_file, check_output_file, prepare_output_folder};
 use ion_species::IonRegistry;
 use iontransport_model::crossval::{
@@ -539,7 +539,7 @@ fn coverage_table(s: &mut String, r: &CrossValReport, scheme: FoldScheme, seeds:
 
 /// One figure per held-out feed from the leave-one-feed-out folds, or from a given
 /// train/test split (the first seed): measured rejections and each model's held-out curve.
-pub fn feed_figures(r: &CrossValReport) -> Vec<CrossValFeed> {
+pub fn feed_figures(r: &CrossValReport) -> Vec<RejectionPanels> {
     let n = r.ions.len();
     let seed = r.predictions.iter().find_map(|p| p.seed);
     (0..r.samples.len())
@@ -574,7 +574,7 @@ pub fn feed_figures(r: &CrossValReport) -> Vec<CrossValFeed> {
                 v.dedup();
                 v
             };
-            Some(CrossValFeed {
+            Some(RejectionPanels {
                 title: format!(
                     "{}: held out, models trained on the other feeds{}",
                     r.samples[i],

@@ -1,7 +1,7 @@
 //! Figures a scientist can trust: the cross-validation figure keeps its legend off the data,
 //! gives each panel its own y-range, marks unmeasured ions and says what the axis holds.
 
-use iontransport_cli::figures::{CrossValFeed, save};
+use iontransport_cli::figures::{RejectionPanels, save};
 
 /// (cx, cy) of every `<circle>` in an SVG.
 fn circles(svg: &str) -> Vec<(f64, f64)> {
@@ -31,10 +31,10 @@ fn text_y(svg: &str, label: &str) -> f64 {
     tag[at..].split('"').next().unwrap().parse().unwrap()
 }
 
-fn figure() -> CrossValFeed {
+fn figure() -> RejectionPanels {
     // Points in every corner of the plot, where a legend box would sit; one model far off
     // (R down to -3), one close.
-    CrossValFeed {
+    RejectionPanels {
         title: "NaCl: held out (learned models: seed 0 of 3)".into(),
         ions: vec!["Na+".into(), "Cl-".into()],
         measured_flux: vec![1e-6, 2e-5, 4e-5],
