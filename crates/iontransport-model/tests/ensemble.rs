@@ -49,14 +49,7 @@ fn training_records_the_rejection_error_on_the_held_out_feeds() {
     let (_, cfg, trs) = set();
     let (tr, va) = trs.split_at(12);
     let model = trained(&cfg, tr, va, 1);
-    let s = model
-        .config
-        .domain
-        .as_ref()
-        .unwrap()
-        .scatter
-        .clone()
-        .unwrap();
+    let s = scatter(&model);
     assert_eq!(s.source, ScatterSource::Validation);
     // The recorded scatter is the RMSE of R on the validation feeds, ion by ion, from the
     // model's own predictions.
@@ -89,14 +82,7 @@ fn training_records_the_rejection_error_on_the_held_out_feeds() {
     assert!(s.rmse.iter().flatten().all(|r| r.is_finite() && *r > 0.0));
     // Without validation feeds, the training feeds.
     let alone = trained(&cfg, tr, &[], 1);
-    let s = alone
-        .config
-        .domain
-        .as_ref()
-        .unwrap()
-        .scatter
-        .clone()
-        .unwrap();
+    let s = scatter(&alone);
     assert_eq!(s.source, ScatterSource::Training);
     assert_eq!(s.rmse, rejection_rmse(&alone, tr).unwrap());
 }

@@ -250,23 +250,8 @@ fn hybrid_trajectory_gradient_matches_finite_differences() {
     let m = perturbed((1e-11, 1e-13), 4);
 
     let pf = PreparedFeed::new(&m.config, &feeds()[2]).unwrap();
-    let taus = [0.3, 1.0, 1.7];
-    let n = 8;
-    let mut targets = vec![None; 3 * n];
-    for k in 0..3 {
-        for j in 0..n {
-            if pf.cond.mask[j] {
-                targets[k * n + j] = Some(pf.cond.h0[j] * (1.0 - 0.25 * (k + 1) as f64 / 3.0));
-            }
-        }
-    }
-    let t = iontransport_model::data::Trajectory {
-        id: "t".into(),
-        feed: pf,
-        taus: taus.to_vec(),
-        targets: targets.clone(),
-        sds: vec![None; 3 * n],
-    };
+    let t = support::falling_trajectory(pf, &[0.3, 1.0, 1.7], 0.25);
+    let targets = t.targets.clone();
     let (_, g, _) = trajectory_gradient(&m, &t, &targets, 0, true).unwrap();
     let loss = |p: &[f64]| {
         let mm = IonModel::from_parts(m.config.clone(), p.to_vec()).unwrap();

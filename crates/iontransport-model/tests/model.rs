@@ -74,25 +74,9 @@ fn vector_field_vjp_matches_finite_differences() {
 #[test]
 fn whole_model_gradient_matches_finite_differences() {
     let m = tiny(Constraint::Hard, true);
-    let reg = IonRegistry::canonical();
     let pf = PreparedFeed::new(&m.config, &feed_vec()).unwrap();
-    let taus = [0.5, 1.0, 2.0];
-    let n = 8;
-    let mut targets = vec![None; 3 * n];
-    for k in 0..3 {
-        for j in 0..n {
-            if pf.cond.mask[j] {
-                targets[k * n + j] = Some(pf.cond.h0[j] * (1.0 - 0.2 * (k + 1) as f64 / 3.0));
-            }
-        }
-    }
-    let t = iontransport_model::data::Trajectory {
-        id: "t".into(),
-        feed: pf,
-        taus: taus.to_vec(),
-        targets: targets.clone(),
-        sds: vec![None; 3 * n],
-    };
+    let t = support::falling_trajectory(pf, &[0.5, 1.0, 2.0], 0.2);
+    let targets = t.targets.clone();
     let (_, g, _) = trajectory_gradient(&m, &t, &targets, 0, true).unwrap();
     // Frozen front: the gradient of the trainable tail is unchanged, the rest is zero.
     let start = m.fine_tune_start();
@@ -106,7 +90,6 @@ fn whole_model_gradient_matches_finite_differences() {
             g[i]
         );
     }
-    let _ = reg;
     let loss = |p: &[f64]| {
         let mm = IonModel::from_parts(m.config.clone(), p.to_vec()).unwrap();
         trajectory_gradient(&mm, &t, &targets, 0, false).unwrap().0

@@ -73,16 +73,7 @@ fn bench(c: &mut Criterion) {
             ("SO4 2-", 5.0),
             ("NO3-", 0.0001),
         ],
-        &[
-            ("Na+", 50.0),
-            ("K+", 2.0),
-            ("Li+", 1.0),
-            ("Mg2+", 10.0),
-            ("Ca2+", 5.0),
-            ("Cl-", 70.0),
-            ("SO4 2-", 6.0),
-            ("NO3-", 1.0),
-        ],
+        feeds::EIGHT_IONS_MMOL,
     ];
     for set in sets {
         let f = Composition::from_mmol_per_l(&reg, set)

@@ -90,36 +90,22 @@ fn narrow_pore_size_distribution_equals_a_single_pore() {
         .unwrap()
         .solve(&feed, 1e-5)
         .unwrap();
-    let narrow = Dspmde::new(
-        Membrane {
-            pore_size_distribution: Some(LogNormalPores {
-                sigma: 1e-6,
-                nodes: 5,
-            }),
+    // Five log-normal pore classes of spread sigma around the NF270-like radius.
+    let distributed = |sigma: f64| {
+        let pore_size_distribution = Some(LogNormalPores { sigma, nodes: 5 });
+        let m = Membrane {
+            pore_size_distribution,
             ..Membrane::nf270_like()
-        },
-        Conditions::default(),
-    )
-    .unwrap()
-    .solve(&feed, 1e-5)
-    .unwrap();
+        };
+        let d = Dspmde::new(m, Conditions::default()).unwrap();
+        d.solve(&feed, 1e-5).unwrap()
+    };
+    let narrow = distributed(1e-6);
     for (a, b) in single.rejection.iter().zip(&narrow.rejection) {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
     }
     // A wide distribution lets more NaCl through the large pores.
-    let wide = Dspmde::new(
-        Membrane {
-            pore_size_distribution: Some(LogNormalPores {
-                sigma: 0.15,
-                nodes: 5,
-            }),
-            ..Membrane::nf270_like()
-        },
-        Conditions::default(),
-    )
-    .unwrap()
-    .solve(&feed, 1e-5)
-    .unwrap();
+    let wide = distributed(0.15);
     assert!(
         wide.rejection[1] < single.rejection[1],
         "{:?} vs {:?}",

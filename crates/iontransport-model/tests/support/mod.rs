@@ -59,3 +59,28 @@ pub fn nf270_sweeps(feeds: usize, fluxes: usize, seed: u64) -> np_transport::dat
     };
     generate(&dspm, &reg, &cfg, "test").unwrap().dataset
 }
+
+/// A trajectory of `pf` at normalised fluxes `taus` whose measured ions' targets fall
+/// linearly from the feed: h_j (1 - drop (k + 1) / len) at flux k.
+pub fn falling_trajectory(
+    pf: iontransport_model::PreparedFeed,
+    taus: &[f64],
+    drop: f64,
+) -> iontransport_model::data::Trajectory {
+    let (n, m) = (pf.cond.h0.len(), taus.len());
+    let mut targets = vec![None; m * n];
+    for k in 0..m {
+        for j in 0..n {
+            if pf.cond.mask[j] {
+                targets[k * n + j] = Some(pf.cond.h0[j] * (1.0 - drop * (k + 1) as f64 / m as f64));
+            }
+        }
+    }
+    iontransport_model::data::Trajectory {
+        id: "t".into(),
+        feed: pf,
+        taus: taus.to_vec(),
+        targets,
+        sds: vec![None; m * n],
+    }
+}
