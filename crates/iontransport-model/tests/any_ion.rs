@@ -20,10 +20,11 @@ fn net(any: bool) -> NetworkConfig {
             ..NetworkConfig::default()
         }
     };
+    let tiny = support::tiny_network();
     NetworkConfig {
-        hidden: 6,
-        d_model: 4,
-        d_k: 3,
+        hidden: tiny.hidden,
+        d_model: tiny.d_model,
+        d_k: tiny.d_k,
         ..base
     }
 }

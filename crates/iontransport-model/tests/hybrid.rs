@@ -17,12 +17,7 @@ use support::field_vjp_error;
 
 fn hybrid(tol: (f64, f64), tau_max: f64) -> IonModel {
     let reg = IonRegistry::canonical();
-    let net = NetworkConfig {
-        hidden: 6,
-        d_model: 4,
-        d_k: 3,
-        ..NetworkConfig::default()
-    };
+    let net = support::tiny_network();
     let mut cfg = ModelConfig::for_registry(&reg, net, Constraint::HardPositive);
     cfg.rtol = tol.0;
     cfg.atol = tol.1;

@@ -19,12 +19,9 @@ fn tiny(constraint: Constraint, attention: bool) -> IonModel {
 fn tiny_with(constraint: Constraint, attention: bool, body: Body) -> IonModel {
     let reg = IonRegistry::canonical();
     let net = NetworkConfig {
-        hidden: 6,
-        d_model: 4,
-        d_k: 3,
         attention,
         body,
-        ..NetworkConfig::default()
+        ..support::tiny_network()
     };
     let mut cfg = ModelConfig::for_registry(&reg, net, constraint);
     cfg.rtol = 1e-11;

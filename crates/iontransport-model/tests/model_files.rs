@@ -7,14 +7,11 @@ use iontransport_model::train::{Phase, TrainConfig, train};
 use iontransport_model::{Checkpoint, Constraint, IonModel, ModelConfig, NetworkConfig};
 use np_transport::data::Dataset;
 
+mod support;
+
 fn tiny_model() -> IonModel {
     let reg = IonRegistry::canonical();
-    let net = NetworkConfig {
-        hidden: 6,
-        d_model: 4,
-        d_k: 3,
-        ..NetworkConfig::default()
-    };
+    let net = support::tiny_network();
     IonModel::new(
         ModelConfig::for_registry(&reg, net, Constraint::HardPositive),
         3,

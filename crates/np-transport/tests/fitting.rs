@@ -2,8 +2,8 @@
 
 use ion_species::{Composition, IonRegistry};
 use np_transport::{
-    ChargeModel, Conditions, Dspmde, FitBounds, FitOptions, IsothermForm, Membrane,
-    RejectionMeasurement, Starts, fit, residuals,
+    ChargeModel, Conditions, Dspmde, FitOptions, IsothermForm, Membrane, RejectionMeasurement,
+    Starts, fit, residuals,
 };
 
 #[path = "support/membranes.rs"]
@@ -36,24 +36,17 @@ fn data(noise: &[f64]) -> Vec<RejectionMeasurement> {
 }
 
 fn opts() -> FitOptions {
+    let initial = Membrane {
+        pore_radius: 0.45e-9,
+        effective_thickness: 1.3e-6,
+        charge: ChargeModel::Constant(-40.0),
+        pore_dielectric: 55.0,
+        pore_size_distribution: None,
+        partitioning: Default::default(),
+    };
     FitOptions {
-        initial: Membrane {
-            pore_radius: 0.45e-9,
-            effective_thickness: 1.3e-6,
-            charge: ChargeModel::Constant(-40.0),
-            pore_dielectric: 55.0,
-            pore_size_distribution: None,
-            partitioning: Default::default(),
-        },
-        conditions: Conditions::default(),
-        fit_dielectric: false,
-        charge_isotherm: false,
-        isotherm_form: IsothermForm::Freundlich,
-        partition_energies: Vec::new(),
-        require_identifiable: true,
-        max_evaluations: 400,
-        bounds: FitBounds::default(),
         starts: Starts::Initial,
+        ..FitOptions::new(initial, Conditions::default())
     }
 }
 

@@ -84,3 +84,14 @@ pub fn falling_trajectory(
         sds: vec![None; m * n],
     }
 }
+
+/// The small network the model tests use (6 hidden units, d_model 4, d_k 3; attention and
+/// the perceptron body as by default): fast to train and to difference.
+pub fn tiny_network() -> iontransport_model::NetworkConfig {
+    iontransport_model::NetworkConfig {
+        hidden: 6,
+        d_model: 4,
+        d_k: 3,
+        ..iontransport_model::NetworkConfig::default()
+    }
+}
