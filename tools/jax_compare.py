@@ -1,28 +1,37 @@
 #!/usr/bin/env python3
 """Side by side, in one run: the paper's training configuration in iontransport (Rust) and in
-JAX/diffrax, same model, same data, same tolerances, both pinned to one CPU core.
+JAX/diffrax, same model, same data, same tolerances, both pinned to one CPU core, for two sets
+of weights (two regimes):
 
-The model is an iontransport model file (the attention neural ODE with the Euclidean hard
-projection); the JAX version rebuilds exactly its vector field from the file's parameters
-(token features, embeddings, single-head attention, five tanh layers, projection onto
+- `paper`: benches/fixtures/nf270-hard.json, the main job's trained field: ~20-27 steps per
+  trajectory whose counts spread across a batch (lock step pays);
+- `easy`: benches/fixtures/nf270-easy.json, the same architecture after a short training on
+  smooth data: few steps per trajectory, nearly equal (shared steps cost nothing extra).
+
+The JAX version rebuilds exactly the model's vector field from the file's parameters (token
+features, embeddings, single-head attention, five tanh layers, projection onto
 sum_j z_j dh_j = 0 over present ions) and integrates each batch of 32 trajectories as one
 system with Tsit5, a PID step controller at the model's rtol/atol, and diffrax's
 recursive-checkpoint adjoint; float64. An epoch is 32 batches x 32 trajectories (the first
-1,024 of the data) with an Adam step per batch, as in `paper_epoch`.
+1,024 of the data) with an Adam step per batch, as in `paper_epoch`; the whole step (gradient
+and Adam update) is one `jit`, and the epoch synchronises once, at its end.
 
-Not run by CI. Needs `pip install "jax[cpu]" diffrax` and a release build of the example:
+Not run by CI. Needs `pip install "jax[cpu]" diffrax` and cargo:
 
-    python3 tools/jax_compare.py MODEL.json DATA.csv [EPOCHS]
+    python3 tools/jax_compare.py [--config paper|easy|both] [--data DATA.csv] [--epochs N]
+    python3 tools/jax_compare.py --model MODEL.json --data DATA.csv
 
-where DATA.csv is e.g. `iontransport generate --out data.csv --feeds 1024 --fluxes 10
---flux-max 1.7e-5 --seed 11`. The first JAX epoch includes compilation and is reported apart.
+Without --data the data are generated (`iontransport generate --feeds 1024 --fluxes 10
+--flux-max 1.7e-5 --seed 11`). The first JAX epoch includes compilation and is reported apart.
 """
+import argparse
 import csv
 import json
 import math
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -135,12 +144,11 @@ def read_data(path, ions, flux_scale, limit=1024):
     return h0, mask, jnp.log(S) / 10.0, taus, y
 
 
-def main():
-    model_path, data_path = sys.argv[1], sys.argv[2]
-    epochs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
-    here = os.path.dirname(os.path.abspath(__file__))
-    root = os.path.dirname(here)
+CONFIGS = {"paper": "nf270-hard.json", "easy": "nf270-easy.json"}
 
+
+def compare(root, model_path, data_path, epochs):
+    """One configuration: returns a dict of the figures."""
     # --- iontransport (Rust) ---------------------------------------------------------------
     ours = subprocess.run(
         ["cargo", "run", "--release", "-q", "-p", "iontransport-model", "--example", "paper_epoch", "--",
@@ -175,7 +183,16 @@ def main():
         d = jnp.where(measured, pred - jnp.nan_to_num(yb), 0.0)
         return (d * d).sum() / measured.sum(), sol.stats["num_accepted_steps"]
 
-    grad = jax.jit(jax.value_and_grad(batch_loss, has_aux=True))
+    @jax.jit
+    def train_step(w, m, v, t, h0b, maskb, lsb, yb):
+        # The whole Adam step in one compiled function: no host round trip inside a batch.
+        (_, acc), g = jax.value_and_grad(batch_loss, has_aux=True)(w, h0b, maskb, lsb, yb)
+        m = jax.tree_util.tree_map(lambda a, gg: 0.9 * a + 0.1 * gg, m, g)
+        v = jax.tree_util.tree_map(lambda a, gg: 0.999 * a + 0.001 * gg * gg, v, g)
+        w = jax.tree_util.tree_map(
+            lambda p, mm, vv: p - 1e-3 * (mm / (1 - 0.9 ** t)) / (jnp.sqrt(vv / (1 - 0.999 ** t)) + 1e-8),
+            w, m, v)
+        return w, m, v, acc
 
     # Same model: the first trajectory's prediction agrees with iontransport's to solver
     # tolerance.
@@ -192,24 +209,18 @@ def main():
     mine = jnp.array(rust["first_prediction"]).reshape(ts.shape[0], -1)
     theirs = solve_one(w, h0[0], mask[0], log_scale[0])
     agreement = float(jnp.max(jnp.abs(mine - theirs)))
-    print(f"same model: max |h_iontransport - h_jax| over trajectory 0 = {agreement:.2e} (c/S; rtol {cfg['rtol']})")
-    assert agreement < 1e-4, "the JAX field is not the model's"
+    assert agreement < 1e-4, f"the JAX field is not the model's ({agreement:.2e})"
 
     def adam_epoch(w):
         m = jax.tree_util.tree_map(jnp.zeros_like, w)
         v = jax.tree_util.tree_map(jnp.zeros_like, w)
-        steps = 0
+        accs = []
         for i, b in enumerate(range(0, h0.shape[0], 32)):
             sl = slice(b, b + 32)
-            (loss, acc), g = grad(w, h0[sl], mask[sl], log_scale[sl], y[sl])
-            steps += int(acc)
-            t = i + 1
-            m = jax.tree_util.tree_map(lambda a, gg: 0.9 * a + 0.1 * gg, m, g)
-            v = jax.tree_util.tree_map(lambda a, gg: 0.999 * a + 0.001 * gg * gg, v, g)
-            w = jax.tree_util.tree_map(
-                lambda p, mm, vv: p - 1e-3 * (mm / (1 - 0.9 ** t)) / (jnp.sqrt(vv / (1 - 0.999 ** t)) + 1e-8), w, m, v)
+            w, m, v, acc = train_step(w, m, v, jnp.float64(i + 1), h0[sl], mask[sl], log_scale[sl], y[sl])
+            accs.append(acc)
         jax.block_until_ready(w)
-        return steps
+        return int(sum(int(a) for a in accs))
 
     t0 = time.perf_counter()
     adam_epoch(w)
@@ -227,15 +238,59 @@ def main():
     for _ in range(20):
         infer(w, h0[:32], mask[:32], log_scale[:32]).block_until_ready()
     jax_infer = (time.perf_counter() - t0) / 20
+    return {
+        "agreement": agreement,
+        "trajectories": int(h0.shape[0]),
+        "fluxes": int(ts.shape[0]),
+        "rtol": cfg["rtol"],
+        "atol": cfg["atol"],
+        "rust_epoch": min(rust["epoch_seconds"]),
+        "rust_epochs": rust["epoch_seconds"],
+        "rust_steps": rust["steps_per_trajectory"],
+        "rust_infer": rust["inference_32_seconds"],
+        "jax_epoch": min(jax_seconds),
+        "jax_epochs": [round(x, 3) for x in jax_seconds],
+        "jax_first": first,
+        "jax_steps": steps / 32,
+        "jax_infer": jax_infer,
+    }
 
-    best = lambda xs: min(xs)  # noqa: E731
-    print(f"data: {h0.shape[0]} trajectories x {ts.shape[0]} fluxes; rtol {cfg['rtol']}, atol {cfg['atol']}; one core")
-    print(f"iontransport  epoch {best(rust['epoch_seconds']):.3f} s (of {rust['epoch_seconds']}), "
-          f"{rust['steps_per_trajectory']:.1f} steps per trajectory, inference of 32 feeds {rust['inference_32_seconds'] * 1e3:.2f} ms")
-    print(f"JAX/diffrax   epoch {best(jax_seconds):.3f} s (of {[round(s, 3) for s in jax_seconds]}; first with compilation {first:.1f} s), "
-          f"{steps / 32:.1f} shared steps per batch, inference of 32 feeds {jax_infer * 1e3:.2f} ms")
-    print(f"ratio iontransport / JAX: epoch {best(rust['epoch_seconds']) / best(jax_seconds):.2f}, "
-          f"inference {rust['inference_32_seconds'] / jax_infer:.2f}")
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", choices=["paper", "easy", "both"], default="both")
+    ap.add_argument("--model", help="a model file instead of the configurations' fixtures")
+    ap.add_argument("--data", help="DATA.csv (default: generated, 1024 feeds x 10 fluxes, seed 11)")
+    ap.add_argument("--epochs", type=int, default=3)
+    args = ap.parse_args()
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(here)
+    fixtures = os.path.join(root, "crates", "iontransport-model", "benches", "fixtures")
+    if args.model:
+        runs = [("model", args.model)]
+    else:
+        names = ["paper", "easy"] if args.config == "both" else [args.config]
+        runs = [(c, os.path.join(fixtures, CONFIGS[c])) for c in names]
+    with tempfile.TemporaryDirectory() as tmp:
+        data = args.data
+        if data is None:
+            data = os.path.join(tmp, "data.csv")
+            subprocess.run(
+                ["cargo", "run", "--release", "-q", "-p", "iontransport-cli", "--", "generate", "--out", data,
+                 "--feeds", "1024", "--fluxes", "10", "--flux-max", "1.7e-5", "--seed", "11"],
+                cwd=root, check=True, capture_output=True, text=True,
+            )
+        results = [(c, compare(root, path, data, args.epochs)) for c, path in runs]
+    print("| configuration | iontransport epoch | JAX/diffrax epoch | ratio | iontransport inference of 32 | JAX inference of 32 | ratio | steps per trajectory (ours / JAX shared per batch) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for c, r in results:
+        print(f"| {c} | {r['rust_epoch']:.3f} s | {r['jax_epoch']:.3f} s | {r['rust_epoch'] / r['jax_epoch']:.2f} "
+              f"| {r['rust_infer'] * 1e3:.2f} ms | {r['jax_infer'] * 1e3:.2f} ms | {r['rust_infer'] / r['jax_infer']:.2f} "
+              f"| {r['rust_steps']:.1f} / {r['jax_steps']:.1f} |")
+    for c, r in results:
+        print(f"{c}: {r['trajectories']} trajectories x {r['fluxes']} fluxes, rtol {r['rtol']}, atol {r['atol']}, one core; "
+              f"epochs ours {r['rust_epochs']}, JAX {r['jax_epochs']} (first, with compilation, {r['jax_first']:.1f} s); "
+              f"same model: max |h_iontransport - h_jax| over trajectory 0 = {r['agreement']:.2e} (c/S)")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@
 //! MODE `lockstep` (the default, as `train` does): each batch by
 //! [`iontransport_model::train::batch_gradient`] (the trajectories in lock step, the network
 //! as matrix products); `single`: one trajectory at a time (`trajectory_gradient`), the
-//! previous implementation, for same-run ratios. With THREADS > 1 the work is spread over a
-//! thread pool.
+//! previous implementation, for same-run ratios. THREADS (default: `RAYON_NUM_THREADS` when
+//! set, else 1) sizes the thread pool the work runs in.
 
 use ion_species::IonRegistry;
 use iontransport_model::Checkpoint;
@@ -20,10 +20,15 @@ use std::time::Instant;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let (Some(model_path), Some(data_path)) = (args.get(1), args.get(2)) else {
-        return Err("usage: paper_epoch MODEL.json DATA.csv [EPOCHS]".into());
+        return Err("usage: paper_epoch MODEL.json DATA.csv [EPOCHS] [THREADS] [MODE]".into());
     };
     let epochs: usize = args.get(3).map_or(Ok(3), |e| e.parse())?;
-    let threads: usize = args.get(4).map_or(Ok(1), |e| e.parse())?;
+    let threads: usize = match args.get(4) {
+        Some(t) => t.parse()?,
+        None => std::env::var("RAYON_NUM_THREADS")
+            .ok()
+            .map_or(Ok(1), |t| t.parse())?,
+    };
     let lockstep = match args.get(5).map_or("lockstep", String::as_str) {
         "lockstep" => true,
         "single" => false,
