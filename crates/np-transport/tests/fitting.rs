@@ -36,17 +36,9 @@ fn data(noise: &[f64]) -> Vec<RejectionMeasurement> {
 }
 
 fn opts() -> FitOptions {
-    let initial = Membrane {
-        pore_radius: 0.45e-9,
-        effective_thickness: 1.3e-6,
-        charge: ChargeModel::Constant(-40.0),
-        pore_dielectric: 55.0,
-        pore_size_distribution: None,
-        partitioning: Default::default(),
-    };
     FitOptions {
         starts: Starts::Initial,
-        ..FitOptions::new(initial, Conditions::default())
+        ..FitOptions::new(Membrane::nf270_like(), Conditions::default())
     }
 }
 
@@ -213,8 +205,7 @@ fn bounded_fit_crosses_the_infeasible_region_without_aborting() {
         effective_thickness: 3e-6,
         charge: ChargeModel::Constant(-10.0),
         pore_dielectric: 41.3,
-        pore_size_distribution: None,
-        partitioning: Default::default(),
+        ..Membrane::nf270_like()
     };
     let r_min = 0.347e-9 / 0.95;
     let next = unbounded_step(&data, &start);
