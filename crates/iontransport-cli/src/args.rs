@@ -61,6 +61,22 @@ impl Command {
 /// What `reproduce` does besides running a study.
 #[derive(Debug, Subcommand)]
 pub enum ReproduceAction {
+    /// Plan a sharded study: the units and expected time of each shard, and the Slurm lines
+    /// (array size, a --time that fits) that run it.
+    Plan {
+        /// Number of shards (array tasks).
+        #[arg(long)]
+        shards: usize,
+        /// The paper-scale study (the default plans the quick one).
+        #[arg(long)]
+        full: bool,
+        /// Seeds, comma-separated [default: 0,1 quick; 0,1,2,3,4 full].
+        #[arg(long, value_delimiter = ',')]
+        seeds: Option<Vec<u64>>,
+        /// The study's output folder, for the printed lines.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+    },
     /// Assemble a sharded study: check every unit is there, write results.json, report.md and
     /// the figures.
     Merge {
@@ -361,7 +377,9 @@ pub enum Command {
         /// `merge`: assemble the shards in --out.
         #[command(subcommand)]
         action: Option<ReproduceAction>,
-        /// Run only shard k of n (0-based) of the study's (seed, variant) units.
+        /// Run only shard k of n (0-based) of the study's (seed, variant) units: `k/n`, or
+        /// `k` once a shard of the study has started (n is then read from
+        /// OUT/shards/manifest.json).
         #[arg(long)]
         shard: Option<String>,
         /// Measurement CSV [default: the shipped synthetic set, regenerated if absent].
@@ -373,6 +391,9 @@ pub enum Command {
         /// Paper-scale runs (10,000 pre-training trajectories, hundreds of epochs; hours).
         #[arg(long)]
         full: bool,
+        /// Seconds-scale sizes (for tests and tools/slurm-check.sh; the numbers mean nothing).
+        #[arg(long, hide = true, conflicts_with_all = ["full", "quick"])]
+        tiny: bool,
         /// Seeds, comma-separated [default: 0,1 quick; 0,1,2,3,4 full].
         #[arg(long, value_delimiter = ',')]
         seeds: Option<Vec<u64>>,

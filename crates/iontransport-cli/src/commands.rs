@@ -1069,36 +1069,42 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             )?;
         }
         Command::Reproduce {
+            action:
+                Some(ReproduceAction::Plan {
+                    shards,
+                    full,
+                    seeds,
+                    out: folder,
+                }),
+            ..
+        } => {
+            let seeds = seeds.unwrap_or_else(|| default_seeds(full));
+            let name = if full { "full" } else { "quick" };
+            write!(
+                out,
+                "{}",
+                crate::reproduce::plan(name, &seeds, shards, &folder)?
+            )?;
+        }
+        Command::Reproduce {
             action: None,
             shard,
             data,
             quick: _,
             full,
+            tiny,
             seeds,
             only,
             out: folder,
         } => {
-            let seeds = seeds.unwrap_or_else(|| {
-                if full {
-                    vec![0, 1, 2, 3, 4]
-                } else {
-                    vec![0, 1]
-                }
-            });
-            let shard = shard
-                .map(|text| {
-                    text.split_once('/')
-                        .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)))
-                        .filter(|&(k, n): &(usize, usize)| k < n)
-                        .ok_or_else(|| {
-                            CliError::Usage(format!("--shard `{text}` is not k/n with 0 <= k < n"))
-                        })
-                })
-                .transpose()?;
+            let seeds = seeds.unwrap_or_else(|| default_seeds(full));
+            let shard = shard.map(|text| parse_shard(&text, &folder)).transpose()?;
             let Measurements { ds, reg, .. } =
                 measurements(data.as_deref(), &known, temperature, err)?;
             let (base, name) = if full {
                 (PipelineConfig::full(0), "full")
+            } else if tiny {
+                (PipelineConfig::tiny(0), "tiny")
             } else {
                 (PipelineConfig::quick(0), "quick")
             };
@@ -1398,4 +1404,82 @@ fn write_table(
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// The study's default seeds.
+fn default_seeds(full: bool) -> Vec<u64> {
+    if full {
+        vec![0, 1, 2, 3, 4]
+    } else {
+        vec![0, 1]
+    }
+}
+
+/// `--shard k/n`, or `--shard k` with n from the study's manifest in `folder` (so that a
+/// Slurm array resubmitted for one index, which sees SLURM_ARRAY_TASK_COUNT=1, runs the
+/// right shard).
+fn parse_shard(text: &str, folder: &std::path::Path) -> Result<(usize, usize)> {
+    let bad = || {
+        CliError::Usage(format!(
+            "--shard `{text}` is not k/n with 0 <= k < n, nor k"
+        ))
+    };
+    let (k, n) = match text.split_once('/') {
+        Some((k, n)) => (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        ),
+        None => {
+            let k: usize = text.trim().parse().map_err(|_| bad())?;
+            let n = crate::reproduce::recorded_shards(folder)?.ok_or_else(|| {
+                CliError::Usage(format!(
+                    "--shard {k} without /n: no shard of a study in {} has started, so nothing records the shard count; the first run of a study says --shard k/n",
+                    folder.display()
+                ))
+            })?;
+            (k, n)
+        }
+    };
+    if k >= n {
+        return Err(CliError::Usage(format!(
+            "--shard {k}/{n}: needs 0 <= k < n ({n} shards)"
+        )));
+    }
+    Ok((k, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_shard;
+    use crate::reproduce::Manifest;
+    use iontransport_model::pipeline::PipelineConfig;
+
+    #[test]
+    fn a_shard_without_its_count_takes_the_recorded_one() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(parse_shard("3/5", dir.path()).unwrap(), (3, 5));
+        let e = parse_shard("3", dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("the first run of a study says --shard k/n"),
+            "{e}"
+        );
+        std::fs::create_dir_all(dir.path().join("shards")).unwrap();
+        let m = Manifest {
+            configuration: "quick".into(),
+            base: PipelineConfig::tiny(0),
+            seeds: vec![0],
+            data_fingerprint: "0".into(),
+            shards: 5,
+        };
+        std::fs::write(
+            dir.path().join("shards/manifest.json"),
+            serde_json::to_string(&m).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(parse_shard("3", dir.path()).unwrap(), (3, 5));
+        for bad in ["5", "5/5", "a/b", "-1", "2/x"] {
+            let e = parse_shard(bad, dir.path()).unwrap_err().to_string();
+            assert!(e.contains("--shard"), "{bad}: {e}");
+        }
+    }
 }

@@ -447,6 +447,113 @@ pub fn shard_of(units: &[(u64, Variant)], shards: usize) -> Vec<usize> {
     shard
 }
 
+/// The shard count of the study in `out`, as its first shard recorded it in
+/// `out/shards/manifest.json`; None before any shard of it has started.
+pub fn recorded_shards(out: &Path) -> Result<Option<usize>> {
+    let path = out.join("shards").join("manifest.json");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let m: Manifest = serde_json::from_str(&text).map_err(|e| io_err(&path, e))?;
+            Ok(Some(m.shards))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(&path, e)),
+    }
+}
+
+/// One-core seconds of a whole seed of the quick study: 81 CPU-minutes for five seeds on the
+/// 2-core machine (docs/reproduction.md, the five-seed quick study).
+const QUICK_SECONDS_PER_SEED: f64 = 81.0 * 60.0 / 5.0;
+
+/// A unit's expected one-core seconds in `configuration` ("full" or "quick"): the full
+/// study's measured unit costs ([`expected_cost`]), scaled for the quick study so that a seed
+/// costs what a measured quick seed did.
+pub fn expected_seconds(v: &Variant, configuration: &str) -> f64 {
+    let full = expected_cost(v) as f64;
+    if configuration == "full" {
+        full
+    } else {
+        let seed: u64 = variants().iter().map(expected_cost).sum();
+        full * QUICK_SECONDS_PER_SEED / seed as f64
+    }
+}
+
+/// What `reproduce plan` prints: the units and expected one-core time of each of `shards`
+/// shards, and the Slurm lines that run them with a `--time` that fits the longest.
+pub fn plan(configuration: &str, seeds: &[u64], shards: usize, out: &Path) -> Result<String> {
+    use std::fmt::Write as _;
+    if shards == 0 {
+        return Err(ModelError::InvalidInput(
+            "--shards must be at least 1".into(),
+        ));
+    }
+    if seeds.is_empty() {
+        return Err(ModelError::InvalidInput("no seed given".into()));
+    }
+    let all = units(seeds);
+    let owner = shard_of(&all, shards);
+    let mut count = vec![0usize; shards];
+    let mut secs = vec![0.0f64; shards];
+    let mut prepared: Vec<std::collections::BTreeSet<u64>> = vec![Default::default(); shards];
+    for (u, &k) in all.iter().zip(&owner) {
+        count[k] += 1;
+        secs[k] += expected_seconds(&u.1, configuration);
+        // A full shard prepares each seed it runs (split, fit, pre-training data): about a
+        // minute (docs/reproduction.md); the quick study's measured time holds it.
+        if configuration == "full" && prepared[k].insert(u.0) {
+            secs[k] += 60.0;
+        }
+    }
+    let total: f64 = secs.iter().sum();
+    let longest = secs.iter().cloned().fold(0.0, f64::max);
+    // One core's time (a shard's two threads measured about 1.1 cores of use), half again
+    // for a slower node, rounded up to a quarter hour.
+    let limit_min = ((1.5 * longest / 60.0) / 15.0).ceil().max(1.0) * 15.0;
+    let hours = |s: f64| s / 3600.0;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "study: {configuration}, seeds {}: {} units in {shards} shards, {:.1} core-hours expected in all (unit costs measured on the first whole --full seed; the quick study scaled to its measured {:.0} core-minutes per seed)",
+        seeds
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        all.len(),
+        hours(total),
+        QUICK_SECONDS_PER_SEED / 60.0
+    );
+    let _ = writeln!(
+        o,
+        "\n| shard | units | expected core-hours |\n|---|---|---|"
+    );
+    for k in 0..shards {
+        let _ = writeln!(o, "| {k} | {} | {:.2} |", count[k], hours(secs[k]));
+    }
+    if count.contains(&0) {
+        let _ = writeln!(
+            o,
+            "\nnote: {} of the shards own no unit: ask for at most {} shards",
+            count.iter().filter(|c| **c == 0).count(),
+            all.len()
+        );
+    }
+    let (h, m) = (limit_min as u64 / 60, limit_min as u64 % 60);
+    let seeds_arg = seeds
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let _ = writeln!(
+        o,
+        "\nthe longest shard: {:.2} core-hours; --time={h:02}:{m:02}:00 allows 1.5x that on one core.\n\nSlurm (tools/slurm-reproduce.sh; one array task per shard, then the merge):\n\n  CONFIG={configuration} SEEDS={seeds_arg} OUT={out} sbatch --array=0-{} --time={h:02}:{m:02}:00 tools/slurm-reproduce.sh\n  sbatch --dependency=afterok:<array job id> --wrap \"iontransport reproduce merge --out {out}\"\n\nA task that timed out or failed: resubmit its index alone (sbatch --array=K ... with the same variables: the shard count is read from {out}/shards/manifest.json), then submit the merge again (a merge waiting on afterok of a failed array never starts: scancel it).",
+        hours(longest),
+        shards - 1,
+        out = out.display(),
+    );
+    Ok(o)
+}
+
 fn unit_path(dir: &Path, seed: u64, variant: &str) -> std::path::PathBuf {
     dir.join(format!("seed-{seed}-{variant}.json"))
 }
@@ -767,6 +874,14 @@ pub fn reproduce_shard(
     match std::fs::read_to_string(&mpath) {
         Ok(text) => {
             let old: Manifest = serde_json::from_str(&text).map_err(|e| io_err(&mpath, e))?;
+            if old.shards != shards && old.study_fingerprint() == manifest.study_fingerprint() {
+                return Err(ModelError::InvalidInput(format!(
+                    "this study was dealt into {} shards ({}), not {shards}: run --shard {shard}/{} or just --shard {shard} (a Slurm array resubmitted for one index sees SLURM_ARRAY_TASK_COUNT=1)",
+                    old.shards,
+                    mpath.display(),
+                    old.shards
+                )));
+            }
             if old != manifest {
                 return Err(ModelError::InvalidInput(format!(
                     "{} belongs to another study (configuration, seeds, data or shard count differ); use another --out",

@@ -4,8 +4,8 @@
 
 use ion_species::IonRegistry;
 use iontransport_cli::reproduce::{
-    Method, Results, UnitResult, expected_cost, mean_sd, merge, reproduce, reproduce_shard,
-    shard_of, units,
+    Method, Results, UnitResult, expected_cost, expected_seconds, mean_sd, merge, plan,
+    recorded_shards, reproduce, reproduce_shard, shard_of, units,
 };
 use iontransport_model::pipeline::PipelineConfig;
 use np_transport::generate::synthetic_measurements;
@@ -190,6 +190,17 @@ fn a_sharded_study_merges_into_the_same_results() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("another study"), "{e}");
+    // The same study with another shard count (what a Slurm array resubmitted for one index
+    // passes) is told the recorded count, which `recorded_shards` reads back.
+    let e = reproduce_shard(&ds, &cfg, "tiny", &[0, 1], (1, 4), &reg, out, false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("dealt into 3 shards") && e.contains("--shard 1"),
+        "{e}"
+    );
+    assert_eq!(recorded_shards(out).unwrap(), Some(3));
+    assert_eq!(recorded_shards(whole.path()).unwrap(), None);
     let b = merge(&ds, &reg, out).unwrap();
     let strip = |r: &Results| {
         let mut r = r.clone();
@@ -310,4 +321,57 @@ fn shards_share_the_expected_work_evenly() {
         let bound = (1.15 * total / shards as f64).max(1378.0);
         assert!(longest <= bound, "{shards} shards: {load:?}");
     }
+}
+
+#[test]
+fn a_plan_deals_every_unit_and_asks_for_a_time_that_fits_the_longest_shard() {
+    let seeds = [0, 1, 2, 3, 4];
+    let all = units(&seeds);
+    let text = plan("full", &seeds, 37, std::path::Path::new("results-full")).unwrap();
+    // One table row per shard; their units add up to the study's.
+    let rows: Vec<(usize, f64)> = text
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+            cells.first()?.parse::<usize>().ok()?;
+            Some((cells.get(1)?.parse().ok()?, cells.get(2)?.parse().ok()?))
+        })
+        .collect();
+    assert_eq!(rows.len(), 37);
+    assert_eq!(rows.iter().map(|r| r.0).sum::<usize>(), all.len());
+    // In all: the units' expected seconds (the measured full-seed costs) and a minute of
+    // preparation per seed a shard runs.
+    let expected: f64 = all
+        .iter()
+        .map(|u| expected_seconds(&u.1, "full"))
+        .sum::<f64>()
+        / 3600.0;
+    let listed: f64 = rows.iter().map(|r| r.1).sum();
+    // (Rows are rounded to 0.01 h.)
+    assert!(listed >= expected - 0.2 && listed <= expected + 37.0 * 5.0 / 60.0 + 0.2);
+    // The array covers every shard and --time is at least the longest shard's time.
+    assert!(text.contains("sbatch --array=0-36 "), "{text}");
+    let time = text.split("--time=").nth(1).unwrap();
+    let (h, rest) = time.split_once(':').unwrap();
+    let m: f64 = rest[..2].parse().unwrap();
+    let limit_h = h.parse::<f64>().unwrap() + m / 60.0;
+    let longest = rows.iter().map(|r| r.1).fold(0.0, f64::max);
+    assert!(
+        limit_h >= 1.5 * longest - 0.01,
+        "{limit_h} h for {longest} h"
+    );
+    assert!(
+        text.contains("CONFIG=full SEEDS=0,1,2,3,4 OUT=results-full"),
+        "{text}"
+    );
+    // The quick study costs its measured 16.2 core-minutes per seed.
+    let quick: f64 = units(&[0])
+        .iter()
+        .map(|u| expected_seconds(&u.1, "quick"))
+        .sum();
+    assert!((quick - 972.0).abs() < 1e-6, "{quick}");
+    // More shards than units: said, not silently idle.
+    let text = plan("quick", &[0], 40, std::path::Path::new("r")).unwrap();
+    assert!(text.contains("ask for at most 37 shards"), "{text}");
+    assert!(plan("quick", &[0], 0, std::path::Path::new("r")).is_err());
 }
