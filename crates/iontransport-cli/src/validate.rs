@@ -275,7 +275,7 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "\n{} rejections at {:.2} °C; models run without a polarisation film{}; seeds {:?}; neural tokens: {}; hybrid backbone: {}; {:.0} s\n",
+        "\n{} rejections at {:.2} °C; models run without a polarisation film{}; seeds {:?}; neural tokens: {}; hybrid backbone: {}; neural ODEs pre-trained on {} simulated sweeps for {} epochs (the published one on the fold's DSPM-DE, neural ODE+ on the DSPM-DE with its charge isotherm), fine-tuned for {} epochs{}; {:.0} s\n",
         if r.intrinsic { "intrinsic" } else { "observed" },
         r.temperature - 273.15,
         if r.intrinsic {
@@ -293,6 +293,14 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
             "the SDEM with a fixed charge"
         } else {
             "the DSPM-DE with a Freundlich charge isotherm"
+        },
+        cfg.pretrain_feeds,
+        cfg.pretrain_epochs,
+        cfg.finetune_epochs,
+        if cfg.positive_neural {
+            " (neural ODE+: at most, see below)"
+        } else {
+            ""
         },
         r.seconds
     );
@@ -418,6 +426,8 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
             );
         }
         coverage_table(&mut s, r, scheme, cfg.seeds.len());
+        finetune_line(&mut s, r, scheme);
+        fidelity_table(&mut s, r, scheme);
     }
     let listed = |at_bound: &[String]| {
         if at_bound.is_empty() {
@@ -618,6 +628,103 @@ fn fold_table<'a>(
     for (scheme, fold, cells) in rows {
         let _ = writeln!(s, "| {} | {fold} | {} |", scheme.label(), cells.join(" | "));
     }
+}
+
+/// The positive neural ODE's fine-tuning epochs per fold (seeds separated by `/`), chosen on
+/// each fold's training feeds alone.
+fn finetune_line(s: &mut String, r: &CrossValReport, scheme: FoldScheme) {
+    use std::fmt::Write as _;
+    let mut folds: Vec<(&str, Vec<String>)> = Vec::new();
+    for c in r.finetune_epochs.iter().filter(|c| c.scheme == scheme) {
+        let e = c.epochs.to_string();
+        match folds.iter_mut().find(|(f, _)| *f == c.fold) {
+            Some((_, v)) => v.push(e),
+            None => folds.push((&c.fold, vec![e])),
+        }
+    }
+    if folds.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "neural ODE+ fine-tuning epochs per seed, chosen by leaving each training feed out in turn (0: the pre-trained network): {}.\n",
+        folds
+            .iter()
+            .map(|(f, v)| format!("{f} {}", v.join("/")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+}
+
+/// How far the pre-trained networks are from the physics they were pre-trained on (before
+/// fine-tuning), per ion: mean over the scheme's folds, then mean ± sd over seeds.
+fn fidelity_table(s: &mut String, r: &CrossValReport, scheme: FoldScheme) {
+    use std::fmt::Write as _;
+    let rows: Vec<_> = r
+        .pretraining_fidelity
+        .iter()
+        .filter(|f| f.scheme == scheme)
+        .collect();
+    let models: Vec<ModelKind> = ModelKind::ALL
+        .into_iter()
+        .filter(|&m| rows.iter().any(|f| f.model == m))
+        .collect();
+    if models.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "Pre-trained networks against the physics they were pre-trained on, before fine-tuning (mean |R_network − R_physics| on the held-out feeds' curves; no measurement enters):\n"
+    );
+    let _ = writeln!(
+        s,
+        "| ion | {} |\n|---|{}",
+        models
+            .iter()
+            .map(|m| m.label())
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "---|".repeat(models.len())
+    );
+    for (k, ion) in r.ions.iter().enumerate() {
+        let cells: Vec<String> = models
+            .iter()
+            .map(|&m| {
+                // Per seed, the mean over the folds that hold the ion.
+                let mut seeds: Vec<u64> = rows
+                    .iter()
+                    .filter(|f| f.model == m)
+                    .map(|f| f.seed)
+                    .collect();
+                seeds.sort_unstable();
+                seeds.dedup();
+                let per_seed: Vec<f64> = seeds
+                    .iter()
+                    .filter_map(|&seed| {
+                        let v: Vec<f64> = rows
+                            .iter()
+                            .filter(|f| f.model == m && f.seed == seed)
+                            .filter_map(|f| f.mae[k])
+                            .collect();
+                        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+                    })
+                    .collect();
+                match per_seed.len() {
+                    0 => "-".to_string(),
+                    1 => format!("{:.3}", per_seed[0]),
+                    _ => {
+                        let (mean, sd) = mean_sd(&per_seed);
+                        format!("{mean:.3} ± {sd:.3}")
+                    }
+                }
+            })
+            .collect();
+        if cells.iter().all(|c| c == "-") {
+            continue;
+        }
+        let _ = writeln!(s, "| {ion} | {} |", cells.join(" | "));
+    }
+    let _ = writeln!(s);
 }
 
 #[cfg(test)]

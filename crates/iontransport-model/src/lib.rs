@@ -48,8 +48,8 @@ pub use checkpoint::Checkpoint;
 pub use error::{ModelError, Result};
 pub use hybrid::{Backbone, BackboneCurve};
 pub use model::{
-    Architecture, Constraint, IonModel, MAX_SOFT_WEIGHT, ModelConfig, Prediction, PreparedFeed,
-    RejectionScatter, ScatterSource, TrainingDomain, TrajectoryField,
+    Architecture, Constraint, IonModel, LossSpace, MAX_SOFT_WEIGHT, ModelConfig, Prediction,
+    PreparedFeed, RejectionScatter, ScatterSource, TrainingDomain, TrajectoryField,
 };
 pub use network::NetworkConfig;
 pub use train::{Phase, TrainConfig, TrainReport, train};

@@ -236,6 +236,29 @@ fn a_tiny_cross_validation_scores_every_model_on_every_held_out_feed() {
             .all(|f| f.rms.is_finite() && f.pore_radius > 0.0)
     );
     assert_eq!(r.temperature, 293.15);
+    // The positive neural ODE never predicts a negative permeate (R > 1), on the measured
+    // fluxes or on its curves beyond them, up to the integrator's error at its absolute
+    // tolerance (a sulfate rejected to R = 1 came out at 1 + 3e-7 on FdL).
+    for p in r
+        .predictions
+        .iter()
+        .filter(|p| p.model == ModelKind::NeuralOdePositive)
+    {
+        for q in p.at_points.iter().chain(&p.curve).flatten() {
+            assert!(*q <= 1.0 + 1e-6, "R = {q}");
+        }
+    }
+    // Its fine-tuning epochs were chosen per fold on the fold's two training feeds: the
+    // count with the lowest mean loss on each left out in turn, from 0 (none) to the
+    // configured epochs.
+    assert_eq!(r.finetune_epochs.len(), 3);
+    for (c, fold) in r.finetune_epochs.iter().zip(&r.folds) {
+        assert_eq!(c.fold, fold.name);
+        assert_eq!(c.inner_loss.len(), cfg.finetune_epochs + 1);
+        assert!(c.inner_loss.iter().all(|l| l.is_finite() && *l >= 0.0));
+        let best = c.inner_loss.iter().cloned().fold(f64::INFINITY, f64::min);
+        assert_eq!(c.inner_loss[c.epochs], best, "{c:?}");
+    }
 }
 
 #[test]

@@ -7,8 +7,8 @@ use iontransport_model::data::trajectories;
 use iontransport_model::network::Body;
 use iontransport_model::train::trajectory_gradient;
 use iontransport_model::{
-    Checkpoint, Constraint, IonModel, ModelConfig, ModelError, NetworkConfig, PreparedFeed,
-    TrajectoryField,
+    Architecture, Checkpoint, Constraint, IonModel, LossSpace, ModelConfig, ModelError,
+    NetworkConfig, PreparedFeed, TrajectoryField,
 };
 use support::field_vjp_error;
 
@@ -103,6 +103,58 @@ fn whole_model_gradient_matches_finite_differences() {
     }
     eprintln!("whole-model gradient vs FD: worst error {worst:.2e} of max |g| = {gmax:.2e}");
     assert!(worst < 1e-5, "{worst}");
+}
+
+#[test]
+fn the_rejection_loss_is_the_squared_error_of_r_and_its_gradient_matches_finite_differences() {
+    for architecture in [Architecture::NeuralOde, Architecture::Direct] {
+        let mut m = tiny(Constraint::HardPositive, true);
+        m.config.architecture = architecture;
+        m.config.loss = LossSpace::Rejection;
+        let pf = PreparedFeed::new(&m.config, &feed_vec()).unwrap();
+        let t = support::falling_trajectory(pf, &[0.5, 1.0, 2.0], 0.2);
+        let targets = t.targets.clone();
+        let (loss, g, count) = trajectory_gradient(&m, &t, &targets, 0, true).unwrap();
+        // By hand: R = 1 - h / h0 predicted against R = 1 - y / h0 measured, every present
+        // ion weighted alike.
+        let h = m.predict_normalised(&t.feed.cond, &t.taus).unwrap();
+        let n = m.config.ions.len();
+        let (mut by_hand, mut entries) = (0.0, 0);
+        for (k, y) in targets.iter().enumerate() {
+            if let Some(y) = y {
+                let h0 = t.feed.cond.h0[k % n];
+                by_hand += ((1.0 - h[k] / h0) - (1.0 - y / h0)).powi(2);
+                entries += 1;
+            }
+        }
+        assert_eq!(count, entries);
+        assert!(
+            (loss - by_hand).abs() <= 1e-7 * by_hand,
+            "{architecture:?}: {loss} vs {by_hand}"
+        );
+        // The concentration loss of the same model is smaller by about the squared feed
+        // fractions: the weights are really applied.
+        let mut mc = m.clone();
+        mc.config.loss = LossSpace::Concentration;
+        let plain = trajectory_gradient(&mc, &t, &targets, 0, false).unwrap().0;
+        assert!(plain < 0.5 * loss, "{plain} vs {loss}");
+        let loss_at = |p: &[f64]| {
+            let mm = IonModel::from_parts(m.config.clone(), p.to_vec()).unwrap();
+            trajectory_gradient(&mm, &t, &targets, 0, false).unwrap().0
+        };
+        let eps = 1e-5;
+        let gmax = g.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+        let mut worst: f64 = 0.0;
+        for i in (0..m.num_params()).step_by(3) {
+            let (mut pp, mut pm) = (m.params.clone(), m.params.clone());
+            pp[i] += eps;
+            pm[i] -= eps;
+            let fd = (loss_at(&pp) - loss_at(&pm)) / (2.0 * eps);
+            worst = worst.max((fd - g[i]).abs() / gmax);
+        }
+        eprintln!("{architecture:?}, rejection loss: worst gradient error {worst:.2e}");
+        assert!(worst < 1e-5, "{architecture:?}: {worst}");
+    }
 }
 
 #[test]
@@ -233,7 +285,6 @@ fn direct_baseline_gradient_matches_finite_differences() {
 }
 
 fn direct_gradient_check(body: Body, constraint: Constraint) {
-    use iontransport_model::Architecture;
     let mut m = tiny_with(constraint, true, body);
     m.config.architecture = Architecture::Direct;
     let pf = PreparedFeed::new(&m.config, &feed_vec()).unwrap();

@@ -4,7 +4,7 @@
 use ion_species::{Composition, IonRegistry};
 use iontransport_model::data::{Trajectory, trajectories};
 use iontransport_model::train::{Phase, TrainConfig, train};
-use iontransport_model::{Checkpoint, Constraint, IonModel, ModelConfig, NetworkConfig};
+use iontransport_model::{Checkpoint, Constraint, IonModel, LossSpace, ModelConfig, NetworkConfig};
 use np_transport::data::Dataset;
 
 mod support;
@@ -358,4 +358,28 @@ fn a_soft_weight_that_swamps_the_data_and_a_backbone_ion_of_the_wrong_charge_are
     b.ions[0].stokes_radius = 0.2;
     let e = m.config.validate().unwrap_err().to_string();
     assert!(e.contains("backbone's ion data"), "{e}");
+}
+
+#[test]
+fn the_loss_space_is_saved_and_only_written_when_it_is_not_the_methods() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.json");
+    let mut m = tiny_model();
+    Checkpoint::of_model(&m, 0).save(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let file: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(file["checkpoint"]["config"].get("loss").is_none(), "{text}");
+    m.config.loss = LossSpace::Rejection;
+    Checkpoint::of_model(&m, 0).save(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut file: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(file["checkpoint"]["config"]["loss"], "rejection");
+    let loaded = Checkpoint::load(&path).unwrap().model().unwrap();
+    assert_eq!(loaded.config.loss, LossSpace::Rejection);
+    // Version 1 never wrote a loss: such a file was edited.
+    file["version"] = 1.into();
+    file["checksum"] = fnv1a_params(&m.params).into();
+    std::fs::write(&path, file.to_string()).unwrap();
+    let e = Checkpoint::load(&path).unwrap_err().to_string();
+    assert!(e.contains("version 1") && e.contains("loss"), "{e}");
 }

@@ -89,10 +89,11 @@ impl IonModel {
             for j in 0..n {
                 dl[j] = match targets[r][j] {
                     Some(y) => {
+                        let w = self.config.loss.weight(c.h0[j]);
                         let d = hr[j] - y;
-                        loss += d * d;
+                        loss += w * d * d;
                         count += 1;
-                        2.0 * d
+                        2.0 * w * d
                     }
                     None => 0.0,
                 };

@@ -50,6 +50,35 @@ pub enum Architecture {
     Direct,
 }
 
+/// What the training loss compares: concentrations or rejections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LossSpace {
+    /// Squared errors of normalised permeate concentrations c_p / S (the method's loss): a
+    /// trace ion at 1 % of the feed weighs 10⁻⁴ of a dominant one, so its rejection is
+    /// barely learned.
+    #[default]
+    Concentration,
+    /// Squared errors of rejections R = 1 - c_p / c_f (the concentration error divided by
+    /// the ion's feed concentration): every ion present weighs alike, as scores weigh them.
+    Rejection,
+}
+
+impl LossSpace {
+    /// The weight of an ion's squared concentration error, from its normalised feed
+    /// concentration `h0` (> 0 wherever the ion is measured).
+    pub fn weight(self, h0: f64) -> f64 {
+        match self {
+            Self::Concentration => 1.0,
+            Self::Rejection => 1.0 / (h0 * h0),
+        }
+    }
+
+    fn is_concentration(&self) -> bool {
+        *self == Self::Concentration
+    }
+}
+
 /// Everything that defines a model besides its parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
@@ -85,6 +114,10 @@ pub struct ModelConfig {
     /// not written, so other model files keep their form).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub descriptors: Vec<f64>,
+    /// The training loss's space. Not written when it is the method's (concentrations), so
+    /// other model files keep their form.
+    #[serde(default, skip_serializing_if = "LossSpace::is_concentration")]
+    pub loss: LossSpace,
 }
 
 /// The range of the data a model was trained on: the flux range, the total feed
@@ -189,6 +222,7 @@ impl ModelConfig {
             } else {
                 Vec::new()
             },
+            loss: LossSpace::Concentration,
         }
     }
 

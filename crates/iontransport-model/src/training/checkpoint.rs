@@ -137,9 +137,12 @@ impl Checkpoint {
         }
         let c = file.checkpoint;
         let expected_sum = match file.version {
-            1 if c.config.backbone.is_some() || c.config.domain.is_some() => {
+            1 if c.config.backbone.is_some()
+                || c.config.domain.is_some()
+                || c.config.loss != crate::model::LossSpace::Concentration =>
+            {
                 return Err(bad(
-                    "a version 1 file with a hybrid backbone or a training domain: version 1 never wrote them, and its checksum covers only the parameters, so the file was edited".into(),
+                    "a version 1 file with a hybrid backbone, a training domain or a loss other than the concentrations': version 1 never wrote them, and its checksum covers only the parameters, so the file was edited".into(),
                 ));
             }
             1 => checksum_v1(&c.params),

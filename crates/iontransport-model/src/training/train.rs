@@ -97,7 +97,8 @@ pub fn trajectory_gradient(
     }
     let (field, sol) = model.solve_trajectory(&t.feed.cond, &t.taus, first_trainable, want_grad)?;
     let penalty = model.soft_penalty(&t.feed.cond)?;
-    let (loss, dl, count) = trajectory_loss(model, &sol, targets, penalty.as_ref())?;
+    let (loss, dl, count) =
+        trajectory_loss(model, &sol, targets, penalty.as_ref(), &t.feed.cond.h0)?;
     if !want_grad {
         return Ok((loss, vec![], count));
     }
@@ -122,6 +123,7 @@ fn trajectory_loss(
     sol: &neural_ode::Solution,
     targets: &[Option<f64>],
     penalty: Option<&charge_constraint::SoftPenalty<f64>>,
+    h0: &[f64],
 ) -> Result<(f64, Vec<f64>, usize)> {
     let n = model.config.ions.len();
     let mut loss = 0.0;
@@ -131,12 +133,15 @@ fn trajectory_loss(
         let h = sol.state(k);
         for j in 0..n {
             if let Some(y) = targets[k * n + j] {
-                // MSE in normalised concentrations c / S (the method's loss). Training in
-                // rejection space (weights 1/h0^2) was tried and gave a 3.4x worse test error in
-                // both spaces at the quick scale: trace ions' extreme rejections dominate it.
+                // The method's loss is the MSE in normalised concentrations c / S. Rejection
+                // space (weights 1/h0^2) gave a 3.4x worse test error in both spaces for the
+                // Euclidean projection at the quick scale (trace ions' extreme rejections
+                // dominate it); with the positive projection it is what emulates a DSPM-DE's
+                // trace rejections best (docs/real-data.md).
+                let w = model.config.loss.weight(h0[j]);
                 let d = h[j] - y;
-                loss += d * d;
-                dl[k * n + j] = 2.0 * d;
+                loss += w * d * d;
+                dl[k * n + j] = 2.0 * w * d;
                 count += 1;
             }
         }
@@ -179,7 +184,13 @@ pub fn batch_gradient(
         &field,
         &model.params,
         &problems,
-        |i, sol| match trajectory_loss(model, sol, &targets[i], penalties[i].as_ref()) {
+        |i, sol| match trajectory_loss(
+            model,
+            sol,
+            &targets[i],
+            penalties[i].as_ref(),
+            &trajectories[i].feed.cond.h0,
+        ) {
             Ok((l, dl, _)) => (l, dl),
             Err(_) => (f64::NAN, vec![0.0; sol.y.len()]),
         },
@@ -294,7 +305,8 @@ fn chunk_loss(model: &IonModel, chunk: &[Trajectory]) -> Result<(f64, usize)> {
     let (mut l, mut c) = (0.0, 0);
     for (t, sol) in chunk.iter().zip(sols) {
         let penalty = model.soft_penalty(&t.feed.cond)?;
-        let (li, _, ci) = trajectory_loss(model, &sol?, &t.targets, penalty.as_ref())?;
+        let (li, _, ci) =
+            trajectory_loss(model, &sol?, &t.targets, penalty.as_ref(), &t.feed.cond.h0)?;
         l += li;
         c += ci;
     }
