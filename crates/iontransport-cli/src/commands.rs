@@ -1442,7 +1442,7 @@ fn parse_shard(text: &str, folder: &std::path::Path) -> Result<(usize, usize)> {
     };
     if k >= n {
         return Err(CliError::Usage(format!(
-            "--shard {k}/{n}: needs 0 <= k < n ({n} shards)"
+            "--shard {k}/{n} is not k/n with 0 <= k < n ({n} shards)"
         )));
     }
     Ok((k, n))

@@ -9,13 +9,17 @@
 //! * descriptor network that never saw NH4+: pre-trained without it, and given NH4+ only
 //!   at the query, through its descriptors (z, Stokes radius, diffusivity).
 //!
-//! `cargo run --release -p iontransport-model --example unseen_ion` (about a minute on 2
-//! cores). It prints the rejection MAE of NH4+ and of the other ions on the held-out feeds.
+//! Each as the method has it (Euclidean projection, loss in concentrations) and as the
+//! `neural ODE+` of cross-validation (positive projection, loss in rejections).
+//!
+//! `cargo run --release -p iontransport-model --example unseen_ion` (a few minutes on 2
+//! cores). It prints the rejection MAE of NH4+ and of the other ions on the held-out feeds,
+//! and NH4+'s sign errors: predicted R of the other sign than the truth's, where |R| > 0.02.
 
 use ion_species::IonRegistry;
 use iontransport_model::data::{Trajectory, trajectories};
 use iontransport_model::train::{Phase, TrainConfig, train};
-use iontransport_model::{Constraint, IonModel, ModelConfig, NetworkConfig};
+use iontransport_model::{Constraint, IonModel, LossSpace, ModelConfig, NetworkConfig};
 use np_transport::data::Dataset;
 use np_transport::generate::{GeneratorConfig, flux_grid, generate};
 use np_transport::{Conditions, Dspmde, Membrane};
@@ -39,10 +43,12 @@ fn sweeps(truth: &Dspmde, reg: &IonRegistry, feeds: usize, noise: f64, seed: u64
     .dataset
 }
 
-/// Rejection MAE of NH4+ and of the other ions over the trajectories.
-fn errors(model: &IonModel, set: &[Trajectory], nh4: usize) -> (f64, f64) {
+/// Rejection MAE of NH4+ and of the other ions over the trajectories, NH4+'s sign errors
+/// and the NH4+ points where the truth's |R| > 0.02.
+fn errors(model: &IonModel, set: &[Trajectory], nh4: usize) -> (f64, f64, usize, usize) {
     let n = model.config.ions.len();
     let (mut a, mut na, mut b, mut nb) = (0.0, 0, 0.0, 0);
+    let (mut wrong, mut signed) = (0, 0);
     for t in set {
         let h = model
             .predict_normalised(&t.feed.cond, &t.taus)
@@ -54,6 +60,11 @@ fn errors(model: &IonModel, set: &[Trajectory], nh4: usize) -> (f64, f64) {
                 if k % n == nh4 {
                     a += e;
                     na += 1;
+                    let (truth, predicted) = (1.0 - y / h0, 1.0 - h[k] / h0);
+                    if truth.abs() > 0.02 {
+                        signed += 1;
+                        wrong += usize::from(truth.signum() != predicted.signum());
+                    }
                 } else {
                     b += e;
                     nb += 1;
@@ -61,7 +72,7 @@ fn errors(model: &IonModel, set: &[Trajectory], nh4: usize) -> (f64, f64) {
             }
         }
     }
-    (a / na.max(1) as f64, b / nb.max(1) as f64)
+    (a / na.max(1) as f64, b / nb.max(1) as f64, wrong, signed)
 }
 
 fn main() {
@@ -78,8 +89,10 @@ fn main() {
     let fine = sweeps(&truth, &five, 60, 0.03, 1);
     let test_all = sweeps(&truth, &six, 200, 0.0, 2);
     let nh4 = six.index_of("NH4+").unwrap();
-    println!("model                                   NH4+ rejection MAE   other ions");
-    for (label, network, pre_reg) in [
+    println!(
+        "model                                          NH4+ rejection MAE   other ions   NH4+ sign errors"
+    );
+    let networks = [
         ("slot network (the method)", NetworkConfig::default(), &six),
         ("descriptor network", NetworkConfig::any_ion(), &six),
         (
@@ -87,8 +100,18 @@ fn main() {
             NetworkConfig::any_ion(),
             &five,
         ),
-    ] {
-        let pre_cfg = ModelConfig::for_registry(pre_reg, network.clone(), Constraint::Hard);
+    ];
+    let forms = [
+        ("", Constraint::Hard, LossSpace::Concentration),
+        (" +", Constraint::HardPositive, LossSpace::Rejection),
+    ];
+    for ((label, network, pre_reg), (plus, constraint, loss)) in networks
+        .iter()
+        .flat_map(|n| forms.iter().map(move |f| (n, f)))
+    {
+        let label = format!("{label}{plus}");
+        let mut pre_cfg = ModelConfig::for_registry(pre_reg, network.clone(), *constraint);
+        pre_cfg.loss = *loss;
         let pre = trajectories(&pre_cfg, &sweeps(&truth, pre_reg, 400, 0.01, 3)).unwrap();
         let mut model = IonModel::new(pre_cfg, 0).unwrap();
         let mut tc = TrainConfig::method(Phase::Pretrain, 40, 0);
@@ -110,9 +133,9 @@ fn main() {
             .into_iter()
             .filter(|t| t.feed.cond.mask[nh4])
             .collect();
-        let (a, b) = errors(&model, &test, nh4);
+        let (a, b, wrong, signed) = errors(&model, &test, nh4);
         println!(
-            "{label:<40} {a:>10.3}       {b:>10.3}   ({} feeds)",
+            "{label:<46} {a:>10.3}       {b:>10.3}   {wrong:>5} of {signed}   ({} feeds)",
             test.len()
         );
     }
