@@ -5,7 +5,7 @@
 # unnoticed. The physics tables of the same document are checked by np-transport's
 # tests/docs_tables.rs (release tier).
 #
-#   tools/check-real-data-tables.sh            # about 31 minutes on 2 cores, release build
+#   tools/check-real-data-tables.sh            # about 30 minutes on 2 cores, release build
 #
 # Prints each report table missing from the document (with the nearest committed one) and
 # exits 1 if there is any.

@@ -501,7 +501,7 @@ fn coverage_table(s: &mut String, r: &CrossValReport, scheme: FoldScheme, seeds:
     }
     let _ = writeln!(
         s,
-        "Held-out measurements inside the {:.0} % prediction interval (DSPM-DE: the fold fit's parameter samples and residual scatter; learned models: {} with their RMSE of R on the fold's training feeds, for the hybrid with each training feed left out in turn where there are two or more). A calibrated interval holds about {:.0} %.\n",
+        "Held-out measurements inside the {:.0} % prediction interval (DSPM-DE: the fold fit's parameter samples and residual scatter; learned models: {} with their RMSE of R on the fold's training feeds, for the hybrid and the neural ODE+ with each training feed left out in turn where there are two or more). A calibrated interval holds about {:.0} %.\n",
         100.0 * INTERVAL_LEVEL,
         if seeds > 1 {
             format!("the mixture over their {seeds} seeds")
@@ -518,16 +518,7 @@ fn coverage_table(s: &mut String, r: &CrossValReport, scheme: FoldScheme, seeds:
                 .any(|c| c.scheme == scheme && c.model == m)
         })
         .collect();
-    let _ = writeln!(
-        s,
-        "| ion | {} |",
-        models
-            .iter()
-            .map(|m| m.label())
-            .collect::<Vec<_>>()
-            .join(" | ")
-    );
-    let _ = writeln!(s, "|---|{}", "---|".repeat(models.len()));
+    ion_table_header(s, &models);
     for ion in r.ions.iter().map(String::as_str).chain(["all"]) {
         if r.coverage
             .iter()
@@ -630,6 +621,14 @@ fn fold_table<'a>(
     }
 }
 
+/// The header of a table with a row per ion and a column per model.
+fn ion_table_header(s: &mut String, models: &[ModelKind]) {
+    use std::fmt::Write as _;
+    let labels: Vec<&str> = models.iter().map(|m| m.label()).collect();
+    let _ = writeln!(s, "| ion | {} |", labels.join(" | "));
+    let _ = writeln!(s, "|---|{}", "---|".repeat(models.len()));
+}
+
 /// The positive neural ODE's fine-tuning epochs per fold (seeds separated by `/`), chosen on
 /// each fold's training feeds alone.
 fn finetune_line(s: &mut String, r: &CrossValReport, scheme: FoldScheme) {
@@ -676,16 +675,7 @@ fn fidelity_table(s: &mut String, r: &CrossValReport, scheme: FoldScheme) {
         s,
         "Pre-trained networks against the physics they were pre-trained on, before fine-tuning (mean |R_network − R_physics| on the held-out feeds' curves; no measurement enters):\n"
     );
-    let _ = writeln!(
-        s,
-        "| ion | {} |\n|---|{}",
-        models
-            .iter()
-            .map(|m| m.label())
-            .collect::<Vec<_>>()
-            .join(" | "),
-        "---|".repeat(models.len())
-    );
+    ion_table_header(s, &models);
     for (k, ion) in r.ions.iter().enumerate() {
         let cells: Vec<String> = models
             .iter()

@@ -256,17 +256,8 @@ fn hybrid_trajectory_gradient_matches_finite_differences() {
     // rejected (the backbone's slope a(tau) is only C0 in its derivative at the grid nodes),
     // so the difference quotient needs a large step: eps 1e-3 gives 2e-6, eps 1e-5 2e-5 and
     // eps 1e-7 3e-2, the signature of loss noise, not of a wrong gradient.
-    let eps = 1e-3;
-    let gmax = g.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    let (worst, gmax) = support::gradient_fd_error(loss, &m.params, &g, 1e-3, 2);
     assert!(gmax > 1e-6, "the perturbed correction must have a gradient");
-    let mut worst: f64 = 0.0;
-    for i in (0..m.num_params()).step_by(2) {
-        let (mut pp, mut pm) = (m.params.clone(), m.params.clone());
-        pp[i] += eps;
-        pm[i] -= eps;
-        let fd = (loss(&pp) - loss(&pm)) / (2.0 * eps);
-        worst = worst.max((fd - g[i]).abs() / gmax);
-    }
     eprintln!("hybrid trajectory gradient vs FD: worst {worst:.2e} of max |g| {gmax:.2e}");
     assert!(worst < 1e-5, "{worst}");
 }

@@ -68,6 +68,21 @@ fn vector_field_vjp_matches_finite_differences() {
     }
 }
 
+/// The trajectory loss gradient `g` of `m` against central differences (step 1e-5, every
+/// third parameter): the worst error relative to the largest |g|, and that |g|.
+fn trajectory_fd_error(
+    m: &IonModel,
+    t: &iontransport_model::data::Trajectory,
+    targets: &[Option<f64>],
+    g: &[f64],
+) -> (f64, f64) {
+    let loss = |p: &[f64]| {
+        let mm = IonModel::from_parts(m.config.clone(), p.to_vec()).unwrap();
+        trajectory_gradient(&mm, t, targets, 0, false).unwrap().0
+    };
+    support::gradient_fd_error(loss, &m.params, g, 1e-5, 3)
+}
+
 #[test]
 fn whole_model_gradient_matches_finite_differences() {
     let m = tiny(Constraint::Hard, true);
@@ -87,20 +102,7 @@ fn whole_model_gradient_matches_finite_differences() {
             g[i]
         );
     }
-    let loss = |p: &[f64]| {
-        let mm = IonModel::from_parts(m.config.clone(), p.to_vec()).unwrap();
-        trajectory_gradient(&mm, &t, &targets, 0, false).unwrap().0
-    };
-    let eps = 1e-5;
-    let mut worst: f64 = 0.0;
-    let gmax = g.iter().fold(0.0f64, |a, x| a.max(x.abs()));
-    for i in (0..m.num_params()).step_by(3) {
-        let (mut pp, mut pm) = (m.params.clone(), m.params.clone());
-        pp[i] += eps;
-        pm[i] -= eps;
-        let fd = (loss(&pp) - loss(&pm)) / (2.0 * eps);
-        worst = worst.max((fd - g[i]).abs() / gmax);
-    }
+    let (worst, gmax) = trajectory_fd_error(&m, &t, &targets, &g);
     eprintln!("whole-model gradient vs FD: worst error {worst:.2e} of max |g| = {gmax:.2e}");
     assert!(worst < 1e-5, "{worst}");
 }
@@ -138,20 +140,7 @@ fn the_rejection_loss_is_the_squared_error_of_r_and_its_gradient_matches_finite_
         mc.config.loss = LossSpace::Concentration;
         let plain = trajectory_gradient(&mc, &t, &targets, 0, false).unwrap().0;
         assert!(plain < 0.5 * loss, "{plain} vs {loss}");
-        let loss_at = |p: &[f64]| {
-            let mm = IonModel::from_parts(m.config.clone(), p.to_vec()).unwrap();
-            trajectory_gradient(&mm, &t, &targets, 0, false).unwrap().0
-        };
-        let eps = 1e-5;
-        let gmax = g.iter().fold(0.0f64, |a, x| a.max(x.abs()));
-        let mut worst: f64 = 0.0;
-        for i in (0..m.num_params()).step_by(3) {
-            let (mut pp, mut pm) = (m.params.clone(), m.params.clone());
-            pp[i] += eps;
-            pm[i] -= eps;
-            let fd = (loss_at(&pp) - loss_at(&pm)) / (2.0 * eps);
-            worst = worst.max((fd - g[i]).abs() / gmax);
-        }
+        let (worst, _) = trajectory_fd_error(&m, &t, &targets, &g);
         eprintln!("{architecture:?}, rejection loss: worst gradient error {worst:.2e}");
         assert!(worst < 1e-5, "{architecture:?}: {worst}");
     }

@@ -95,3 +95,25 @@ pub fn tiny_network() -> iontransport_model::NetworkConfig {
         ..iontransport_model::NetworkConfig::default()
     }
 }
+
+/// The worst error of the gradient `g` of `loss` at `params` against central differences of
+/// step `eps` over every `stride`-th parameter, relative to the largest |g|; and that largest
+/// |g|.
+pub fn gradient_fd_error(
+    loss: impl Fn(&[f64]) -> f64,
+    params: &[f64],
+    g: &[f64],
+    eps: f64,
+    stride: usize,
+) -> (f64, f64) {
+    let gmax = g.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+    let mut worst: f64 = 0.0;
+    for i in (0..params.len()).step_by(stride) {
+        let (mut pp, mut pm) = (params.to_vec(), params.to_vec());
+        pp[i] += eps;
+        pm[i] -= eps;
+        let fd = (loss(&pp) - loss(&pm)) / (2.0 * eps);
+        worst = worst.max((fd - g[i]).abs() / gmax);
+    }
+    (worst, gmax)
+}
