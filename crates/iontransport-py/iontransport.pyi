@@ -298,6 +298,7 @@ class Model:
     ions: list[str]
     kind: Literal["hybrid", "neural_ode", "direct"]
     constraint: Literal["hard", "soft", "hard_positive"]
+    loss: Literal["concentration", "rejection"]
     flux_max: Optional[float]
     has_intervals: bool
     num_params: int

@@ -166,6 +166,11 @@ pub enum Command {
         /// Without the attention layer.
         #[arg(long)]
         no_attention: bool,
+        /// Train a new model on squared errors of the rejection instead of the normalised
+        /// concentration (every present ion weighs alike, trace ions included; saved in the
+        /// model file; docs/model.md, "Training"). Best with --positive.
+        #[arg(long, conflicts_with_all = ["hybrid", "finetune_from", "resume"])]
+        rejection_loss: bool,
         /// Train the hybrid instead: the DSPM-DE with a Freundlich charge isotherm fitted to
         /// the training feeds, plus a learned correction of its rate (docs/model.md).
         #[arg(long, conflicts_with_all = ["soft", "positive", "no_attention", "finetune_from", "resume"])]

@@ -11,7 +11,7 @@ use iontransport_model::evaluate::{metrics, neural_prediction, rejection_points}
 use iontransport_model::pipeline::{PipelineConfig, prepare, run, run_hybrid, run_hybrid_on};
 use iontransport_model::train::{Phase, TrainConfig, train};
 use iontransport_model::{
-    Checkpoint, Constraint, IonModel, MAX_SOFT_WEIGHT, ModelConfig, NetworkConfig,
+    Checkpoint, Constraint, IonModel, LossSpace, MAX_SOFT_WEIGHT, ModelConfig, NetworkConfig,
 };
 use np_transport::data::{Dataset, write_atomic};
 use np_transport::generate::{GeneratorConfig, flux_grid, generate, synthetic_measurements};
@@ -322,6 +322,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             soft,
             positive,
             no_attention,
+            rejection_loss,
             hybrid,
             all: train_on_all,
             membrane,
@@ -445,10 +446,11 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                         (None, true) => Constraint::HardPositive,
                         (None, false) => Constraint::Hard,
                     };
-                    (
-                        IonModel::new(ModelConfig::for_registry(&reg, net, constraint), seed)?,
-                        Phase::Pretrain,
-                    )
+                    let mut config = ModelConfig::for_registry(&reg, net, constraint);
+                    if rejection_loss {
+                        config.loss = LossSpace::Rejection;
+                    }
+                    (IonModel::new(config, seed)?, Phase::Pretrain)
                 }
             };
             let all = trajectories(&model.config, &ds)?;

@@ -159,6 +159,33 @@ fn inputs_and_outputs_are_checked_before_any_work() {
 }
 
 #[test]
+fn train_takes_the_rejection_loss_and_saves_it() {
+    let (dir, data) = with_small_data();
+    let out = dir.path().join("r.json");
+    train(
+        &data,
+        &out,
+        &["--epochs", "1", "--positive", "--rejection-loss"],
+    )
+    .result
+    .unwrap();
+    let m = iontransport_model::Checkpoint::load(&out)
+        .unwrap()
+        .model()
+        .unwrap();
+    assert_eq!(m.config.loss, iontransport_model::LossSpace::Rejection);
+    // A fine-tuned model keeps the loss it was made with.
+    let e = train(
+        &data,
+        &dir.path().join("f.json"),
+        &["--finetune-from", out.to_str().unwrap(), "--rejection-loss"],
+    )
+    .result
+    .unwrap_err();
+    assert!(e.contains("--rejection-loss"), "{e}");
+}
+
+#[test]
 fn train_says_how_it_splits_and_cleans_up_its_checkpoint() {
     let (dir, data) = with_small_data();
     let out = dir.path().join("m.json");

@@ -12,7 +12,7 @@ use crate::quantity;
 use crate::results::PyPrediction;
 use crate::scores::PyScores;
 use iontransport_model::ensemble::predict_with_intervals;
-use iontransport_model::{Architecture, Checkpoint, Constraint, IonModel, ModelError};
+use iontransport_model::{Architecture, Checkpoint, Constraint, IonModel, LossSpace, ModelError};
 use np_transport::score::score_sweeps;
 use numpy::PyArray2;
 use pyo3::prelude::*;
@@ -131,6 +131,14 @@ impl PyModel {
             Constraint::Hard => "hard",
             Constraint::Soft { .. } => "soft",
             Constraint::HardPositive => "hard_positive",
+        }
+    }
+    /// "concentration" (the method's) or "rejection": what its training loss compared.
+    #[getter]
+    fn loss(&self) -> &'static str {
+        match self.inner.config.loss {
+            LossSpace::Concentration => "concentration",
+            LossSpace::Rejection => "rejection",
         }
     }
     /// The largest flux it was trained on, m/s (None for files without a training domain).

@@ -88,3 +88,13 @@ def test_model_scores_on_its_own_data(repo):
 def test_a_neural_ode_has_no_temperature_input():
     with pytest.raises(it.InputError, match="temperature"):
         it.Model.shipped().at_temperature("20 C")
+
+
+def test_the_loss_a_model_was_trained_with(cli, tmp_path):
+    assert it.Model.shipped().loss == "concentration"
+    data, out = tmp_path / "d.csv", tmp_path / "m.json"
+    cli("generate", "--out", str(data), "--feeds", "12", "--fluxes", "3")
+    cli("train", "--data", str(data), "--out", str(out), "--epochs", "1", "--positive",
+        "--rejection-loss")
+    m = it.Model.load(out)
+    assert (m.loss, m.constraint) == ("rejection", "hard_positive")
