@@ -461,9 +461,10 @@ pub fn recorded_shards(out: &Path) -> Result<Option<usize>> {
     }
 }
 
-/// One-core seconds of a whole seed of the quick study: 81 CPU-minutes for five seeds on the
-/// 2-core machine (docs/reproduction.md, the five-seed quick study).
-const QUICK_SECONDS_PER_SEED: f64 = 81.0 * 60.0 / 5.0;
+/// One-core seconds of a whole seed of the quick study: `reproduce --seeds 0` took 339 CPU
+/// seconds (3 min 6 s on 2 cores, 2026-12-07; the five-seed study of docs/reproduction.md took
+/// 81 CPU-minutes with older builds, shared with other work).
+const QUICK_SECONDS_PER_SEED: f64 = 339.0;
 
 /// A unit's expected one-core seconds in `configuration` ("full" or "quick"): the full
 /// study's measured unit costs ([`expected_cost`]), scaled for the quick study so that a seed
@@ -513,7 +514,7 @@ pub fn plan(configuration: &str, seeds: &[u64], shards: usize, out: &Path) -> Re
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "study: {configuration}, seeds {}: {} units in {shards} shards, {:.1} core-hours expected in all (unit costs measured on the first whole --full seed; the quick study scaled to its measured {:.0} core-minutes per seed)",
+        "study: {configuration}, seeds {}: {} units in {shards} shards, {:.1} core-hours expected in all (unit costs measured on the first whole --full seed; the quick study scaled to its measured {:.1} core-minutes per seed)",
         seeds
             .iter()
             .map(u64::to_string)
