@@ -9,29 +9,6 @@
 //! Units: concentrations mol/m^3, fluxes m/s; the model works internally with
 //! h = c / S (S = total feed concentration) and tau = J_v / J_scale.
 
-/// Defines `fn $name` that calls `$f` (an `#[inline(always)]` function of the same
-/// arguments) inside pulp's SIMD dispatch, so its loops are compiled for AVX2 and FMA and
-/// chosen at run time. The arguments travel in a named struct, not a closure: a closure's
-/// body is compiled on its own, outside the dispatch (measured: lock-step inference 7 %
-/// slower). `$lt` is the one lifetime the argument types borrow for.
-macro_rules! simd_dispatch {
-    ($(#[$m:meta])* $vis:vis fn $name:ident<$lt:lifetime>($($arg:ident: $ty:ty),* $(,)?) = $f:ident;) => {
-        $(#[$m])*
-        $vis fn $name<$lt>($($arg: $ty),*) {
-            struct Op<$lt>($($ty),*);
-            impl pulp::WithSimd for Op<'_> {
-                type Output = ();
-                #[inline(always)]
-                fn with_simd<S: pulp::Simd>(self, _: S) {
-                    let Op($($arg),*) = self;
-                    $f($($arg),*)
-                }
-            }
-            pulp::Arch::new().dispatch(Op($($arg),*))
-        }
-    };
-}
-
 mod error;
 pub mod evaluation;
 pub mod model;

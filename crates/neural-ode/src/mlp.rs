@@ -1,7 +1,7 @@
 //! A small tanh multilayer perceptron as a vector field, with analytic VJPs.
 
-use crate::elementary::fast_tanh;
 use crate::field::VectorField;
+use crate::layers::DenseStack;
 use crate::rows::BatchField;
 
 /// f(t, y, theta) = W_L tanh(... tanh(W_1 [y; t] + b_1) ...) + b_L: tanh between layers, no
@@ -10,11 +10,13 @@ use crate::rows::BatchField;
 #[derive(Debug, Clone, PartialEq)]
 pub struct TanhMlp {
     sizes: Vec<usize>,
+    /// Start of each layer's parameters (weights, then bias), packed from 0.
+    offsets: Vec<usize>,
     time_input: bool,
 }
 
 /// Scratch of [`TanhMlp`] for up to `rows` rows: per layer the activations of every row
-/// (row-major, rows × width), and backprop buffers.
+/// (row-major, rows × width), and backprop buffers (rows × the widest layer).
 pub struct MlpWorkspace {
     rows: usize,
     acts: Vec<Vec<f64>>,
@@ -28,7 +30,19 @@ impl TanhMlp {
         let mut sizes = vec![dim + usize::from(time_input)];
         sizes.extend_from_slice(hidden);
         sizes.push(dim);
-        Self { sizes, time_input }
+        let (offsets, _) = DenseStack::packed_offsets(&sizes, 0);
+        Self {
+            sizes,
+            offsets,
+            time_input,
+        }
+    }
+
+    fn stack(&self) -> DenseStack<'_> {
+        DenseStack {
+            sizes: &self.sizes,
+            offsets: &self.offsets,
+        }
     }
 
     /// Layer widths, input first.
@@ -77,47 +91,15 @@ impl TanhMlp {
         }
     }
 
-    /// The forward pass of `t.len()` rows (states `y`, row-major) into `ws.acts`. One row is
-    /// the single-state evaluation: the same loops, so both give the same numbers.
+    /// The forward pass of `t.len()` rows (states `y`, row-major) into `ws.acts`, as matrix
+    /// products over the rows ([`DenseStack`]). One row is the single-state evaluation.
     fn forward(&self, t: &[f64], y: &[f64], p: &[f64], ws: &mut MlpWorkspace) {
-        let m = t.len();
-        assert!(m <= ws.rows, "{m} rows for a workspace of {}", ws.rows);
-        let n = self.dim();
-        let n_in = self.sizes[0];
-        for r in 0..m {
-            let x = &mut ws.acts[0][r * n_in..(r + 1) * n_in];
-            x[..n].copy_from_slice(&y[r * n..(r + 1) * n]);
-            if self.time_input {
-                x[n] = t[r];
-            }
-        }
-        let mut off = 0;
-        let layers = self.sizes.len() - 1;
-        for l in 0..layers {
-            let (ni, no) = (self.sizes[l], self.sizes[l + 1]);
-            let (w, b) = (
-                &p[off..off + ni * no],
-                &p[off + ni * no..off + ni * no + no],
-            );
-            let (prev, rest) = ws.acts.split_at_mut(l + 1);
-            let (x, out) = (&prev[l], &mut rest[0]);
-            // Each weight row is loaded once for all rows.
-            let hidden = l + 1 < layers;
-            for (o, (row, &bo)) in w.chunks_exact(ni).zip(b).enumerate() {
-                for (xr, outr) in x.chunks_exact(ni).zip(out.chunks_exact_mut(no)).take(m) {
-                    let acc = bo + dot(row, xr);
-                    outr[o] = if hidden { fast_tanh(acc) } else { acc };
-                }
-            }
-            off += ni * no + no;
-        }
+        mlp_forward(self, t, y, p, ws)
     }
 
     /// Backpropagation of the cotangents `a` (rows × dim) through the activations in `ws`
     /// (left by [`Self::forward`] or loaded from records) of `m` rows: writes each row's
-    /// a^T df/dy into `vjp_y` and adds sum_r a_r^T df/dtheta into `vjp_p` (or, with
-    /// `overwrite`, writes it: the single-state VJP, which spares zeroing the gradient).
-    #[allow(clippy::too_many_arguments)]
+    /// a^T df/dy into `vjp_y` and adds sum_r a_r^T df/dtheta into `vjp_p`.
     fn backward(
         &self,
         m: usize,
@@ -126,58 +108,8 @@ impl TanhMlp {
         ws: &mut MlpWorkspace,
         vjp_y: &mut [f64],
         vjp_p: &mut [f64],
-        overwrite: bool,
     ) {
-        let layers = self.sizes.len() - 1;
-        let n = self.dim();
-        let mut off = p.len();
-        // grad holds dL/d(pre-activation output) of the current layer, rows × width.
-        ws.grad[..m * n].copy_from_slice(&a[..m * n]);
-        for l in (0..layers).rev() {
-            let (ni, no) = (self.sizes[l], self.sizes[l + 1]);
-            off -= ni * no + no;
-            let x = &ws.acts[l];
-            let (gw, gb) = vjp_p[off..off + ni * no + no].split_at_mut(ni * no);
-            let gn = &mut ws.grad_next[..m * ni];
-            gn.fill(0.0);
-            let w = &p[off..off + ni * no];
-            for (o, (row, grow)) in w.chunks_exact(ni).zip(gw.chunks_exact_mut(ni)).enumerate() {
-                for r in 0..m {
-                    let g = ws.grad[r * no + o];
-                    let xr = &x[r * ni..(r + 1) * ni];
-                    let gnr = &mut gn[r * ni..(r + 1) * ni];
-                    // Zipped iterators (no index checks) let the compiler vectorise.
-                    if overwrite && r == 0 {
-                        gb[o] = g;
-                        for ((gr, &xi), (gni, &wi)) in
-                            grow.iter_mut().zip(xr).zip(gnr.iter_mut().zip(row))
-                        {
-                            *gr = g * xi;
-                            *gni += g * wi;
-                        }
-                    } else {
-                        gb[o] += g;
-                        for ((gr, &xi), (gni, &wi)) in
-                            grow.iter_mut().zip(xr).zip(gnr.iter_mut().zip(row))
-                        {
-                            *gr += g * xi;
-                            *gni += g * wi;
-                        }
-                    }
-                }
-            }
-            if l > 0 {
-                // Through tanh: d tanh(u)/du = 1 - tanh(u)^2, with tanh(u) stored in acts[l].
-                for (gni, &xi) in gn.iter_mut().zip(x.iter()) {
-                    *gni *= 1.0 - xi * xi;
-                }
-            }
-            std::mem::swap(&mut ws.grad, &mut ws.grad_next);
-        }
-        let n_in = self.sizes[0];
-        for r in 0..m {
-            vjp_y[r * n..(r + 1) * n].copy_from_slice(&ws.grad[r * n_in..r * n_in + n]);
-        }
+        mlp_backward(self, m, p, a, ws, vjp_y, vjp_p)
     }
 
     /// Each row's activations (all layers, input first) into its record.
@@ -202,6 +134,55 @@ impl TanhMlp {
                 off += s;
             }
         }
+    }
+}
+
+simd_dispatch! {
+    fn mlp_forward<'a>(
+        mlp: &'a TanhMlp, t: &'a [f64], y: &'a [f64], p: &'a [f64], ws: &'a mut MlpWorkspace,
+    ) = mlp_forward_simd;
+}
+
+simd_dispatch! {
+    fn mlp_backward<'a>(
+        mlp: &'a TanhMlp, m: usize, p: &'a [f64], a: &'a [f64], ws: &'a mut MlpWorkspace,
+        vjp_y: &'a mut [f64], vjp_p: &'a mut [f64],
+    ) = mlp_backward_simd;
+}
+
+#[inline(always)]
+fn mlp_forward_simd(mlp: &TanhMlp, t: &[f64], y: &[f64], p: &[f64], ws: &mut MlpWorkspace) {
+    let m = t.len();
+    assert!(m <= ws.rows, "{m} rows for a workspace of {}", ws.rows);
+    let n = mlp.dim();
+    let n_in = mlp.sizes[0];
+    for r in 0..m {
+        let x = &mut ws.acts[0][r * n_in..(r + 1) * n_in];
+        x[..n].copy_from_slice(&y[r * n..(r + 1) * n]);
+        if mlp.time_input {
+            x[n] = t[r];
+        }
+    }
+    mlp.stack().forward(p, m, &mut ws.acts);
+}
+
+#[inline(always)]
+fn mlp_backward_simd(
+    mlp: &TanhMlp,
+    m: usize,
+    p: &[f64],
+    a: &[f64],
+    ws: &mut MlpWorkspace,
+    vjp_y: &mut [f64],
+    vjp_p: &mut [f64],
+) {
+    let n = mlp.dim();
+    ws.grad[..m * n].copy_from_slice(&a[..m * n]);
+    let (acts, g, g_next) = (&ws.acts, &mut ws.grad, &mut ws.grad_next);
+    mlp.stack().backward(p, m, acts, g, g_next, vjp_p, 0);
+    let n_in = mlp.sizes[0];
+    for r in 0..m {
+        vjp_y[r * n..(r + 1) * n].copy_from_slice(&ws.grad[r * n_in..r * n_in + n]);
     }
 }
 
@@ -255,7 +236,8 @@ impl VectorField for TanhMlp {
         vjp_p: &mut [f64],
     ) {
         self.forward(&[t], y, p, ws);
-        self.backward(1, p, a, ws, vjp_y, vjp_p, true);
+        vjp_p.fill(0.0);
+        self.backward(1, p, a, ws, vjp_y, vjp_p);
     }
 
     fn record_len(&self) -> usize {
@@ -287,7 +269,25 @@ impl VectorField for TanhMlp {
         vjp_p: &mut [f64],
     ) {
         self.load(1, ws, record);
-        self.backward(1, p, a, ws, vjp_y, vjp_p, true);
+        vjp_p.fill(0.0);
+        self.backward(1, p, a, ws, vjp_y, vjp_p);
+    }
+
+    fn vjp_recorded_add(
+        &self,
+        _t: f64,
+        _y: &[f64],
+        p: &[f64],
+        a: &[f64],
+        ws: &mut MlpWorkspace,
+        record: &[f64],
+        vjp_y: &mut [f64],
+        vjp_p_acc: &mut [f64],
+        _scratch_p: &mut [f64],
+    ) {
+        // The layers' backward pass adds: no scratch vector, no second pass over it.
+        self.load(1, ws, record);
+        self.backward(1, p, a, ws, vjp_y, vjp_p_acc);
     }
 }
 
@@ -351,7 +351,7 @@ impl BatchField for MlpRows<'_> {
         } else {
             self.mlp.load(m, ws, records);
         }
-        self.mlp.backward(m, p, a, ws, vjp_y, vjp_p_acc, false);
+        self.mlp.backward(m, p, a, ws, vjp_y, vjp_p_acc);
     }
 }
 

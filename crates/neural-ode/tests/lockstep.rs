@@ -130,8 +130,8 @@ fn lockstep_gradient_equals_the_discrete_adjoint_of_each_problem() {
         &AdjointOptions::new(AdjointMethod::Discrete, 1e-7, 1e-9),
     )
     .unwrap();
-    // The network's own rows (matrix products) against one field per row: the same
-    // numbers, but for the order in which the rows' parameter cotangents are summed.
+    // The network's own rows (matrix products over the rows, whose kernels may group sums
+    // differently from a one-row product) against one field per row: equal to rounding.
     let batched = fields[0].rows(fields.len());
     for rows_per_call in [1, 2, 5, 64] {
         let got = gradient_lockstep(&rows, &p, &problems, |_, s| quadratic(s), &o, rows_per_call)
@@ -145,18 +145,18 @@ fn lockstep_gradient_equals_the_discrete_adjoint_of_each_problem() {
             rows_per_call,
         )
         .unwrap();
-        assert_eq!(mine.loss, got.loss);
+        assert!((mine.loss - got.loss).abs() <= 1e-13 * got.loss.abs());
         assert_eq!(mine.steps, got.steps);
-        // Only the order in which stage cotangents are summed differs.
+        // Only the order of summation differs.
         for (g, w) in [(&mine, &got), (&got, &want)] {
-            assert!((g.loss - w.loss).abs() <= 1e-14 * w.loss.abs());
+            assert!((g.loss - w.loss).abs() <= 1e-13 * w.loss.abs());
             assert!(
-                max_rel(&g.p, &w.p) < 1e-13,
+                max_rel(&g.p, &w.p) < 1e-12,
                 "{rows_per_call}: {}",
                 max_rel(&g.p, &w.p)
             );
             for (a, b) in g.y0.iter().zip(&w.y0) {
-                assert!(max_rel(a, b) < 1e-13);
+                assert!(max_rel(a, b) < 1e-12);
             }
         }
         // The same forward work; the one-problem adjoint also evaluates f(t0, y0) for

@@ -6,6 +6,7 @@
 use crate::model::TrajectoryField;
 use crate::network::{Conditioning, Workspace, backward_simd, forward_simd, restore_simd};
 use neural_ode::BatchField;
+use neural_ode::simd_dispatch;
 
 /// Trajectories a batched call takes at once (a chunk; the chunks of a batch run in
 /// parallel). Fixed, not per thread, so that the result does not depend on the thread count.

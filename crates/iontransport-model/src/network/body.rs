@@ -1,14 +1,13 @@
 //! What follows the tokens, on many rows: the five-layer perceptron on each row's flattened
 //! tokens, the same perceptron on each token, or a convolution over the ion slots. Every
-//! layer is one matrix product over all rows (faer's small-matrix kernels, see `gemm.rs`):
+//! layer is one matrix product over all rows (faer's small-matrix kernels, see `neural_ode::gemm`):
 //! one state alone is a chain of matrix-vector products bound by loading the weights, many
 //! states share each loaded weight.
 
 use super::config::{Body, Conditioning, Layout, NetworkConfig, TOKEN_FEATURES};
 use super::conv;
-use super::gemm::{Shape, gemm};
 use super::workspace::Workspace;
-use neural_ode::fast_tanh;
+use neural_ode::DenseStack;
 
 /// Builds the body's input for every row from the token outputs (`ws.o`) and tokens
 /// (`ws.u`): the perceptron's [token outputs, ratios h/h0, tau, log scale] per row; the
@@ -78,7 +77,7 @@ pub(super) fn forward_rows(
         return;
     }
     let tokenwise = cfg.body == Body::Tokenwise;
-    dense_forward(l, p, if tokenwise { rows * n } else { rows }, &mut ws.acts);
+    dense(l).forward(p, if tokenwise { rows * n } else { rows }, &mut ws.acts);
     let out = ws.acts.last_mut().expect("layers");
     if tokenwise {
         // An absent ion's token has no rate (zeroed in the activations too, so that a
@@ -116,7 +115,8 @@ pub(super) fn backward_rows(
     match (cfg.body, l.conv.last()) {
         (Body::Mlp, _) => {
             ws.g_cur[..rows * n].copy_from_slice(&graw[..rows * n]);
-            dense_backward(l, p, rows, ws, pbar, first_trainable);
+            let (acts, g, g_next) = (&ws.acts, &mut ws.g_cur, &mut ws.g_next);
+            dense(l).backward(p, rows, acts, g, g_next, pbar, first_trainable);
         }
         (Body::Tokenwise, _) => {
             for (r, c) in conds.iter().enumerate() {
@@ -124,7 +124,8 @@ pub(super) fn backward_rows(
                     ws.g_cur[r * n + j] = if c.mask[j] { graw[r * n + j] } else { 0.0 };
                 }
             }
-            dense_backward(l, p, rows * n, ws, pbar, first_trainable);
+            let (acts, g, g_next) = (&ws.acts, &mut ws.g_cur, &mut ws.g_next);
+            dense(l).backward(p, rows * n, acts, g, g_next, pbar, first_trainable);
             slots_to_flat(
                 n,
                 tout,
@@ -189,81 +190,12 @@ fn slots_to_flat(
     }
 }
 
-/// The dense layers on `m` matrix rows: acts[k + 1] = tanh(acts[k] W_k^T + b_k), no tanh
-/// after the last.
+/// The body's dense layers as neural-ode's [`DenseStack`] (one implementation of the layers'
+/// forward pass and VJP, shared with `neural_ode::TanhMlp`).
 #[inline(always)]
-fn dense_forward(l: &Layout, p: &[f64], m: usize, acts: &mut [Vec<f64>]) {
-    let layers = l.layers.len();
-    for li in 0..layers {
-        let (ni, no) = (l.sizes[li], l.sizes[li + 1]);
-        let off = l.layers[li];
-        let (prev, rest) = acts.split_at_mut(li + 1);
-        let (x, y) = (&prev[li], &mut rest[0]);
-        // Y (m x no) = X (m x ni) W^T, W stored out x in.
-        gemm(
-            x,
-            Shape::row_major(m, ni),
-            &p[off..off + ni * no],
-            Shape::transposed(ni, no),
-            false,
-            y,
-            Shape::row_major(m, no),
-        );
-        let bias = &p[off + ni * no..off + ni * no + no];
-        for yr in y[..m * no].chunks_exact_mut(no) {
-            for (yo, b) in yr.iter_mut().zip(bias) {
-                *yo += b;
-            }
-        }
-        if li + 1 < layers {
-            for v in &mut y[..m * no] {
-                *v = fast_tanh(*v);
-            }
-        }
-    }
-}
-
-/// The dense layers' VJP on `m` matrix rows, from the output cotangent in `ws.g_cur` to the
-/// input's (left in `ws.g_cur`), adding the trainable layers' dL/dp into `pbar`.
-#[inline(always)]
-fn dense_backward(
-    l: &Layout,
-    p: &[f64],
-    m: usize,
-    ws: &mut Workspace,
-    pbar: &mut [f64],
-    first_trainable: usize,
-) {
-    for li in (0..l.layers.len()).rev() {
-        let (ni, no) = (l.sizes[li], l.sizes[li + 1]);
-        let off = l.layers[li];
-        let x = &ws.acts[li];
-        let g = &ws.g_cur;
-        if off + ni * no + no > first_trainable {
-            // dW (no x ni) += G^T X; db += column sums of G.
-            let pw = &mut pbar[off..off + ni * no];
-            let (gt, xs) = (Shape::transposed(no, m), Shape::row_major(m, ni));
-            gemm(g, gt, x, xs, true, pw, Shape::row_major(no, ni));
-            let pb = &mut pbar[off + ni * no..off + ni * no + no];
-            for gr in g[..m * no].chunks_exact(no) {
-                for (b, gv) in pb.iter_mut().zip(gr) {
-                    *b += gv;
-                }
-            }
-        }
-        // G_in (m x ni) = G W, then through the previous layer's tanh.
-        let w = &p[off..off + ni * no];
-        let (gs, wm, gi) = (
-            Shape::row_major(m, no),
-            Shape::row_major(no, ni),
-            Shape::row_major(m, ni),
-        );
-        gemm(g, gs, w, wm, false, &mut ws.g_next, gi);
-        if li > 0 {
-            for (gv, xv) in ws.g_next[..m * ni].iter_mut().zip(&x[..m * ni]) {
-                *gv *= 1.0 - xv * xv;
-            }
-        }
-        std::mem::swap(&mut ws.g_cur, &mut ws.g_next);
+fn dense(l: &Layout) -> DenseStack<'_> {
+    DenseStack {
+        sizes: &l.sizes,
+        offsets: &l.layers,
     }
 }

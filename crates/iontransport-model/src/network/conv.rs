@@ -5,8 +5,8 @@
 //! convolutional networks for biomedical image segmentation", MICCAI, in 1-D).
 //! Hand-written VJPs, checked against finite differences in the tests.
 
-use super::gemm::{Shape, gemm};
 use neural_ode::fast_tanh as tanh;
+use neural_ode::gemm::{Shape, gemm};
 use serde::{Deserialize, Serialize};
 
 /// Kernel width of every convolution.

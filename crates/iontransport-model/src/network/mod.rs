@@ -9,7 +9,6 @@
 mod body;
 mod config;
 pub mod conv;
-pub(crate) mod gemm;
 mod pass;
 mod tokens;
 mod workspace;

@@ -11,6 +11,7 @@ use super::body;
 use super::config::{Conditioning, Layout, NetworkConfig};
 use super::tokens;
 use super::workspace::Workspace;
+use neural_ode::simd_dispatch;
 
 simd_dispatch! {
     /// The raw network output g of every row (`ws.raw()`, rows x ions; before masking, scaling

@@ -4,8 +4,8 @@
 //! maps and their transposes are matrix products over every token of every row.
 
 use super::config::{Conditioning, DESCRIPTORS, Layout, NetworkConfig, TOKEN_FEATURES};
-use super::gemm::{Shape, gemm};
 use super::workspace::Workspace;
+use neural_ode::gemm::{Shape, gemm};
 use neural_ode::{dot, fast_exp};
 
 /// Tokens, embeddings, and (with attention) queries, keys and values of every row, from the

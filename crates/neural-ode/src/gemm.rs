@@ -1,4 +1,6 @@
-//! Matrix products of contiguous slices through faer's small-matrix kernels.
+//! Matrix products of contiguous slices through faer's small-matrix kernels: the products of
+//! every batched network here ([`crate::DenseStack`], and downstream ones such as
+//! iontransport-model's attention network).
 //!
 //! Why faer rather than the preferred nalgebra: in nalgebra 0.34.2, when any dimension is 5 or
 //! less `gemm` on strided views falls back to `gemv`, whose `axcpy_uninit` loops over the
@@ -31,8 +33,10 @@ enum Order {
 
 /// A `rows` x `cols` matrix at the start of a slice.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Shape {
+pub struct Shape {
+    /// Row count.
     pub rows: usize,
+    /// Column count.
     pub cols: usize,
     order: Order,
 }
@@ -80,7 +84,17 @@ impl Shape {
 
 /// C = A B, or C += A B when `accumulate`. Panics (a programming error, not bad input) if the
 /// shapes do not chain or a slice is shorter than its shape.
-pub(crate) fn gemm(
+///
+/// ```
+/// use neural_ode::gemm::{Shape, gemm};
+/// // [1 2; 3 4] times the transpose of [1 0; 1 1] (stored row-major, viewed in place).
+/// let (a, b) = ([1.0, 2.0, 3.0, 4.0], [1.0, 0.0, 1.0, 1.0]);
+/// let mut c = [0.0; 4];
+/// let s = Shape::row_major(2, 2);
+/// gemm(&a, s, &b, Shape::transposed(2, 2), false, &mut c, s);
+/// assert_eq!(c, [1.0, 3.0, 3.0, 7.0]);
+/// ```
+pub fn gemm(
     a: &[f64],
     sa: Shape,
     b: &[f64],
