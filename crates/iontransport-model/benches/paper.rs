@@ -40,30 +40,31 @@ fn lockstep(model: &IonModel, batch: &[Trajectory]) -> Vec<f64> {
 }
 
 /// The batch as one system with shared steps (`neural_ode::Stacked`, as diffrax does): the
-/// same batched network, one error norm, one step size for all 32. Needs common output times
-/// (the bench data's are). Returns the gradient and the number of shared steps.
-fn stacked(model: &IonModel, batch: &[Trajectory]) -> (Vec<f64>, usize) {
+/// same batched network, one error norm, one step size for all. Needs common output times
+/// (the bench data's are). Returns the solution (dense when `dense`).
+fn stacked_solve(model: &IonModel, batch: &[Trajectory], dense: bool) -> neural_ode::Solution {
     use iontransport_model::TrajectoryField;
     use iontransport_model::batched::BatchTrajectoryField;
-    use neural_ode::{AdjointMethod, AdjointOptions, Stacked, adjoint, solve};
+    use neural_ode::{Stacked, solve};
     let fields = batch
         .iter()
         .map(|t| TrajectoryField::new(model, &t.feed.cond).unwrap())
         .collect();
     let field = BatchTrajectoryField::new(fields);
-    let system = Stacked::new(&field);
     let y0: Vec<f64> = batch.iter().flat_map(|t| t.feed.cond.h0.clone()).collect();
     let taus = &batch[0].taus;
     assert!(batch.iter().all(|t| &t.taus == taus), "common output times");
-    let sol = solve(
-        &system,
-        &model.params,
-        0.0,
-        &y0,
-        taus,
-        &model.solver_options(true),
-    )
-    .unwrap();
+    let opts = model.solver_options(dense);
+    solve(&Stacked::new(&field), &model.params, 0.0, &y0, taus, &opts).unwrap()
+}
+
+/// The gradient of a batch as one system with shared steps, and the number of shared steps.
+fn stacked(model: &IonModel, batch: &[Trajectory]) -> (Vec<f64>, usize) {
+    use iontransport_model::TrajectoryField;
+    use iontransport_model::batched::BatchTrajectoryField;
+    use neural_ode::{AdjointMethod, AdjointOptions, Stacked, adjoint};
+    let sol = stacked_solve(model, batch, true);
+    let taus = &batch[0].taus;
     let (n, m) = (8, batch.len());
     let mut dl = vec![0.0; sol.y.len()];
     for k in 0..taus.len() {
@@ -80,7 +81,12 @@ fn stacked(model: &IonModel, batch: &[Trajectory]) -> (Vec<f64>, usize) {
         model.config.rtol,
         model.config.atol,
     );
-    let g = adjoint(&system, &model.params, &sol, &dl, &opts).unwrap();
+    let fields = batch
+        .iter()
+        .map(|t| TrajectoryField::new(model, &t.feed.cond).unwrap())
+        .collect();
+    let field = BatchTrajectoryField::new(fields);
+    let g = adjoint(&Stacked::new(&field), &model.params, &sol, &dl, &opts).unwrap();
     (g.p, sol.stats.accepted)
 }
 
@@ -190,6 +196,18 @@ fn bench_config(c: &mut Criterion, config: &str, fixture: &str) {
     });
     group.bench_function("inference: 32 feeds, 10 fluxes, lock-step", |b| {
         b.iter(|| one.install(|| model.predict_many(black_box(&feeds), &grid)))
+    });
+    // The solve alone (normalised states, as tools/jax_compare.py times both sides): each
+    // trajectory its own steps against one system with shared steps.
+    let items: Vec<_> = trs[..32]
+        .iter()
+        .map(|t| (&t.feed.cond, &t.taus[..]))
+        .collect();
+    group.bench_function("inference: 32 feeds, solve only, lock-step", |b| {
+        b.iter(|| one.install(|| model.predict_normalised_many(black_box(&items))))
+    });
+    group.bench_function("inference: 32 feeds, solve only, one system (shared steps)", |b| {
+        b.iter(|| one.install(|| stacked_solve(&model, black_box(&trs[..32]), false)))
     });
     group.finish();
 }
