@@ -70,13 +70,14 @@ BENCHES = [
 
 def run_bench(crate, target, filt):
     env = dict(os.environ, RAYON_NUM_THREADS="1")
-    cmd = ["cargo", "bench", "-q", "-p", crate, "--bench", target, "--",
-           "--warm-up-time", "1", "--measurement-time", "3", "--noplot", filt]
-    # Build first (both cores), then measure pinned to one.
-    subprocess.run(cmd[:6] + ["--no-run"], cwd=ROOT, check=True, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    subprocess.run(["taskset", "-c", "1"] + cmd, cwd=os.path.join(ROOT, "crates", crate),
-                   check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    build = ["cargo", "bench", "-q", "-p", crate, "--bench", target]
+    measure = build + ["--", "--warm-up-time", "1", "--measurement-time", "3", "--noplot", filt]
+    # Build first (both cores), then measure pinned to one; a failure shows cargo's output.
+    for cmd, cwd in ((build + ["--no-run"], ROOT),
+                     (["taskset", "-c", "1"] + measure, os.path.join(ROOT, "crates", crate))):
+        r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"{' '.join(cmd)} failed:\n{r.stdout[-2000:]}{r.stderr[-4000:]}")
 
 
 def criterion_records():
@@ -145,10 +146,18 @@ def main():
             run_bench(crate, target, filt)
     jax_table = None
     if args.jax:
-        print("running tools/jax_compare.py", file=sys.stderr)
-        out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "jax_compare.py")],
-                             cwd=ROOT, check=True, capture_output=True, text=True).stdout
-        jax_table = [l for l in out.splitlines() if l.strip()]
+        # The comparison's output is kept in target/, so --write-only --jax reuses it.
+        saved = os.path.join(ROOT, "target", "jax_compare.out")
+        if not args.write_only:
+            print("running tools/jax_compare.py", file=sys.stderr)
+            out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "jax_compare.py")],
+                                 cwd=ROOT, check=True, capture_output=True, text=True).stdout
+            with open(saved, "w") as f:
+                f.write(out)
+        out = open(saved).read()
+        rows = [l for l in out.splitlines() if l.startswith("|")]
+        notes = [f"- {l}" for l in out.splitlines() if l.strip() and not l.startswith("|")]
+        jax_table = rows + ([""] + notes if notes else [])
     text = open(args.doc).read()
     if text.count(BEGIN) != 1 or text.count(END) != 1:
         sys.exit(f"{args.doc} must hold one {BEGIN} ... {END} section")
