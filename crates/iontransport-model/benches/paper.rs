@@ -206,9 +206,10 @@ fn bench_config(c: &mut Criterion, config: &str, fixture: &str) {
     group.bench_function("inference: 32 feeds, solve only, lock-step", |b| {
         b.iter(|| one.install(|| model.predict_normalised_many(black_box(&items))))
     });
-    group.bench_function("inference: 32 feeds, solve only, one system (shared steps)", |b| {
-        b.iter(|| one.install(|| stacked_solve(&model, black_box(&trs[..32]), false)))
-    });
+    group.bench_function(
+        "inference: 32 feeds, solve only, one system (shared steps)",
+        |b| b.iter(|| one.install(|| stacked_solve(&model, black_box(&trs[..32]), false))),
+    );
     group.finish();
 }
 
