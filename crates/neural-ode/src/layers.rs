@@ -35,7 +35,7 @@ impl DenseStack<'_> {
         (offsets, off)
     }
 
-    /// The forward pass of `m` rows: `acts[k + 1]` (m x sizes[k + 1], row-major) =
+    /// The forward pass of `m` rows: `acts[k + 1]` (m x `sizes[k + 1]`, row-major) =
     /// tanh(`acts[k]` W_k^T + b_k), no tanh after the last layer. `acts[0]` holds the input.
     ///
     /// ```
@@ -82,7 +82,7 @@ impl DenseStack<'_> {
     }
 
     /// The VJP of [`DenseStack::forward`] on `m` rows whose activations are in `acts`: from
-    /// the output cotangent in `g` (m x last width) to the input's (left in `g`, m x sizes[0]),
+    /// the output cotangent in `g` (m x last width) to the input's (left in `g`, m x `sizes[0]`),
     /// *adding* dL/dp into `pbar` for the layers whose parameters end after
     /// `first_trainable` (frozen layers are only passed through). `g_next` is scratch as long
     /// as `g`.
