@@ -45,8 +45,8 @@
 //! ```
 
 /// Defines `fn $name` that calls `$f` (an `#[inline(always)]` function of the same
-/// arguments) inside pulp's SIMD dispatch, so its loops are compiled for AVX2 and FMA and
-/// chosen at run time (the build targets baseline x86-64). The arguments travel in a named
+/// arguments) inside pulp's SIMD dispatch, so its loops are compiled for AVX-512, or AVX2 and
+/// FMA, chosen at run time (the build targets baseline x86-64). The arguments travel in a named
 /// struct, not a closure: a closure's body is compiled on its own, outside the dispatch
 /// (measured in iontransport-model: lock-step inference 7 % slower). `$lt` is the one
 /// lifetime the argument types borrow for. Used by [`TanhMlp`] and downstream networks.

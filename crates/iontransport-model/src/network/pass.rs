@@ -2,9 +2,9 @@
 //!
 //! The crate is built for baseline x86-64 (2-wide SSE2, no FMA). The per-row loops
 //! (embedding, attention, tanh) run inside a pulp dispatch instead, compiled for AVX2 and FMA
-//! and chosen at run time: a paper-configuration epoch on one thread took 0.62 s against
-//! 0.70 s without it (medians of 7 alternating runs, 2026-11-27), and 0.59 s built with
-//! `-C target-cpu=native`. Callers that wrap more per-row work (the trajectory field's rate)
+//! and for AVX-512, chosen at run time: a paper-configuration epoch on one thread took 0.62 s
+//! with AVX2 against 0.70 s without it (medians of 7 alternating runs, 2026-11-27), and 0.59 s
+//! built with `-C target-cpu=native`; AVX-512 where the CPU has it: docs/performance.md. Callers that wrap more per-row work (the trajectory field's rate)
 //! dispatch once around all of it and call the `_simd` versions.
 
 use super::body;
