@@ -128,8 +128,8 @@ def section(records, jax_table):
     if missing:
         sys.exit("no criterion record for: " + "; ".join(missing) + " (run without --write-only)")
     if jax_table:
-        lines += ["", "Against JAX/diffrax (`tools/jax_compare.py`, both sides on one core, best "
-                  "of three epochs):", ""] + jax_table
+        lines += ["", "Against JAX/diffrax (`tools/jax_compare.py`, both sides on one core; an epoch "
+                  "the best of three, inference of 32 feeds the fastest of 5 blocks of 20 calls):", ""] + jax_table
     lines.append(END)
     return "\n".join(lines)
 
