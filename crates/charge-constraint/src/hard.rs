@@ -97,7 +97,7 @@ impl<T: Real> Projector<T> {
     /// Projects every row of a row-major batch (length a multiple of [`Projector::dim`]).
     pub fn project_batch(&self, batch: &mut [T]) -> Result<(), ConstraintError> {
         let n = self.dim();
-        if n == 0 || batch.len() % n != 0 {
+        if n == 0 || !batch.len().is_multiple_of(n) {
             return Err(ConstraintError::BatchShape {
                 len: batch.len(),
                 dim: n,

@@ -171,10 +171,10 @@ fn a_tiny_cross_validation_scores_every_model_on_every_held_out_feed() {
             .filter(|p| p.model == s.model && p.seed == s.seed)
         {
             for (k, m) in r.measured[p.sample].iter().enumerate() {
-                if k % n == j {
-                    if let (Some(m), Some(q)) = (m, p.at_points[k]) {
-                        errs.push(q - m);
-                    }
+                if k % n == j
+                    && let (Some(m), Some(q)) = (m, p.at_points[k])
+                {
+                    errs.push(q - m);
                 }
             }
         }

@@ -282,19 +282,19 @@ fn column_cells(name: &str, v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
             })
             .collect();
     }
-    if items.iter().all(|x| x.cast::<PyString>().is_err()) {
-        if let Ok(nums) = vector(v, name) {
-            return Ok(nums
-                .iter()
-                .map(|x| {
-                    if x.is_nan() {
-                        String::new()
-                    } else {
-                        format!("{x:e}")
-                    }
-                })
-                .collect());
-        }
+    if items.iter().all(|x| x.cast::<PyString>().is_err())
+        && let Ok(nums) = vector(v, name)
+    {
+        return Ok(nums
+            .iter()
+            .map(|x| {
+                if x.is_nan() {
+                    String::new()
+                } else {
+                    format!("{x:e}")
+                }
+            })
+            .collect());
     }
     items
         .iter()

@@ -164,10 +164,10 @@ impl SolverOptions {
             ("initial_step", self.initial_step),
             ("fixed_step", self.fixed_step),
         ] {
-            if let Some(h) = h {
-                if !(h.is_finite() && h > 0.0) {
-                    return Err(OdeError::InvalidOption(format!("{name} = {h} must be > 0")));
-                }
+            if let Some(h) = h
+                && !(h.is_finite() && h > 0.0)
+            {
+                return Err(OdeError::InvalidOption(format!("{name} = {h} must be > 0")));
             }
         }
         Ok((rtol, atol))

@@ -449,10 +449,10 @@ fn drive<S: Stages>(
 
     loop {
         for lane in lanes.iter_mut() {
-            if let Some(tr) = lane.track.as_mut() {
-                if let Err(e) = tr.begin_step(opts) {
-                    lane.fail(e);
-                }
+            if let Some(tr) = lane.track.as_mut()
+                && let Err(e) = tr.begin_step(opts)
+            {
+                lane.fail(e);
             }
         }
         if lanes.iter().all(|l| l.track.is_none()) {

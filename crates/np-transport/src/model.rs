@@ -485,19 +485,19 @@ impl Conditions {
         if !(self.temperature.is_finite() && (250.0..=400.0).contains(&self.temperature)) {
             return bad("temperature", self.temperature, "must be in [250, 400] K");
         }
-        if let Polarisation::Film { thickness } = self.polarisation {
-            if !(thickness.is_finite() && thickness > 0.0 && thickness < 1e-2) {
-                return bad(
-                    "film thickness",
-                    thickness,
-                    "must be in (0, 1 cm), in metres",
-                );
-            }
+        if let Polarisation::Film { thickness } = self.polarisation
+            && !(thickness.is_finite() && thickness > 0.0 && thickness < 1e-2)
+        {
+            return bad(
+                "film thickness",
+                thickness,
+                "must be in (0, 1 cm), in metres",
+            );
         }
-        if let PoreScheme::Elements(n) = self.scheme {
-            if n == 0 || n > 10_000 {
-                return bad("elements", n as f64, "must be 1..=10000");
-            }
+        if let PoreScheme::Elements(n) = self.scheme
+            && (n == 0 || n > 10_000)
+        {
+            return bad("elements", n as f64, "must be 1..=10000");
         }
         if !(self.bulk_dielectric.is_finite() && self.bulk_dielectric >= 1.0) {
             return bad("bulk_dielectric", self.bulk_dielectric, "must be >= 1");

@@ -354,11 +354,11 @@ fn find_neutral_potential(
         for _ in 0..200 {
             let t = prev.0 + side * step;
             let v = h(t, buf);
-            if let (Some(a), Some(b)) = (prev.1, v) {
-                if a * b <= 0.0 {
-                    bracket = Some((prev.0, a, t, b));
-                    break 'scan;
-                }
+            if let (Some(a), Some(b)) = (prev.1, v)
+                && a * b <= 0.0
+            {
+                bracket = Some((prev.0, a, t, b));
+                break 'scan;
             }
             prev = (t, v);
             step *= 1.5;

@@ -859,10 +859,10 @@ impl Module0d {
         cache: &mut Chord,
     ) -> Result<Vec<f64>> {
         let dp = self.feed_pressure - self.permeate_pressure;
-        if let Some(u0) = start {
-            if let Ok(u) = self.newton(p, bulk, kf, dp, u0.to_vec(), cache) {
-                return Ok(u);
-            }
+        if let Some(u0) = start
+            && let Ok(u) = self.newton(p, bulk, kf, dp, u0.to_vec(), cache)
+        {
+            return Ok(u);
         }
         // Without polarisation first, from several permeate guesses; then polarisation is
         // switched on by continuation in the mass-transfer coefficients, from a thin film (the
@@ -1058,15 +1058,14 @@ impl Module0d {
             // balance changes the outlet state only a little between calls); kept only
             // while it contracts fast.
             if let Some((size, lu)) = cache.as_ref() {
-                if *size == m {
-                    if let Some(step) = lu.solve(&DVector::from_column_slice(&r)) {
-                        let trial: Vec<f64> =
-                            u.iter().zip(step.iter()).map(|(a, s)| a - s).collect();
-                        if eval(&trial, &mut r_trial) && norm(&r_trial) < 0.25 * f0 {
-                            u = trial;
-                            r.copy_from_slice(&r_trial);
-                            continue;
-                        }
+                if *size == m
+                    && let Some(step) = lu.solve(&DVector::from_column_slice(&r))
+                {
+                    let trial: Vec<f64> = u.iter().zip(step.iter()).map(|(a, s)| a - s).collect();
+                    if eval(&trial, &mut r_trial) && norm(&r_trial) < 0.25 * f0 {
+                        u = trial;
+                        r.copy_from_slice(&r_trial);
+                        continue;
                     }
                 }
                 *cache = None;
