@@ -21,7 +21,7 @@ trap 'git -C "$root" worktree remove --force "$work/base" >/dev/null 2>&1 || tru
 BENCHES=(
   "neural-ode|neural_ode|mlp|forward solve|gradient: dense forward|lock step"
   "iontransport-model|model|neural ODE inference, 8 ions|training: one trajectory gradient|trained weights: 1 feed"
-  "iontransport-model|paper|inference: 1 feed|one trajectory at a time|epoch, lock-step"
+  "iontransport-model|paper|inference: 1 feed|solve only, lock-step|one trajectory at a time|epoch, lock-step"
 )
 
 build() { # source-dir out-dir
