@@ -12,9 +12,12 @@
 //! Each as the method has it (Euclidean projection, loss in concentrations) and as the
 //! `neural ODE+` of cross-validation (positive projection, loss in rejections).
 //!
-//! `cargo run --release -p iontransport-model --example unseen_ion` (a few minutes on 2
-//! cores). It prints the rejection MAE of NH4+ and of the other ions on the held-out feeds,
-//! and NH4+'s sign errors: predicted R of the other sign than the truth's, where |R| > 0.02.
+//! `cargo run --release -p iontransport-model --example unseen_ion [-- SEEDS]` (SEEDS like
+//! `0,1,2`, default `0`; about a minute per seed on 2 cores). Each seed initialises and
+//! shuffles every training differently (the data stay the same). It prints, per seed and then
+//! as mean ± sd over the seeds, the rejection MAE of NH4+ and of the other ions on the
+//! held-out feeds, and NH4+'s sign errors: predicted R of the other sign than the truth's,
+//! where |R| > 0.02.
 
 use ion_species::IonRegistry;
 use iontransport_model::data::{Trajectory, trajectories};
@@ -75,7 +78,24 @@ fn errors(model: &IonModel, set: &[Trajectory], nh4: usize) -> (f64, f64, usize,
     (a / na.max(1) as f64, b / nb.max(1) as f64, wrong, signed)
 }
 
+/// Mean and sample standard deviation (0 for one value).
+fn mean_sd(x: &[f64]) -> (f64, f64) {
+    let m = x.iter().sum::<f64>() / x.len() as f64;
+    let var = x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (x.len().max(2) - 1) as f64;
+    (m, var.sqrt())
+}
+
 fn main() {
+    let seeds: Vec<u64> = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "0".into())
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse()
+                .expect("SEEDS: comma-separated integers, e.g. 0,1,2")
+        })
+        .collect();
     let ext = IonRegistry::extended();
     let six = ext
         .subset(&["Na+", "Mg2+", "NH4+", "Cl-", "SO4 2-", "NO3-"])
@@ -105,38 +125,56 @@ fn main() {
         ("", Constraint::Hard, LossSpace::Concentration),
         (" +", Constraint::HardPositive, LossSpace::Rejection),
     ];
+    let mut summary: Vec<(String, Vec<(f64, f64, usize, usize)>)> = Vec::new();
     for ((label, network, pre_reg), (plus, constraint, loss)) in networks
         .iter()
         .flat_map(|n| forms.iter().map(move |f| (n, f)))
     {
         let label = format!("{label}{plus}");
-        let mut pre_cfg = ModelConfig::for_registry(pre_reg, network.clone(), *constraint);
-        pre_cfg.loss = *loss;
-        let pre = trajectories(&pre_cfg, &sweeps(&truth, pre_reg, 400, 0.01, 3)).unwrap();
-        let mut model = IonModel::new(pre_cfg, 0).unwrap();
-        let mut tc = TrainConfig::method(Phase::Pretrain, 40, 0);
-        tc.patience = 40;
-        train(&mut model, &pre, &[], &tc, None, None).unwrap();
-        // Query configuration: the six ions (for the third model, a new ion list).
-        let config = if pre_reg.len() == six.len() {
-            model.config.clone()
-        } else {
-            model.config.with_ions(&six).unwrap()
-        };
-        let mut model = IonModel::from_parts(config, model.params.clone()).unwrap();
-        let ft = trajectories(&model.config, &fine).unwrap();
-        let mut tc = TrainConfig::method(Phase::FineTune, 60, 7);
-        tc.patience = 60;
-        train(&mut model, &ft, &[], &tc, None, None).unwrap();
-        let test: Vec<Trajectory> = trajectories(&model.config, &test_all)
-            .unwrap()
-            .into_iter()
-            .filter(|t| t.feed.cond.mask[nh4])
-            .collect();
-        let (a, b, wrong, signed) = errors(&model, &test, nh4);
+        let mut runs = Vec::new();
+        for &seed in &seeds {
+            let mut pre_cfg = ModelConfig::for_registry(pre_reg, network.clone(), *constraint);
+            pre_cfg.loss = *loss;
+            let pre = trajectories(&pre_cfg, &sweeps(&truth, pre_reg, 400, 0.01, 3)).unwrap();
+            let mut model = IonModel::new(pre_cfg, seed).unwrap();
+            let mut tc = TrainConfig::method(Phase::Pretrain, 40, seed);
+            tc.patience = 40;
+            train(&mut model, &pre, &[], &tc, None, None).unwrap();
+            // Query configuration: the six ions (for the third model, a new ion list).
+            let config = if pre_reg.len() == six.len() {
+                model.config.clone()
+            } else {
+                model.config.with_ions(&six).unwrap()
+            };
+            let mut model = IonModel::from_parts(config, model.params.clone()).unwrap();
+            let ft = trajectories(&model.config, &fine).unwrap();
+            let mut tc = TrainConfig::method(Phase::FineTune, 60, seed + 7);
+            tc.patience = 60;
+            train(&mut model, &ft, &[], &tc, None, None).unwrap();
+            let test: Vec<Trajectory> = trajectories(&model.config, &test_all)
+                .unwrap()
+                .into_iter()
+                .filter(|t| t.feed.cond.mask[nh4])
+                .collect();
+            let (a, b, wrong, signed) = errors(&model, &test, nh4);
+            println!(
+                "{:<46} {a:>10.3}       {b:>10.3}   {wrong:>5} of {signed}   ({} feeds, seed {seed})",
+                label,
+                test.len()
+            );
+            runs.push((a, b, wrong, signed));
+        }
+        summary.push((label, runs));
+    }
+    println!("\nmean ± sd over seeds {seeds:?}:");
+    for (label, runs) in &summary {
+        let (a, sa) = mean_sd(&runs.iter().map(|r| r.0).collect::<Vec<_>>());
+        let (b, sb) = mean_sd(&runs.iter().map(|r| r.1).collect::<Vec<_>>());
+        let wrong: Vec<String> = runs.iter().map(|r| r.2.to_string()).collect();
         println!(
-            "{label:<46} {a:>10.3}       {b:>10.3}   {wrong:>5} of {signed}   ({} feeds)",
-            test.len()
+            "{label:<46} {a:.3} ± {sa:.3}   {b:.3} ± {sb:.3}   sign errors {} of {} per seed",
+            wrong.join(" / "),
+            runs[0].3
         );
     }
 }
