@@ -129,7 +129,7 @@ def section(records, jax_table):
         sys.exit("no criterion record for: " + "; ".join(missing) + " (run without --write-only)")
     if jax_table:
         lines += ["", "Against JAX/diffrax (`tools/jax_compare.py`, both sides on one core; an epoch "
-                  "the best of three, inference of 32 feeds the fastest of 5 blocks of 20 calls):", ""] + jax_table
+                  "the best of three, inference of 32 feeds the fastest of 5 blocks of 20 calls, in 3 alternating rounds per side):", ""] + jax_table
     lines.append(END)
     return "\n".join(lines)
 
