@@ -46,9 +46,12 @@ fn sweeps(truth: &Dspmde, reg: &IonRegistry, feeds: usize, noise: f64, seed: u64
     .dataset
 }
 
-/// Rejection MAE of NH4+ and of the other ions over the trajectories, NH4+'s sign errors
-/// and the NH4+ points where the truth's |R| > 0.02.
-fn errors(model: &IonModel, set: &[Trajectory], nh4: usize) -> (f64, f64, usize, usize) {
+/// Rejection MAE of NH4+ and of the other ions, NH4+'s sign errors, and the NH4+ points where
+/// the truth's |R| > 0.02.
+type Scores = (f64, f64, usize, usize);
+
+/// The [`Scores`] of `model` over the trajectories.
+fn errors(model: &IonModel, set: &[Trajectory], nh4: usize) -> Scores {
     let n = model.config.ions.len();
     let (mut a, mut na, mut b, mut nb) = (0.0, 0, 0.0, 0);
     let (mut wrong, mut signed) = (0, 0);
@@ -125,7 +128,7 @@ fn main() {
         ("", Constraint::Hard, LossSpace::Concentration),
         (" +", Constraint::HardPositive, LossSpace::Rejection),
     ];
-    let mut summary: Vec<(String, Vec<(f64, f64, usize, usize)>)> = Vec::new();
+    let mut summary: Vec<(String, Vec<Scores>)> = Vec::new();
     for ((label, network, pre_reg), (plus, constraint, loss)) in networks
         .iter()
         .flat_map(|n| forms.iter().map(move |f| (n, f)))
