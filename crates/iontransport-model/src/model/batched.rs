@@ -5,8 +5,8 @@
 
 use crate::model::TrajectoryField;
 use crate::network::{Conditioning, Workspace, backward_simd, forward_simd, restore_simd};
-use neural_ode::BatchField;
 use neural_ode::simd_dispatch;
+use neural_ode::{BatchField, VectorField};
 
 /// Trajectories a batched call takes at once (a chunk; the chunks of a batch run in
 /// parallel). Fixed, not per thread, so that the result does not depend on the thread count.
@@ -255,5 +255,109 @@ impl BatchField for BatchTrajectoryField<'_> {
             vjp_y,
             vjp_p_acc,
         )
+    }
+}
+
+/// One trajectory's field is the batched field on one row. (Here rather than in field.rs, so
+/// that the two files depend one way: this one on the trajectory field, not back.)
+impl VectorField for TrajectoryField<'_> {
+    type Workspace = FieldWorkspace;
+
+    fn dim(&self) -> usize {
+        self.model.config.network.ions
+    }
+
+    fn num_params(&self) -> usize {
+        self.model.layout.total
+    }
+
+    fn workspace(&self) -> FieldWorkspace {
+        FieldWorkspace::new(&self.model.config.network, 1)
+    }
+
+    fn eval(&self, tau: f64, h: &[f64], p: &[f64], ws: &mut FieldWorkspace, dh: &mut [f64]) {
+        eval_rows(
+            std::slice::from_ref(self),
+            &[0],
+            &[tau],
+            h,
+            p,
+            ws,
+            dh,
+            &mut [],
+        )
+    }
+
+    fn vjp(
+        &self,
+        tau: f64,
+        h: &[f64],
+        p: &[f64],
+        a: &[f64],
+        ws: &mut FieldWorkspace,
+        vjp_h: &mut [f64],
+        vjp_p: &mut [f64],
+    ) {
+        vjp_p.fill(0.0);
+        let one = std::slice::from_ref(self);
+        vjp_rows(one, &[0], &[tau], h, p, a, ws, &[], vjp_h, vjp_p)
+    }
+
+    fn record_len(&self) -> usize {
+        self.record_len_rows()
+    }
+
+    fn eval_record(
+        &self,
+        tau: f64,
+        h: &[f64],
+        p: &[f64],
+        ws: &mut FieldWorkspace,
+        dh: &mut [f64],
+        record: &mut [f64],
+    ) {
+        eval_rows(
+            std::slice::from_ref(self),
+            &[0],
+            &[tau],
+            h,
+            p,
+            ws,
+            dh,
+            record,
+        )
+    }
+
+    fn vjp_recorded(
+        &self,
+        tau: f64,
+        h: &[f64],
+        p: &[f64],
+        a: &[f64],
+        ws: &mut FieldWorkspace,
+        record: &[f64],
+        vjp_h: &mut [f64],
+        vjp_p: &mut [f64],
+    ) {
+        vjp_p.fill(0.0);
+        self.vjp_recorded_add(tau, h, p, a, ws, record, vjp_h, vjp_p, &mut []);
+    }
+
+    fn vjp_recorded_add(
+        &self,
+        tau: f64,
+        h: &[f64],
+        p: &[f64],
+        a: &[f64],
+        ws: &mut FieldWorkspace,
+        record: &[f64],
+        vjp_h: &mut [f64],
+        vjp_p_acc: &mut [f64],
+        _scratch_p: &mut [f64],
+    ) {
+        // The backward pass adds into its parameter cotangent, and only from
+        // `first_trainable` on: no parameter-sized fill or copy per stage.
+        let one = std::slice::from_ref(self);
+        vjp_rows(one, &[0], &[tau], h, p, a, ws, record, vjp_h, vjp_p_acc)
     }
 }

@@ -1,12 +1,10 @@
 //! The vector field of one trajectory: the network's raw output made a rate (masked, scaled
 //! by the feed, a hybrid's backbone added) and projected onto electroneutrality, and its VJP.
 
-use super::batched::{FieldWorkspace, eval_rows, vjp_rows};
 use super::{Constraint, IonModel};
 use crate::error::Result;
 use crate::network::{Conditioning, Workspace};
 use charge_constraint::Projector;
-use neural_ode::VectorField;
 
 /// The vector field of one trajectory: the shared network with this feed's conditioning.
 pub struct TrajectoryField<'a> {
@@ -65,109 +63,6 @@ impl<'a> TrajectoryField<'a> {
     /// Length of one state's record for the discrete adjoint.
     pub(crate) fn record_len_rows(&self) -> usize {
         self.record_len
-    }
-}
-
-/// One trajectory's field is the batched field ([`crate::batched`]) on one row.
-impl VectorField for TrajectoryField<'_> {
-    type Workspace = FieldWorkspace;
-
-    fn dim(&self) -> usize {
-        self.model.config.network.ions
-    }
-
-    fn num_params(&self) -> usize {
-        self.model.layout.total
-    }
-
-    fn workspace(&self) -> FieldWorkspace {
-        FieldWorkspace::new(&self.model.config.network, 1)
-    }
-
-    fn eval(&self, tau: f64, h: &[f64], p: &[f64], ws: &mut FieldWorkspace, dh: &mut [f64]) {
-        eval_rows(
-            std::slice::from_ref(self),
-            &[0],
-            &[tau],
-            h,
-            p,
-            ws,
-            dh,
-            &mut [],
-        )
-    }
-
-    fn vjp(
-        &self,
-        tau: f64,
-        h: &[f64],
-        p: &[f64],
-        a: &[f64],
-        ws: &mut FieldWorkspace,
-        vjp_h: &mut [f64],
-        vjp_p: &mut [f64],
-    ) {
-        vjp_p.fill(0.0);
-        let one = std::slice::from_ref(self);
-        vjp_rows(one, &[0], &[tau], h, p, a, ws, &[], vjp_h, vjp_p)
-    }
-
-    fn record_len(&self) -> usize {
-        self.record_len
-    }
-
-    fn eval_record(
-        &self,
-        tau: f64,
-        h: &[f64],
-        p: &[f64],
-        ws: &mut FieldWorkspace,
-        dh: &mut [f64],
-        record: &mut [f64],
-    ) {
-        eval_rows(
-            std::slice::from_ref(self),
-            &[0],
-            &[tau],
-            h,
-            p,
-            ws,
-            dh,
-            record,
-        )
-    }
-
-    fn vjp_recorded(
-        &self,
-        tau: f64,
-        h: &[f64],
-        p: &[f64],
-        a: &[f64],
-        ws: &mut FieldWorkspace,
-        record: &[f64],
-        vjp_h: &mut [f64],
-        vjp_p: &mut [f64],
-    ) {
-        vjp_p.fill(0.0);
-        self.vjp_recorded_add(tau, h, p, a, ws, record, vjp_h, vjp_p, &mut []);
-    }
-
-    fn vjp_recorded_add(
-        &self,
-        tau: f64,
-        h: &[f64],
-        p: &[f64],
-        a: &[f64],
-        ws: &mut FieldWorkspace,
-        record: &[f64],
-        vjp_h: &mut [f64],
-        vjp_p_acc: &mut [f64],
-        _scratch_p: &mut [f64],
-    ) {
-        // The backward pass adds into its parameter cotangent, and only from
-        // `first_trainable` on: no parameter-sized fill or copy per stage.
-        let one = std::slice::from_ref(self);
-        vjp_rows(one, &[0], &[tau], h, p, a, ws, record, vjp_h, vjp_p_acc)
     }
 }
 
