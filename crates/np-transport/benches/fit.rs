@@ -8,7 +8,9 @@
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use ion_species::IonRegistry;
 use np_transport::data::Dataset;
-use np_transport::{ChargeModel, Conditions, FitOptions, Membrane, NewtonJacobian, fit, residuals};
+use np_transport::{
+    ChargeModel, Conditions, FitJacobian, FitOptions, Membrane, NewtonJacobian, fit, residuals,
+};
 use std::path::Path;
 
 fn bench(c: &mut Criterion) {
@@ -43,12 +45,22 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("all 134 residuals, once ({label})"), |b| {
             b.iter(|| residuals(black_box(&meas), &membrane, &conditions).unwrap())
         });
+    }
+    // The fit's Jacobian by the implicit function theorem (the default) against forward
+    // differences of whole sweeps; the Newton iterations take sensitivities in both.
+    for (jacobian, label) in [
+        (FitJacobian::Implicit, "implicit Jacobian"),
+        (FitJacobian::Differences, "differenced Jacobian"),
+    ] {
         g.sample_size(10);
         g.bench_function(format!("multi-start fit, 10 starts ({label})"), |b| {
             b.iter(|| {
                 fit(
                     black_box(&meas),
-                    &FitOptions::new(membrane.clone(), conditions.clone()),
+                    &FitOptions {
+                        jacobian,
+                        ..FitOptions::new(membrane.clone(), Conditions::default())
+                    },
                 )
                 .unwrap()
             })

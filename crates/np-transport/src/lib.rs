@@ -15,6 +15,7 @@ mod fit;
 pub mod generate;
 pub mod hindrance;
 pub mod identify;
+mod implicit;
 pub mod interval;
 pub mod membrane_file;
 mod model;
@@ -34,9 +35,11 @@ pub mod watertap;
 pub use constants::*;
 pub use error::{Result, TransportError};
 pub use fit::{
-    FitBounds, FitOptions, FitResult, ISOTHERM_START_EXPONENTS, ISOTHERM_START_HALF_SATURATIONS,
-    RejectionMeasurement, Starts, fit, fit_isotherm, isotherm_identifiable, residuals,
+    FitBounds, FitJacobian, FitOptions, FitResult, ISOTHERM_START_EXPONENTS,
+    ISOTHERM_START_HALF_SATURATIONS, RejectionMeasurement, Starts, fit, fit_isotherm,
+    isotherm_identifiable, residuals,
 };
+pub use implicit::PointSensitivity;
 pub use membrane_file::{FitSettings, MembraneFile};
 pub use model::{
     Activity, BornRadius, ChargeModel, Conditions, LANGMUIR_K_RANGE, LogNormalPores,

@@ -580,6 +580,19 @@ impl Prepared {
         Ok(())
     }
 
+    /// The Newton residual of a single-pore-radius membrane at u = ln c_p (and its Jacobian
+    /// with `jac`), the membrane surface from the feed (and film): what the implicit
+    /// sensitivities differentiate.
+    pub(crate) fn residual_at(
+        &self,
+        jv: f64,
+        u: &[f64],
+        out: &mut [f64],
+        jac: Option<&mut DMatrix<f64>>,
+    ) -> Result<()> {
+        self.residual(&self.classes[0], jv, None, u, out, jac)
+    }
+
     /// d c_pore,i / d ln c_j (n × n, row-major) of the Donnan partitioning of bulk
     /// concentrations `c` (whose pore concentrations are `c_pore`) into this pore class
     /// ([`crate::partition::donnan_log_jacobian`]).

@@ -558,3 +558,30 @@ fn an_isotherm_needs_two_ionic_strengths() {
         "{e}"
     );
 }
+
+#[test]
+fn the_implicit_jacobian_reaches_the_differenced_optimum() {
+    // Noisy data (a non-zero residual at the optimum): the two Jacobians must lead to the
+    // same parameters.
+    let noise = [0.004, -0.003, 0.005, -0.001, 0.002, -0.005];
+    let d = data(&noise);
+    let implicit = FitOptions {
+        jacobian: np_transport::FitJacobian::Implicit,
+        ..opts()
+    };
+    let (a, b) = (fit(&d, &implicit).unwrap(), fit(&d, &opts()).unwrap());
+    assert_eq!(a.parameters, b.parameters);
+    for name in &a.parameters {
+        let (x, y) = (a.value(name).unwrap().0, b.value(name).unwrap().0);
+        assert!(
+            (x - y).abs() <= 1e-4 * y.abs(),
+            "{name}: implicit {x:e}, differences {y:e}"
+        );
+    }
+    assert!(
+        (a.rmse - b.rmse).abs() <= 1e-6 * b.rmse,
+        "{} {}",
+        a.rmse,
+        b.rmse
+    );
+}

@@ -930,6 +930,7 @@ impl FoldContext<'_> {
             max_evaluations: self.fit_evaluations,
             bounds: FitBounds::default(),
             starts: Starts::Initial,
+            jacobian: np_transport::FitJacobian::default(),
         }
     }
 

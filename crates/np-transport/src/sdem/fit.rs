@@ -281,6 +281,7 @@ pub fn fit_sdem(data: &[RejectionMeasurement], options: &SdemFitOptions) -> Resu
     }
     let found = search(
         &eval,
+        None,
         &bounds,
         n_obs,
         &starts,
