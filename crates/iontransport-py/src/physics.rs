@@ -79,6 +79,7 @@ impl PyMembrane {
             partitioning: np_transport::Partitioning {
                 born_radius: born_radius_of(born_radius)?,
                 energies: canonical_energies(partition_energies.unwrap_or_default())?,
+                ..Default::default()
             },
         };
         inner.validate().py_err()?;

@@ -13,7 +13,12 @@
 //!    optimum of 3;
 //! 5. as 4, started from the NF270-like membrane and the grid of starts;
 //! 6. as 2, with a Freundlich charge isotherm fitted on top (`np_transport::fit_isotherm`);
-//! 7. as 2, with a Langmuir charge isotherm fitted on top.
+//! 7. as 2, with a Langmuir charge isotherm fitted on top;
+//! 8. as 2, with every ion's partition energy a linear function of three descriptors
+//!    (hydration free energy, Stokes radius, z^2; `np_transport::EnergyDescriptor`), the
+//!    three weights fitted with the membrane through the solve (implicit Jacobian) from the
+//!    grid of starts;
+//! 9. as 8 with the hydration descriptor alone (one weight).
 //!
 //! The DSPM-DE fits start from the NF270-like membrane alone (as `iontransport validate`'s
 //! DSPM-DE row does) at the conditions of the file's samples.

@@ -42,11 +42,13 @@ pub use fit::{
 pub use implicit::PointSensitivity;
 pub use membrane_file::{FitSettings, MembraneFile};
 pub use model::{
-    Activity, BornRadius, ChargeModel, Conditions, LANGMUIR_K_RANGE, LogNormalPores,
-    MAX_CHARGE_DENSITY, MAX_PARTITION_ENERGY, Membrane, NewtonJacobian, Partitioning, Polarisation,
-    PoreScheme,
+    Activity, BornRadius, ChargeModel, Conditions, EnergyDescriptor, LANGMUIR_K_RANGE,
+    LogNormalPores, MAX_CHARGE_DENSITY, MAX_DESCRIPTOR_WEIGHT, MAX_PARTITION_ENERGY, Membrane,
+    NewtonJacobian, Partitioning, Polarisation, PoreScheme,
 };
-pub use parameters::{ISOTHERM_REFERENCE, IsothermForm, PARTITION_ENERGY, parameter_value};
+pub use parameters::{
+    ENERGY_WEIGHT, ISOTHERM_REFERENCE, IsothermForm, PARTITION_ENERGY, parameter_value,
+};
 pub use solver::{Dspmde, MAX_FLUX, OperatingPoint};
 pub use transport_model::TransportModel;
 

@@ -146,6 +146,7 @@ pub enum BornRadius {
 /// m.partitioning = Partitioning {
 ///     born_radius: BornRadius::Hydration,
 ///     energies: [("NO3-".to_string(), -0.5)].into(),
+///     ..Default::default()
 /// };
 /// m.validate().unwrap();
 /// ```
@@ -158,7 +159,79 @@ pub struct Partitioning {
     /// Extra partition energy per ion (canonical ion name), in kT; ions not named have none.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub energies: std::collections::BTreeMap<String, f64>,
+    /// A partition energy for every ion from its own data: E_i += sum_k w_k d_k(ion), kT, with
+    /// d_k the [`EnergyDescriptor`]s. Learned from some ions, it gives any ion with those
+    /// properties an energy (added to its entry in `energies`, if any).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub descriptor_weights: std::collections::BTreeMap<EnergyDescriptor, f64>,
 }
+
+/// An ion property that a partition energy can be a linear function of
+/// ([`Partitioning::descriptor_weights`]); each is dimensionless and of order one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnergyDescriptor {
+    /// -dG_hyd / (100 RT) at 25 °C, the standard hydration free energy (Marcus 1991, via
+    /// [`ion_species::Ion::hydration_free_energy`]) in units of 100 RT (Na+: 1.47, NO3-: 1.21,
+    /// Mg2+: 7.38): an energy proportional to it is a fixed share of the hydration shell lost
+    /// on entering the pore (partial dehydration).
+    Hydration,
+    /// Stokes radius / 0.2 nm: size beyond the steric and hindrance terms.
+    StokesRadius,
+    /// z^2: charge beyond the Born term (which scales as z^2 / radius).
+    ValenceSquared,
+}
+
+impl EnergyDescriptor {
+    /// Every descriptor.
+    pub const ALL: [Self; 3] = [Self::Hydration, Self::StokesRadius, Self::ValenceSquared];
+
+    /// Its name in parameter names (`energy_weight:<name>`) and files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Hydration => "hydration",
+            Self::StokesRadius => "stokes_radius",
+            Self::ValenceSquared => "valence_squared",
+        }
+    }
+
+    /// The descriptor of that name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// Its value for `ion` (a typed error for an ion without a hydration free energy).
+    ///
+    /// ```
+    /// use ion_species::IonRegistry;
+    /// use np_transport::EnergyDescriptor;
+    /// let na = IonRegistry::canonical().parse("Na+").unwrap().clone();
+    /// let h = EnergyDescriptor::Hydration.value(&na).unwrap();
+    /// assert!((h - 1.47).abs() < 0.01); // -365 kJ/mol / (100 RT)
+    /// ```
+    pub fn value(self, ion: &ion_species::Ion) -> Result<f64> {
+        Ok(match self {
+            Self::Hydration => {
+                let g = ion.hydration_free_energy.ok_or_else(|| {
+                    TransportError::MissingIonProperty {
+                        ion: ion.name.clone(),
+                        property: "hydration free energy",
+                        needed_by: "the hydration descriptor of its partition energy",
+                    }
+                })?;
+                -g / (100.0 * crate::GAS_CONSTANT * DESCRIPTOR_TEMPERATURE)
+            }
+            Self::StokesRadius => ion.stokes_radius / 0.2e-9,
+            Self::ValenceSquared => ion.z() * ion.z(),
+        })
+    }
+}
+
+/// The temperature of the tabulated hydration free energies (Marcus 1991: 25 °C), K.
+const DESCRIPTOR_TEMPERATURE: f64 = 298.15;
+
+/// Largest |w| of a [`Partitioning::descriptor_weights`] entry, kT per unit of the descriptor.
+pub const MAX_DESCRIPTOR_WEIGHT: f64 = 20.0;
 
 /// Largest |E_i| of [`Partitioning::energies`], kT: e^20 ≈ 5e8 is exclusion beyond any
 /// measurable rejection; larger values are unit slips (J/mol for kT).
@@ -175,8 +248,46 @@ impl Partitioning {
         self.energies.get(name).copied().unwrap_or(0.0)
     }
 
-    /// Checks every energy: finite, within +-[`MAX_PARTITION_ENERGY`] kT.
+    /// The whole extra partition energy of `ion`, kT: its entry in `energies` plus the
+    /// descriptor terms; an error names an ion without a needed property or whose energy is
+    /// beyond +-[`MAX_PARTITION_ENERGY`].
+    pub fn energy_of(&self, ion: &ion_species::Ion) -> Result<f64> {
+        let mut e = self.energy(&ion.name);
+        for (d, w) in &self.descriptor_weights {
+            e += w * d.value(ion)?;
+        }
+        if !(e.is_finite() && e.abs() <= MAX_PARTITION_ENERGY) {
+            return Err(TransportError::InvalidPartitionEnergy {
+                ion: ion.name.clone(),
+                value: e,
+                limit: MAX_PARTITION_ENERGY,
+            });
+        }
+        Ok(e)
+    }
+
+    /// Checks every energy: finite, within +-[`MAX_PARTITION_ENERGY`] kT; every descriptor
+    /// weight finite within +-[`MAX_DESCRIPTOR_WEIGHT`].
     pub fn validate(&self) -> Result<()> {
+        for (d, &w) in &self.descriptor_weights {
+            if !(w.is_finite() && w.abs() <= MAX_DESCRIPTOR_WEIGHT) {
+                return Err(TransportError::InvalidParameter {
+                    name: "descriptor_weights",
+                    value: w,
+                    reason: match d {
+                        EnergyDescriptor::Hydration => {
+                            "the hydration weight must be finite and within +-20 kT"
+                        }
+                        EnergyDescriptor::StokesRadius => {
+                            "the Stokes-radius weight must be finite and within +-20 kT"
+                        }
+                        EnergyDescriptor::ValenceSquared => {
+                            "the valence-squared weight must be finite and within +-20 kT"
+                        }
+                    },
+                });
+            }
+        }
         for (ion, &e) in &self.energies {
             if !(e.is_finite() && e.abs() <= MAX_PARTITION_ENERGY) {
                 return Err(TransportError::InvalidPartitionEnergy {

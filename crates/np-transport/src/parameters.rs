@@ -13,6 +13,9 @@ pub const ISOTHERM_REFERENCE: f64 = 100.0;
 
 /// Prefix of the name of a fitted partition energy: `partition_energy:NO3-`.
 pub const PARTITION_ENERGY: &str = "partition_energy:";
+/// Prefix of a fitted descriptor weight's name: `energy_weight:<descriptor>` (kT per unit of
+/// the [`crate::EnergyDescriptor`] named).
+pub const ENERGY_WEIGHT: &str = "energy_weight:";
 /// The form of a fitted charge isotherm ([`crate::FitOptions::charge_isotherm`]); both are written
 /// with the charge X_ref at I_ref = [`ISOTHERM_REFERENCE`] as their first parameter (`charge`),
 /// so that it is nearly uncorrelated with the second.
@@ -83,6 +86,17 @@ pub fn parameter_value(membrane: &Membrane, name: &str) -> Option<(f64, &'static
             _ => (0.0, "mol/m3"),
         },
         "pore_dielectric" => (m.pore_dielectric, "1"),
+        n if n.starts_with(ENERGY_WEIGHT) => {
+            let d = crate::EnergyDescriptor::parse(&n[ENERGY_WEIGHT.len()..])?;
+            (
+                m.partitioning
+                    .descriptor_weights
+                    .get(&d)
+                    .copied()
+                    .unwrap_or(0.0),
+                "kT",
+            )
+        }
         _ => (
             m.partitioning.energy(name.strip_prefix(PARTITION_ENERGY)?),
             "kT",
@@ -97,7 +111,7 @@ pub(crate) fn scale_of(name: &str) -> Option<f64> {
     match name {
         "charge" => Some(100.0),
         "charge_exponent" => Some(1.0),
-        n if n.starts_with(PARTITION_ENERGY) => Some(1.0),
+        n if n.starts_with(PARTITION_ENERGY) || n.starts_with(ENERGY_WEIGHT) => Some(1.0),
         _ => None,
     }
 }
@@ -124,6 +138,12 @@ pub(crate) fn with_parameters(base: &Membrane, names: &[String], x: &[f64]) -> R
             "charge_exponent" => shape = Some((IsothermForm::Freundlich, v)),
             "charge_half_saturation" => shape = Some((IsothermForm::Langmuir, v)),
             "pore_dielectric" => m.pore_dielectric = v,
+            other if other.starts_with(ENERGY_WEIGHT) => {
+                let d = crate::EnergyDescriptor::parse(&other[ENERGY_WEIGHT.len()..]).ok_or_else(
+                    || TransportError::Fit(format!("unknown energy descriptor in `{other}`")),
+                )?;
+                m.partitioning.descriptor_weights.insert(d, v);
+            }
             other if other.starts_with(PARTITION_ENERGY) => {
                 let ion = &other[PARTITION_ENERGY.len()..];
                 m.partitioning.energies.insert(ion.to_string(), v);

@@ -161,7 +161,7 @@ impl Dspmde {
                     self.membrane.pore_dielectric,
                     self.conditions.bulk_dielectric,
                     t,
-                ) * (-partitioning.energy(&ion.name)).exp())
+                ) * (-partitioning.energy_of(ion)?).exp())
             })
             .collect::<Result<_>>()?;
         for (r, w) in radii_weights {

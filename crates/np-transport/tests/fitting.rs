@@ -571,11 +571,14 @@ fn the_implicit_jacobian_reaches_the_differenced_optimum() {
     };
     let (a, b) = (fit(&d, &implicit).unwrap(), fit(&d, &opts()).unwrap());
     assert_eq!(a.parameters, b.parameters);
-    for name in &a.parameters {
+    // The searches stop by different rules (an exact gradient stops at MINPACK's ftol), so
+    // the optimum is the same to far below what the data determine: within 1 % of a
+    // standard error.
+    for (name, se) in a.parameters.iter().zip(&b.standard_errors) {
         let (x, y) = (a.value(name).unwrap().0, b.value(name).unwrap().0);
         assert!(
-            (x - y).abs() <= 1e-4 * y.abs(),
-            "{name}: implicit {x:e}, differences {y:e}"
+            (x - y).abs() <= 0.01 * se,
+            "{name}: implicit {x:e}, differences {y:e}, standard error {se:e}"
         );
     }
     assert!(

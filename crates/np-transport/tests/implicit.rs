@@ -3,8 +3,8 @@
 
 use ion_species::{Composition, IonRegistry};
 use np_transport::{
-    BornRadius, ChargeModel, Conditions, Dspmde, LogNormalPores, Membrane, Partitioning,
-    Polarisation, PoreScheme, TransportError, parameter_value,
+    BornRadius, ChargeModel, Conditions, Dspmde, EnergyDescriptor, LogNormalPores, Membrane,
+    Partitioning, Polarisation, PoreScheme, TransportError, parameter_value,
 };
 
 fn feed(pairs: &[(&str, f64)]) -> Composition {
@@ -26,7 +26,7 @@ fn by_differences(model: &Dspmde, feed: &Composition, fluxes: &[f64], name: &str
     let h = match name {
         "charge" => 1e-3 * v.abs().max(1.0),
         "charge_exponent" => 1e-4,
-        n if n.starts_with("partition_energy:") => 1e-4,
+        n if n.starts_with("partition_energy:") || n.starts_with("energy_weight:") => 1e-4,
         _ => 1e-4 * v,
     };
     let at = |x: f64| {
@@ -72,6 +72,10 @@ fn set(m: &mut Membrane, name: &str, x: f64) {
                     b: x,
                 };
             }
+        }
+        n if n.starts_with("energy_weight:") => {
+            let d = EnergyDescriptor::parse(&n["energy_weight:".len()..]).unwrap();
+            m.partitioning.descriptor_weights.insert(d, x);
         }
         n => {
             let ion = n.strip_prefix("partition_energy:").unwrap();
@@ -124,6 +128,7 @@ fn isotherm_energies_and_hydration_born_match_differences() {
         partitioning: Partitioning {
             born_radius: BornRadius::Hydration,
             energies: [("NO3-".to_string(), -0.7)].into(),
+            ..Default::default()
         },
         ..Membrane::nf270_like()
     };

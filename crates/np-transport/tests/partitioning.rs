@@ -26,6 +26,7 @@ fn membrane(born_radius: BornRadius, energies: &[(&str, f64)]) -> Membrane {
         partitioning: Partitioning {
             born_radius,
             energies: energies.iter().map(|(n, e)| (n.to_string(), *e)).collect(),
+            ..Default::default()
         },
         ..Membrane::nf270_like()
     }

@@ -926,6 +926,7 @@ impl FoldContext<'_> {
             charge_isotherm: isotherm,
             isotherm_form: np_transport::IsothermForm::Freundlich,
             partition_energies: Vec::new(),
+            energy_descriptors: Vec::new(),
             require_identifiable: true,
             max_evaluations: self.fit_evaluations,
             bounds: FitBounds::default(),

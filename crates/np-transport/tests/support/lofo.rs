@@ -14,7 +14,7 @@ use np_transport::{
 use std::collections::BTreeMap;
 
 /// The models, by variant number (see the example's documentation).
-pub const VARIANTS: [&str; 8] = [
+pub const VARIANTS: [&str; 10] = [
     "SDEM, constant permeances",
     "SDEM + fixed charge (Donnan faces)",
     "DSPM-DE, Stokes-radius Born term",
@@ -23,6 +23,8 @@ pub const VARIANTS: [&str; 8] = [
     "DSPM-DE, hydration Born radii + fitted per-ion energies, grid of starts",
     "DSPM-DE, Stokes-radius Born term, Freundlich charge isotherm",
     "DSPM-DE, Stokes-radius Born term, Langmuir charge isotherm",
+    "DSPM-DE, Stokes-radius Born term + energies from three ion descriptors, grid of starts",
+    "DSPM-DE, Stokes-radius Born term + energy from the hydration descriptor, grid of starts",
 ];
 
 /// Held-out errors of one variant over every fold.
@@ -157,7 +159,22 @@ fn fit_variant(k: usize, train: &[RejectionMeasurement]) -> Result<Fitted, Trans
         measured.retain(|n| n != "Cl-");
         opts.partition_energies = measured;
     }
-    let fit = if k >= 6 {
+    if k >= 8 {
+        // Energies learned as functions of the ions' own data (np_transport::EnergyDescriptor),
+        // fitted through the solve with the implicit Jacobian, from the grid of starts (one
+        // start stops in a valley on synthetic data, tests/descriptor_energies.rs).
+        opts.energy_descriptors = if k == 8 {
+            np_transport::EnergyDescriptor::ALL.to_vec()
+        } else {
+            vec![np_transport::EnergyDescriptor::Hydration]
+        };
+        opts.jacobian = np_transport::FitJacobian::Implicit;
+        opts.starts = np_transport::Starts::Grid;
+        // The search length of variant 5 (the other grid with energies).
+        opts.max_evaluations = 1500;
+        opts.require_identifiable = false;
+    }
+    let fit = if (6..8).contains(&k) {
         opts.require_identifiable = false;
         opts.isotherm_form = if k == 6 {
             IsothermForm::Freundlich
