@@ -99,6 +99,7 @@ class Membrane:
     pore_dielectric: float
     born_radius: Literal["stokes", "hydration"]
     partition_energies: Dict[str, float]
+    descriptor_weights: Dict[str, float]
     def charge_density(self, ionic_strength: float) -> float: ...
 
 class Conditions:
@@ -286,6 +287,8 @@ def fit(
     isotherm: Union[bool, Literal["freundlich", "langmuir"], None] = None, fit_dielectric: bool = False,
     born_radius: Literal["stokes", "hydration"] = "stokes",
     partition_energies: Sequence[str] = (),
+    energy_descriptors: Sequence[Literal["hydration", "stokes_radius", "valence_squared"]] = (),
+    jacobian: Literal["differences", "implicit"] = "differences",
     film_thickness: Optional[Quantity] = None, mass_transfer: Optional[float] = None,
     max_evaluations: int = 300, samples: int = 200, seed: int = 0,
 ) -> MembraneFile: ...

@@ -245,6 +245,17 @@ pub enum Command {
         /// `--partition-energy NO3-,Cl-` (each one more parameter).
         #[arg(long, value_delimiter = ',')]
         partition_energy: Vec<String>,
+        /// Also fit every ion's partition energy (kT) as a linear function of its own data,
+        /// one weight per descriptor: `hydration` (-dG_hyd / 100 RT, Marcus 1991),
+        /// `stokes_radius` (r_s / 0.2 nm), `valence_squared` (z^2); e.g.
+        /// `--energy-descriptors hydration`. Any ion with those properties then gets an energy.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        energy_descriptors: Vec<EnergyDescriptorArg>,
+        /// The optimiser's Jacobian: `differences` of whole solves (the default) or
+        /// `implicit` (the implicit function theorem at each solved point: exact, about 0.65x
+        /// the time of a multi-start fit).
+        #[arg(long, value_enum, default_value_t = JacobianArg::Differences)]
+        jacobian: JacobianArg,
         /// Concentration polarisation (observed rejections): a film of this thickness
         /// between the bulk feed and the membrane, e.g. "25 um"; each ion's mass-transfer
         /// coefficient is k_i = D_i / thickness [default: no film].
@@ -526,6 +537,46 @@ pub enum BornRadiusArg {
     Stokes,
     /// Effective radii of the hydration free energies (Marcus 1991).
     Hydration,
+}
+
+/// A descriptor of an ion's partition energy (`np_transport::EnergyDescriptor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum EnergyDescriptorArg {
+    /// -dG_hyd / (100 RT) at 25 °C.
+    Hydration,
+    /// Stokes radius / 0.2 nm.
+    StokesRadius,
+    /// z^2.
+    ValenceSquared,
+}
+
+impl From<EnergyDescriptorArg> for np_transport::EnergyDescriptor {
+    fn from(d: EnergyDescriptorArg) -> Self {
+        match d {
+            EnergyDescriptorArg::Hydration => Self::Hydration,
+            EnergyDescriptorArg::StokesRadius => Self::StokesRadius,
+            EnergyDescriptorArg::ValenceSquared => Self::ValenceSquared,
+        }
+    }
+}
+
+/// How a fit gets its Jacobian (`np_transport::FitJacobian`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum JacobianArg {
+    /// Forward differences of whole solves.
+    Differences,
+    /// The implicit function theorem at each solved point.
+    Implicit,
+}
+
+impl From<JacobianArg> for np_transport::FitJacobian {
+    fn from(j: JacobianArg) -> Self {
+        match j {
+            JacobianArg::Differences => Self::Differences,
+            JacobianArg::Implicit => Self::Implicit,
+        }
+    }
 }
 
 /// The form of a fitted charge isotherm.

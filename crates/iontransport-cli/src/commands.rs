@@ -665,6 +665,8 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             fit_dielectric,
             born_radius,
             partition_energy,
+            energy_descriptors,
+            jacobian,
             film_thickness,
             mass_transfer,
             max_evaluations,
@@ -698,6 +700,8 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                     .iter()
                     .map(|n| reg.parse(n).map(|i| i.name.clone()))
                     .collect::<std::result::Result<_, _>>()?,
+                energy_descriptors: energy_descriptors.into_iter().map(Into::into).collect(),
+                jacobian: jacobian.into(),
                 max_evaluations: max_evaluations as usize,
                 samples: samples as usize,
                 seed,

@@ -913,3 +913,43 @@ fn a_fit_takes_hydration_born_radii_and_partition_energies() {
         assert!(err.contains(says), "{ion}: {err}");
     }
 }
+
+#[test]
+fn a_fit_takes_energy_descriptors_and_the_implicit_jacobian() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("lab.csv");
+    support::data_with(&data, 3);
+    let (d, out) = (data.to_str().unwrap(), dir.path().join("m.json"));
+    let o = out.to_str().unwrap();
+    let base = ["fit", "--data", d, "--out", o, "--max-evaluations", "40"];
+    let args = [
+        &base[..],
+        &[
+            "--energy-descriptors",
+            "hydration",
+            "--jacobian",
+            "implicit",
+        ],
+    ]
+    .concat();
+    let text = run(&args).result.unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("energy_weight:hydration"))
+        .unwrap_or_else(|| panic!("no weight row: {text}"));
+    assert!(line.contains(" kT"), "{line}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let weight = json["membrane"]["partitioning"]["descriptor_weights"]["hydration"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no weight in the file: {json}"));
+    let printed: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!((weight - printed).abs() < 1e-3, "{weight} vs {line}");
+    // A descriptor or a Jacobian that does not exist is named by the parser.
+    for (flag, value) in [("--energy-descriptors", "size"), ("--jacobian", "exact")] {
+        let err = run(&[&base[..], &[flag, value]].concat())
+            .result
+            .unwrap_err();
+        assert!(err.contains(value), "{flag} {value}: {err}");
+    }
+}

@@ -306,16 +306,6 @@ pub fn basis_name(d: &np_transport::data::Dataset) -> &'static str {
     }
 }
 
-/// Fits a membrane to measurements, as `iontransport fit`: pore radius, effective thickness
-/// and charge (multi-start Levenberg-Marquardt from the NF270-like membrane), with
-/// `isotherm` (True or "freundlich", or "langmuir") the charge as an isotherm of the feed's
-/// ionic strength, with
-/// `fit_dielectric` the pore dielectric constant too, with `born_radius="hydration"` Born
-/// terms from the ions' hydration free energies, with `partition_energies` (ion names) an
-/// extra partition energy (kT) per listed ion, then `samples` parameter samples
-/// (seed `seed`) for prediction intervals. `film_thickness` (m) or `mass_transfer` (m/s,
-/// measured for NaCl) adds a polarisation film. Returns the `MembraneFile`; the GIL is
-/// released while fitting.
 /// The isotherm argument of [`fit`]: a bool (True: Freundlich) or a form's name.
 fn isotherm_of(arg: Option<&Bound<'_, PyAny>>) -> PyResult<Option<np_transport::IsothermForm>> {
     let Some(arg) = arg else { return Ok(None) };
@@ -330,8 +320,21 @@ fn isotherm_of(arg: Option<&Bound<'_, PyAny>>) -> PyResult<Option<np_transport::
         .map_err(|e: np_transport::TransportError| input(e.to_string()))
 }
 
+/// Fits a membrane to measurements, as `iontransport fit`: pore radius, effective thickness
+/// and charge (multi-start Levenberg-Marquardt from the NF270-like membrane), with
+/// `isotherm` (True or "freundlich", or "langmuir") the charge as an isotherm of the feed's
+/// ionic strength, with
+/// `fit_dielectric` the pore dielectric constant too, with `born_radius="hydration"` Born
+/// terms from the ions' hydration free energies, with `partition_energies` (ion names) an
+/// extra partition energy (kT) per listed ion, with `energy_descriptors` (names among
+/// "hydration", "stokes_radius", "valence_squared") every ion's energy as a linear function of
+/// its own data (one weight per descriptor), then `samples` parameter samples
+/// (seed `seed`) for prediction intervals. `film_thickness` (m) or `mass_transfer` (m/s,
+/// measured for NaCl) adds a polarisation film; `jacobian="implicit"` gives the optimiser
+/// exact derivatives by the implicit function theorem (faster) instead of differences. Returns the `MembraneFile`; the GIL is
+/// released while fitting.
 #[pyfunction]
-#[pyo3(signature = (data, *, isotherm = None, fit_dielectric = false, born_radius = "stokes", partition_energies = Vec::new(), film_thickness = None, mass_transfer = None, max_evaluations = 300, samples = 200, seed = 0))]
+#[pyo3(signature = (data, *, isotherm = None, fit_dielectric = false, born_radius = "stokes", partition_energies = Vec::new(), energy_descriptors = Vec::new(), jacobian = "differences", film_thickness = None, mass_transfer = None, max_evaluations = 300, samples = 200, seed = 0))]
 #[allow(clippy::too_many_arguments)]
 pub fn fit(
     py: Python<'_>,
@@ -340,6 +343,8 @@ pub fn fit(
     fit_dielectric: bool,
     born_radius: &str,
     partition_energies: Vec<String>,
+    energy_descriptors: Vec<String>,
+    jacobian: &str,
     film_thickness: Option<&Bound<'_, PyAny>>,
     mass_transfer: Option<f64>,
     max_evaluations: usize,
@@ -365,6 +370,25 @@ pub fn fit(
             .map(|n| data.registry.parse(n).map(|i| i.name.clone()))
             .collect::<Result<_, _>>()
             .py_err()?,
+        energy_descriptors: energy_descriptors
+            .iter()
+            .map(|n| {
+                np_transport::EnergyDescriptor::parse(n).ok_or_else(|| {
+                    input(format!(
+                        "unknown energy descriptor `{n}`: hydration, stokes_radius or valence_squared"
+                    ))
+                })
+            })
+            .collect::<PyResult<_>>()?,
+        jacobian: match jacobian {
+            "differences" => np_transport::FitJacobian::Differences,
+            "implicit" => np_transport::FitJacobian::Implicit,
+            other => {
+                return Err(input(format!(
+                    "unknown jacobian `{other}`: differences or implicit"
+                )));
+            }
+        },
         max_evaluations,
         samples,
         seed,

@@ -134,6 +134,17 @@ impl PyMembrane {
     fn partition_energies(&self) -> std::collections::BTreeMap<String, f64> {
         self.inner.partitioning.energies.clone()
     }
+    /// Weights of the partition energies learned from ion descriptors, kT per unit, by
+    /// descriptor name ("hydration", "stokes_radius", "valence_squared").
+    #[getter]
+    fn descriptor_weights(&self) -> std::collections::BTreeMap<String, f64> {
+        self.inner
+            .partitioning
+            .descriptor_weights
+            .iter()
+            .map(|(d, w)| (d.name().to_string(), *w))
+            .collect()
+    }
     /// X_d at ionic strength `ionic_strength` (mol/m^3), mol/m^3.
     fn charge_density(&self, ionic_strength: f64) -> f64 {
         self.inner.charge.charge_density(ionic_strength)

@@ -129,6 +129,26 @@ def test_ion_specific_partitioning_is_built_fitted_and_saved(tmp_path):
         it.fit(data, partition_energies=["Na+", "Mg2+", "Cl-", "SO4 2-"], samples=0)
 
 
+def test_descriptor_energies_are_fitted_with_the_implicit_jacobian_and_saved(tmp_path):
+    truth = it.Membrane(pore_radius="0.5 nm", effective_thickness="2 um", charge=-25,
+                        partition_energies={"chloride": 0.6})
+    data = it.Dataset.from_dict(synthetic_columns(truth))
+    f = it.fit(data, energy_descriptors=["hydration"], jacobian="implicit", samples=0)
+    weights = f.membrane.descriptor_weights
+    assert list(weights) == ["hydration"] and -8 < weights["hydration"] < 8
+    weight = [p for p in f.parameters if p.name == "energy_weight:hydration"]
+    assert len(weight) == 1 and weight[0].unit == "kT"
+    assert weight[0].value == pytest.approx(weights["hydration"])
+    path = tmp_path / "m.json"
+    f.save(path)
+    assert it.MembraneFile.load(path).membrane.descriptor_weights == weights
+    assert it.Membrane(pore_radius="0.5 nm").descriptor_weights == {}
+    with pytest.raises(it.InputError, match="energy descriptor"):
+        it.fit(data, energy_descriptors=["size"])
+    with pytest.raises(it.InputError, match="jacobian"):
+        it.fit(data, jacobian="exact")
+
+
 def test_fit_takes_the_isotherm_form():
     # A Langmuir truth, X_d = X_max I / (k + I) with X_d(100) = -40 and k = 20 mol/m3.
     truth = it.Membrane(pore_radius="0.5 nm", effective_thickness="2 um", charge=-40,

@@ -47,12 +47,15 @@ pub const CORRELATED: f64 = 0.99;
 /// The standard error beyond which the fitted parameter `name` of value `value` counts as
 /// weakly determined, in its unit: half its value for the positive scales (r_p, Δx/A_k,
 /// ε_p), half of max(|X|, 10 mol/m³) for a charge, 0.25 for the isotherm exponent, 0.5 kT for
-/// a partition energy.
+/// a partition energy, 0.25 kT per unit for a descriptor weight.
 pub fn tolerance(name: &str, value: f64) -> f64 {
     match name {
         "charge" => 0.5 * value.abs().max(10.0),
         "charge_exponent" => 0.25,
         n if n.starts_with(crate::parameters::PARTITION_ENERGY) => 0.5,
+        // A weight moves energies by w d with d of order one (hydration 1.2-7.4): 0.25 kT per
+        // unit keeps the energies of monovalent ions within about the 0.5 kT above.
+        n if n.starts_with(crate::parameters::ENERGY_WEIGHT) => 0.25,
         _ => 0.5 * value.abs(),
     }
 }
@@ -141,6 +144,7 @@ mod tests {
         assert_eq!(id[2], Identification::Weak);
         assert_eq!(id[3], Identification::Determined);
         assert_eq!(tolerance("partition_energy:NO3-", -1.0), 0.5);
+        assert_eq!(tolerance("energy_weight:hydration", 0.01), 0.25);
         assert_eq!(tolerance("charge", -4.0), 5.0);
     }
 }

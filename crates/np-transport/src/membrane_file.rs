@@ -129,6 +129,11 @@ pub struct FitSettings {
     pub born_radius: BornRadius,
     /// Ions whose extra partition energy (kT) is fitted too; each must be measured.
     pub partition_energies: Vec<String>,
+    /// Descriptors whose weights are fitted too: every ion's partition energy as a linear
+    /// function of its own data ([`crate::Partitioning::descriptor_weights`]).
+    pub energy_descriptors: Vec<crate::EnergyDescriptor>,
+    /// How the optimiser gets its Jacobian (default: differences).
+    pub jacobian: crate::FitJacobian,
     /// Model evaluations per start of the Levenberg-Marquardt search (default 300).
     pub max_evaluations: usize,
     /// Parameter samples kept for prediction intervals (default 200; 0: none kept).
@@ -145,6 +150,8 @@ impl Default for FitSettings {
             fit_dielectric: false,
             born_radius: BornRadius::Stokes,
             partition_energies: Vec::new(),
+            energy_descriptors: Vec::new(),
+            jacobian: crate::FitJacobian::default(),
             max_evaluations: 300,
             samples: 200,
             seed: 0,
@@ -179,6 +186,8 @@ impl MembraneFile {
         );
         opts.fit_dielectric = settings.fit_dielectric;
         opts.partition_energies = settings.partition_energies.clone();
+        opts.energy_descriptors = settings.energy_descriptors.clone();
+        opts.jacobian = settings.jacobian;
         opts.max_evaluations = settings.max_evaluations;
         let mut f = fit(measurements, &opts)?;
         if let Some(form) = settings.isotherm {
