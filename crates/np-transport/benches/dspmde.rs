@@ -202,11 +202,49 @@ fn intervals(c: &mut Criterion) {
     g.finish();
 }
 
+/// dR/dp of a 10-point sweep for the membrane's three fitted parameters: by the implicit
+/// function theorem against central differences of whole sweeps (what a fit or a user
+/// without the implicit route would do).
+fn sensitivities(c: &mut Criterion) {
+    let feed = eight_ion_feed();
+    let model = Dspmde::new(Membrane::nf270_like(), Conditions::default()).unwrap();
+    let fluxes: Vec<f64> = (1..=10).map(|k| 2e-6 * k as f64).collect();
+    let names = ["pore_radius", "effective_thickness", "charge"];
+    let mut g = c.benchmark_group("rejection sensitivities, 8 ions, 10 fluxes, 3 parameters");
+    g.bench_function("implicit function theorem", |b| {
+        b.iter(|| {
+            model
+                .sweep_with_sensitivities(black_box(&feed), &fluxes, &names)
+                .unwrap()
+        })
+    });
+    g.bench_function("central differences of whole sweeps", |b| {
+        b.iter(|| {
+            let m = &model.membrane;
+            let mut out = Vec::new();
+            for h in [1e-4, -1e-4] {
+                for k in 0..3 {
+                    let mut p = m.clone();
+                    match k {
+                        0 => p.pore_radius *= 1.0 + h,
+                        1 => p.effective_thickness *= 1.0 + h,
+                        _ => p.charge = np_transport::ChargeModel::Constant(-40.0 * (1.0 + h)),
+                    }
+                    let d = Dspmde::new(p, Conditions::default()).unwrap();
+                    out.push(d.sweep(black_box(&feed), &fluxes).unwrap());
+                }
+            }
+            out
+        })
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(20)
         .measurement_time(std::time::Duration::from_secs(3));
-    targets = bench, intervals
+    targets = bench, intervals, sensitivities
 }
 criterion_main!(benches);
