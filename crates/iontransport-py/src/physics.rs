@@ -145,7 +145,8 @@ impl PyMembrane {
             .map(|(d, w)| (d.name().to_string(), *w))
             .collect()
     }
-    /// X_d at ionic strength `ionic_strength` (mol/m^3), mol/m^3.
+    /// X_d at ionic strength `ionic_strength` (mol/m^3), mol/m^3 (of a charge set by the
+    /// feed's multivalent ions: its value in monovalent feeds).
     fn charge_density(&self, ionic_strength: f64) -> f64 {
         self.inner.charge.charge_density(ionic_strength)
     }
@@ -160,6 +161,13 @@ impl PyMembrane {
             ChargeModel::Langmuir { k, .. } => format!(
                 "charge={} mol/m3 at I = 100 mol/m3, charge_half_saturation={k} mol/m3",
                 self.charge()
+            ),
+            ChargeModel::Multivalent {
+                x0,
+                cations,
+                anions,
+            } => format!(
+                "charge={x0} mol/m3 in monovalent feeds, {cations:+} x the multivalent cation share, {anions:+} x the multivalent anion share"
             ),
         };
         format!(

@@ -65,7 +65,9 @@ impl PySdem {
     fn charge(&self) -> f64 {
         match self.inner.charge {
             ChargeModel::Constant(x) => x,
-            ChargeModel::Freundlich { .. } | ChargeModel::Langmuir { .. } => f64::NAN,
+            ChargeModel::Freundlich { .. }
+            | ChargeModel::Langmuir { .. }
+            | ChargeModel::Multivalent { .. } => f64::NAN,
         }
     }
     /// The conditions.

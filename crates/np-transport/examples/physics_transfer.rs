@@ -18,7 +18,10 @@
 //!    (hydration free energy, Stokes radius, z^2; `np_transport::EnergyDescriptor`), the
 //!    three weights fitted with the membrane through the solve (implicit Jacobian) from the
 //!    grid of starts;
-//! 9. as 8 with the hydration descriptor alone (one weight).
+//! 9. as 8 with the hydration descriptor alone (one weight);
+//! 10. as 2, with the charge set by the feed's multivalent ions
+//!     (`np_transport::ChargeModel::Multivalent`: X_d = x0 + cations f2+ + anions f2-, three
+//!     parameters in place of one), implicit Jacobian, grid of starts.
 //!
 //! The DSPM-DE fits start from the NF270-like membrane alone (as `iontransport validate`'s
 //! DSPM-DE row does) at the conditions of the file's samples.

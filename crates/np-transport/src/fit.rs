@@ -164,6 +164,11 @@ pub struct FitOptions {
     pub charge_isotherm: bool,
     /// The form of the isotherm when `charge_isotherm` (default Freundlich).
     pub isotherm_form: IsothermForm,
+    /// Fit the charge as [`ChargeModel::Multivalent`], X_d = x0 + cations f2+ + anions f2-
+    /// of the feed's multivalent shares, instead of a constant: x0 takes the place of X_d
+    /// (`charge`), and `charge_cations` and `charge_anions` (mol/m³, within the charge's
+    /// bounds) are two more parameters. Not with `charge_isotherm`.
+    pub charge_multivalent: bool,
     /// Ions (canonical names) whose extra partition energy E_i (kT,
     /// [`crate::Partitioning::energies`]) is fitted, each one more parameter named
     /// `partition_energy:<ion>`. Each must be measured; the Born radius is the initial
@@ -222,6 +227,7 @@ impl FitOptions {
             fit_dielectric: false,
             charge_isotherm: false,
             isotherm_form: IsothermForm::Freundlich,
+            charge_multivalent: false,
             partition_energies: Vec::new(),
             energy_descriptors: Vec::new(),
             require_identifiable: true,
@@ -299,6 +305,9 @@ pub(crate) fn names(opts: &FitOptions) -> Vec<String> {
             .iter()
             .map(|d| format!("{ENERGY_WEIGHT}{}", d.name())),
     );
+    if opts.charge_multivalent {
+        v.extend(["charge_cations".to_string(), "charge_anions".to_string()]);
+    }
     v
 }
 
@@ -789,6 +798,11 @@ pub fn fit(data: &[RejectionMeasurement], opts: &FitOptions) -> Result<FitResult
             "a charge isotherm X_d(I) needs feeds of at least two ionic strengths, and every feed of these data has the same one: fit a constant charge".into(),
         ));
     }
+    if opts.charge_isotherm && opts.charge_multivalent {
+        return Err(TransportError::Fit(
+            "charge_isotherm and charge_multivalent are two forms of the charge: choose one".into(),
+        ));
+    }
     opts.initial.validate()?;
     opts.conditions.validate()?;
     check_measurements(data)?;
@@ -984,6 +998,15 @@ pub(crate) fn physical_box(data: &[RejectionMeasurement], opts: &FitOptions) -> 
             false,
         ));
     }
+    if opts.charge_multivalent {
+        for _ in 0..2 {
+            ranges.push((
+                b.charge.0.max(-crate::MAX_CHARGE_DENSITY),
+                b.charge.1.min(crate::MAX_CHARGE_DENSITY),
+                false,
+            ));
+        }
+    }
     for (name, &(lo, hi, _)) in names(opts).iter().zip(&ranges) {
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
             return Err(TransportError::Fit(format!(
@@ -1047,6 +1070,7 @@ fn parameters_of(opts: &FitOptions, m: &Membrane) -> Result<Vec<f64>> {
     ];
     match (opts.charge_isotherm, opts.isotherm_form, m.charge) {
         (false, _, ChargeModel::Constant(_)) => {}
+        (false, _, ChargeModel::Multivalent { .. }) if opts.charge_multivalent => {}
         (true, form, ChargeModel::Constant(_)) => p.push(constant_limit(form, &opts.bounds)),
         (true, IsothermForm::Freundlich, ChargeModel::Freundlich { b, .. }) => p.push(b),
         (true, IsothermForm::Langmuir, ChargeModel::Langmuir { k, .. }) => p.push(k),
@@ -1077,6 +1101,11 @@ fn parameters_of(opts: &FitOptions, m: &Membrane) -> Result<Vec<f64>> {
             .copied()
             .unwrap_or(0.0)
     }));
+    if opts.charge_multivalent {
+        for name in ["charge_cations", "charge_anions"] {
+            p.push(parameter_value(m, name).map_or(0.0, |(v, _)| v));
+        }
+    }
     Ok(p)
 }
 

@@ -11,7 +11,9 @@
 //! roots converged to 1e-9 carry errors of 1e-9/h).
 
 use crate::error::{Result, TransportError};
-use crate::parameters::{PARTITION_ENERGY, parameter_value, scale_of, with_parameters};
+use crate::parameters::{
+    ENERGY_WEIGHT, PARTITION_ENERGY, parameter_value, scale_of, with_parameters,
+};
 use crate::solver::{Dspmde, OperatingPoint, Prepared};
 use crate::{ChargeModel, Membrane};
 use ion_species::Composition;
@@ -40,7 +42,8 @@ impl Dspmde {
     /// every point the derivatives of the rejections with respect to the named membrane
     /// `parameters` (names as [`crate::FitResult::parameters`]: `pore_radius`,
     /// `effective_thickness`, `charge` (X_d, or X_ref of an isotherm), `charge_exponent`,
-    /// `charge_half_saturation`, `pore_dielectric`, `partition_energy:<ion>`), by the
+    /// `charge_half_saturation`, `charge_cations`, `charge_anions`, `pore_dielectric`,
+    /// `partition_energy:<ion>`, `energy_weight:<descriptor>`), by the
     /// implicit function theorem.
     ///
     /// Needs a single pore radius (no pore-size distribution). An unknown parameter name, an
@@ -85,7 +88,7 @@ impl Dspmde {
         for name in parameters {
             let (value, _) =
                 parameter_value(&self.membrane, name).ok_or_else(|| TransportError::Fit(format!(
-                    "unknown parameter `{name}`: pore_radius, effective_thickness, charge, charge_exponent, charge_half_saturation, pore_dielectric or {PARTITION_ENERGY}<ion>"
+                    "unknown parameter `{name}`: pore_radius, effective_thickness, charge, charge_exponent, charge_half_saturation, charge_cations, charge_anions, pore_dielectric, {PARTITION_ENERGY}<ion> or {ENERGY_WEIGHT}<descriptor>"
                 )))?;
             check_isotherm_parameter(&self.membrane, name)?;
             let h = match scale_of(name) {
@@ -122,26 +125,18 @@ impl Dspmde {
 /// `base` with the parameter `name` set to `value`, every other parameter as it was (an
 /// isotherm's charge and shape are set together, so that one does not reset the other).
 fn perturbed(base: &Membrane, name: &str, value: f64) -> Result<Membrane> {
-    let companion = match (name, base.charge) {
-        ("charge", ChargeModel::Freundlich { .. }) | ("charge_exponent", _) => {
-            Some(if name == "charge" {
-                "charge_exponent"
-            } else {
-                "charge"
-            })
+    let companions: &[&str] = match (name, base.charge) {
+        ("charge", ChargeModel::Freundlich { .. }) => &["charge_exponent"],
+        ("charge", ChargeModel::Langmuir { .. }) => &["charge_half_saturation"],
+        ("charge", ChargeModel::Multivalent { .. }) => &["charge_cations", "charge_anions"],
+        ("charge_exponent" | "charge_half_saturation" | "charge_cations" | "charge_anions", _) => {
+            &["charge"]
         }
-        ("charge", ChargeModel::Langmuir { .. }) | ("charge_half_saturation", _) => {
-            Some(if name == "charge" {
-                "charge_half_saturation"
-            } else {
-                "charge"
-            })
-        }
-        _ => None,
+        _ => &[],
     };
     let mut names = vec![name.to_string()];
     let mut values = vec![value];
-    if let Some(c) = companion {
+    for c in companions {
         names.push(c.to_string());
         values.push(parameter_value(base, c).map_or(0.0, |(v, _)| v));
     }
@@ -153,6 +148,7 @@ fn check_isotherm_parameter(m: &Membrane, name: &str) -> Result<()> {
     let ok = match name {
         "charge_exponent" => matches!(m.charge, ChargeModel::Freundlich { .. }),
         "charge_half_saturation" => matches!(m.charge, ChargeModel::Langmuir { .. }),
+        "charge_cations" | "charge_anions" => matches!(m.charge, ChargeModel::Multivalent { .. }),
         _ => true,
     };
     if ok {

@@ -44,7 +44,7 @@ pub use membrane_file::{FitSettings, MembraneFile};
 pub use model::{
     Activity, BornRadius, ChargeModel, Conditions, EnergyDescriptor, LANGMUIR_K_RANGE,
     LogNormalPores, MAX_CHARGE_DENSITY, MAX_DESCRIPTOR_WEIGHT, MAX_PARTITION_ENERGY, Membrane,
-    NewtonJacobian, Partitioning, Polarisation, PoreScheme,
+    NewtonJacobian, Partitioning, Polarisation, PoreScheme, multivalent_shares,
 };
 pub use parameters::{
     ENERGY_WEIGHT, ISOTHERM_REFERENCE, IsothermForm, PARTITION_ENERGY, parameter_value,

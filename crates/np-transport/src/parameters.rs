@@ -86,6 +86,20 @@ pub fn parameter_value(membrane: &Membrane, name: &str) -> Option<(f64, &'static
             _ => (0.0, "mol/m3"),
         },
         "pore_dielectric" => (m.pore_dielectric, "1"),
+        // A charge without the multivalent terms is their limit: both 0.
+        "charge_cations" | "charge_anions" => match m.charge {
+            ChargeModel::Multivalent {
+                cations, anions, ..
+            } => (
+                if name == "charge_cations" {
+                    cations
+                } else {
+                    anions
+                },
+                "mol/m3",
+            ),
+            _ => (0.0, "mol/m3"),
+        },
         n if n.starts_with(ENERGY_WEIGHT) => {
             let d = crate::EnergyDescriptor::parse(&n[ENERGY_WEIGHT.len()..])?;
             (
@@ -109,7 +123,7 @@ pub fn parameter_value(membrane: &Membrane, name: &str) -> Option<(f64, &'static
 /// 100 mol/m³, b: 1, partition energies: 1 kT).
 pub(crate) fn scale_of(name: &str) -> Option<f64> {
     match name {
-        "charge" => Some(100.0),
+        "charge" | "charge_cations" | "charge_anions" => Some(100.0),
         "charge_exponent" => Some(1.0),
         n if n.starts_with(PARTITION_ENERGY) || n.starts_with(ENERGY_WEIGHT) => Some(1.0),
         _ => None,
@@ -130,6 +144,7 @@ pub(crate) fn with_parameters(base: &Membrane, names: &[String], x: &[f64]) -> R
     let mut m = base.clone();
     let mut charge = None;
     let mut shape = None;
+    let mut multivalent: (Option<f64>, Option<f64>) = (None, None);
     for (n, &v) in names.iter().zip(x) {
         match n.as_str() {
             "pore_radius" => m.pore_radius = v,
@@ -138,6 +153,8 @@ pub(crate) fn with_parameters(base: &Membrane, names: &[String], x: &[f64]) -> R
             "charge_exponent" => shape = Some((IsothermForm::Freundlich, v)),
             "charge_half_saturation" => shape = Some((IsothermForm::Langmuir, v)),
             "pore_dielectric" => m.pore_dielectric = v,
+            "charge_cations" => multivalent.0 = Some(v),
+            "charge_anions" => multivalent.1 = Some(v),
             other if other.starts_with(ENERGY_WEIGHT) => {
                 let d = crate::EnergyDescriptor::parse(&other[ENERGY_WEIGHT.len()..]).ok_or_else(
                     || TransportError::Fit(format!("unknown energy descriptor in `{other}`")),
@@ -154,6 +171,25 @@ pub(crate) fn with_parameters(base: &Membrane, names: &[String], x: &[f64]) -> R
                 )));
             }
         }
+    }
+    if multivalent != (None, None) {
+        let (Some(x0), None) = (charge, shape) else {
+            return Err(TransportError::Fit(
+                "multivalent charge terms need the charge and no isotherm in a sample".into(),
+            ));
+        };
+        let (old_c, old_a) = match base.charge {
+            ChargeModel::Multivalent {
+                cations, anions, ..
+            } => (cations, anions),
+            _ => (0.0, 0.0),
+        };
+        m.charge = ChargeModel::Multivalent {
+            x0,
+            cations: multivalent.0.unwrap_or(old_c),
+            anions: multivalent.1.unwrap_or(old_a),
+        };
+        return Ok(m);
     }
     match (charge, shape) {
         (Some(x), Some((form, v))) => m.charge = form.charge(x, v),

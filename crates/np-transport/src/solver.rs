@@ -132,7 +132,7 @@ impl Dspmde {
         let z: Vec<f64> = present.iter().map(|(i, _)| i.z()).collect();
         let cf: Vec<f64> = present.iter().map(|(_, c)| *c).collect();
         let t = self.conditions.temperature;
-        let x = self.membrane.charge.charge_density(feed.ionic_strength());
+        let x = self.membrane.charge.charge_of(feed);
         let film = film_layer(&self.conditions, &present);
         let radii_weights = pore_classes(&self.membrane);
         let mut classes = Vec::with_capacity(radii_weights.len());

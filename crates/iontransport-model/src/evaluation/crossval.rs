@@ -823,7 +823,9 @@ impl FoldContext<'_> {
         let m = &fitted.membrane;
         let x_d = match m.charge {
             ChargeModel::Constant(x) => x,
-            ChargeModel::Freundlich { .. } | ChargeModel::Langmuir { .. } => f64::NAN,
+            ChargeModel::Freundlich { .. }
+            | ChargeModel::Langmuir { .. }
+            | ChargeModel::Multivalent { .. } => f64::NAN,
         };
         let fit = FoldFit {
             scheme: self.fold.scheme,
@@ -925,6 +927,7 @@ impl FoldContext<'_> {
             fit_dielectric: false,
             charge_isotherm: isotherm,
             isotherm_form: np_transport::IsothermForm::Freundlich,
+            charge_multivalent: false,
             partition_energies: Vec::new(),
             energy_descriptors: Vec::new(),
             require_identifiable: true,

@@ -110,7 +110,7 @@ impl Sdem {
 
     /// The membrane charge (mol/m^3) in contact with `feed` ([`Sdem::charge`]).
     pub fn charge_density(&self, feed: &Composition) -> f64 {
-        self.charge.charge_density(feed.ionic_strength())
+        self.charge.charge_of(feed)
     }
 
     /// This model with a fixed charge (mol/m^3; see [`Sdem::charge`]).
@@ -127,6 +127,15 @@ impl Sdem {
             ChargeModel::Constant(x) => (x, x),
             ChargeModel::Freundlich { a, b } => (a, b),
             ChargeModel::Langmuir { x_max, k } => (x_max, k),
+            // Both shifts bounded like the charge itself.
+            ChargeModel::Multivalent {
+                x0,
+                cations,
+                anions,
+            } => (
+                x0.abs().max(cations.abs()).max(anions.abs()),
+                x0 + cations + anions,
+            ),
         };
         if !(x.is_finite() && bound.is_finite() && x.abs() <= crate::MAX_CHARGE_DENSITY) {
             return Err(TransportError::InvalidParameter {
