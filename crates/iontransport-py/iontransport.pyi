@@ -100,6 +100,7 @@ class Membrane:
     born_radius: Literal["stokes", "hydration"]
     partition_energies: Dict[str, float]
     descriptor_weights: Dict[str, float]
+    charge_multivalent: Optional[Tuple[float, float]]
     def charge_density(self, ionic_strength: float) -> float: ...
 
 class Conditions:
@@ -284,7 +285,8 @@ class MembraneFile:
 
 def fit(
     data: Union[Dataset, Path], *,
-    isotherm: Union[bool, Literal["freundlich", "langmuir"], None] = None, fit_dielectric: bool = False,
+    isotherm: Union[bool, Literal["freundlich", "langmuir"], None] = None,
+    multivalent_charge: bool = False, fit_dielectric: bool = False,
     born_radius: Literal["stokes", "hydration"] = "stokes",
     partition_energies: Sequence[str] = (),
     energy_descriptors: Sequence[Literal["hydration", "stokes_radius", "valence_squared"]] = (),

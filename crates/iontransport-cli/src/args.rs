@@ -233,6 +233,12 @@ pub enum Command {
         /// X_ref (I / 100 mol/m3)^b, or `langmuir`, X_d = X_max I / (k + I).
         #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "freundlich")]
         isotherm: Option<IsothermArg>,
+        /// Fit the charge as set by the feed's multivalent ions, X_d = x0 + c f2+ + a f2- (f2+,
+        /// f2-: the shares of cation and anion equivalents carried by ions of |z| >= 2): Mg2+
+        /// adsorption neutralising the charge, SO4 2- adding to it. Needs feeds with different
+        /// shares; not with --isotherm.
+        #[arg(long, conflicts_with = "isotherm")]
+        multivalent_charge: bool,
         /// Also fit the pore dielectric constant eps_p.
         #[arg(long)]
         fit_dielectric: bool,

@@ -662,6 +662,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             data,
             out: path,
             isotherm,
+            multivalent_charge,
             fit_dielectric,
             born_radius,
             partition_energy,
@@ -693,6 +694,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                     ..Conditions::default()
                 },
                 isotherm: isotherm.map(Into::into),
+                multivalent_charge,
                 fit_dielectric,
                 born_radius: born_radius.into(),
                 // Any spelling the registry reads, stored by canonical name.

@@ -953,3 +953,53 @@ fn a_fit_takes_energy_descriptors_and_the_implicit_jacobian() {
         assert!(err.contains(value), "{flag} {value}: {err}");
     }
 }
+
+#[test]
+fn a_fit_takes_a_charge_set_by_multivalent_ions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/measurements/fdl2021-nf270.csv");
+    let out = dir.path().join("m.json");
+    let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let base = [
+        "fit",
+        "--data",
+        d,
+        "--out",
+        o,
+        "--max-evaluations",
+        "60",
+        "--samples",
+        "20",
+    ];
+    let text = run(&[&base[..], &["--multivalent-charge"]].concat())
+        .result
+        .unwrap();
+    for row in ["charge_cations", "charge_anions"] {
+        assert!(
+            text.lines().any(|l| l.starts_with(row)),
+            "no {row} row: {text}"
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let charge = &json["membrane"]["charge"]["Multivalent"];
+    assert!(charge["cations"].as_f64().is_some(), "{json}");
+    // The file predicts: its charge follows each feed.
+    let text = run(&[
+        "dspmde",
+        "--membrane",
+        o,
+        "--feed",
+        "Mg2+=10 mM, SO4 2-=10 mM",
+        "--points",
+        "2",
+    ])
+    .result
+    .unwrap();
+    assert!(text.contains("Mg^2+") || text.contains("Mg2+"), "{text}");
+    let err = run(&[&base[..], &["--multivalent-charge", "--isotherm"]].concat())
+        .result
+        .unwrap_err();
+    assert!(err.contains("isotherm"), "{err}");
+}

@@ -323,7 +323,8 @@ fn isotherm_of(arg: Option<&Bound<'_, PyAny>>) -> PyResult<Option<np_transport::
 /// Fits a membrane to measurements, as `iontransport fit`: pore radius, effective thickness
 /// and charge (multi-start Levenberg-Marquardt from the NF270-like membrane), with
 /// `isotherm` (True or "freundlich", or "langmuir") the charge as an isotherm of the feed's
-/// ionic strength, with
+/// ionic strength, with `multivalent_charge=True` the charge as set by the feed's multivalent
+/// ions (x0 + c f2+ + a f2-), with
 /// `fit_dielectric` the pore dielectric constant too, with `born_radius="hydration"` Born
 /// terms from the ions' hydration free energies, with `partition_energies` (ion names) an
 /// extra partition energy (kT) per listed ion, with `energy_descriptors` (names among
@@ -334,12 +335,13 @@ fn isotherm_of(arg: Option<&Bound<'_, PyAny>>) -> PyResult<Option<np_transport::
 /// exact derivatives by the implicit function theorem (faster) instead of differences. Returns the `MembraneFile`; the GIL is
 /// released while fitting.
 #[pyfunction]
-#[pyo3(signature = (data, *, isotherm = None, fit_dielectric = false, born_radius = "stokes", partition_energies = Vec::new(), energy_descriptors = Vec::new(), jacobian = "differences", film_thickness = None, mass_transfer = None, max_evaluations = 300, samples = 200, seed = 0))]
+#[pyo3(signature = (data, *, isotherm = None, multivalent_charge = false, fit_dielectric = false, born_radius = "stokes", partition_energies = Vec::new(), energy_descriptors = Vec::new(), jacobian = "differences", film_thickness = None, mass_transfer = None, max_evaluations = 300, samples = 200, seed = 0))]
 #[allow(clippy::too_many_arguments)]
 pub fn fit(
     py: Python<'_>,
     data: &Bound<'_, PyAny>,
     isotherm: Option<&Bound<'_, PyAny>>,
+    multivalent_charge: bool,
     fit_dielectric: bool,
     born_radius: &str,
     partition_energies: Vec<String>,
@@ -363,6 +365,7 @@ pub fn fit(
             ..Conditions::default()
         },
         isotherm: isotherm_of(isotherm)?,
+        multivalent_charge,
         fit_dielectric,
         born_radius: crate::physics::born_radius_of(born_radius)?,
         partition_energies: partition_energies

@@ -134,6 +134,17 @@ impl PyMembrane {
     fn partition_energies(&self) -> std::collections::BTreeMap<String, f64> {
         self.inner.partitioning.energies.clone()
     }
+    /// A multivalent charge's shift per share of multivalent cations and of multivalent
+    /// anions in the feed (mol/m^3), or None for another charge.
+    #[getter]
+    fn charge_multivalent(&self) -> Option<(f64, f64)> {
+        match self.inner.charge {
+            ChargeModel::Multivalent {
+                cations, anions, ..
+            } => Some((cations, anions)),
+            _ => None,
+        }
+    }
     /// Weights of the partition energies learned from ion descriptors, kT per unit, by
     /// descriptor name ("hydration", "stokes_radius", "valence_squared").
     #[getter]

@@ -166,3 +166,15 @@ def test_fit_takes_the_isotherm_form():
         it.fit(data, isotherm="linear")
     with pytest.raises(it.InputError, match="not both"):
         it.Membrane(charge_exponent=0.3, charge_half_saturation=10.0)
+
+
+def test_a_charge_set_by_multivalent_ions_is_fitted(repo):
+    data = it.Dataset.read_csv(repo / "data" / "measurements" / "fdl2021-nf270.csv")
+    f = it.fit(data, multivalent_charge=True, jacobian="implicit", max_evaluations=60, samples=0)
+    shifts = f.membrane.charge_multivalent
+    assert shifts is not None and len(shifts) == 2
+    names = [p.name for p in f.parameters]
+    assert "charge_cations" in names and "charge_anions" in names
+    assert it.fit(data, samples=0, max_evaluations=60).membrane.charge_multivalent is None
+    with pytest.raises(it.IonTransportError, match="choose one"):
+        it.fit(data, multivalent_charge=True, isotherm=True, samples=0)

@@ -46,11 +46,11 @@ pub const CORRELATED: f64 = 0.99;
 
 /// The standard error beyond which the fitted parameter `name` of value `value` counts as
 /// weakly determined, in its unit: half its value for the positive scales (r_p, Δx/A_k,
-/// ε_p), half of max(|X|, 10 mol/m³) for a charge, 0.25 for the isotherm exponent, 0.5 kT for
+/// ε_p), half of max(|X|, 10 mol/m³) for a charge (and a multivalent charge's shifts), 0.25 for the isotherm exponent, 0.5 kT for
 /// a partition energy, 0.25 kT per unit for a descriptor weight.
 pub fn tolerance(name: &str, value: f64) -> f64 {
     match name {
-        "charge" => 0.5 * value.abs().max(10.0),
+        "charge" | "charge_cations" | "charge_anions" => 0.5 * value.abs().max(10.0),
         "charge_exponent" => 0.25,
         n if n.starts_with(crate::parameters::PARTITION_ENERGY) => 0.5,
         // A weight moves energies by w d with d of order one (hydration 1.2-7.4): 0.25 kT per

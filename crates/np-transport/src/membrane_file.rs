@@ -123,6 +123,9 @@ pub struct FitSettings {
     /// or Langmuir X_d = X_max I/(k + I)), from the constant-charge optimum (needs feeds of
     /// more than one ionic strength); None: a constant charge.
     pub isotherm: Option<IsothermForm>,
+    /// Fit the charge as set by the feed's multivalent ions ([`ChargeModel::Multivalent`])
+    /// instead of a constant (not with `isotherm`).
+    pub multivalent_charge: bool,
     /// Also fit the pore dielectric constant.
     pub fit_dielectric: bool,
     /// The Born radius of the fitted membrane (default: Stokes radii, the classic DSPM-DE).
@@ -147,6 +150,7 @@ impl Default for FitSettings {
         Self {
             conditions: Conditions::default(),
             isotherm: None,
+            multivalent_charge: false,
             fit_dielectric: false,
             born_radius: BornRadius::Stokes,
             partition_energies: Vec::new(),
@@ -173,6 +177,12 @@ impl MembraneFile {
         data_bytes: &[u8],
     ) -> Result<Self> {
         settings.conditions.validate()?;
+        if settings.multivalent_charge && settings.isotherm.is_some() {
+            return Err(TransportError::Fit(
+                "an isotherm and a multivalent charge are two forms of the charge: choose one"
+                    .into(),
+            ));
+        }
         let mut opts = FitOptions::new(
             Membrane {
                 charge: ChargeModel::Constant(-40.0),
@@ -185,6 +195,7 @@ impl MembraneFile {
             settings.conditions.clone(),
         );
         opts.fit_dielectric = settings.fit_dielectric;
+        opts.charge_multivalent = settings.multivalent_charge;
         opts.partition_energies = settings.partition_energies.clone();
         opts.energy_descriptors = settings.energy_descriptors.clone();
         opts.jacobian = settings.jacobian;
