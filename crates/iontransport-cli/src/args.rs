@@ -487,6 +487,10 @@ pub enum Command {
         /// instead of the DSPM-DE with a charge isotherm.
         #[arg(long)]
         sdem_backbone: bool,
+        /// The physics under the hybrid and the neural ODE+: the DSPM-DE with a charge set by
+        /// the feed's multivalent ions (`fit --multivalent-charge`) instead of a charge isotherm.
+        #[arg(long, conflicts_with = "sdem_backbone")]
+        multivalent_backbone: bool,
         /// Seconds-scale sizes (for tests; the numbers mean nothing; no SDEM).
         #[arg(long, hide = true)]
         tiny: bool,

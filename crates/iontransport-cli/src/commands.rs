@@ -1238,6 +1238,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
             any_ion,
             no_sdem,
             sdem_backbone,
+            multivalent_backbone,
             tiny,
         } => crate::validate::run(
             &match (data, train, test) {
@@ -1257,6 +1258,7 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 any_ion,
                 sdem: !no_sdem,
                 sdem_backbone,
+                multivalent_backbone,
             },
             tiny,
             temperature,

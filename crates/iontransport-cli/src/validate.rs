@@ -86,6 +86,8 @@ pub struct Models {
     pub sdem: bool,
     /// The hybrid on the charged SDEM instead of the DSPM-DE with an isotherm.
     pub sdem_backbone: bool,
+    /// The hybrid and the neural ODE+ on the DSPM-DE with a multivalent charge.
+    pub multivalent_backbone: bool,
 }
 
 /// Runs the command.
@@ -187,6 +189,7 @@ fn run_in(
     cfg.seeds = seeds;
     cfg.sdem = models.sdem && !tiny;
     cfg.sdem_backbone = models.sdem_backbone;
+    cfg.multivalent_backbone = models.multivalent_backbone;
     if models.any_ion {
         cfg.network = iontransport_model::NetworkConfig {
             hidden: cfg.network.hidden,
@@ -275,7 +278,7 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "\n{} rejections at {:.2} °C; models run without a polarisation film{}; seeds {:?}; neural tokens: {}; hybrid backbone: {}; neural ODEs pre-trained on {} simulated sweeps for {} epochs (the published one on the fold's DSPM-DE, neural ODE+ on the DSPM-DE with its charge isotherm), fine-tuned for {} epochs{}; {:.0} s\n",
+        "\n{} rejections at {:.2} °C; models run without a polarisation film{}; seeds {:?}; neural tokens: {}; hybrid backbone: {}; neural ODEs pre-trained on {} simulated sweeps for {} epochs (the published one on the fold's DSPM-DE, neural ODE+ on {}), fine-tuned for {} epochs{}; {:.0} s\n",
         if r.intrinsic { "intrinsic" } else { "observed" },
         r.temperature - 273.15,
         if r.intrinsic {
@@ -291,11 +294,18 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
         },
         if cfg.sdem_backbone {
             "the SDEM with a fixed charge"
+        } else if cfg.multivalent_backbone {
+            "the DSPM-DE with a charge set by the feed's multivalent ions"
         } else {
             "the DSPM-DE with a Freundlich charge isotherm"
         },
         cfg.pretrain_feeds,
         cfg.pretrain_epochs,
+        if cfg.multivalent_backbone {
+            "the DSPM-DE with its multivalent charge"
+        } else {
+            "the DSPM-DE with its charge isotherm"
+        },
         cfg.finetune_epochs,
         if cfg.positive_neural {
             " (neural ODE+: at most, see below)"

@@ -324,3 +324,39 @@ fn a_scheme_without_usable_folds_is_skipped_and_says_why() {
     assert_eq!(r.folds.len(), 2);
     assert!(r.folds.iter().all(|f| f.scheme == FoldScheme::Feed));
 }
+
+/// The multivalent-charge backbone changes the physics under the hybrid (its predictions move)
+/// and every held-out point still gets a finite rejection.
+#[test]
+fn a_multivalent_charge_backbone_carries_the_hybrid() {
+    let d = real_data();
+    let held = d.samples[0].id.clone();
+    let cfg = CrossValConfig {
+        schemes: vec![FoldScheme::Given],
+        held_out: vec![held],
+        ..CrossValConfig::tiny()
+    };
+    let hybrid = |cfg: &CrossValConfig| -> Vec<f64> {
+        let r = cross_validate(&d, &IonRegistry::extended(), cfg, false).unwrap();
+        assert!(r.failed_folds.is_empty(), "{:?}", r.failed_folds);
+        r.predictions
+            .iter()
+            .filter(|p| p.model == ModelKind::Hybrid)
+            .flat_map(|p| p.at_points.iter().flatten().copied())
+            .collect()
+    };
+    let (isotherm, multivalent) = (
+        hybrid(&cfg),
+        hybrid(&CrossValConfig {
+            multivalent_backbone: true,
+            ..cfg.clone()
+        }),
+    );
+    assert_eq!(isotherm.len(), multivalent.len());
+    assert!(!multivalent.is_empty() && multivalent.iter().all(|r| r.is_finite()));
+    let moved = isotherm
+        .iter()
+        .zip(&multivalent)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert!(moved > 1e-3, "the backbone changed nothing: {moved}");
+}

@@ -161,6 +161,11 @@ pub struct CrossValConfig {
     /// best physics model on FdL) instead of the DSPM-DE with a charge isotherm.
     #[serde(default)]
     pub sdem_backbone: bool,
+    /// The physics under the hybrid and the neural ODE+ is the DSPM-DE with a charge set by
+    /// the feed's multivalent ions ([`ChargeModel::Multivalent`], fitted from the grid of
+    /// starts) instead of a Freundlich charge isotherm.
+    #[serde(default)]
+    pub multivalent_backbone: bool,
     /// Also train and score the positive neural ODE ([`ModelKind::NeuralOdePositive`]).
     #[serde(default)]
     pub positive_neural: bool,
@@ -188,6 +193,7 @@ impl CrossValConfig {
             held_out: Vec::new(),
             sdem: true,
             sdem_backbone: false,
+            multivalent_backbone: false,
             positive_neural: true,
         }
     }
@@ -868,7 +874,11 @@ impl FoldContext<'_> {
         if let (true, Some(sdem)) = (cfg.sdem, &sdem) {
             predictions.extend(self.sdem_predictions(sdem)?);
         }
-        let isotherm = self.fit_isotherm(&fitted)?;
+        let isotherm = if cfg.multivalent_backbone {
+            self.fit_multivalent()?
+        } else {
+            self.fit_isotherm(&fitted)?
+        };
         let backbone_sdem = sdem.filter(|_| cfg.sdem_backbone);
         let (mut hybrid, mut neural, mut positive) = (Vec::new(), Vec::new(), Vec::new());
         let (mut finetune_epochs, mut pretraining_fidelity) = (Vec::new(), Vec::new());
@@ -955,6 +965,25 @@ impl FoldContext<'_> {
         let meas = rejection_measurements(self.train, self.reg, self.base.flux_scale, 10_000)?;
         let opts = self.fit_options(fitted.membrane.clone(), false);
         Ok(np_transport::fit_isotherm(&meas, &opts, fitted)?)
+    }
+
+    /// The DSPM-DE with a charge set by the feed's multivalent ions, from the grid of starts
+    /// with the implicit Jacobian (as np-transport's physics_transfer variant 10).
+    fn fit_multivalent(&self) -> Result<FitResult> {
+        let meas = rejection_measurements(self.train, self.reg, self.base.flux_scale, 10_000)?;
+        let initial = Membrane {
+            charge: ChargeModel::Constant(-40.0),
+            ..Membrane::nf270_like()
+        };
+        let opts = FitOptions {
+            charge_multivalent: true,
+            starts: Starts::Grid,
+            jacobian: np_transport::FitJacobian::Implicit,
+            max_evaluations: self.fit_evaluations.max(1500),
+            require_identifiable: false,
+            ..self.fit_options(initial, false)
+        };
+        Ok(fit(&meas, &opts)?)
     }
 
     fn feed_of(&self, t: &Trajectory) -> Result<Composition> {
