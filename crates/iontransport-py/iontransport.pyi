@@ -164,6 +164,12 @@ class Dspmde:
         registry: Optional[IonRegistry] = None,
     ) -> Prediction:
         """Default fluxes: 10 points on (0, 3e-5 m/s]."""
+    def sensitivities(
+        self, feed: Feed, parameters: Sequence[str], fluxes: Optional[Fluxes] = None, *,
+        flux_max: Optional[Quantity] = None, points: int = 10, unit: str = "mmol/L",
+        registry: Optional[IonRegistry] = None,
+    ) -> Dict[str, object]:
+        """dR/dp by the implicit function theorem: "d_rejection" is flux x ion x parameter."""
     def at_temperature(self, temperature: Quantity) -> Dspmde: ...
 
 class Sdem:

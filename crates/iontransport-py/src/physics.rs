@@ -11,7 +11,7 @@ use np_transport::{
     Activity, ChargeModel, Conditions, Dspmde, ISOTHERM_REFERENCE, Membrane, OperatingPoint,
     Polarisation, PoreScheme,
 };
-use numpy::PyArray1;
+use numpy::{PyArray1, PyArrayMethods};
 use pyo3::prelude::*;
 
 /// Default upper flux of a sweep, m/s (the command line's `--flux-max`).
@@ -521,6 +521,49 @@ impl PyDspmde {
         let fluxes = sweep_fluxes(fluxes, flux_max, DEFAULT_FLUX_MAX, points)?;
         let points = py.detach(|| self.inner.sweep(&feed, &fluxes)).py_err()?;
         Ok(PyPrediction::from_points(&points))
+    }
+    /// Rejections over fluxes (as `sweep`) and their derivatives with respect to membrane
+    /// `parameters` (names as a fit's: "pore_radius", "effective_thickness", "charge",
+    /// "charge_exponent", "pore_dielectric", "partition_energy:NO3-",
+    /// "energy_weight:hydration", ...), by the implicit function theorem. Returns a dict:
+    /// "flux" (m/s), "ions", "parameters", "rejection" (flux x ion) and "d_rejection" (flux x
+    /// ion x parameter, per SI unit of the parameter).
+    #[pyo3(signature = (feed, parameters, fluxes = None, *, flux_max = None, points = DEFAULT_POINTS, unit = "mmol/L", registry = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn sensitivities<'py>(
+        &self,
+        py: Python<'py>,
+        feed: &Bound<'_, PyAny>,
+        parameters: Vec<String>,
+        fluxes: Option<&Bound<'_, PyAny>>,
+        flux_max: Option<&Bound<'_, PyAny>>,
+        points: usize,
+        unit: &str,
+        registry: Option<&PyRegistry>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let feed = self.feed(feed, unit, registry)?;
+        let fluxes = sweep_fluxes(fluxes, flux_max, DEFAULT_FLUX_MAX, points)?;
+        let names: Vec<&str> = parameters.iter().map(String::as_str).collect();
+        let s = py
+            .detach(|| self.inner.sweep_with_sensitivities(&feed, &fluxes, &names))
+            .py_err()?;
+        let ions = s.first().map(|p| p.point.ions.clone()).unwrap_or_default();
+        let (n_ion, n_par) = (ions.len(), names.len());
+        let rejection: Vec<Vec<f64>> = s.iter().map(|p| p.point.rejection.clone()).collect();
+        let mut flat = Vec::with_capacity(s.len() * n_ion * n_par);
+        for p in &s {
+            for i in 0..n_ion {
+                flat.extend((0..n_par).map(|k| p.rejection[(i, k)]));
+            }
+        }
+        let d = PyArray1::from_vec(py, flat).reshape([s.len(), n_ion, n_par])?;
+        let out = pyo3::types::PyDict::new(py);
+        out.set_item("flux", array1(py, &fluxes))?;
+        out.set_item("ions", ions)?;
+        out.set_item("parameters", parameters)?;
+        out.set_item("rejection", crate::arrays::array2(py, &rejection, n_ion)?)?;
+        out.set_item("d_rejection", d)?;
+        Ok(out)
     }
     /// The same membrane at another temperature (K, or text "20 C").
     fn at_temperature(&self, temperature: &Bound<'_, PyAny>) -> PyResult<Self> {

@@ -92,3 +92,24 @@ def test_to_dict_names_columns_as_the_csv_format():
     assert list(d)[0] == "Jv [m/s]"
     np.testing.assert_array_equal(d["rejection:Na+ [-]"], s.rejection[:, 0])
     np.testing.assert_array_equal(d["permeate:SO4^2- [mol/m3]"], s.permeate[:, 3])
+
+
+def test_sensitivities_match_differences_of_sweeps():
+    fluxes = [5e-6, 2e-5]
+    s = it.Dspmde().sensitivities(FEED, ["pore_radius", "charge"], fluxes)
+    assert s["parameters"] == ["pore_radius", "charge"]
+    assert s["ions"] == ["Na+", "Cl-", "Mg^2+", "SO4^2-"]
+    assert s["d_rejection"].shape == (2, 4, 2)
+    np.testing.assert_allclose(s["rejection"], it.Dspmde().sweep(FEED, fluxes).rejection, rtol=1e-12)
+
+    def swept(**kw):
+        m = it.Membrane(**{"pore_radius": 0.45e-9, "effective_thickness": 1.3e-6,
+                           "charge": -40.0, **kw})
+        return it.Dspmde(m).sweep(FEED, fluxes).rejection
+
+    for k, (name, value, h) in enumerate([("pore_radius", 0.45e-9, 1e-14), ("charge", -40.0, 1e-3)]):
+        fd = (swept(**{name: value + h}) - swept(**{name: value - h})) / (2 * h)
+        scale = np.abs(fd).max()
+        np.testing.assert_allclose(s["d_rejection"][:, :, k], fd, rtol=0, atol=1e-4 * scale)
+    with pytest.raises(it.IonTransportError, match="unknown parameter"):
+        it.Dspmde().sensitivities(FEED, ["pore_size"], fluxes)
