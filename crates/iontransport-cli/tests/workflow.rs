@@ -875,40 +875,74 @@ fn score_draws_its_parity_figure() {
     }
 }
 
-#[test]
-fn a_fit_takes_hydration_born_radii_and_partition_energies() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("lab.csv");
+/// `fit` on three synthetic feeds with `extra` options: the printed row of parameter `row`
+/// (value in kT) must be the value the saved file holds at `pointer` (a JSON pointer into its
+/// membrane). Returns the base arguments for refusals.
+fn fit_prints_what_it_saves(dir: &Path, extra: &[&str], row: &str, pointer: &str) -> Vec<String> {
+    let data = dir.join("lab.csv");
     support::data_with(&data, 3);
-    let (d, out) = (data.to_str().unwrap(), dir.path().join("m.json"));
-    let o = out.to_str().unwrap();
-    let base = ["fit", "--data", d, "--out", o, "--max-evaluations", "40"];
-    let args = [
-        &base[..],
-        &[
-            "--born-radius",
-            "hydration",
-            "--partition-energy",
-            "chloride",
-        ],
+    let out = dir.join("m.json");
+    let base: Vec<String> = [
+        "fit",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--max-evaluations",
+        "40",
     ]
-    .concat();
+    .map(String::from)
+    .to_vec();
+    let args: Vec<&str> = base
+        .iter()
+        .map(String::as_str)
+        .chain(extra.iter().copied())
+        .collect();
     let text = run(&args).result.unwrap();
     let line = text
         .lines()
-        .find(|l| l.starts_with("partition_energy:Cl-"))
-        .unwrap_or_else(|| panic!("no energy row: {text}"));
-    assert!(line.trim_end().ends_with("kT"), "{line}");
+        .find(|l| l.starts_with(row))
+        .unwrap_or_else(|| panic!("no {row} row: {text}"));
+    assert!(line.contains(" kT"), "{line}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    let partitioning = &json["membrane"]["partitioning"];
-    assert_eq!(partitioning["born_radius"], "Hydration", "{json}");
-    let energy = partitioning["energies"]["Cl-"].as_f64().unwrap();
+    let saved = json["membrane"]
+        .pointer(pointer)
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or_else(|| panic!("no {pointer} in the file: {json}"));
     let printed: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    assert!((energy - printed).abs() < 1e-3, "{energy} vs {line}");
+    assert!((saved - printed).abs() < 1e-3, "{saved} vs {line}");
+    base
+}
+
+#[test]
+fn a_fit_takes_hydration_born_radii_and_partition_energies() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = [
+        "--born-radius",
+        "hydration",
+        "--partition-energy",
+        "chloride",
+    ];
+    let base = fit_prints_what_it_saves(
+        dir.path(),
+        &extra,
+        "partition_energy:Cl-",
+        "/partitioning/energies/Cl-",
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("m.json")).unwrap()).unwrap();
+    assert_eq!(
+        json["membrane"]["partitioning"]["born_radius"], "Hydration",
+        "{json}"
+    );
     // An ion no one measured, or that is no ion, is named.
     for (ion, says) in [("Xx-", "Xx-"), ("Ba2+", "Ba")] {
-        let args = [&base[..], &["--partition-energy", ion]].concat();
+        let args: Vec<&str> = base
+            .iter()
+            .map(String::as_str)
+            .chain(["--partition-energy", ion])
+            .collect();
         let err = run(&args).result.unwrap_err();
         assert!(err.contains(says), "{ion}: {err}");
     }
@@ -917,39 +951,26 @@ fn a_fit_takes_hydration_born_radii_and_partition_energies() {
 #[test]
 fn a_fit_takes_energy_descriptors_and_the_implicit_jacobian() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("lab.csv");
-    support::data_with(&data, 3);
-    let (d, out) = (data.to_str().unwrap(), dir.path().join("m.json"));
-    let o = out.to_str().unwrap();
-    let base = ["fit", "--data", d, "--out", o, "--max-evaluations", "40"];
-    let args = [
-        &base[..],
-        &[
-            "--energy-descriptors",
-            "hydration",
-            "--jacobian",
-            "implicit",
-        ],
-    ]
-    .concat();
-    let text = run(&args).result.unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("energy_weight:hydration"))
-        .unwrap_or_else(|| panic!("no weight row: {text}"));
-    assert!(line.contains(" kT"), "{line}");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    let weight = json["membrane"]["partitioning"]["descriptor_weights"]["hydration"]
-        .as_f64()
-        .unwrap_or_else(|| panic!("no weight in the file: {json}"));
-    let printed: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    assert!((weight - printed).abs() < 1e-3, "{weight} vs {line}");
+    let extra = [
+        "--energy-descriptors",
+        "hydration",
+        "--jacobian",
+        "implicit",
+    ];
+    let base = fit_prints_what_it_saves(
+        dir.path(),
+        &extra,
+        "energy_weight:hydration",
+        "/partitioning/descriptor_weights/hydration",
+    );
     // A descriptor or a Jacobian that does not exist is named by the parser.
     for (flag, value) in [("--energy-descriptors", "size"), ("--jacobian", "exact")] {
-        let err = run(&[&base[..], &[flag, value]].concat())
-            .result
-            .unwrap_err();
+        let args: Vec<&str> = base
+            .iter()
+            .map(String::as_str)
+            .chain([flag, value])
+            .collect();
+        let err = run(&args).result.unwrap_err();
         assert!(err.contains(value), "{flag} {value}: {err}");
     }
 }
