@@ -877,28 +877,21 @@ fn score_draws_its_parity_figure() {
 
 /// `fit` on three synthetic feeds with `extra` options: the printed row of parameter `row`
 /// (value in kT) must be the value the saved file holds at `pointer` (a JSON pointer into its
-/// membrane). Returns the base arguments for refusals.
-fn fit_prints_what_it_saves(dir: &Path, extra: &[&str], row: &str, pointer: &str) -> Vec<String> {
+/// membrane), and each of `refusals` (two more arguments, what the error must say) fails.
+/// Returns the saved file.
+fn fit_prints_what_it_saves(
+    dir: &Path,
+    extra: &[&str],
+    row: &str,
+    pointer: &str,
+    refusals: &[([&str; 2], &str)],
+) -> serde_json::Value {
     let data = dir.join("lab.csv");
     support::data_with(&data, 3);
     let out = dir.join("m.json");
-    let base: Vec<String> = [
-        "fit",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--max-evaluations",
-        "40",
-    ]
-    .map(String::from)
-    .to_vec();
-    let args: Vec<&str> = base
-        .iter()
-        .map(String::as_str)
-        .chain(extra.iter().copied())
-        .collect();
-    let text = run(&args).result.unwrap();
+    let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let base = ["fit", "--data", d, "--out", o, "--max-evaluations", "40"];
+    let text = run(&[&base[..], extra].concat()).result.unwrap();
     let line = text
         .lines()
         .find(|l| l.starts_with(row))
@@ -912,67 +905,57 @@ fn fit_prints_what_it_saves(dir: &Path, extra: &[&str], row: &str, pointer: &str
         .unwrap_or_else(|| panic!("no {pointer} in the file: {json}"));
     let printed: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!((saved - printed).abs() < 1e-3, "{saved} vs {line}");
-    base
+    for (more, says) in refusals {
+        let err = run(&[&base[..], &more[..]].concat()).result.unwrap_err();
+        assert!(err.contains(says), "{more:?}: {err}");
+    }
+    json
 }
 
 #[test]
 fn a_fit_takes_hydration_born_radii_and_partition_energies() {
     let dir = tempfile::tempdir().unwrap();
-    let extra = [
-        "--born-radius",
-        "hydration",
-        "--partition-energy",
-        "chloride",
-    ];
-    let base = fit_prints_what_it_saves(
+    // An ion no one measured, or that is no ion, is named.
+    let json = fit_prints_what_it_saves(
         dir.path(),
-        &extra,
+        &[
+            "--born-radius",
+            "hydration",
+            "--partition-energy",
+            "chloride",
+        ],
         "partition_energy:Cl-",
         "/partitioning/energies/Cl-",
+        &[
+            (["--partition-energy", "Xx-"], "Xx-"),
+            (["--partition-energy", "Ba2+"], "Ba"),
+        ],
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("m.json")).unwrap()).unwrap();
     assert_eq!(
         json["membrane"]["partitioning"]["born_radius"], "Hydration",
         "{json}"
     );
-    // An ion no one measured, or that is no ion, is named.
-    for (ion, says) in [("Xx-", "Xx-"), ("Ba2+", "Ba")] {
-        let args: Vec<&str> = base
-            .iter()
-            .map(String::as_str)
-            .chain(["--partition-energy", ion])
-            .collect();
-        let err = run(&args).result.unwrap_err();
-        assert!(err.contains(says), "{ion}: {err}");
-    }
 }
 
 #[test]
 fn a_fit_takes_energy_descriptors_and_the_implicit_jacobian() {
     let dir = tempfile::tempdir().unwrap();
-    let extra = [
-        "--energy-descriptors",
-        "hydration",
-        "--jacobian",
-        "implicit",
-    ];
-    let base = fit_prints_what_it_saves(
+    // A descriptor or a Jacobian that does not exist is named by the parser.
+    fit_prints_what_it_saves(
         dir.path(),
-        &extra,
+        &[
+            "--energy-descriptors",
+            "hydration",
+            "--jacobian",
+            "implicit",
+        ],
         "energy_weight:hydration",
         "/partitioning/descriptor_weights/hydration",
+        &[
+            (["--energy-descriptors", "size"], "size"),
+            (["--jacobian", "exact"], "exact"),
+        ],
     );
-    // A descriptor or a Jacobian that does not exist is named by the parser.
-    for (flag, value) in [("--energy-descriptors", "size"), ("--jacobian", "exact")] {
-        let args: Vec<&str> = base
-            .iter()
-            .map(String::as_str)
-            .chain([flag, value])
-            .collect();
-        let err = run(&args).result.unwrap_err();
-        assert!(err.contains(value), "{flag} {value}: {err}");
-    }
 }
 
 #[test]
