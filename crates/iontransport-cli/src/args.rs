@@ -11,7 +11,7 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "iontransport",
-    version,
+    version = crate::BUILD,
     about = "Attention neural ODE and DSPM-DE for multi-ion nanofiltration",
     after_help = "Units: fluxes take m/s (bare numbers), um/s, L/m2/h or LMH (`--flux-max \"60 LMH\"`); \
 feeds take mmol/L = mM = mol/m3, umol/L, mol/L = M, mg/L = ppm, g/L per ion (`--feed \"Na+=20 mM, Cl-=20 mM\"`); \

@@ -35,6 +35,11 @@ pub mod validate;
 
 pub use error::{CliError, Result};
 
+/// The source this binary was built from: the version and, in a git checkout, the commit
+/// (`+changes` when tracked files differed from it). `iontransport --version` prints it and
+/// each unit of a sharded study records it (build.rs).
+pub const BUILD: &str = env!("IONTRANSPORT_BUILD");
+
 /// The README's examples, run as doctests (so that what it promises compiles and runs).
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

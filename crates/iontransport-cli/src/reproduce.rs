@@ -151,6 +151,9 @@ pub struct VariantResult {
     /// The fitted DSPM-DE's share within +/-10 % per seed.
     #[serde(default)]
     pub dspmde_within_10_percent: Vec<f64>,
+    /// The build that ran each seed's unit (empty where not recorded).
+    #[serde(default)]
+    pub builds: Vec<String>,
 }
 
 /// Everything a reproduction run produced.
@@ -319,6 +322,10 @@ pub struct UnitResult {
     /// Empty in unsharded runs.
     #[serde(default)]
     pub study: String,
+    /// The build that ran this unit ([`crate::BUILD`]); empty in units written before it was
+    /// recorded.
+    #[serde(default)]
+    pub build: String,
 }
 
 /// What one run of a shard did.
@@ -642,6 +649,7 @@ fn run_units(
                 dspmde_within_10_percent: prep.dspmde.within_10_percent,
                 epochs,
                 study: String::new(),
+                build: crate::BUILD.to_string(),
             };
             let showcase = (seed == first_seed && v.name == MAIN).then_some((&prep, &model));
             done(unit, showcase)?;
@@ -765,6 +773,7 @@ fn collect(units: &[UnitResult], seeds: &[u64], grid: Vec<Variant>) -> Result<Ve
             mae_by_class: vec![],
             dspmde_mae_by_class: vec![],
             dspmde_within_10_percent: vec![],
+            builds: vec![],
         };
         for &seed in seeds {
             let u = units
@@ -782,6 +791,7 @@ fn collect(units: &[UnitResult], seeds: &[u64], grid: Vec<Variant>) -> Result<Ve
             r.mae_by_class.push(u.mae_by_class.clone());
             r.dspmde_mae_by_class.push(u.dspmde_mae_by_class.clone());
             r.dspmde_within_10_percent.push(u.dspmde_within_10_percent);
+            r.builds.push(u.build.clone());
         }
         results.push(r);
     }
@@ -1379,11 +1389,76 @@ pub fn report(res: &Results) -> String {
         }
         let _ = writeln!(s);
     }
+    s.push_str(&cost_section(res));
     if !res.figures.is_empty() {
         let _ = writeln!(s, "## Figures\n");
     }
     for f in &res.figures {
         let _ = writeln!(s, "![{f}]({f}.png) ([SVG]({f}.svg))\n");
+    }
+    s
+}
+
+/// What the study cost and which builds ran it: one-core training seconds in all and per
+/// seed, the longest unit, and each build with the number of units it ran (a study resumed
+/// over several sessions or machines may mix builds; the report says so rather than hide it).
+pub fn cost_section(res: &Results) -> String {
+    let mut s = String::new();
+    let units: Vec<(u64, &str, f64, &str)> = res
+        .variants
+        .iter()
+        .flat_map(|r| {
+            res.seeds.iter().enumerate().map(move |(k, &seed)| {
+                (
+                    seed,
+                    r.variant.name.as_str(),
+                    r.train_seconds.get(k).copied().unwrap_or(0.0),
+                    r.builds.get(k).map_or("", String::as_str),
+                )
+            })
+        })
+        .collect();
+    let Some(longest) = units.iter().max_by(|a, b| a.2.total_cmp(&b.2)) else {
+        return s;
+    };
+    let total: f64 = units.iter().map(|u| u.2).sum();
+    let _ = writeln!(
+        s,
+        "\n## Cost and builds\n\nTraining time of the {} units (one-core seconds as each unit \
+         measured it; preparation, the DSPM-DE fits and the pre-training data not included): \
+         **{:.0} s ({:.2} h)** in all; the longest unit {} (seed {}), {:.0} s. Per-unit times are \
+         in results.json (`train_seconds`, one per seed).\n",
+        units.len(),
+        total,
+        total / 3600.0,
+        longest.1,
+        longest.0,
+        longest.2
+    );
+    let _ = writeln!(s, "| seed | one-core training seconds |\n|---|---|");
+    for &seed in &res.seeds {
+        let t: f64 = units.iter().filter(|u| u.0 == seed).map(|u| u.2).sum();
+        let _ = writeln!(s, "| {seed} | {t:.0} |");
+    }
+    let mut builds: Vec<(&str, usize)> = Vec::new();
+    for u in &units {
+        match builds.iter_mut().find(|b| b.0 == u.3) {
+            Some(b) => b.1 += 1,
+            None => builds.push((u.3, 1)),
+        }
+    }
+    let _ = writeln!(s, "\n| build | units |\n|---|---|");
+    for (b, n) in &builds {
+        let name = if b.is_empty() { "not recorded" } else { b };
+        let _ = writeln!(s, "| {name} | {n} |");
+    }
+    if builds.len() > 1 {
+        let _ = writeln!(
+            s,
+            "\nThe units were run by {} builds: numbers from different builds agree only where \
+             the changes between them leave training's arithmetic unchanged.",
+            builds.len()
+        );
     }
     s
 }

@@ -241,6 +241,35 @@ fn a_sharded_study_merges_into_the_same_results() {
     assert_eq!(unit("ATT-HIB-NPT").epochs[0], 0);
     let hybrid = unit("HYBRID").epochs;
     assert!(hybrid.len() == 1 && hybrid[0] >= 1, "{hybrid:?}");
+    // Each unit names the build that ran it, and the report counts units per build; a unit
+    // from another build (a study resumed after an update) is merged and said so.
+    assert_eq!(unit("HYBRID").build, iontransport_cli::BUILD);
+    assert!(iontransport_cli::BUILD.starts_with(env!("CARGO_PKG_VERSION")));
+    let one_build = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let row = format!("| {} | {total} |", iontransport_cli::BUILD);
+    assert!(one_build.contains(&row), "{one_build}");
+    assert!(!one_build.contains("builds: numbers"), "{one_build}");
+    let path = out.join("shards").join("seed-1-HYBRID.json");
+    let mut older: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    older.as_object_mut().unwrap().remove("build");
+    std::fs::write(&path, older.to_string()).unwrap();
+    let mixed = merge(&ds, &reg, out).unwrap();
+    assert_eq!(
+        mixed
+            .variants
+            .iter()
+            .find(|v| v.variant.name == "HYBRID")
+            .unwrap()
+            .builds[1],
+        ""
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("| not recorded | 1 |"), "{report}");
+    assert!(report.contains("were run by 2 builds"), "{report}");
+    // The cost adds the units' own training times.
+    let seconds: f64 = mixed.variants.iter().flat_map(|v| &v.train_seconds).sum();
+    assert!(report.contains(&format!("**{seconds:.0} s (")), "{report}");
     for f in [
         "report.md",
         "parity.svg",
