@@ -417,11 +417,12 @@ pub fn run_cli(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<()>
                 Checkpoint::of_model(&h.model, seed).save(&path)?;
                 writeln!(
                     out,
-                    "hybrid, {} parameters; backbone {}, r_p {:.3} nm, dx/A_k {:.2} um; {} epochs in {:.1} s; best {} MSE {:.4e} (normalised c/S); saved {}",
+                    "hybrid, {} parameters; backbone {}, r_p {:.3} nm, dx/A_k {:.2} um, {:?} activity; {} epochs in {:.1} s; best {} MSE {:.4e} (normalised c/S); saved {}",
                     h.model.num_params(),
                     h.backbone.charge,
                     h.backbone.pore_radius * 1e9,
                     h.backbone.effective_thickness * 1e6,
+                    h.backbone_conditions.activity,
                     h.report.epochs_run,
                     h.report.seconds,
                     if h.report.validated {

@@ -129,10 +129,11 @@ pub fn pipeline(out: &mut dyn Write, r: &PipelineResult) -> Result<()> {
         if let ChargeModel::Freundlich { a, b } = h.backbone.charge {
             writeln!(
                 out,
-                "hybrid backbone: DSPM-DE with X_d = {a:.2} I^{b:.3} mol/m3 (I in mol/m3; {:.1} mol/m3 at 100 mol/m3), r_p = {:.3} nm, dx/A_k = {:.2} um, fitted to the training feeds",
+                "hybrid backbone: DSPM-DE with X_d = {a:.2} I^{b:.3} mol/m3 (I in mol/m3; {:.1} mol/m3 at 100 mol/m3), r_p = {:.3} nm, dx/A_k = {:.2} um, {:?} activity, fitted to the training feeds",
                 a * 100f64.powf(b),
                 h.backbone.pore_radius * 1e9,
-                h.backbone.effective_thickness * 1e6
+                h.backbone.effective_thickness * 1e6,
+                h.backbone_conditions.activity
             )?;
         }
         writeln!(

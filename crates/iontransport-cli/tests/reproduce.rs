@@ -85,8 +85,17 @@ fn tiny_reproduction_writes_a_consistent_report_and_figures() {
             .find(|v| v.variant.name == name)
             .unwrap();
         assert_eq!(v.mae_by_class[0].len(), 3, "{name}: three ion classes");
+        let backbone = match v.backbone_activity[0].as_str() {
+            "" => "–",
+            a => a,
+        };
+        assert_eq!(
+            backbone == "–",
+            name == "ATT-HIB-PT-EXTRAP",
+            "{name}: {backbone}"
+        );
         let row = format!(
-            "| {name} | 0 | {:.3e} | {:.3e} | {:.3} |",
+            "| {name} | 0 | {backbone} | {:.3e} | {:.3e} | {:.3} |",
             v.mse[0],
             v.dspmde_mse[0],
             v.mse[0] / v.dspmde_mse[0]
@@ -241,6 +250,19 @@ fn a_sharded_study_merges_into_the_same_results() {
     assert_eq!(unit("ATT-HIB-NPT").epochs[0], 0);
     let hybrid = unit("HYBRID").epochs;
     assert!(hybrid.len() == 1 && hybrid[0] >= 1, "{hybrid:?}");
+    // The hybrid's unit names its backbone's activity model (chosen by the training fit);
+    // the other methods have none.
+    let activity = unit("HYBRID").backbone_activity;
+    assert!(
+        ["Ideal", "Davies"].contains(&activity.as_str()),
+        "{activity:?}"
+    );
+    assert_eq!(unit("ATT-HIB-PT").backbone_activity, "");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains(&format!("| HYBRID | 0 | {activity} |")),
+        "{report}"
+    );
     // Each unit names the build that ran it, and the report counts units per build; a unit
     // from another build (a study resumed after an update) is merged and said so.
     assert_eq!(unit("HYBRID").build, iontransport_cli::BUILD);
