@@ -329,7 +329,7 @@ pub struct UnitResult {
     /// recorded.
     #[serde(default)]
     pub build: String,
-    /// The hybrid's backbone activity model (`Ideal` or `Davies`, chosen by the training fit);
+    /// The hybrid's backbone activity model (`Ideal` or `Davies`, chosen by the validation feeds, else the training fit);
     /// empty for the other methods and in units written before it was recorded.
     #[serde(default)]
     pub backbone_activity: String,
@@ -1492,8 +1492,8 @@ pub fn hybrid_section(res: &Results) -> String {
         s,
         "\n## The hybrid against the fitted DSPM-DE, seed by seed\n\n\
          HYBRID: the DSPM-DE with a Freundlich charge isotherm fitted to the training feeds as \
-         backbone, under the activity model (ideal or Davies) whose fit of the training feeds \
-         is better (column `backbone`), plus a learned relative correction of its rate \
+         backbone, under the activity model (ideal or Davies) that predicts the validation \
+         feeds better (column `backbone`), plus a learned relative correction of its rate \
          (docs/model.md). The fitted DSPM-DE it is compared with is the paper's: ideal \
          solution, constant charge. -EXTRAP: \
          trained on the feeds with ionic strength at or below the median, tested on those \

@@ -83,7 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         classes(&di)
     );
     // The backbone the pipeline uses: the isotherm under the activity model (ideal or
-    // Davies) whose training fit is better; chosen on the training feeds alone.
+    // Davies) that predicts the validation feeds better (the pipeline's rule).
     let (chosen, chosen_conditions) = fit_backbone(&prep, &cfg, &reg)?;
     let chosen_dspm =
         np_transport::Dspmde::new(chosen.membrane.clone(), chosen_conditions.clone())?;

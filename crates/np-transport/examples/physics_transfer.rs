@@ -21,7 +21,9 @@
 //! 9. as 8 with the hydration descriptor alone (one weight);
 //! 10. as 2, with the charge set by the feed's multivalent ions
 //!     (`np_transport::ChargeModel::Multivalent`: X_d = x0 + cations f2+ + anions f2-, three
-//!     parameters in place of one), implicit Jacobian, grid of starts.
+//!     parameters in place of one), implicit Jacobian, grid of starts;
+//! 11. as 2, with Davies activity coefficients;
+//! 12. as 6, with Davies activity coefficients.
 //!
 //! The DSPM-DE fits start from the NF270-like membrane alone (as `iontransport validate`'s
 //! DSPM-DE row does) at the conditions of the file's samples.
