@@ -359,15 +359,28 @@ fn fit_isotherm_at(
     conditions: &Conditions,
     constant: &FitResult,
 ) -> Result<FitResult> {
+    let (meas, opts) = training_fit(prep, cfg, reg, &constant.membrane, conditions)?;
+    Ok(np_transport::fit_isotherm(&meas, &opts, constant)?)
+}
+
+/// The training feeds' rejection measurements (the constant-charge fit's subsample) and a
+/// one-start fit from `initial` at `conditions`: what the backbone's fits share.
+fn training_fit(
+    prep: &Prepared,
+    cfg: &PipelineConfig,
+    reg: &IonRegistry,
+    initial: &Membrane,
+    conditions: &Conditions,
+) -> Result<(Vec<RejectionMeasurement>, FitOptions)> {
     let tr = pick(&prep.all, &prep.split.train);
     let flux_scale = ModelConfig::for_registry(reg, cfg.network.clone(), cfg.constraint).flux_scale;
     let meas = rejection_measurements(&tr, reg, flux_scale, cfg.fit_points)?;
     let opts = FitOptions {
         max_evaluations: 300,
         starts: Starts::Initial,
-        ..FitOptions::new(constant.membrane.clone(), conditions.clone())
+        ..FitOptions::new(initial.clone(), conditions.clone())
     };
-    Ok(np_transport::fit_isotherm(&meas, &opts, constant)?)
+    Ok((meas, opts))
 }
 
 /// The DSPM-DE with a Freundlich charge isotherm fitted to the training feeds at the
@@ -454,14 +467,7 @@ fn constant_fit_at(
     reg: &IonRegistry,
     conditions: &Conditions,
 ) -> Result<FitResult> {
-    let tr = pick(&prep.all, &prep.split.train);
-    let flux_scale = ModelConfig::for_registry(reg, cfg.network.clone(), cfg.constraint).flux_scale;
-    let meas = rejection_measurements(&tr, reg, flux_scale, cfg.fit_points)?;
-    let opts = FitOptions {
-        max_evaluations: 300,
-        starts: Starts::Initial,
-        ..FitOptions::new(prep.fitted.membrane.clone(), conditions.clone())
-    };
+    let (meas, opts) = training_fit(prep, cfg, reg, &prep.fitted.membrane, conditions)?;
     Ok(fit(&meas, &opts)?)
 }
 
