@@ -383,9 +383,11 @@ fn training_fit(
     Ok((meas, opts))
 }
 
-/// The DSPM-DE with a Freundlich charge isotherm fitted to the training feeds at the
-/// pipeline's conditions (ideal solution), started from the constant-charge fit
-/// ([`fit_isotherm_at`]).
+/// The DSPM-DE with a Freundlich charge isotherm X_d = X_ref (I / I_ref)^b fitted to the
+/// training feeds at the pipeline's conditions (ideal solution), started from the
+/// constant-charge fit (b = 0), so it fits the training data at least as well
+/// ([`np_transport::fit_isotherm`]); with training feeds of one ionic strength, the
+/// constant-charge fit itself.
 pub fn fit_isotherm(prep: &Prepared, cfg: &PipelineConfig, reg: &IonRegistry) -> Result<FitResult> {
     fit_isotherm_at(prep, cfg, reg, &prep.dspm.conditions, &prep.fitted)
 }
