@@ -446,19 +446,30 @@ pub fn fit_backbone(
             Ok((fit, conditions, score))
         })
         .collect();
+    // A candidate whose fit fails is no candidate (the ideal one alone is the backbone of
+    // before); only when every fit fails is that an error, the first one's.
     let mut best: Option<(FitResult, Conditions, f64)> = None;
+    let mut first_error = None;
     for f in fits {
-        let (fit, conditions, score) = f?;
-        if score.is_finite() && best.as_ref().is_none_or(|b| score < b.2) {
-            best = Some((fit, conditions, score));
+        match f {
+            Ok((fit, conditions, score)) => {
+                if score.is_finite() && best.as_ref().is_none_or(|b| score < b.2) {
+                    best = Some((fit, conditions, score));
+                }
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
         }
     }
-    best.map(|(f, c, _)| (f, c)).ok_or_else(|| {
-        ModelError::Training(
+    match (best, first_error) {
+        (Some((f, c, _)), _) => Ok((f, c)),
+        (None, Some(e)) => Err(e),
+        (None, None) => Err(ModelError::Training(
             "no backbone activity model predicts the validation feeds (every DSPM-DE solve failed)"
                 .into(),
-        )
-    })
+        )),
+    }
 }
 
 /// The constant-charge DSPM-DE fitted to the training feeds at `conditions`, started from the
