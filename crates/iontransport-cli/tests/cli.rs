@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{run, tiny_model, train, with_small_data};
+use support::{fails, q, run, sh, tiny_model, train, with_small_data};
 
 #[test]
 fn fluxes_far_outside_nanofiltration_fail_at_once_with_a_unit_hint() {
@@ -12,35 +12,19 @@ fn fluxes_far_outside_nanofiltration_fail_at_once_with_a_unit_hint() {
     let out = dir.path().join("x.csv");
     let t = std::time::Instant::now();
     // Was a > 10 minute run: 3-41 s per failing solve.
-    let o = run(&[
-        "generate",
-        "--out",
-        out.to_str().unwrap(),
-        "--feeds",
-        "5",
-        "--fluxes",
-        "3",
-        "--flux-max",
-        "10",
-        "--shard",
-        "4/5",
-    ]);
+    let o = sh(&format!(
+        "generate --out {} --feeds 5 --fluxes 3 --flux-max 10 --shard 4/5",
+        q(&out)
+    ));
     let e = o.result.unwrap_err();
     assert!(e.contains("10 LMH") && e.contains("above"), "{e}");
     assert!(t.elapsed().as_secs_f64() < 1.0);
     assert!(!out.exists());
     // With a unit it is fine.
-    let o = run(&[
-        "generate",
-        "--out",
-        out.to_str().unwrap(),
-        "--feeds",
-        "2",
-        "--fluxes",
-        "2",
-        "--flux-max",
-        "10 LMH",
-    ]);
+    let o = sh(&format!(
+        "generate --out {} --feeds 2 --fluxes 2 --flux-max '10 LMH'",
+        q(&out)
+    ));
     assert!(o.result.is_ok(), "{:?}", o.result);
     let ds = np_transport::data::Dataset::read_csv(&out, &ion_species::IonRegistry::canonical())
         .unwrap();
@@ -94,14 +78,7 @@ fn synthetic_defaults_reproduce_the_shipped_set() {
     };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("s.csv");
-    let o = run(&[
-        "generate",
-        "--synthetic",
-        "--feeds",
-        "3",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = sh(&format!("generate --synthetic --feeds 3 --out {}", q(&out)));
     assert!(o.result.is_ok(), "{:?}", o.result);
     let mine = std::fs::read_to_string(&out).unwrap();
     let head = mine.lines().count();
@@ -114,46 +91,45 @@ fn inputs_and_outputs_are_checked_before_any_work() {
     let (dir, data) = with_small_data();
     let d = data.to_str().unwrap();
     // A typo in --data was silently replaced by the synthetic set.
-    let e = run(&["pipeline", "--data", "/no/such/file.csv"])
-        .result
-        .unwrap_err();
+    let e = fails("pipeline --data /no/such/file.csv");
     assert!(
         e.contains("/no/such/file.csv") && e.contains("does not exist"),
         "{e}"
     );
     // An impossible --out failed after a 5-minute run and lost the model.
     let t = std::time::Instant::now();
-    let e = run(&["pipeline", "--data", d, "--out", "/nonexistent/m.json"])
-        .result
-        .unwrap_err();
+    let e = fails(&format!(
+        "pipeline --data {} --out /nonexistent/m.json",
+        q(d)
+    ));
     assert!(e.contains("does not exist"), "{e}");
     assert!(t.elapsed().as_secs_f64() < 1.0);
     // Outputs never overwrite inputs.
-    let e = run(&["train", "--data", d, "--out", d]).result.unwrap_err();
+    let e = fails(&format!("train --data {} --out {}", q(d), q(d)));
     assert!(e.contains("also an input"), "{e}");
     let model = dir.path().join("m.json");
     tiny_model(&data, &model);
     let m = model.to_str().unwrap();
-    let e = run(&["train", "--data", d, "--finetune-from", m, "--out", m])
-        .result
-        .unwrap_err();
+    let e = fails(&format!(
+        "train --data {} --finetune-from {} --out {}",
+        q(d),
+        q(m),
+        q(m)
+    ));
     assert!(e.contains("also an input"), "{e}");
-    let e = run(&["evaluate", "--model", m, "--data", d, "--parity", d])
-        .result
-        .unwrap_err();
+    let e = fails(&format!(
+        "evaluate --model {} --data {} --parity {}",
+        q(m),
+        q(d),
+        q(d)
+    ));
     assert!(e.contains("also an input"), "{e}");
     // 0 epochs saved an untrained model with exit 0.
-    let e = run(&[
-        "train",
-        "--data",
-        d,
-        "--out",
-        dir.path().join("z.json").to_str().unwrap(),
-        "--epochs",
-        "0",
-    ])
-    .result
-    .unwrap_err();
+    let e = fails(&format!(
+        "train --data {} --out {} --epochs 0",
+        q(d),
+        q(&dir.path().join("z.json"))
+    ));
     assert!(e.contains("epochs"), "{e}");
     assert!(!dir.path().join("z.json").exists());
 }
@@ -227,27 +203,17 @@ fn predictions_outside_the_training_domain_warn() {
     tiny_model(&data, &model);
     let m = model.to_str().unwrap();
     // Default --flux-max: the model's largest training flux, so no warning.
-    let o = run(&[
-        "predict",
-        "--model",
-        m,
-        "--feed",
-        "Na+=20 mM, Cl-=20 mM",
-        "--points",
-        "3",
-    ]);
+    let o = sh(&format!(
+        "predict --model {} --feed 'Na+=20 mM, Cl-=20 mM' --points 3",
+        q(m)
+    ));
     let text = o.result.unwrap();
     assert!(!o.stderr.contains("warning"), "{}", o.stderr);
     assert!(text.contains("2.0000e-5"), "{text}");
-    let o = run(&[
-        "predict",
-        "--model",
-        m,
-        "--feed",
-        "Na+=20,Cl-=20",
-        "--flux-max",
-        "3.7e-5",
-    ]);
+    let o = sh(&format!(
+        "predict --model {} --feed 'Na+=20,Cl-=20' --flux-max 3.7e-5",
+        q(m)
+    ));
     assert!(o.result.is_ok());
     assert!(
         o.stderr.contains("1.85x the largest training flux"),
@@ -255,26 +221,14 @@ fn predictions_outside_the_training_domain_warn() {
         o.stderr
     );
     // Units on the command line, as in CSV headers.
-    let a = run(&[
-        "predict",
-        "--model",
-        m,
-        "--feed",
-        "Na+=20 mM, Cl-=0.02 M",
-        "--flux-max",
-        "36 LMH",
-        "--csv",
-    ]);
-    let b = run(&[
-        "predict",
-        "--model",
-        m,
-        "--feed",
-        "Na+=20,Cl-=20",
-        "--flux-max",
-        "1e-5 m/s",
-        "--csv",
-    ]);
+    let a = sh(&format!(
+        "predict --model {} --feed 'Na+=20 mM, Cl-=0.02 M' --flux-max '36 LMH' --csv",
+        q(m)
+    ));
+    let b = sh(&format!(
+        "predict --model {} --feed 'Na+=20,Cl-=20' --flux-max '1e-5 m/s' --csv",
+        q(m)
+    ));
     let numbers = |t: String| -> Vec<f64> {
         t.lines()
             .skip(1)
@@ -294,16 +248,7 @@ fn predictions_outside_the_training_domain_warn() {
 
 #[test]
 fn the_dspmde_alone_at_fluxes_and_pressures() {
-    let o = run(&[
-        "dspmde",
-        "--feed",
-        "Na+=10 mM, Cl-=10 mM",
-        "--flux-max",
-        "36 LMH",
-        "--points",
-        "1",
-        "--csv",
-    ]);
+    let o = sh("dspmde --feed 'Na+=10 mM, Cl-=10 mM' --flux-max '36 LMH' --points 1 --csv");
     let text = o.result.unwrap();
     let row: Vec<f64> = text
         .lines()
@@ -318,14 +263,7 @@ fn the_dspmde_alone_at_fluxes_and_pressures() {
         (row[2] - 0.63).abs() < 0.01 && (row[2] - row[3]).abs() < 1e-9,
         "{row:?}"
     );
-    let o = run(&[
-        "dspmde",
-        "--feed",
-        "Na+=10,Cl-=10",
-        "--pressures",
-        "2 bar,8 bar",
-        "--csv",
-    ]);
+    let o = sh("dspmde --feed 'Na+=10,Cl-=10' --pressures '2 bar,8 bar' --csv");
     let text = o.result.unwrap();
     let rows: Vec<Vec<f64>> = text
         .lines()
@@ -338,19 +276,9 @@ fn the_dspmde_alone_at_fluxes_and_pressures() {
         "{rows:?}"
     );
     assert_eq!(rows[0][2], 2.0);
-    let e = run(&["dspmde", "--feed", "Na+=10,Cl-=10", "--pressures", "8"])
-        .result
-        .unwrap_err();
+    let e = fails("dspmde --feed 'Na+=10,Cl-=10' --pressures 8");
     assert!(e.contains("needs a unit"), "{e}");
-    let e = run(&[
-        "dspmde",
-        "--feed",
-        "Na+=10,Cl-=10",
-        "--pore-radius",
-        "0.1 nm",
-    ])
-    .result
-    .unwrap_err();
+    let e = fails("dspmde --feed 'Na+=10,Cl-=10' --pore-radius '0.1 nm'");
     assert!(e.contains("pore") || e.contains("radius"), "{e}");
 }
 
@@ -367,16 +295,12 @@ fn parity_csv_quotes_sample_ids() {
     let model = dir.path().join("m.json");
     tiny_model(&data, &model);
     let parity = dir.path().join("p.csv");
-    let o = run(&[
-        "evaluate",
-        "--model",
-        model.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--all",
-        "--parity",
-        parity.to_str().unwrap(),
-    ]);
+    let o = sh(&format!(
+        "evaluate --model {} --data {} --all --parity {}",
+        q(&model),
+        q(&data),
+        q(&parity)
+    ));
     assert!(o.result.is_ok(), "{:?}", o.result);
     let mut r = csv::Reader::from_path(&parity).unwrap();
     let mut rows = 0;
@@ -399,32 +323,22 @@ fn a_failed_study_leaves_no_empty_results_folder() {
     let text = "sample,Jv [m/s],feed:Na+ [mol/m3],feed:Cl- [mol/m3],permeate:Na+ [mol/m3],permeate:Cl- [mol/m3]\na,1e-5,10,10,4,4\nb,1e-5,20,20,9,9\n";
     std::fs::write(&data, text).unwrap();
     let results = dir.path().join("results");
-    let o = run(&[
-        "reproduce",
-        "--data",
-        data.to_str().unwrap(),
-        "--seeds",
-        "0",
-        "--out",
-        results.to_str().unwrap(),
-    ]);
+    let o = sh(&format!(
+        "reproduce --data {} --seeds 0 --out {}",
+        q(&data),
+        q(&results)
+    ));
     assert!(o.result.is_err());
     assert!(!results.exists());
     for bad in ["3/3", "1", "a/b"] {
-        let e = run(&[
-            "reproduce",
-            "--shard",
-            bad,
-            "--out",
-            results.to_str().unwrap(),
-        ])
-        .result
-        .unwrap_err();
+        let e = fails(&format!(
+            "reproduce --shard {} --out {}",
+            q(bad),
+            q(&results)
+        ));
         assert!(e.contains("k/n"), "{e}");
     }
-    let e = run(&["reproduce", "merge", "--out", results.to_str().unwrap()])
-        .result
-        .unwrap_err();
+    let e = fails(&format!("reproduce merge --out {}", q(&results)));
     assert!(e.contains("run the shards"), "{e}");
 }
 
@@ -489,16 +403,10 @@ fn a_hybrid_trains_saves_and_predicts_from_the_command_line() {
     // The file carries its backbone, so `predict` needs nothing else.
     let file = std::fs::read_to_string(&out).unwrap();
     assert!(file.contains("\"backbone\"") && file.contains("Freundlich"));
-    let o = run(&[
-        "predict",
-        "--model",
-        out.to_str().unwrap(),
-        "--feed",
-        "Na+=20 mM, Mg2+=5 mM, Cl-=20 mM, SO4 2-=5 mM",
-        "--points",
-        "4",
-        "--csv",
-    ]);
+    let o = sh(&format!(
+        "predict --model {} --feed 'Na+=20 mM, Mg2+=5 mM, Cl-=20 mM, SO4 2-=5 mM' --points 4 --csv",
+        q(&out)
+    ));
     let csv = o.result.unwrap();
     let rows: Vec<Vec<f64>> = csv
         .lines()
@@ -548,16 +456,11 @@ fn validate_cross_validates_real_measurements_and_refuses_what_it_cannot_fold() 
     let data = dir.path().join("three.csv");
     std::fs::write(&data, kept.join("\n") + "\n").unwrap();
     let out = dir.path().join("cv");
-    let o = run(&[
-        "validate",
-        "--data",
-        data.to_str().unwrap(),
-        "--folds",
-        "feed",
-        "--tiny",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = sh(&format!(
+        "validate --data {} --folds feed --tiny --out {}",
+        q(&data),
+        q(&out)
+    ));
     let text = o.result.unwrap();
     assert!(text.contains("intrinsic rejections at 20.00 °C"), "{text}");
     assert!(text.contains("### leave one feed out (3 folds"), "{text}");
@@ -578,9 +481,7 @@ fn validate_cross_validates_real_measurements_and_refuses_what_it_cannot_fold() 
     // One feed cannot be cross-validated: the error says why and what to do.
     let one = dir.path().join("one.csv");
     std::fs::write(&one, kept[..kept.len() - 6].join("\n") + "\n").unwrap();
-    let e = run(&["validate", "--data", one.to_str().unwrap(), "--tiny"])
-        .result
-        .unwrap_err();
+    let e = fails(&format!("validate --data {} --tiny", q(&one)));
     assert!(e.contains("at least 2"), "{e}");
 
     // An ion without built-in data: the error lists the known ions and names --ions; with
@@ -591,9 +492,7 @@ fn validate_cross_validates_real_measurements_and_refuses_what_it_cannot_fold() 
         "sample,Jv [um/s],feed:Na+ [mM],feed:I- [mM],rejection:I- [-]\na,10,1,1,0.3\n",
     )
     .unwrap();
-    let e = run(&["validate", "--data", iodide.to_str().unwrap(), "--tiny"])
-        .result
-        .unwrap_err();
+    let e = fails(&format!("validate --data {} --tiny", q(&iodide)));
     assert!(
         e.contains("unknown ion `I-`") && e.contains("--ions") && e.contains("NH4+"),
         "{e}"
@@ -605,16 +504,11 @@ fn validate_cross_validates_real_measurements_and_refuses_what_it_cannot_fold() 
         "[[ions]]\nname = \"I-\"\nformula = \"I\"\ncharge = -1\nstokes_radius = 1.20e-10\ndiffusivity = 2.045e-9\nmolar_mass = 0.12690\nsource = \"CRC\"\n",
     )
     .unwrap();
-    let e = run(&[
-        "validate",
-        "--data",
-        iodide.to_str().unwrap(),
-        "--ions",
-        toml.to_str().unwrap(),
-        "--tiny",
-    ])
-    .result
-    .unwrap_err();
+    let e = fails(&format!(
+        "validate --data {} --ions {} --tiny",
+        q(&iodide),
+        q(&toml)
+    ));
     assert!(e.contains("at least 2"), "{e}");
 }
 
@@ -731,17 +625,10 @@ fn generate_simulates_the_membrane_of_a_membrane_file() {
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&want).unwrap());
     // The default membrane gives other numbers.
     let other = dir.path().join("default.csv");
-    let o = run(&[
-        "generate",
-        "--out",
-        other.to_str().unwrap(),
-        "--feeds",
-        "3",
-        "--fluxes",
-        "2",
-        "--seed",
-        "4",
-    ]);
+    let o = sh(&format!(
+        "generate --out {} --feeds 3 --fluxes 2 --seed 4",
+        q(&other)
+    ));
     o.result.unwrap();
     assert_ne!(std::fs::read(&out).unwrap(), std::fs::read(&other).unwrap());
 }

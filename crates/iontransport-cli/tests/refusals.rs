@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{run, tiny_model, train, with_small_data};
+use support::{fails, q, run, tiny_model, train, with_small_data};
 
 #[test]
 fn a_training_checkpoint_is_not_a_model_and_a_model_is_not_a_checkpoint() {
@@ -17,15 +17,10 @@ fn a_training_checkpoint_is_not_a_model_and_a_model_is_not_a_checkpoint() {
     let ckpt = dir.path().join("m.ckpt");
     c.save(&ckpt).unwrap();
     // `--model m.ckpt` predicted with the last epoch's parameters.
-    let e = run(&[
-        "predict",
-        "--model",
-        ckpt.to_str().unwrap(),
-        "--feed",
-        "Na+=10, Cl-=10",
-    ])
-    .result
-    .unwrap_err();
+    let e = fails(&format!(
+        "predict --model {} --feed 'Na+=10, Cl-=10'",
+        q(&ckpt)
+    ));
     assert!(
         e.contains("unfinished training run (epoch 3)") && e.contains("--resume"),
         "{e}"
@@ -49,17 +44,11 @@ fn an_output_named_as_a_folder_is_refused_before_training() {
     let (dir, data) = with_small_data();
     // `--out new/` passed the check and failed after training.
     let out = format!("{}/new/", dir.path().display());
-    let e = run(&[
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        &out,
-        "--epochs",
-        "1",
-    ])
-    .result
-    .unwrap_err();
+    let e = fails(&format!(
+        "train --data {} --out {} --epochs 1",
+        q(&data),
+        q(&out)
+    ));
     assert!(e.contains("give a file name"), "{e}");
 }
 
@@ -85,9 +74,7 @@ fn dspmde_takes_a_charge_with_units_and_refuses_absurd_membranes_and_feeds() {
     assert!(e.contains("beyond"), "{e}");
     let e = with(&["--thickness", "1e-12m"]).unwrap_err();
     assert!(e.contains("effective_thickness"), "{e}");
-    let e = run(&["dspmde", "--feed", "Na+=1e9 M, Cl-=1e9 M", "--points", "2"])
-        .result
-        .unwrap_err();
+    let e = fails("dspmde --feed 'Na+=1e9 M, Cl-=1e9 M' --points 2");
     assert!(e.contains("check the unit"), "{e}");
 }
 
@@ -104,32 +91,21 @@ fn a_soft_weight_that_swamps_the_data_is_refused() {
 fn validate_refuses_repeated_seeds_and_an_input_it_would_overwrite_and_cleans_up() {
     let (dir, data) = with_small_data();
     // `--seeds 0,0` counted seed 0 twice in every mean and sd.
-    let e = run(&[
-        "validate",
-        "--data",
-        data.to_str().unwrap(),
-        "--seeds",
-        "0,0",
-        "--tiny",
-    ])
-    .result
-    .unwrap_err();
+    let e = fails(&format!(
+        "validate --data {} --seeds '0,0' --tiny",
+        q(&data)
+    ));
     assert!(e.contains("seed 0 is given twice"), "{e}");
     // A data file named report.md inside --out was overwritten by the report.
     let out = dir.path().join("cv");
     std::fs::create_dir(&out).unwrap();
     let inside = out.join("report.md");
     std::fs::copy(&data, &inside).unwrap();
-    let e = run(&[
-        "validate",
-        "--data",
-        inside.to_str().unwrap(),
-        "--tiny",
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .result
-    .unwrap_err();
+    let e = fails(&format!(
+        "validate --data {} --tiny --out {}",
+        q(&inside),
+        q(&out)
+    ));
     assert!(e.contains("also an input"), "{e}");
     assert_eq!(
         std::fs::read(&inside).unwrap(),
@@ -144,16 +120,11 @@ fn validate_refuses_repeated_seeds_and_an_input_it_would_overwrite_and_cleans_up
     )
     .unwrap();
     let fresh = dir.path().join("fresh");
-    let e = run(&[
-        "validate",
-        "--data",
-        one.to_str().unwrap(),
-        "--tiny",
-        "--out",
-        fresh.to_str().unwrap(),
-    ])
-    .result
-    .unwrap_err();
+    let e = fails(&format!(
+        "validate --data {} --tiny --out {}",
+        q(&one),
+        q(&fresh)
+    ));
     assert!(e.contains("at least 2"), "{e}");
     assert!(!fresh.exists());
 }

@@ -4,7 +4,7 @@
 mod support;
 
 use std::path::Path;
-use support::run;
+use support::{fails, ok, q, run, sh};
 
 /// The `all` row of a per-ion score table: (points, RMSE, MAE).
 fn all_row(text: &str) -> (usize, f64, f64) {
@@ -28,17 +28,11 @@ fn score(kind: &str, file: &Path, data: &Path, extra: &[&str]) -> support::Outco
 
 /// `fit --data DATA --out OUT` with few evaluations.
 fn fit(data: &Path, out: &Path) -> String {
-    run(&[
-        "fit",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--max-evaluations",
-        "40",
-    ])
-    .result
-    .unwrap()
+    ok(&format!(
+        "fit --data {} --out {} --max-evaluations 40",
+        q(&data),
+        q(&out)
+    ))
 }
 
 #[test]
@@ -206,17 +200,12 @@ fn an_ensemble_of_seeds_predicts_with_intervals() {
     // Comma-separated is the same ensemble.
     let joined = format!("{pa},{pb}");
     assert_eq!(csv_of(&[&joined], &["--interval", "0.9"]), both);
-    let scored = run(&[
-        "score",
-        "--model",
-        pa,
-        "--model",
-        pb,
-        "--data",
-        data.to_str().unwrap(),
-    ])
-    .result
-    .unwrap();
+    let scored = ok(&format!(
+        "score --model {} --model {} --data {}",
+        q(pa),
+        q(pb),
+        q(&data)
+    ));
     assert!(scored.contains("inside interval"), "{scored}");
 
     // A model file from before intervals: no interval by default (with a note), and an
@@ -226,7 +215,7 @@ fn an_ensemble_of_seeds_predicts_with_intervals() {
     c.config.domain.as_mut().unwrap().scatter = None;
     c.save(&old).unwrap();
     let po = old.to_str().unwrap();
-    let noted = run(&["score", "--model", po, "--data", data.to_str().unwrap()]);
+    let noted = sh(&format!("score --model {} --data {}", q(po), q(&data)));
     assert!(noted.stderr.contains("retrain"), "{}", noted.stderr);
     assert!(!noted.result.unwrap().contains("inside interval"));
     let e = run(&[
@@ -257,17 +246,10 @@ fn a_membrane_written_by_hand_scores_without_intervals_and_says_why() {
     assert!(!text.contains("inside interval"));
     // The data were simulated with this very membrane (1 % noise): small errors.
     assert!(all_row(&text).1 < 0.05, "{text}");
-    let e = run(&[
-        "dspmde",
-        "--membrane",
-        membrane.to_str().unwrap(),
-        "--feed",
-        "Na+=10 mM, Cl-=10 mM",
-        "--interval",
-        "0.9",
-    ])
-    .result
-    .unwrap_err();
+    let e = fails(&format!(
+        "dspmde --membrane {} --feed 'Na+=10 mM, Cl-=10 mM' --interval 0.9",
+        q(&membrane)
+    ));
     assert!(e.contains("refit"), "{e}");
 }
 
@@ -320,17 +302,10 @@ fn every_command_reads_files_with_any_known_ion() {
     assert!(all_row(&fitted).1 < 0.01, "{fitted}");
     let scored = score("--membrane", &membrane, &data, &[]).result.unwrap();
     assert!(scored.contains("NH4+"), "{scored}");
-    let table = run(&[
-        "dspmde",
-        "--membrane",
-        membrane.to_str().unwrap(),
-        "--feed",
-        "NH4+=10 mM, Cl-=10 mM",
-        "--points",
-        "2",
-    ])
-    .result
-    .unwrap();
+    let table = ok(&format!(
+        "dspmde --membrane {} --feed 'NH4+=10 mM, Cl-=10 mM' --points 2",
+        q(&membrane)
+    ));
     assert!(table.contains("R(NH4+)"), "{table}");
     let unknown = dir.path().join("unknown.csv");
     std::fs::write(
@@ -338,15 +313,11 @@ fn every_command_reads_files_with_any_known_ion() {
         "sample,Jv [um/s],feed:Cs+ [mM],feed:Cl- [mM],rejection:Cs+ [-]\ns,10,10,10,0.3\n",
     )
     .unwrap();
-    let e = run(&[
-        "fit",
-        "--data",
-        unknown.to_str().unwrap(),
-        "--out",
-        dir.path().join("x.json").to_str().unwrap(),
-    ])
-    .result
-    .unwrap_err();
+    let e = fails(&format!(
+        "fit --data {} --out {}",
+        q(&unknown),
+        q(&dir.path().join("x.json"))
+    ));
     assert!(e.contains("NH4+") && e.contains("--ions"), "{e}");
 }
 
@@ -381,27 +352,16 @@ fn fit_isotherm_takes_its_form() {
         let file = std::fs::read_to_string(&out).unwrap();
         assert!(file.contains(stored), "{file}");
     }
-    let e = run(&[
-        "fit",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        "x.json",
-        "--isotherm",
-        "linear",
-    ])
-    .result
-    .unwrap_err();
+    let e = fails(&format!(
+        "fit --data {} --out x.json --isotherm linear",
+        q(&data)
+    ));
     assert!(e.contains("langmuir"), "{e}");
 }
 
 #[test]
 fn feeds_given_as_salts_predict_what_their_ions_predict() {
-    let table = |feed: &str| {
-        run(&["dspmde", "--feed", feed, "--points", "2", "--csv"])
-            .result
-            .unwrap()
-    };
+    let table = |feed: &str| ok(&format!("dspmde --feed {} --points 2 --csv", q(feed)));
     assert_eq!(
         table("MgCl2=10 mM, NaCl=5"),
         table("Mg2+=10 mM, Cl-=25 mM, Na+=5 mM")
@@ -415,7 +375,7 @@ fn feeds_given_as_salts_predict_what_their_ions_predict() {
             assert!((p - q).abs() < 1e-4, "{a}\n{b}");
         }
     }
-    let e = run(&["dspmde", "--feed", "NaCl2=5"]).result.unwrap_err();
+    let e = fails("dspmde --feed NaCl2=5");
     assert!(e.contains("nor a salt") && e.contains("net charge"), "{e}");
 }
 
@@ -426,13 +386,13 @@ fn evaluate_reports_rejections_per_ion_as_score_does() {
     support::small_data(&data);
     support::tiny_model(&data, &model);
     let (d, m) = (data.to_str().unwrap(), model.to_str().unwrap());
-    let evaluated = run(&["evaluate", "--model", m, "--data", d, "--all"])
-        .result
-        .unwrap();
+    let evaluated = ok(&format!("evaluate --model {} --data {} --all", q(m), q(d)));
     assert!(evaluated.contains("RMSE of R"), "{evaluated}");
-    let scored = run(&["score", "--model", m, "--data", d, "--interval", "none"])
-        .result
-        .unwrap();
+    let scored = ok(&format!(
+        "score --model {} --data {} --interval none",
+        q(m),
+        q(d)
+    ));
     // The same model on the same points: the same errors of R, per ion and over all.
     let rows = |text: &str| -> Vec<String> {
         text.lines()
@@ -661,17 +621,10 @@ fn every_command_takes_the_temperature() {
     let model = p("m.json");
     support::small_data(&p("small.csv"));
     support::tiny_model(&p("small.csv"), &model);
-    let e = run(&[
-        "predict",
-        "--model",
-        &s(&model),
-        "--feed",
-        "Na+=10 mM, Cl-=10 mM",
-        "--temperature",
-        "20 C",
-    ])
-    .result
-    .unwrap_err();
+    let e = fails(&format!(
+        "predict --model {} --feed 'Na+=10 mM, Cl-=10 mM' --temperature '20 C'",
+        q(&s(&model))
+    ));
     assert!(e.contains("no temperature input"), "{e}");
 }
 
@@ -715,18 +668,12 @@ fn validate_trains_on_one_file_and_tests_on_another() {
     std::fs::write(&b, test.join("\n") + "\n").unwrap();
     let (pa, pb) = (a.to_str().unwrap(), b.to_str().unwrap());
     let out = dir.path().join("cv");
-    let text = run(&[
-        "validate",
-        "--train",
-        pa,
-        "--test",
-        pb,
-        "--tiny",
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .result
-    .unwrap();
+    let text = ok(&format!(
+        "validate --train {} --test {} --tiny --out {}",
+        q(pa),
+        q(pb),
+        q(&out)
+    ));
     assert!(
         text.contains("(training) and") && text.contains("(test)"),
         "{text}"
@@ -766,13 +713,14 @@ fn validate_trains_on_one_file_and_tests_on_another() {
         "{names:?}"
     );
 
-    let e = run(&["validate", "--train", pa, "--tiny"])
-        .result
-        .unwrap_err();
+    let e = fails(&format!("validate --train {} --tiny", q(pa)));
     assert!(e.contains("--test"), "{e}");
-    let e = run(&["validate", "--train", pa, "--test", pb, "--data", pa])
-        .result
-        .unwrap_err();
+    let e = fails(&format!(
+        "validate --train {} --test {} --data {}",
+        q(pa),
+        q(pb),
+        q(pa)
+    ));
     assert!(e.contains("--data") || e.contains("cannot be used"), "{e}");
 }
 
@@ -990,17 +938,10 @@ fn a_fit_takes_a_charge_set_by_multivalent_ions() {
     let charge = &json["membrane"]["charge"]["Multivalent"];
     assert!(charge["cations"].as_f64().is_some(), "{json}");
     // The file predicts: its charge follows each feed.
-    let text = run(&[
-        "dspmde",
-        "--membrane",
-        o,
-        "--feed",
-        "Mg2+=10 mM, SO4 2-=10 mM",
-        "--points",
-        "2",
-    ])
-    .result
-    .unwrap();
+    let text = ok(&format!(
+        "dspmde --membrane {} --feed 'Mg2+=10 mM, SO4 2-=10 mM' --points 2",
+        q(o)
+    ));
     assert!(text.contains("Mg^2+") || text.contains("Mg2+"), "{text}");
     let err = run(&[&base[..], &["--multivalent-charge", "--isotherm"]].concat())
         .result

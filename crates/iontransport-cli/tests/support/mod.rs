@@ -34,6 +34,34 @@ pub fn run(args: &[&str]) -> Outcome {
     }
 }
 
+/// Runs a command line written as a user types it at a shell (split by `shlex`: quote an
+/// argument that holds spaces, and paths with [`q`]).
+pub fn sh(line: &str) -> Outcome {
+    let args = shlex::split(line).unwrap_or_else(|| panic!("unbalanced quotes in `{line}`"));
+    run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// [`sh`]'s standard output; panics with the error when the command fails.
+pub fn ok(line: &str) -> String {
+    sh(line)
+        .result
+        .unwrap_or_else(|e| panic!("`{line}` failed: {e}"))
+}
+
+/// [`sh`]'s error message; panics when the command succeeds.
+pub fn fails(line: &str) -> String {
+    match sh(line).result {
+        Ok(out) => panic!("`{line}` succeeded: {out}"),
+        Err(e) => e,
+    }
+}
+
+/// A path (or any argument) quoted for [`sh`].
+pub fn q(arg: &(impl AsRef<std::ffi::OsStr> + ?Sized)) -> String {
+    let s = arg.as_ref().to_str().expect("UTF-8 argument");
+    shlex::try_quote(s).expect("no NUL byte").into_owned()
+}
+
 /// 16 DSPM-DE sweeps (NF270-like membrane, 4 fluxes up to 2e-5 m/s) written as CSV.
 pub fn small_data(path: &Path) {
     data_with(path, 16);
