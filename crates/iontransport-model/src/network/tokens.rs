@@ -8,6 +8,19 @@ use super::workspace::Workspace;
 use neural_ode::gemm::{Shape, gemm};
 use neural_ode::{dot, fast_exp};
 
+/// Calls `f(n, dk, ...)` with the default network's sizes (8 ions, d_k = 8) as constants when
+/// they are those, so the compiler unrolls and vectorises the short loops of the inlined
+/// body; any other size takes the general path.
+macro_rules! with_default_sizes {
+    ($f:ident($n:expr, $dk:expr $(, $arg:expr)* $(,)?)) => {
+        if $n == 8 && $dk == 8 {
+            $f(8, 8 $(, $arg)*)
+        } else {
+            $f($n, $dk $(, $arg)*)
+        }
+    };
+}
+
 /// Tokens, embeddings, and (with attention) queries, keys and values of every row, from the
 /// states `h` (rows x ions).
 #[inline(always)]
@@ -63,7 +76,7 @@ pub(super) fn token_outputs_rows(
     for (r, c) in conds.iter().enumerate() {
         let (t, at) = (r * n * dk..(r + 1) * n * dk, r * n * n..(r + 1) * n * n);
         if softmax {
-            attend(
+            with_default_sizes!(attend(
                 n,
                 dk,
                 &c.mask,
@@ -72,9 +85,15 @@ pub(super) fn token_outputs_rows(
                 &ws.v[t.clone()],
                 &mut ws.a[at],
                 &mut ws.o[t],
-            );
+            ));
         } else {
-            attention_output(n, dk, &ws.a[at], &ws.v[t.clone()], &mut ws.o[t]);
+            with_default_sizes!(attention_output(
+                n,
+                dk,
+                &ws.a[at],
+                &ws.v[t.clone()],
+                &mut ws.o[t]
+            ));
         }
     }
 }
@@ -110,7 +129,7 @@ pub(super) fn tokens_backward_rows(
     if cfg.attention {
         for (r, c) in conds.iter().enumerate() {
             let t = r * n * dk..(r + 1) * n * dk;
-            attend_backward(
+            with_default_sizes!(attend_backward(
                 n,
                 dk,
                 &c.mask,
@@ -123,7 +142,7 @@ pub(super) fn tokens_backward_rows(
                 &mut ws.qbar[t.clone()],
                 &mut ws.kbar[t.clone()],
                 &mut ws.vbar[t],
-            );
+            ));
         }
         // E_bar ((rows n) x dm) = Qbar Wq^T + Kbar Wk^T + Vbar Wv^T; dW += E^T Xbar.
         let tokens = rows * n;
@@ -212,7 +231,7 @@ fn embed(
 /// the attention matrix `a` (ions x ions) and the outputs `o = A V`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn attend_impl(
+fn attend(
     n: usize,
     dk: usize,
     mask: &[bool],
@@ -250,33 +269,12 @@ fn attend_impl(
         let sum = row.iter().fold(0.0, |acc, x| acc + x);
         row.iter_mut().for_each(|x| *x /= sum);
     }
-    attention_output_impl(n, dk, a, v, o);
-}
-
-/// [`attend_impl`] with the default network's sizes (8 ions, d_k = 8) as constants, so the
-/// compiler unrolls and vectorises the short loops; any other size takes the general path.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn attend(
-    n: usize,
-    dk: usize,
-    mask: &[bool],
-    q: &[f64],
-    k: &[f64],
-    v: &[f64],
-    a: &mut [f64],
-    o: &mut [f64],
-) {
-    if n == 8 && dk == 8 {
-        attend_impl(8, 8, mask, q, k, v, a, o)
-    } else {
-        attend_impl(n, dk, mask, q, k, v, a, o)
-    }
+    attention_output(n, dk, a, v, o);
 }
 
 /// One row's attention outputs o = A V (ions x d_k).
 #[inline(always)]
-fn attention_output_impl(n: usize, dk: usize, a: &[f64], v: &[f64], o: &mut [f64]) {
+fn attention_output(n: usize, dk: usize, a: &[f64], v: &[f64], o: &mut [f64]) {
     const W: usize = 8;
     for i in 0..n {
         let ai = &a[i * n..(i + 1) * n];
@@ -306,23 +304,11 @@ fn attention_output_impl(n: usize, dk: usize, a: &[f64], v: &[f64], o: &mut [f64
     }
 }
 
-/// [`attention_output_impl`] with the default network's sizes (8 ions, d_k = 8) as constants, so the
-/// compiler unrolls and vectorises the short loops; any other size takes the general path.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn attention_output(n: usize, dk: usize, a: &[f64], v: &[f64], o: &mut [f64]) {
-    if n == 8 && dk == 8 {
-        attention_output_impl(8, 8, a, v, o)
-    } else {
-        attention_output_impl(n, dk, a, v, o)
-    }
-}
-
 /// One row's attention VJP: from the outputs' cotangent `obar` (ions x d_k) to the
 /// cotangents of its queries, keys and values (all overwritten; `abar` is scratch).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn attend_backward_impl(
+fn attend_backward(
     n: usize,
     dk: usize,
     mask: &[bool],
@@ -372,31 +358,6 @@ fn attend_backward_impl(
                 kbar[j * dk + kk] += sbar * q[i * dk + kk];
             }
         }
-    }
-}
-
-/// [`attend_backward_impl`] with the default network's sizes (8 ions, d_k = 8) as constants, so the
-/// compiler unrolls and vectorises the short loops; any other size takes the general path.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn attend_backward(
-    n: usize,
-    dk: usize,
-    mask: &[bool],
-    obar: &[f64],
-    a: &[f64],
-    q: &[f64],
-    k: &[f64],
-    v: &[f64],
-    abar: &mut [f64],
-    qbar: &mut [f64],
-    kbar: &mut [f64],
-    vbar: &mut [f64],
-) {
-    if n == 8 && dk == 8 {
-        attend_backward_impl(8, 8, mask, obar, a, q, k, v, abar, qbar, kbar, vbar)
-    } else {
-        attend_backward_impl(n, dk, mask, obar, a, q, k, v, abar, qbar, kbar, vbar)
     }
 }
 
