@@ -58,15 +58,10 @@ pub const A: [[f64; 6]; 7] = [
 ];
 
 /// Fifth-order weights b_i (= the last row of A; b_7 = 0, which makes the pair FSAL).
-pub const B: [f64; 7] = [
-    0.096_460_766_818_065_23,
-    0.01,
-    0.479_889_650_414_499_6,
-    1.379_008_574_103_742,
-    -3.290_069_515_436_081,
-    2.324_710_524_099_774,
-    0.0,
-];
+pub const B: [f64; 7] = {
+    let last = A[6];
+    [last[0], last[1], last[2], last[3], last[4], last[5], 0.0]
+};
 
 /// Error weights b_i - bhat_i (fifth minus embedded fourth order).
 pub const E: [f64; 7] = [

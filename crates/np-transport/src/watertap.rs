@@ -511,7 +511,7 @@ impl Module0d {
                 "a module needs 1 to 16 species".into(),
             ));
         }
-        for (name, v) in [
+        all_positive([
             ("pore_radius", self.pore_radius),
             ("effective_thickness", self.effective_thickness),
             ("pore_dielectric", self.pore_dielectric),
@@ -521,11 +521,7 @@ impl Module0d {
             ("viscosity", self.viscosity),
             ("density", self.density),
             ("permeate_pressure", self.permeate_pressure),
-        ] {
-            if !positive(v) {
-                return bad(name, v, "must be finite and > 0 (SI units)");
-            }
-        }
+        ])?;
         if !(self.feed_pressure.is_finite() && self.feed_pressure > self.permeate_pressure) {
             return bad(
                 "feed_pressure",
@@ -538,17 +534,13 @@ impl Module0d {
         }
         match &self.polarisation {
             Some(MassTransfer::SpiralWound(sw)) => {
-                for (name, v) in [
+                all_positive([
                     ("channel_height", sw.channel_height),
                     ("spacer_porosity", sw.spacer_porosity),
                     ("inlet_velocity", sw.inlet_velocity),
                     ("mixing_efficiency", sw.mixing_efficiency),
                     ("mixing_length", sw.mixing_length),
-                ] {
-                    if !positive(v) {
-                        return bad(name, v, "must be finite and > 0 (SI units)");
-                    }
-                }
+                ])?;
                 if sw.mixing_efficiency >= 2.0 {
                     return bad("mixing_efficiency", sw.mixing_efficiency, "must be < 2");
                 }
@@ -1593,6 +1585,17 @@ impl PublishedCase {
         }
         Ok((s, worst))
     }
+}
+
+
+/// `Ok` when every named value is finite and positive, else the first that is not, by name.
+fn all_positive<const N: usize>(values: [(&'static str, f64); N]) -> Result<()> {
+    for (name, v) in values {
+        if !(v.is_finite() && v > 0.0) {
+            return crate::error::invalid(name, v, "must be finite and > 0 (SI units)");
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
