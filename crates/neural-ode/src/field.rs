@@ -43,7 +43,7 @@ pub trait VectorField: Sync {
     }
 
     /// Evaluates f like [`VectorField::eval`] and writes the record (length
-    /// [`VectorField::record_len`]) for [`VectorField::vjp_recorded`].
+    /// [`VectorField::record_len`]) for [`VectorField::vjp_recorded_add`].
     #[allow(clippy::too_many_arguments)]
     fn eval_record(
         &self,
@@ -58,27 +58,14 @@ pub trait VectorField: Sync {
     }
 
     /// [`VectorField::vjp`] at a point whose record was written by
-    /// [`VectorField::eval_record`] with the same `t`, `y` and `p`.
-    #[allow(clippy::too_many_arguments)]
-    fn vjp_recorded(
-        &self,
-        t: f64,
-        y: &[f64],
-        p: &[f64],
-        a: &[f64],
-        ws: &mut Self::Workspace,
-        _record: &[f64],
-        vjp_y: &mut [f64],
-        vjp_p: &mut [f64],
-    ) {
-        self.vjp(t, y, p, a, ws, vjp_y, vjp_p)
-    }
-
-    /// [`VectorField::vjp_recorded`] that *adds* a^T df/dtheta into `vjp_p_acc` (vjp_y is
-    /// overwritten as usual). Adjoints accumulate parameter gradients over thousands of
-    /// stages; a field that can add in place (e.g. a network whose backward pass already
-    /// accumulates) saves writing and re-reading a whole parameter-sized vector per stage.
-    /// The default computes into `scratch_p` (length [`VectorField::num_params`]) and adds.
+    /// [`VectorField::eval_record`] with the same `t`, `y` and `p`, *adding* a^T df/dtheta
+    /// into `vjp_p_acc` (vjp_y is overwritten as usual). Adjoints accumulate parameter
+    /// gradients over thousands of stages; a field that can add in place (e.g. a network
+    /// whose backward pass already accumulates) saves writing and re-reading a whole
+    /// parameter-sized vector per stage.
+    /// The default ignores the record (right for fields without one), computes
+    /// [`VectorField::vjp`] into `scratch_p` (length [`VectorField::num_params`]) and adds; a
+    /// field that writes records overrides it to read them.
     #[allow(clippy::too_many_arguments)]
     fn vjp_recorded_add(
         &self,
@@ -87,12 +74,12 @@ pub trait VectorField: Sync {
         p: &[f64],
         a: &[f64],
         ws: &mut Self::Workspace,
-        record: &[f64],
+        _record: &[f64],
         vjp_y: &mut [f64],
         vjp_p_acc: &mut [f64],
         scratch_p: &mut [f64],
     ) {
-        self.vjp_recorded(t, y, p, a, ws, record, vjp_y, scratch_p);
+        self.vjp(t, y, p, a, ws, vjp_y, scratch_p);
         for (acc, v) in vjp_p_acc.iter_mut().zip(scratch_p.iter()) {
             *acc += v;
         }

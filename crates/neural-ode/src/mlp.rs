@@ -257,22 +257,6 @@ impl VectorField for TanhMlp {
         self.store(1, ws, record);
     }
 
-    fn vjp_recorded(
-        &self,
-        _t: f64,
-        _y: &[f64],
-        p: &[f64],
-        a: &[f64],
-        ws: &mut MlpWorkspace,
-        record: &[f64],
-        vjp_y: &mut [f64],
-        vjp_p: &mut [f64],
-    ) {
-        self.load(1, ws, record);
-        vjp_p.fill(0.0);
-        self.backward(1, p, a, ws, vjp_y, vjp_p);
-    }
-
     fn vjp_recorded_add(
         &self,
         _t: f64,

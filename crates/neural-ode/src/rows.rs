@@ -257,20 +257,6 @@ impl<F: BatchField> VectorField for Stacked<'_, F> {
         self.field
             .eval_rows(&self.rows, &ws.t, y, p, &mut ws.inner, dy, record)
     }
-    fn vjp_recorded(
-        &self,
-        t: f64,
-        y: &[f64],
-        p: &[f64],
-        a: &[f64],
-        ws: &mut Self::Workspace,
-        record: &[f64],
-        vjp_y: &mut [f64],
-        vjp_p: &mut [f64],
-    ) {
-        vjp_p.fill(0.0);
-        self.vjp_recorded_add(t, y, p, a, ws, record, vjp_y, vjp_p, &mut []);
-    }
     fn vjp_recorded_add(
         &self,
         t: f64,

@@ -1587,7 +1587,6 @@ impl PublishedCase {
     }
 }
 
-
 /// `Ok` when every named value is finite and positive, else the first that is not, by name.
 fn all_positive<const N: usize>(values: [(&'static str, f64); N]) -> Result<()> {
     for (name, v) in values {

@@ -328,21 +328,6 @@ impl VectorField for TrajectoryField<'_> {
         )
     }
 
-    fn vjp_recorded(
-        &self,
-        tau: f64,
-        h: &[f64],
-        p: &[f64],
-        a: &[f64],
-        ws: &mut FieldWorkspace,
-        record: &[f64],
-        vjp_h: &mut [f64],
-        vjp_p: &mut [f64],
-    ) {
-        vjp_p.fill(0.0);
-        self.vjp_recorded_add(tau, h, p, a, ws, record, vjp_h, vjp_p, &mut []);
-    }
-
     fn vjp_recorded_add(
         &self,
         tau: f64,
