@@ -225,8 +225,9 @@ fn batched_field_equals_the_trajectory_fields() {
         bf.eval_rows(&rows, &t, &y, &m.params, &mut ws, &mut dy, &mut rec);
         let mut vy = vec![0.0; rows.len() * n];
         let mut vp = vec![0.0; m.num_params()];
+        let recs: Vec<&[f64]> = rec.chunks(bf.record_len()).collect();
         bf.vjp_rows_add(
-            &rows, &t, &y, &m.params, &a, &mut ws, &rec, &mut vy, &mut vp,
+            &rows, &t, &y, &m.params, &a, &mut ws, &recs, &mut vy, &mut vp,
         );
         let mut vy2 = vec![0.0; rows.len() * n];
         let mut vp2 = vec![0.0; m.num_params()];

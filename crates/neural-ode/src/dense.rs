@@ -2,6 +2,45 @@
 
 use crate::error::{OdeError, Result};
 use crate::tableau::dense_weights;
+use std::sync::Mutex;
+
+/// Stage and record buffers of finished dense outputs, kept for the next batch's
+/// ([`DenseOutput::recycle`]). A lock-step gradient of the paper's network stores about a
+/// megabyte of stage records per trajectory; freed, the allocator may hand these pages back to
+/// the system and the next batch faults them in again. One pool per kind, so a small stage
+/// buffer is not taken where records need a large one.
+static SPARE_K: Mutex<Vec<Vec<f64>>> = Mutex::new(Vec::new());
+static SPARE_RECORDS: Mutex<Vec<Vec<f64>>> = Mutex::new(Vec::new());
+
+/// Memory a pool keeps at most, in f64 values (128 MB): a batch of 32 paper-network
+/// trajectories needs about 60 MB of records; a larger batch keeps what fits.
+const MAX_SPARE_VALUES: usize = 16 << 20;
+
+/// An empty vector with room for `capacity`, from `pool` when it has one.
+fn take(pool: &Mutex<Vec<Vec<f64>>>, capacity: usize) -> Vec<f64> {
+    // A poisoned pool only means a panic elsewhere while pushing; its vectors are still fine.
+    let spare = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    match spare {
+        Some(mut v) => {
+            v.clear();
+            v.reserve(capacity);
+            v
+        }
+        None => Vec::with_capacity(capacity),
+    }
+}
+
+/// Keeps `v` in `pool` for a later [`take`] (unless the pool is full or `v` holds nothing).
+fn give(pool: &Mutex<Vec<Vec<f64>>>, v: Vec<f64>) {
+    if v.capacity() == 0 {
+        return;
+    }
+    let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
+    let kept: usize = pool.iter().map(Vec::capacity).sum();
+    if kept + v.capacity() <= MAX_SPARE_VALUES {
+        pool.push(v);
+    }
+}
 
 /// Every accepted step of a solve (start time, step, start state and the seven stages), so
 /// the solution can be evaluated at any time in the integrated interval with the fourth-order
@@ -28,17 +67,57 @@ impl DenseOutput {
             t: Vec::with_capacity(steps),
             h: Vec::with_capacity(steps),
             y: Vec::with_capacity(steps * n),
-            k: Vec::with_capacity(steps * 7 * n),
-            records: Vec::with_capacity(steps * 7 * record_len),
+            k: if steps > 0 {
+                take(&SPARE_K, steps * 7 * n)
+            } else {
+                Vec::new()
+            },
+            records: if steps > 0 && record_len > 0 {
+                take(&SPARE_RECORDS, steps * 7 * record_len)
+            } else {
+                Vec::new()
+            },
         }
     }
 
-    pub(crate) fn push(&mut self, t: f64, h: f64, y: &[f64], k: &[f64], records: &[f64]) {
+    /// Gives the stage and record buffers back for the next [`DenseOutput::with_capacity`]
+    /// (the lock-step gradient does so for every trajectory of a batch once it is done).
+    pub(crate) fn recycle(self) {
+        give(&SPARE_K, self.k);
+        give(&SPARE_RECORDS, self.records);
+    }
+
+    /// Appends an accepted step. Its stage records are not copied here: the solver appends
+    /// them to [`DenseOutput::records`] as the stages are evaluated ([`Self::push_record`]),
+    /// so that a step's seven records are written once.
+    pub(crate) fn push(&mut self, t: f64, h: f64, y: &[f64], k: &[f64]) {
         self.t.push(t);
         self.h.push(h);
         self.y.extend_from_slice(y);
         self.k.extend_from_slice(k);
-        self.records.extend_from_slice(records);
+    }
+
+    /// Appends the record of stage `stage` of the step being attempted (stages in order, 0
+    /// first; stage 0 of a step is carried from the previous step's stage 6 by
+    /// [`Self::carry_record`]).
+    pub(crate) fn push_record(&mut self, stage: usize, record: &[f64]) {
+        let r = self.record_len;
+        debug_assert_eq!(self.records.len(), (self.t.len() * 7 + stage) * r);
+        self.records.extend_from_slice(record);
+    }
+
+    /// After a rejected attempt: drops its records but stage 0's, which the retry shares.
+    pub(crate) fn discard_attempt(&mut self) {
+        self.records
+            .truncate((self.t.len() * 7 + 1) * self.record_len);
+    }
+
+    /// After an accepted step that is not the last: its stage 6 (the new state, FSAL) is
+    /// stage 0 of the next.
+    pub(crate) fn carry_record(&mut self) {
+        let r = self.record_len;
+        let start = (self.t.len() * 7 - 1) * r;
+        self.records.extend_from_within(start..start + r);
     }
 
     /// Number of stored steps.

@@ -185,10 +185,10 @@ fn fold_fsal_outputs(
 /// The discrete adjoint of problems `items` (each a solution with dense output and its loss
 /// gradient at the saved states), which are members `members` of `f`: backwards one step of
 /// every problem per round, the VJPs of a stage of every problem in one batched call.
-pub(crate) fn backward<F: BatchField>(
+pub(crate) fn backward<'a, F: BatchField>(
     f: &F,
     p: &[f64],
-    items: &[(&Solution, &[f64])],
+    items: &[(&'a Solution, &'a [f64])],
     members: &[usize],
 ) -> Result<ChunkGradient> {
     let n = f.dim();
@@ -215,6 +215,7 @@ pub(crate) fn backward<F: BatchField>(
     let mut rows = Rows::new(members.len(), n, r);
     let mut pbar = vec![0.0; p.len()];
     let mut stage_y = vec![0.0; n];
+    let mut records: Vec<&[f64]> = Vec::with_capacity(members.len());
     let most = backs.iter().map(|b| b.d.num_steps()).max().unwrap_or(0);
     // Round j takes step (steps - 1 - j) of every problem that has one.
     for round in 0..most {
@@ -227,6 +228,7 @@ pub(crate) fn backward<F: BatchField>(
         }
         for s in (0..7).rev() {
             rows.clear();
+            records.clear();
             for (l, b) in backs.iter_mut().enumerate() {
                 let Some(i) = step(b) else { continue };
                 let cot = &b.kbar[s * n..(s + 1) * n];
@@ -252,8 +254,8 @@ pub(crate) fn backward<F: BatchField>(
                     }
                 }
                 if r > 0 {
-                    rows.rec[m * r..(m + 1) * r]
-                        .copy_from_slice(&b.d.records[(i * 7 + s) * r..(i * 7 + s + 1) * r]);
+                    // Read where the forward pass stored it: no gathering copy.
+                    records.push(&b.d.records[(i * 7 + s) * r..(i * 7 + s + 1) * r]);
                 }
             }
             let m = rows.lane.len();
@@ -264,7 +266,7 @@ pub(crate) fn backward<F: BatchField>(
                 p,
                 &rows.a,
                 &mut ws,
-                &rows.rec[..m * r],
+                &records,
                 &mut rows.out[..m * n],
                 &mut pbar,
             );

@@ -134,6 +134,9 @@ where
         }
         out.stats += st;
     }
+    for d in sols.into_iter().filter_map(|s| s.dense) {
+        d.recycle();
+    }
     Ok(out)
 }
 

@@ -124,13 +124,12 @@ impl TanhMlp {
         }
     }
 
-    /// The inverse of [`Self::store`].
-    fn load(&self, m: usize, ws: &mut MlpWorkspace, records: &[f64]) {
-        let len = self.record_len();
-        for r in 0..m {
-            let mut off = r * len;
+    /// The inverse of [`Self::store`], from one record per row.
+    fn load(&self, ws: &mut MlpWorkspace, records: &[&[f64]]) {
+        for (r, record) in records.iter().enumerate() {
+            let mut off = 0;
             for (act, &s) in ws.acts.iter_mut().zip(&self.sizes) {
-                act[r * s..(r + 1) * s].copy_from_slice(&records[off..off + s]);
+                act[r * s..(r + 1) * s].copy_from_slice(&record[off..off + s]);
                 off += s;
             }
         }
@@ -270,7 +269,7 @@ impl VectorField for TanhMlp {
         _scratch_p: &mut [f64],
     ) {
         // The layers' backward pass adds: no scratch vector, no second pass over it.
-        self.load(1, ws, record);
+        self.load(ws, &[record]);
         self.backward(1, p, a, ws, vjp_y, vjp_p_acc);
     }
 }
@@ -325,7 +324,7 @@ impl BatchField for MlpRows<'_> {
         p: &[f64],
         a: &[f64],
         ws: &mut MlpWorkspace,
-        records: &[f64],
+        records: &[&[f64]],
         vjp_y: &mut [f64],
         vjp_p_acc: &mut [f64],
     ) {
@@ -333,7 +332,7 @@ impl BatchField for MlpRows<'_> {
         if records.is_empty() {
             self.mlp.forward(&t[..m], y, p, ws);
         } else {
-            self.mlp.load(m, ws, records);
+            self.mlp.load(ws, &records[..m]);
         }
         self.mlp.backward(m, p, a, ws, vjp_y, vjp_p_acc);
     }

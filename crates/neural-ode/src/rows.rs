@@ -11,8 +11,10 @@ use crate::field::VectorField;
 /// trajectory's feed, say); all share the parameters.
 ///
 /// Rows are packed row-major: `y`, `dy`, `a` and `vjp_y` hold `rows.len()` rows of
-/// [`BatchField::dim`]; `records` holds `rows.len()` rows of [`BatchField::record_len`] (or is
-/// empty when nothing is recorded).
+/// [`BatchField::dim`]. An evaluation writes its records into one buffer of `rows.len()` rows
+/// of [`BatchField::record_len`]; a VJP reads them as one slice per row, wherever each row's
+/// record is kept (the discrete adjoint passes them from each trajectory's stored steps, so
+/// they are not gathered into one buffer first). Either is empty when nothing is recorded.
 pub trait BatchField: Sync {
     /// Scratch memory for up to `max_rows` rows.
     type Workspace: Send;
@@ -51,7 +53,7 @@ pub trait BatchField: Sync {
 
     /// Writes a_r^T df/dy of every row into `vjp_y` and *adds* sum_r a_r^T df/dtheta into
     /// `vjp_p_acc`. `records` are the rows' records from [`BatchField::eval_rows`] at the same
-    /// points, or empty (then the field recomputes what it needs).
+    /// points, one slice per row, or empty (then the field recomputes what it needs).
     #[allow(clippy::too_many_arguments)]
     fn vjp_rows_add(
         &self,
@@ -61,7 +63,7 @@ pub trait BatchField: Sync {
         p: &[f64],
         a: &[f64],
         ws: &mut Self::Workspace,
-        records: &[f64],
+        records: &[&[f64]],
         vjp_y: &mut [f64],
         vjp_p_acc: &mut [f64],
     );
@@ -134,7 +136,7 @@ impl<F: VectorField> BatchField for RowsOf<'_, F> {
         p: &[f64],
         a: &[f64],
         ws: &mut Self::Workspace,
-        records: &[f64],
+        records: &[&[f64]],
         vjp_y: &mut [f64],
         vjp_p_acc: &mut [f64],
     ) {
@@ -148,7 +150,7 @@ impl<F: VectorField> BatchField for RowsOf<'_, F> {
                     *acc += v;
                 }
             } else {
-                let rec = &records[i * r..(i + 1) * r];
+                let rec = records[i];
                 let f = &self.fields[m];
                 f.vjp_recorded_add(t[i], yi, p, ai, &mut ws.0, rec, vy, vjp_p_acc, &mut ws.1);
             }
@@ -218,28 +220,12 @@ impl<F: BatchField> VectorField for Stacked<'_, F> {
         vjp_p: &mut [f64],
     ) {
         ws.t.fill(t);
-        let f = self.field;
-        f.eval_rows(
-            &self.rows,
-            &ws.t,
-            y,
-            p,
-            &mut ws.inner,
-            &mut ws.dy,
-            &mut ws.rec,
-        );
+        let mut rec = std::mem::take(&mut ws.rec);
+        let (rows, f) = (&self.rows, self.field);
+        f.eval_rows(rows, &ws.t, y, p, &mut ws.inner, &mut ws.dy, &mut rec);
         vjp_p.fill(0.0);
-        f.vjp_rows_add(
-            &self.rows,
-            &ws.t,
-            y,
-            p,
-            a,
-            &mut ws.inner,
-            &ws.rec,
-            vjp_y,
-            vjp_p,
-        );
+        self.vjp_recorded_add(t, y, p, a, ws, &rec, vjp_y, vjp_p, &mut []);
+        ws.rec = rec;
     }
     fn record_len(&self) -> usize {
         self.rows.len() * self.field.record_len()
@@ -270,17 +256,15 @@ impl<F: BatchField> VectorField for Stacked<'_, F> {
         _scratch_p: &mut [f64],
     ) {
         ws.t.fill(t);
-        let rows = &self.rows;
-        self.field.vjp_rows_add(
-            rows,
-            &ws.t,
-            y,
-            p,
-            a,
-            &mut ws.inner,
-            record,
-            vjp_y,
-            vjp_p_acc,
-        )
+        // The stacked record is the members' records one after another.
+        let r = self.field.record_len();
+        let records: Vec<&[f64]> = if r == 0 {
+            Vec::new()
+        } else {
+            record.chunks(r).collect()
+        };
+        let (rows, inner) = (&self.rows, &mut ws.inner);
+        let f = self.field;
+        f.vjp_rows_add(rows, &ws.t, y, p, a, inner, &records, vjp_y, vjp_p_acc)
     }
 }

@@ -290,9 +290,9 @@ enum At {
 struct Lane {
     track: Option<Track>,
     out: Vec<f64>,
+    /// Every accepted step and, when recording, the stage records of those steps and of the
+    /// step being attempted.
     dense: Option<DenseOutput>,
-    /// The current step's 7 stage records.
-    records: Vec<f64>,
     result: Option<Result<Stats>>,
 }
 
@@ -305,7 +305,7 @@ impl Lane {
 
 /// Evaluates f at the rows listed in `rows` (each lane's state `at`) and scatters them: f
 /// into stage `s` of each lane's `k` (or into `k[n..2n]` for the initial-step probe,
-/// `s = None`), records into the lane's stage record when recording. A single row (a single
+/// `s = None`), records onto the lane's dense output when recording. A single row (a single
 /// solve, or the last problem of a batch) is evaluated in place, without gathering copies.
 fn eval_gathered<S: Stages>(
     f: &mut S,
@@ -322,7 +322,7 @@ fn eval_gathered<S: Stages>(
     let record = r > 0 && s.is_some();
     let stage = s.unwrap_or(1);
     if m == 1 {
-        let Lane { track, records, .. } = &mut lanes[rows.lane[0]];
+        let Lane { track, dense, .. } = &mut lanes[rows.lane[0]];
         let Track {
             y, ytmp, ynew, k, ..
         } = track.as_mut().expect("gathered lanes are running");
@@ -331,11 +331,7 @@ fn eval_gathered<S: Stages>(
             At::Ytmp => ytmp,
             At::Ynew => ynew,
         };
-        let rec: &mut [f64] = if record {
-            &mut records[stage * r..(stage + 1) * r]
-        } else {
-            &mut []
-        };
+        let rec: &mut [f64] = if record { &mut rows.rec[..r] } else { &mut [] };
         f.eval(
             &rows.member,
             &rows.t,
@@ -343,6 +339,12 @@ fn eval_gathered<S: Stages>(
             &mut k[stage * n..(stage + 1) * n],
             rec,
         );
+        if record {
+            let d = dense
+                .as_mut()
+                .expect("records are kept with the dense output");
+            d.push_record(stage, &rows.rec[..r]);
+        }
         return;
     }
     rows.y.clear();
@@ -365,7 +367,11 @@ fn eval_gathered<S: Stages>(
         let tr = lane.track.as_mut().expect("gathered lanes are running");
         tr.k[stage * n..(stage + 1) * n].copy_from_slice(&rows.out[i * n..(i + 1) * n]);
         if record {
-            lane.records[stage * r..(stage + 1) * r].copy_from_slice(&rows.rec[i * r..(i + 1) * r]);
+            let d = lane
+                .dense
+                .as_mut()
+                .expect("records are kept with the dense output");
+            d.push_record(stage, &rows.rec[i * r..(i + 1) * r]);
         }
     }
 }
@@ -412,7 +418,6 @@ fn drive<S: Stages>(
                 track,
                 out,
                 dense: dense.then(|| DenseOutput::with_capacity(n, r, reserved)),
-                records: vec![0.0; 7 * r],
                 result,
             }
         })
@@ -484,12 +489,12 @@ fn drive<S: Stages>(
                 problems[l].save_at,
                 &mut lane.out,
                 lane.dense.as_mut(),
-                &lane.records,
             );
+            let recorded = lane.dense.as_mut().filter(|_| r > 0);
             match outcome {
                 Err(e) => lane.fail(e),
-                Ok(Outcome::Rejected) => {}
-                Ok(Outcome::Accepted) => lane.records.copy_within(6 * r..7 * r, 0),
+                Ok(Outcome::Rejected) => recorded.into_iter().for_each(|d| d.discard_attempt()),
+                Ok(Outcome::Accepted) => recorded.into_iter().for_each(|d| d.carry_record()),
                 Ok(Outcome::Finished) => {
                     let st = lane.track.take().expect("running").st;
                     lane.result = Some(Ok(st));

@@ -245,8 +245,8 @@ impl Track {
     }
 
     /// Judges the attempt once all seven stages are in `k`: on acceptance, writes the outputs
-    /// it passed onto `out` and the step (with the field's stage `records`) onto `dense`,
-    /// and moves to the new state. The caller carries the FSAL record on acceptance.
+    /// it passed onto `out` and the step onto `dense`, and moves to the new state. The caller
+    /// keeps the stage records in `dense` (and carries the FSAL record on acceptance).
     #[allow(clippy::too_many_arguments)]
     pub fn end_step(
         &mut self,
@@ -256,7 +256,6 @@ impl Track {
         save_at: &[f64],
         out: &mut Vec<f64>,
         dense: Option<&mut DenseOutput>,
-        records: &[f64],
     ) -> Result<Outcome> {
         let (n, h, t, last) = (self.n, self.h, self.t, self.last);
         let dir = self.dir;
@@ -314,7 +313,7 @@ impl Track {
             self.next += 1;
         }
         if let Some(d) = dense {
-            d.push(t, h, &self.y, &self.k, records);
+            d.push(t, h, &self.y, &self.k);
         }
         self.t = t_new;
         std::mem::swap(&mut self.y, &mut self.ynew);

@@ -349,3 +349,77 @@ proptest! {
         }
     }
 }
+
+/// The MLP without records: its lock-step VJPs recompute the forward pass.
+struct Recomputed(TanhMlp);
+
+impl VectorField for Recomputed {
+    type Workspace = <TanhMlp as VectorField>::Workspace;
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn num_params(&self) -> usize {
+        self.0.num_params()
+    }
+    fn workspace(&self) -> Self::Workspace {
+        self.0.workspace()
+    }
+    fn eval(&self, t: f64, y: &[f64], p: &[f64], ws: &mut Self::Workspace, dy: &mut [f64]) {
+        self.0.eval(t, y, p, ws, dy)
+    }
+    fn vjp(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        a: &[f64],
+        ws: &mut Self::Workspace,
+        vy: &mut [f64],
+        vp: &mut [f64],
+    ) {
+        self.0.vjp(t, y, p, a, ws, vy, vp)
+    }
+}
+
+/// Stage records are kept with each step as the stages are evaluated: a rejected attempt's
+/// records are dropped (but its stage 1, which the retry shares), an accepted step's last
+/// record opens the next step, and storage reused from an earlier batch carries nothing
+/// over. So the gradient from records equals the one that recomputes every forward pass, and
+/// a second call equals the first to the bit.
+#[test]
+fn recorded_stages_survive_rejected_steps_and_reused_storage() {
+    let f = TanhMlp::new(3, &[10, 10], true);
+    let p: Vec<f64> = f.init_params(5).iter().map(|v| 3.0 * v).collect();
+    let o = SolverOptions {
+        // Far too large a first step: the first attempts are rejected.
+        initial_step: Some(5.0),
+        ..opts(false)
+    };
+    let y0s = [[0.5, -0.2, 0.1], [1.0, 0.3, -0.4], [0.0, 0.7, 0.2]];
+    let problems: Vec<Problem> = y0s
+        .iter()
+        .map(|y0| Problem {
+            t0: 0.0,
+            y0,
+            save_at: &[0.5, 3.0],
+        })
+        .collect();
+    let recorded = f.rows(problems.len());
+    let plain: Vec<Recomputed> = (0..3).map(|_| Recomputed(f.clone())).collect();
+    let recomputed = RowsOf::new(&plain).unwrap();
+    let first = gradient_lockstep(&recorded, &p, &problems, |_, s| quadratic(s), &o, 2).unwrap();
+    assert!(first.stats.rejected > 0, "{:?}", first.stats);
+    let again = gradient_lockstep(&recorded, &p, &problems, |_, s| quadratic(s), &o, 2).unwrap();
+    assert_eq!(again.p, first.p);
+    assert_eq!(again.y0, first.y0);
+    let want = gradient_lockstep(&recomputed, &p, &problems, |_, s| quadratic(s), &o, 2).unwrap();
+    assert_eq!(want.steps, first.steps);
+    assert!(
+        max_rel(&first.p, &want.p) < 1e-12,
+        "{}",
+        max_rel(&first.p, &want.p)
+    );
+    for (a, b) in first.y0.iter().zip(&want.y0) {
+        assert!(max_rel(a, b) < 1e-12);
+    }
+}

@@ -75,11 +75,12 @@ simd_dispatch! {
 simd_dispatch! {
     /// The VJP of [`eval_rows`] with cotangents `a` (rows x dim): overwrites `vjp_y` (rows x
     /// dim) and adds the rows' summed parameter cotangent into `vjp_p_acc` (from the fields'
-    /// `first_trainable` on). Reads the rows' `records` when given, else evaluates afresh.
+    /// `first_trainable` on). Reads the rows' `records` (one per row) when given, else
+    /// evaluates afresh.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn vjp_rows<'a>(
         fields: &'a [TrajectoryField<'a>], rows: &'a [usize], t: &'a [f64], y: &'a [f64],
-        p: &'a [f64], a: &'a [f64], ws: &'a mut FieldWorkspace, records: &'a [f64],
+        p: &'a [f64], a: &'a [f64], ws: &'a mut FieldWorkspace, records: &'a [&'a [f64]],
         vjp_y: &'a mut [f64], vjp_p_acc: &'a mut [f64],
     ) = vjp_rows_simd;
 }
@@ -126,7 +127,7 @@ fn vjp_rows_simd(
     p: &[f64],
     a: &[f64],
     ws: &mut FieldWorkspace,
-    records: &[f64],
+    records: &[&[f64]],
     vjp_y: &mut [f64],
     vjp_p_acc: &mut [f64],
 ) {
@@ -140,9 +141,8 @@ fn vjp_rows_simd(
     if records.is_empty() {
         forward_simd(cfg, l, p, conds, t, y, net);
     } else {
-        let rl = net.record_len();
-        for r in 0..rows.len() {
-            net.load_row(l, r, &records[r * rl..(r + 1) * rl]);
+        for (r, record) in records[..rows.len()].iter().enumerate() {
+            net.load_row(l, r, record);
         }
         restore_simd(cfg, l, p, conds, t, y, net);
     }
@@ -239,7 +239,7 @@ impl BatchField for BatchTrajectoryField<'_> {
         p: &[f64],
         a: &[f64],
         ws: &mut FieldWorkspace,
-        records: &[f64],
+        records: &[&[f64]],
         vjp_y: &mut [f64],
         vjp_p_acc: &mut [f64],
     ) {
@@ -343,6 +343,6 @@ impl VectorField for TrajectoryField<'_> {
         // The backward pass adds into its parameter cotangent, and only from
         // `first_trainable` on: no parameter-sized fill or copy per stage.
         let one = std::slice::from_ref(self);
-        vjp_rows(one, &[0], &[tau], h, p, a, ws, record, vjp_h, vjp_p_acc)
+        vjp_rows(one, &[0], &[tau], h, p, a, ws, &[record], vjp_h, vjp_p_acc)
     }
 }
