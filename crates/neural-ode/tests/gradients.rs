@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::NoRecord;
+
 use neural_ode::{
     AdjointMethod, AdjointOptions, SolverOptions, TanhMlp, VectorField, adjoint,
     forward_sensitivities, solve,
@@ -436,37 +438,6 @@ fn discrete_adjoint_is_the_exact_gradient_of_the_coarse_discrete_solution() {
         "{} VJPs for {steps} steps",
         grads.stats.nvjp
     );
-}
-
-/// The MLP without its record methods: every VJP recomputes the forward pass.
-struct NoRecord(TanhMlp);
-
-impl VectorField for NoRecord {
-    type Workspace = <TanhMlp as VectorField>::Workspace;
-    fn dim(&self) -> usize {
-        self.0.dim()
-    }
-    fn num_params(&self) -> usize {
-        self.0.num_params()
-    }
-    fn workspace(&self) -> Self::Workspace {
-        self.0.workspace()
-    }
-    fn eval(&self, t: f64, y: &[f64], p: &[f64], ws: &mut Self::Workspace, dy: &mut [f64]) {
-        self.0.eval(t, y, p, ws, dy)
-    }
-    fn vjp(
-        &self,
-        t: f64,
-        y: &[f64],
-        p: &[f64],
-        a: &[f64],
-        ws: &mut Self::Workspace,
-        vy: &mut [f64],
-        vp: &mut [f64],
-    ) {
-        self.0.vjp(t, y, p, a, ws, vy, vp)
-    }
 }
 
 #[test]

@@ -1,11 +1,14 @@
 //! The lock-step batch solver and its adjoint against the one-problem solver and adjoint.
 
+use common::NoRecord;
 use neural_ode::{
     AdjointMethod, AdjointOptions, AnalyticField, OdeError, Problem, RowsOf, SolverOptions,
     Stacked, TanhMlp, VectorField, adjoint, gradient_batch, gradient_lockstep, solve,
     solve_lockstep,
 };
 use proptest::prelude::*;
+
+mod common;
 
 /// Damped rotation with a member-specific rate k: y' = -k p0 y + p1 (y1, -y0).
 fn member(k: f64) -> impl VectorField + Clone {
@@ -350,37 +353,6 @@ proptest! {
     }
 }
 
-/// The MLP without records: its lock-step VJPs recompute the forward pass.
-struct Recomputed(TanhMlp);
-
-impl VectorField for Recomputed {
-    type Workspace = <TanhMlp as VectorField>::Workspace;
-    fn dim(&self) -> usize {
-        self.0.dim()
-    }
-    fn num_params(&self) -> usize {
-        self.0.num_params()
-    }
-    fn workspace(&self) -> Self::Workspace {
-        self.0.workspace()
-    }
-    fn eval(&self, t: f64, y: &[f64], p: &[f64], ws: &mut Self::Workspace, dy: &mut [f64]) {
-        self.0.eval(t, y, p, ws, dy)
-    }
-    fn vjp(
-        &self,
-        t: f64,
-        y: &[f64],
-        p: &[f64],
-        a: &[f64],
-        ws: &mut Self::Workspace,
-        vy: &mut [f64],
-        vp: &mut [f64],
-    ) {
-        self.0.vjp(t, y, p, a, ws, vy, vp)
-    }
-}
-
 /// Stage records are kept with each step as the stages are evaluated: a rejected attempt's
 /// records are dropped (but its stage 1, which the retry shares), an accepted step's last
 /// record opens the next step, and storage reused from an earlier batch carries nothing
@@ -405,7 +377,7 @@ fn recorded_stages_survive_rejected_steps_and_reused_storage() {
         })
         .collect();
     let recorded = f.rows(problems.len());
-    let plain: Vec<Recomputed> = (0..3).map(|_| Recomputed(f.clone())).collect();
+    let plain: Vec<NoRecord> = (0..3).map(|_| NoRecord(f.clone())).collect();
     let recomputed = RowsOf::new(&plain).unwrap();
     let first = gradient_lockstep(&recorded, &p, &problems, |_, s| quadratic(s), &o, 2).unwrap();
     assert!(first.stats.rejected > 0, "{:?}", first.stats);

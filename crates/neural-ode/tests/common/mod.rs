@@ -1,7 +1,7 @@
 //! Test problems shared by the integration tests.
 #![allow(dead_code)]
 
-use neural_ode::{AnalyticField, VectorField};
+use neural_ode::{AnalyticField, TanhMlp, VectorField};
 
 /// y' = A y with A = reshape(p) (n x n), parameters are the matrix entries.
 pub fn linear(n: usize) -> impl VectorField {
@@ -76,4 +76,35 @@ pub fn quadratic_loss(y: &[f64], n: usize) -> (f64, Vec<f64>) {
         g[idx] = v - target;
     }
     (l, g)
+}
+
+/// The MLP without its record methods: every VJP recomputes the forward pass.
+pub struct NoRecord(pub TanhMlp);
+
+impl VectorField for NoRecord {
+    type Workspace = <TanhMlp as VectorField>::Workspace;
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn num_params(&self) -> usize {
+        self.0.num_params()
+    }
+    fn workspace(&self) -> Self::Workspace {
+        self.0.workspace()
+    }
+    fn eval(&self, t: f64, y: &[f64], p: &[f64], ws: &mut Self::Workspace, dy: &mut [f64]) {
+        self.0.eval(t, y, p, ws, dy)
+    }
+    fn vjp(
+        &self,
+        t: f64,
+        y: &[f64],
+        p: &[f64],
+        a: &[f64],
+        ws: &mut Self::Workspace,
+        vy: &mut [f64],
+        vp: &mut [f64],
+    ) {
+        self.0.vjp(t, y, p, a, ws, vy, vp)
+    }
 }
