@@ -11,11 +11,11 @@
 //! roots converged to 1e-9 carry errors of 1e-9/h).
 
 use crate::error::{Result, TransportError};
+use crate::model::{ChargeModel, Membrane};
 use crate::parameters::{
     ENERGY_WEIGHT, PARTITION_ENERGY, parameter_value, scale_of, with_parameters,
 };
 use crate::solver::{Dspmde, OperatingPoint, Prepared};
-use crate::{ChargeModel, Membrane};
 use ion_species::Composition;
 use nalgebra::DMatrix;
 

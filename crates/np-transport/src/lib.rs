@@ -49,8 +49,9 @@ pub use model::{
 pub use parameters::{
     ENERGY_WEIGHT, ISOTHERM_REFERENCE, IsothermForm, PARTITION_ENERGY, parameter_value,
 };
-pub use solver::{Dspmde, MAX_FLUX, OperatingPoint};
+pub use solver::{Dspmde, OperatingPoint};
 pub use transport_model::TransportModel;
+pub use units::MAX_FLUX;
 
 /// The README's examples, run as doctests (so that what it promises compiles and runs).
 #[cfg(doctest)]

@@ -6,6 +6,7 @@ use crate::hindrance::Hindrance;
 use crate::model::{Activity, BornRadius, Conditions, Membrane, Polarisation, PoreScheme};
 use crate::partition::{ActivityForm, born_factor, donnan_form, donnan_log_jacobian};
 use crate::transport::{Direction, Layer};
+use crate::units::MAX_FLUX;
 use ion_species::{Composition, DEFAULT_NEUTRALITY_TOL};
 use nalgebra::{DMatrix, DVector};
 
@@ -297,11 +298,6 @@ impl Dspmde {
         Ok(best)
     }
 }
-
-/// The largest water flux a solve accepts, m/s: 3600 L m^-2 h^-1, some 20 times the highest
-/// nanofiltration fluxes. Far above it the pore equations are so stiff that a solve takes
-/// seconds before failing, and such a value is almost always a unit slip.
-pub const MAX_FLUX: f64 = 1e-3;
 
 pub(crate) fn check_flux(jv: f64) -> Result<()> {
     if jv.is_finite() && (0.0..=MAX_FLUX).contains(&jv) {
