@@ -53,7 +53,8 @@ pub trait BatchField: Sync {
 
     /// Writes a_r^T df/dy of every row into `vjp_y` and *adds* sum_r a_r^T df/dtheta into
     /// `vjp_p_acc`. `records` are the rows' records from [`BatchField::eval_rows`] at the same
-    /// points, one slice per row, or empty (then the field recomputes what it needs).
+    /// points, one slice per row, or empty (then the field recomputes what it needs); any
+    /// other count is a programming error and may panic.
     #[allow(clippy::too_many_arguments)]
     fn vjp_rows_add(
         &self,
