@@ -73,7 +73,8 @@ pub enum ReproduceAction {
         /// Seeds, comma-separated [default: 0,1 quick; 0,1,2,3,4 full].
         #[arg(long, value_delimiter = ',')]
         seeds: Option<Vec<u64>>,
-        /// The study's output folder, for the printed lines.
+        /// The study's output folder: named in the printed lines, and read for the progress of
+        /// a study already under way there (units done and still owed per shard).
         #[arg(long, default_value = "results")]
         out: PathBuf,
     },

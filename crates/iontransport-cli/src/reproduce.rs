@@ -494,7 +494,10 @@ pub fn expected_seconds(v: &Variant, configuration: &str) -> f64 {
 }
 
 /// What `reproduce plan` prints: the units and expected one-core time of each of `shards`
-/// shards, and the Slurm lines that run them with a `--time` that fits the longest.
+/// shards, and the Slurm lines that run them with a `--time` that fits the longest. When `out`
+/// already holds units of the study (dealt into the same shards), also what each shard has
+/// done and still owes, and how the finished units' training time compares with the
+/// expectation.
 pub fn plan(configuration: &str, seeds: &[u64], shards: usize, out: &Path) -> Result<String> {
     use std::fmt::Write as _;
     if shards == 0 {
@@ -521,6 +524,11 @@ pub fn plan(configuration: &str, seeds: &[u64], shards: usize, out: &Path) -> Re
     }
     let total: f64 = secs.iter().sum();
     let longest = secs.iter().cloned().fold(0.0, f64::max);
+    let recorded = recorded_shards(out)?;
+    let progress = match recorded {
+        Some(n) if n != shards => None,
+        _ => progress_of(configuration, &all, &owner, shards, out),
+    };
     // One core's time (a shard's two threads measured about 1.1 cores of use), half again
     // for a slower node, rounded up to a quarter hour.
     let limit_min = ((1.5 * longest / 60.0) / 15.0).ceil().max(1.0) * 15.0;
@@ -538,12 +546,51 @@ pub fn plan(configuration: &str, seeds: &[u64], shards: usize, out: &Path) -> Re
         hours(total),
         QUICK_SECONDS_PER_SEED / 60.0
     );
-    let _ = writeln!(
-        o,
-        "\n| shard | units | expected core-hours |\n|---|---|---|"
-    );
-    for k in 0..shards {
-        let _ = writeln!(o, "| {k} | {} | {:.2} |", count[k], hours(secs[k]));
+    match &progress {
+        None => {
+            let _ = writeln!(
+                o,
+                "\n| shard | units | expected core-hours |\n|---|---|---|"
+            );
+            for k in 0..shards {
+                let _ = writeln!(o, "| {k} | {} | {:.2} |", count[k], hours(secs[k]));
+            }
+        }
+        Some(p) => {
+            let _ = writeln!(
+                o,
+                "\n| shard | units | done | expected core-hours | still to run |\n|---|---|---|---|---|"
+            );
+            for k in 0..shards {
+                let _ = writeln!(
+                    o,
+                    "| {k} | {} | {} | {:.2} | {:.2} |",
+                    count[k],
+                    p.done[k],
+                    hours(secs[k]),
+                    hours(p.remaining[k])
+                );
+            }
+            let done: usize = p.done.iter().sum();
+            let _ = writeln!(
+                o,
+                "\nin {}: {done} of {} units done; their training took {:.1} one-core hours against {:.1} expected ({:.2}x); {:.1} core-hours expected for the {} still to run",
+                out.display(),
+                all.len(),
+                hours(p.measured),
+                hours(p.expected_done),
+                p.measured / p.expected_done.max(1e-9),
+                hours(p.remaining.iter().sum()),
+                all.len() - done
+            );
+        }
+    }
+    if let Some(n) = recorded.filter(|&n| n != shards) {
+        let _ = writeln!(
+            o,
+            "\nnote: the study in {} was dealt into {n} shards (its shards/manifest.json); plan with --shards {n} to see what each has done and still owes",
+            out.display()
+        );
     }
     if count.contains(&0) {
         let _ = writeln!(
@@ -567,6 +614,65 @@ pub fn plan(configuration: &str, seeds: &[u64], shards: usize, out: &Path) -> Re
         out = out.display(),
     );
     Ok(o)
+}
+
+/// How far the study in `out` has come, by shard, for [`plan`].
+struct Progress {
+    /// Units with a result file, per shard.
+    done: Vec<usize>,
+    /// Expected one-core seconds of the units still to run (and their seeds' preparation),
+    /// per shard.
+    remaining: Vec<f64>,
+    /// Training seconds the finished units recorded, and what [`expected_seconds`] gave them.
+    measured: f64,
+    expected_done: f64,
+}
+
+/// The progress of the study in `out`, dealt into `shards` (None when it has no unit file of
+/// these units yet). A unit counts as done when its file reads as this unit's result.
+fn progress_of(
+    configuration: &str,
+    all: &[(u64, Variant)],
+    owner: &[usize],
+    shards: usize,
+    out: &Path,
+) -> Option<Progress> {
+    if recorded_shards(out)
+        .ok()
+        .flatten()
+        .is_some_and(|n| n != shards)
+    {
+        return None;
+    }
+    let dir = out.join("shards");
+    let mut p = Progress {
+        done: vec![0; shards],
+        remaining: vec![0.0; shards],
+        measured: 0.0,
+        expected_done: 0.0,
+    };
+    let mut preparing: Vec<std::collections::BTreeSet<u64>> = vec![Default::default(); shards];
+    for ((seed, v), &k) in all.iter().zip(owner) {
+        let unit = std::fs::read_to_string(unit_path(&dir, *seed, &v.name))
+            .ok()
+            .and_then(|t| serde_json::from_str::<UnitResult>(&t).ok())
+            .filter(|u| u.seed == *seed && u.variant == v.name);
+        let expected = expected_seconds(v, configuration);
+        match unit {
+            Some(u) => {
+                p.done[k] += 1;
+                p.measured += u.train_seconds;
+                p.expected_done += expected;
+            }
+            None => {
+                p.remaining[k] += expected;
+                if configuration == "full" && preparing[k].insert(*seed) {
+                    p.remaining[k] += 60.0;
+                }
+            }
+        }
+    }
+    (p.done.iter().sum::<usize>() > 0).then_some(p)
 }
 
 fn unit_path(dir: &Path, seed: u64, variant: &str) -> std::path::PathBuf {

@@ -426,3 +426,88 @@ fn a_plan_deals_every_unit_and_asks_for_a_time_that_fits_the_longest_shard() {
     assert!(text.contains("ask for at most 37 shards"), "{text}");
     assert!(plan("quick", &[0], 0, std::path::Path::new("r")).is_err());
 }
+
+/// A plan of a study already under way says what each shard has done and still owes, and
+/// how the finished units' training compares with the expectation; a unit file of another
+/// unit does not count.
+#[test]
+fn a_plan_of_a_study_under_way_counts_what_is_done_and_what_is_left() {
+    let seeds = [0, 1];
+    let all = units(&seeds);
+    let dir = tempfile::tempdir().unwrap();
+    let shards = dir.path().join("shards");
+    std::fs::create_dir_all(&shards).unwrap();
+    let unit = |seed: u64, variant: &str, secs: f64| {
+        format!(
+            r#"{{"seed": {seed}, "variant": "{variant}", "parameters": 1, "mse": 1e-3,
+               "within_10_percent": 0.5, "max_relative_charge": 0.0, "train_seconds": {secs},
+               "dspmde_mse": 1e-3}}"#
+        )
+    };
+    let (a, b) = (&all[0].1, &all[1].1);
+    std::fs::write(
+        shards.join(format!("seed-0-{}.json", a.name)),
+        unit(0, &a.name, 1200.0),
+    )
+    .unwrap();
+    std::fs::write(
+        shards.join(format!("seed-1-{}.json", b.name)),
+        unit(1, &b.name, 30.0),
+    )
+    .unwrap();
+    // A file under one unit's name holding another unit's result is not that unit.
+    std::fs::write(
+        shards.join(format!("seed-1-{}.json", a.name)),
+        unit(0, &a.name, 5.0),
+    )
+    .unwrap();
+    let text = plan("full", &seeds, 4, dir.path()).unwrap();
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+            cells.iter().map(|c| c.parse::<f64>().ok()).collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), 4, "{text}");
+    assert_eq!(rows.iter().map(|r| r[2]).sum::<f64>(), 2.0, "{text}");
+    // What is left: the expected time of every other unit, and a minute of preparation for
+    // each seed a shard still has to run.
+    let expected_done = expected_seconds(a, "full") + expected_seconds(b, "full");
+    let left: f64 = all
+        .iter()
+        .map(|u| expected_seconds(&u.1, "full"))
+        .sum::<f64>()
+        - expected_done;
+    let listed: f64 = rows.iter().map(|r| r[4]).sum::<f64>() * 3600.0;
+    assert!(
+        listed >= left - 4.0 * 18.0 && listed <= left + 8.0 * 60.0 + 4.0 * 18.0,
+        "{listed} {left}"
+    );
+    let ratio = 1230.0 / expected_done;
+    assert!(
+        text.contains(&format!("2 of {} units done", all.len()))
+            && text.contains(&format!("({ratio:.2}x)")),
+        "{text}"
+    );
+    // Planned with another shard count than the study recorded: the plain plan, and a note.
+    let manifest = iontransport_cli::reproduce::Manifest {
+        configuration: "full".into(),
+        base: PipelineConfig::tiny(0),
+        seeds: seeds.to_vec(),
+        data_fingerprint: "x".into(),
+        shards: 3,
+    };
+    std::fs::write(
+        shards.join("manifest.json"),
+        serde_json::to_string(&manifest).unwrap(),
+    )
+    .unwrap();
+    let other = plan("full", &seeds, 4, dir.path()).unwrap();
+    assert!(!other.contains("units done"), "{other}");
+    assert!(other.contains("was dealt into 3 shards"), "{other}");
+    // A manifest that does not read is an error that names it, not a plan that ignores it.
+    std::fs::write(shards.join("manifest.json"), "{").unwrap();
+    let e = plan("full", &seeds, 4, dir.path()).unwrap_err().to_string();
+    assert!(e.contains("manifest.json"), "{e}");
+}
