@@ -511,17 +511,10 @@ pub fn plan(configuration: &str, seeds: &[u64], shards: usize, out: &Path) -> Re
     let all = units(seeds);
     let owner = shard_of(&all, shards);
     let mut count = vec![0usize; shards];
-    let mut secs = vec![0.0f64; shards];
-    let mut prepared: Vec<std::collections::BTreeSet<u64>> = vec![Default::default(); shards];
-    for (u, &k) in all.iter().zip(&owner) {
+    for &k in &owner {
         count[k] += 1;
-        secs[k] += expected_seconds(&u.1, configuration);
-        // A full shard prepares each seed it runs (split, fit, pre-training data): about a
-        // minute (docs/reproduction.md); the quick study's measured time holds it.
-        if configuration == "full" && prepared[k].insert(u.0) {
-            secs[k] += 60.0;
-        }
     }
+    let secs = shard_seconds(configuration, &all, &owner, shards, |_| true);
     let total: f64 = secs.iter().sum();
     let longest = secs.iter().cloned().fold(0.0, f64::max);
     let recorded = recorded_shards(out)?;
@@ -616,6 +609,30 @@ pub fn plan(configuration: &str, seeds: &[u64], shards: usize, out: &Path) -> Re
     Ok(o)
 }
 
+/// Expected one-core seconds of each shard's units `all[i]` for which `counted(i)` holds
+/// (shard `owner[i]`), with a minute of preparation for each seed a full shard runs them for
+/// (split, fit, pre-training data: docs/reproduction.md; the quick study's measured time
+/// holds its preparation).
+fn shard_seconds(
+    configuration: &str,
+    all: &[(u64, Variant)],
+    owner: &[usize],
+    shards: usize,
+    counted: impl Fn(usize) -> bool,
+) -> Vec<f64> {
+    let mut secs = vec![0.0; shards];
+    let mut prepared: Vec<std::collections::BTreeSet<u64>> = vec![Default::default(); shards];
+    for (i, ((seed, v), &k)) in all.iter().zip(owner).enumerate() {
+        if counted(i) {
+            secs[k] += expected_seconds(v, configuration);
+            if configuration == "full" && prepared[k].insert(*seed) {
+                secs[k] += 60.0;
+            }
+        }
+    }
+    secs
+}
+
 /// How far the study in `out` has come, by shard, for [`plan`].
 struct Progress {
     /// Units with a result file, per shard.
@@ -637,41 +654,27 @@ fn progress_of(
     shards: usize,
     out: &Path,
 ) -> Option<Progress> {
-    if recorded_shards(out)
-        .ok()
-        .flatten()
-        .is_some_and(|n| n != shards)
-    {
-        return None;
-    }
     let dir = out.join("shards");
     let mut p = Progress {
         done: vec![0; shards],
-        remaining: vec![0.0; shards],
+        remaining: Vec::new(),
         measured: 0.0,
         expected_done: 0.0,
     };
-    let mut preparing: Vec<std::collections::BTreeSet<u64>> = vec![Default::default(); shards];
-    for ((seed, v), &k) in all.iter().zip(owner) {
+    let mut finished = vec![false; all.len()];
+    for (i, ((seed, v), &k)) in all.iter().zip(owner).enumerate() {
         let unit = std::fs::read_to_string(unit_path(&dir, *seed, &v.name))
             .ok()
             .and_then(|t| serde_json::from_str::<UnitResult>(&t).ok())
             .filter(|u| u.seed == *seed && u.variant == v.name);
-        let expected = expected_seconds(v, configuration);
-        match unit {
-            Some(u) => {
-                p.done[k] += 1;
-                p.measured += u.train_seconds;
-                p.expected_done += expected;
-            }
-            None => {
-                p.remaining[k] += expected;
-                if configuration == "full" && preparing[k].insert(*seed) {
-                    p.remaining[k] += 60.0;
-                }
-            }
+        if let Some(u) = unit {
+            finished[i] = true;
+            p.done[k] += 1;
+            p.measured += u.train_seconds;
+            p.expected_done += expected_seconds(v, configuration);
         }
     }
+    p.remaining = shard_seconds(configuration, all, owner, shards, |i| !finished[i]);
     (p.done.iter().sum::<usize>() > 0).then_some(p)
 }
 
