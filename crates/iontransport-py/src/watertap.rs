@@ -282,24 +282,12 @@ impl PyWaterTapSolution {
     fn local<'py>(&self, py: Python<'py>, s: &LocalState) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         let conc = PyDict::new(py);
-        for (loc, v) in [
-            ("bulk", &s.bulk),
-            ("interface", &s.interface),
-            ("pore_entrance", &s.pore_entrance),
-            ("pore_exit", &s.pore_exit),
-            ("permeate", &s.permeate),
-        ] {
+        for (loc, v) in s.concentrations.named() {
             conc.set_item(loc, self.by_solute(py, v, None)?)?;
         }
         d.set_item("conc_mol_phase_comp", conc)?;
         let act = PyDict::new(py);
-        for (loc, v) in [
-            ("bulk", &s.activity.bulk),
-            ("interface", &s.activity.interface),
-            ("pore_entrance", &s.activity.pore_entrance),
-            ("pore_exit", &s.activity.pore_exit),
-            ("permeate", &s.activity.permeate),
-        ] {
+        for (loc, v) in s.activity.named() {
             act.set_item(loc, self.by_solute(py, v, None)?)?;
         }
         d.set_item("act_coeff_phase_comp", act)?;

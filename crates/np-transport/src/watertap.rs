@@ -322,16 +322,10 @@ impl Inlet {
 /// The solution at one end of the module (x = 0 inlet, x = 1 outlet).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocalState {
-    /// Bulk feed concentrations, mol/m^3.
-    pub bulk: Vec<f64>,
-    /// Feed-side membrane-interface concentrations, mol/m^3.
-    pub interface: Vec<f64>,
-    /// Pore-entrance concentrations, mol/m^3.
-    pub pore_entrance: Vec<f64>,
-    /// Pore-exit concentrations, mol/m^3.
-    pub pore_exit: Vec<f64>,
-    /// Local permeate concentrations, mol/m^3.
-    pub permeate: Vec<f64>,
+    /// Concentrations of each species at the five locations, mol/m^3 (WaterTAP's
+    /// `conc_mol_phase_comp` of the bulk, the feed-side interface, the pore entrance and exit,
+    /// and the local permeate).
+    pub concentrations: Locations,
     /// Potentials of pore entrance, pore exit and permeate relative to the feed interface, V
     /// (WaterTAP's `electric_potential`).
     pub potentials: [f64; 3],
@@ -348,13 +342,15 @@ pub struct LocalState {
     pub potential_gradient: Option<f64>,
     /// Cross-flow velocity in the feed channel, m/s (None without a spiral-wound channel).
     pub velocity: Option<f64>,
-    /// Activity coefficients at every location (all 1 for ideal activity).
-    pub activity: ActivityCoefficients,
+    /// Activity coefficients of each species at the five locations, dimensionless (all 1 for
+    /// ideal activity; WaterTAP's `act_coeff_phase_comp`).
+    pub activity: Locations,
 }
 
-/// Activity coefficients of each species at the locations of one module end.
+/// One value per species at each location of one module end: its concentrations (mol/m^3)
+/// or its activity coefficients (dimensionless), as [`LocalState`] says.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ActivityCoefficients {
+pub struct Locations {
     /// In the bulk feed.
     pub bulk: Vec<f64>,
     /// At the feed-side membrane interface.
@@ -365,6 +361,20 @@ pub struct ActivityCoefficients {
     pub pore_exit: Vec<f64>,
     /// In the local permeate.
     pub permeate: Vec<f64>,
+}
+
+impl Locations {
+    /// The locations under WaterTAP's names, feed to permeate: `bulk`, `interface`,
+    /// `pore_entrance`, `pore_exit`, `permeate`.
+    pub fn named(&self) -> [(&'static str, &[f64]); 5] {
+        [
+            ("bulk", &self.bulk),
+            ("interface", &self.interface),
+            ("pore_entrance", &self.pore_entrance),
+            ("pore_exit", &self.pore_exit),
+            ("permeate", &self.permeate),
+        ]
+    }
 }
 
 /// The module solution.
@@ -807,7 +817,7 @@ impl Module0d {
                 let permeate: Vec<f64> = flux.iter().map(|j| self.density * j / mass).collect();
                 let rejection_intrinsic = permeate
                     .iter()
-                    .zip(&local[0].interface)
+                    .zip(&local[0].concentrations.interface)
                     .map(|(cp, ci)| 1.0 - cp / ci)
                     .collect();
                 let rejection_observed = permeate
@@ -1389,7 +1399,7 @@ impl Module0d {
             g.iter_mut().for_each(|v| *v = v.exp());
             g
         };
-        let activity = ActivityCoefficients {
+        let activity = Locations {
             bulk: gamma(bulk),
             interface: gamma(&interface),
             pore_entrance: gamma(&pore_entrance),
@@ -1398,7 +1408,6 @@ impl Module0d {
         };
         let (flux, water_flux_molar) = local_fluxes(p, u, n);
         Ok(LocalState {
-            bulk: bulk.to_vec(),
             potentials: [psi_entr * volt, psi_exit * volt, u[n] * volt],
             water_flux: u[n + 1] * 1e-6,
             flux,
@@ -1407,10 +1416,13 @@ impl Module0d {
             mass_transfer: kf.unwrap_or_default(),
             velocity,
             activity,
-            interface,
-            pore_entrance,
-            pore_exit,
-            permeate,
+            concentrations: Locations {
+                bulk: bulk.to_vec(),
+                interface,
+                pore_entrance,
+                pore_exit,
+                permeate,
+            },
         })
     }
 }

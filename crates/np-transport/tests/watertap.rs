@@ -63,7 +63,11 @@ fn dspmde_inputs(
             source: "WaterTAP test data".into(),
         })
         .collect();
-    let feed = Composition::from_si(ions.into_iter().zip(local.bulk.iter().copied())).unwrap();
+    let feed = Composition::from_si(
+        ions.into_iter()
+            .zip(local.concentrations.bulk.iter().copied()),
+    )
+    .unwrap();
     let membrane = Membrane {
         pore_radius: m.pore_radius,
         effective_thickness: m.effective_thickness,
@@ -136,12 +140,14 @@ fn the_module_conserves_mass_and_its_permeate_is_neutral() {
     assert!(water.abs() < 1e-12 * inlet.water_flow);
     for state in &s.local {
         let q: f64 = state
+            .concentrations
             .permeate
             .iter()
             .zip(&m.species)
             .map(|(c, sp)| c * sp.charge)
             .sum();
         let qp: f64 = state
+            .concentrations
             .pore_entrance
             .iter()
             .zip(&m.species)
@@ -150,7 +156,7 @@ fn the_module_conserves_mass_and_its_permeate_is_neutral() {
             + m.charge_density;
         assert!(q.abs() < 1e-9 && qp.abs() < 1e-9, "{q:e} {qp:e}");
         // The polarised interface is more concentrated than the bulk in the rejected ions.
-        assert!(state.interface[1] > state.bulk[1]);
+        assert!(state.concentrations.interface[1] > state.concentrations.bulk[1]);
     }
     assert!(s.recovery > 0.0 && s.recovery < 0.1, "{}", s.recovery);
 }
@@ -205,7 +211,12 @@ fn our_single_element_scheme_is_watertaps_local_model() {
         .unwrap()
         .solve(&feed, local.water_flux)
         .unwrap();
-    for (j, (a, b)) in point.permeate.iter().zip(&local.permeate).enumerate() {
+    for (j, (a, b)) in point
+        .permeate
+        .iter()
+        .zip(&local.concentrations.permeate)
+        .enumerate()
+    {
         assert!((a / b - 1.0).abs() < 1e-8, "species {j}: {a} vs {b}");
     }
 }
@@ -220,7 +231,12 @@ fn fixed_mass_transfer_matches_the_correlation_and_its_large_limit_is_no_polaris
     let mut fixed = spiral.clone();
     fixed.polarisation = Some(MassTransfer::Fixed(s.local[0].mass_transfer.clone()));
     let f = fixed.solve(&inlet).unwrap();
-    for (a, b) in f.local[0].permeate.iter().zip(&s.local[0].permeate) {
+    for (a, b) in f.local[0]
+        .concentrations
+        .permeate
+        .iter()
+        .zip(&s.local[0].concentrations.permeate)
+    {
         assert!((a / b - 1.0).abs() < 1e-9, "{a} vs {b}");
     }
     // Outlet k_f from the slower outlet velocity is smaller, so the fixed-k_f module has less
@@ -381,7 +397,12 @@ fn dspmde_davies_molal_with_one_element_is_watertap_1_8s_local_model() {
             .unwrap()
     };
     let molal = solve(Activity::DaviesMolal);
-    for (j, (a, b)) in molal.permeate.iter().zip(&local.permeate).enumerate() {
+    for (j, (a, b)) in molal
+        .permeate
+        .iter()
+        .zip(&local.concentrations.permeate)
+        .enumerate()
+    {
         assert!((a / b - 1.0).abs() < 1e-8, "species {j}: {a} vs {b}");
     }
     // The textbook form (molar I, A = 0.5085) differs at seawater strength (I ~ 0.7 M) by

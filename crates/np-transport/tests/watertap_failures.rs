@@ -116,7 +116,7 @@ fn strong_polarisation_costs_no_more_than_none() {
         let s = p.solve(&i).unwrap();
         let ratio = s.local[0].water_flux / 1.45e-5;
         assert!(ratio > 0.85 && ratio < 0.95, "{ratio}");
-        assert!(s.local[0].interface[0] > 3.0 * s.local[0].bulk[0]);
+        assert!(s.local[0].concentrations.interface[0] > 3.0 * s.local[0].concentrations.bulk[0]);
         assert!(
             s.evaluations < 3 * plain.evaluations,
             "{activity:?}: {} vs {}",

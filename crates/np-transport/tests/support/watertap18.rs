@@ -185,16 +185,16 @@ impl Worst {
 
 pub fn compare_local(w: &mut Worst, end: &str, ours: &LocalState, theirs: &Local, polarised: bool) {
     let c = |s: &str| format!("{end} {s}");
-    w.all(&c("bulk"), &ours.bulk, &theirs.bulk, 0.0);
-    w.all(&c("interface"), &ours.interface, &theirs.interface, 0.0);
-    w.all(
-        &c("pore entrance"),
-        &ours.pore_entrance,
+    let theirs_conc = [
+        &theirs.bulk,
+        &theirs.interface,
         &theirs.pore_entrance,
-        0.0,
-    );
-    w.all(&c("pore exit"), &ours.pore_exit, &theirs.pore_exit, 0.0);
-    w.all(&c("permeate"), &ours.permeate, &theirs.permeate, 0.0);
+        &theirs.pore_exit,
+        &theirs.permeate,
+    ];
+    for ((name, a), b) in ours.concentrations.named().into_iter().zip(theirs_conc) {
+        w.all(&c(name), a, b, 0.0);
+    }
     // Potentials in V; a floor of 1 mV (thermal voltage 25.7 mV).
     w.all(&c("potentials"), &ours.potentials, &theirs.potentials, 1e-3);
     w.check(&c("J_v"), ours.water_flux, theirs.water_flux, 0.0);
@@ -205,19 +205,13 @@ pub fn compare_local(w: &mut Worst, end: &str, ours: &LocalState, theirs: &Local
         theirs.water_flux_mol,
         0.0,
     );
-    let a = &ours.activity;
     let b = &theirs.activity;
     // (WaterTAP's model has no activity coefficients of the bulk streams: they play no part
     // in its equations, so none is compared.)
-    w.all(&c("gamma interface"), &a.interface, &b.interface, 0.0);
-    w.all(
-        &c("gamma pore entrance"),
-        &a.pore_entrance,
-        &b.pore_entrance,
-        0.0,
-    );
-    w.all(&c("gamma pore exit"), &a.pore_exit, &b.pore_exit, 0.0);
-    w.all(&c("gamma permeate"), &a.permeate, &b.permeate, 0.0);
+    let theirs_gamma = [&b.interface, &b.pore_entrance, &b.pore_exit, &b.permeate];
+    for ((name, a), b) in ours.activity.named()[1..].iter().zip(theirs_gamma) {
+        w.all(&c(&format!("gamma {name}")), a, b, 0.0);
+    }
     if polarised {
         w.all(&c("k_f"), &ours.mass_transfer, &theirs.mass_transfer, 0.0);
         // V/m; a floor of 1 V/m (the gradients here are 10^2 - 10^4 V/m).
