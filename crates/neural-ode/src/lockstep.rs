@@ -66,6 +66,10 @@ pub fn solve_lockstep<F: BatchField>(
 /// The result does not depend on the number of threads (the chunks depend only on the
 /// problems' step counts and are summed in order). It equals [`crate::gradient_batch`] with
 /// [`crate::AdjointMethod::Discrete`] up to rounding. The first failed solve fails the batch.
+///
+/// The stage records of a batch (the field's [`BatchField::record_len`] per stage and step)
+/// are kept for the next call's: up to 128 MB of them stay allocated in the process between
+/// calls, which spares each batch faulting that memory in again (docs/performance.md).
 pub fn gradient_lockstep<F, L>(
     f: &F,
     p: &[f64],
