@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use support::{fails, ok, q, run, sh};
 
 /// The `all` row of a per-ion score table: (points, RMSE, MAE).
@@ -35,13 +35,20 @@ fn fit(data: &Path, out: &Path) -> String {
     ))
 }
 
-#[test]
-fn a_membrane_scores_its_own_data_as_the_fit_did_and_covers_it() {
+/// A fresh folder with a lab file of `feeds` DSPM-DE sweeps (`lab.csv`) and the membrane
+/// file `fit` made of it (`m.json`): the folder, both paths and the fit's output.
+fn fitted_lab(feeds: usize) -> (tempfile::TempDir, PathBuf, PathBuf, String) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("lab.csv");
-    support::data_with(&data, 3);
+    support::data_with(&data, feeds);
     let membrane = dir.path().join("m.json");
     let fitted = fit(&data, &membrane);
+    (dir, data, membrane, fitted)
+}
+
+#[test]
+fn a_membrane_scores_its_own_data_as_the_fit_did_and_covers_it() {
+    let (dir, data, membrane, fitted) = fitted_lab(3);
     assert!(fitted.contains("prediction intervals: "), "{fitted}");
     assert!(fitted.contains("the data determine "), "{fitted}");
     let points = dir.path().join("points.csv");
@@ -86,11 +93,7 @@ fn a_membrane_scores_its_own_data_as_the_fit_did_and_covers_it() {
 
 #[test]
 fn dspmde_gives_intervals_around_the_fitted_prediction() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("lab.csv");
-    support::data_with(&data, 3);
-    let membrane = dir.path().join("m.json");
-    fit(&data, &membrane);
+    let (dir, data, membrane, _) = fitted_lab(3);
     let m = membrane.to_str().unwrap();
     let feed = ["--feed", "K+=15 mM, Cl-=15 mM", "--points", "3", "--csv"];
     let with = run(&[
@@ -460,11 +463,7 @@ fn a_small_file_can_be_used_whole() {
 fn a_fitted_membrane_file_is_the_hybrids_backbone() {
     // Fit once on the whole file, then train the hybrid's correction on that membrane: the
     // saved model's backbone is the file's membrane and conditions, not a refit.
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("lab.csv");
-    support::data_with(&data, 3);
-    let membrane = dir.path().join("m.json");
-    fit(&data, &membrane);
+    let (dir, data, membrane, _) = fitted_lab(3);
     let out = dir.path().join("h.json");
     let m = membrane.to_str().unwrap();
     let o = support::train(
@@ -792,11 +791,7 @@ fn a_fit_takes_the_polarisation_film() {
 /// (every scored ion in the legend strip), interval bars for a membrane.
 #[test]
 fn score_draws_its_parity_figure() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("lab.csv");
-    support::data_with(&data, 2);
-    let membrane = dir.path().join("m.json");
-    fit(&data, &membrane);
+    let (dir, data, membrane, _) = fitted_lab(2);
     let fig = dir.path().join("parity");
     let text = score(
         "--membrane",
