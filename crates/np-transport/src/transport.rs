@@ -377,23 +377,19 @@ fn find_neutral_potential(
         if fm == 0.0 || (b - a).abs() < 1e-15 * (1.0 + m.abs()) {
             return Ok(m);
         }
-        if fa * fm < 0.0 {
-            b = m;
-            fb = fm;
-        } else {
-            a = m;
-            fa = fm;
-        }
+        // The point replaces the end whose value has its sign.
+        let narrow = |(a, fa, b, fb): (f64, f64, f64, f64), x: f64, fx: f64| {
+            if fa * fx < 0.0 {
+                (a, fa, x, fx)
+            } else {
+                (x, fx, b, fb)
+            }
+        };
+        (a, fa, b, fb) = narrow((a, fa, b, fb), m, fm);
         // Keep bisection progress when secant stalls on one side.
         let mid = 0.5 * (a + b);
         if let Some(fmid) = h(mid, buf) {
-            if fa * fmid < 0.0 {
-                b = mid;
-                fb = fmid;
-            } else {
-                a = mid;
-                fa = fmid;
-            }
+            (a, fa, b, fb) = narrow((a, fa, b, fb), mid, fmid);
         }
         if (b - a).abs() < 1e-14 * (1.0 + a.abs()) {
             let r = 0.5 * (a + b);
