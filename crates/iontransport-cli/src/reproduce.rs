@@ -424,6 +424,11 @@ pub fn units(seeds: &[u64]) -> Vec<(u64, Variant)> {
 /// its epochs ran all 200 pre-training epochs, so presumably more solver steps; not
 /// measured), the CNN's ~750 s, the U-Net's ~450 s, the FNN's ~200 s; a unit without
 /// pre-training (the hybrid included) takes seconds. Only the ratios matter.
+///
+/// These costs also deal the units into shards ([`shard_of`]): changing them moves units
+/// between the shards of a study already under way (docs/full, dealt into 10 shards, is one),
+/// so that a later run of a shard would skip units another shard was to run. Refine them only
+/// between studies, from the per-unit training times that `reproduce plan` reports.
 pub fn expected_cost(v: &Variant) -> u64 {
     if !v.pretrained {
         return 10;
