@@ -105,15 +105,14 @@ fn a_batch_of_rows_equals_each_row_alone() {
         for first in [0, m.fine_tune_start()] {
             pbar.fill(0.0);
             hbar.fill(0.0);
-            forward(&net, &l, &m.params, &conds, &taus, &h, &mut bws);
+            let pass = m.pass(&conds);
+            forward(pass, &taus, &h, &mut bws);
             let raw = bws.raw()[..rows * n].to_vec();
             assert!(raw.iter().any(|&g| g != 0.0) && raw.iter().all(|g| g.is_finite()));
-            backward(
-                &net, &l, &m.params, &conds, &graw, &mut bws, &mut pbar, &mut hbar, first,
-            );
+            backward(pass, &graw, &mut bws, &mut pbar, &mut hbar, first);
             // From records: a fresh workspace that holds only the rows' records and what
             // `restore` rebuilds gives the same VJP.
-            forward(&net, &l, &m.params, &conds, &taus, &h, &mut bws);
+            forward(pass, &taus, &h, &mut bws);
             let rl = bws.record_len();
             let mut records = vec![0.0; rows * rl];
             for r in 0..rows {
@@ -123,33 +122,21 @@ fn a_batch_of_rows_equals_each_row_alone() {
             for r in 0..rows {
                 fresh.load_row(&l, r, &records[r * rl..(r + 1) * rl]);
             }
-            restore(&net, &l, &m.params, &conds, &taus, &h, &mut fresh);
+            restore(pass, &taus, &h, &mut fresh);
             assert_eq!(&fresh.raw()[..rows * n], &raw[..]);
             let (mut rp, mut rh) = (vec![0.0; l.total], vec![0.0; rows * n]);
-            backward(
-                &net, &l, &m.params, &conds, &graw, &mut fresh, &mut rp, &mut rh, first,
-            );
+            backward(pass, &graw, &mut fresh, &mut rp, &mut rh, first);
             assert_eq!((&rp, &rh), (&pbar, &hbar), "{body:?} attention {attention}");
             let mut want_p = vec![0.0; l.total];
             let mut ws = Workspace::new(&net, 1);
             for r in 0..rows {
                 let (hr, s) = (&h[r * n..(r + 1) * n], r * n..(r + 1) * n);
-                forward(
-                    &net,
-                    &l,
-                    &m.params,
-                    &conds[r..=r],
-                    &taus[r..=r],
-                    hr,
-                    &mut ws,
-                );
+                let one = m.pass(&conds[r..=r]);
+                forward(one, &taus[r..=r], hr, &mut ws);
                 assert!(max_abs_diff(ws.raw(), &raw[s.clone()]) < 1e-12);
                 let mut want_h = vec![0.0; n];
                 backward(
-                    &net,
-                    &l,
-                    &m.params,
-                    &conds[r..=r],
+                    one,
                     &graw[s.clone()],
                     &mut ws,
                     &mut want_p,

@@ -98,11 +98,10 @@ fn eval_rows_simd(
     records: &mut [f64],
 ) {
     let model = fields[0].model;
-    let (cfg, l) = (&model.config.network, model.layout());
-    let n = cfg.ions;
+    let n = model.config.network.ions;
     let (one, many);
     let conds: &[&Conditioning] = conds_of!(fields, rows, one, many);
-    forward_simd(cfg, l, p, conds, t, y, &mut ws.net);
+    forward_simd(model.pass_with(p, conds), t, y, &mut ws.net);
     let rl = if records.is_empty() {
         0
     } else {
@@ -132,19 +131,19 @@ fn vjp_rows_simd(
     vjp_p_acc: &mut [f64],
 ) {
     let model = fields[0].model;
-    let (cfg, l) = (&model.config.network, model.layout());
-    let n = cfg.ions;
+    let n = model.config.network.ions;
     let first_trainable = fields[0].first_trainable;
     let (one, many);
     let conds: &[&Conditioning] = conds_of!(fields, rows, one, many);
+    let pass = model.pass_with(p, conds);
     let net = &mut ws.net;
     if records.is_empty() {
-        forward_simd(cfg, l, p, conds, t, y, net);
+        forward_simd(pass, t, y, net);
     } else {
         for (r, record) in records[..rows.len()].iter().enumerate() {
-            net.load_row(l, r, record);
+            net.load_row(pass.layout, r, record);
         }
-        restore_simd(cfg, l, p, conds, t, y, net);
+        restore_simd(pass, t, y, net);
     }
     for (r, &m) in rows.iter().enumerate() {
         let s = r * n..(r + 1) * n;
@@ -159,17 +158,7 @@ fn vjp_rows_simd(
     }
     let rows_n = rows.len() * n;
     vjp_y[..rows_n].fill(0.0);
-    backward_simd(
-        cfg,
-        l,
-        p,
-        conds,
-        &ws.graw,
-        net,
-        vjp_p_acc,
-        vjp_y,
-        first_trainable,
-    );
+    backward_simd(pass, &ws.graw, net, vjp_p_acc, vjp_y, first_trainable);
     for (v, d) in vjp_y[..rows_n].iter_mut().zip(&ws.hdirect) {
         *v += d;
     }

@@ -42,8 +42,7 @@ impl IonModel {
         for (r, c) in conds.iter().enumerate() {
             h[r * n..(r + 1) * n].copy_from_slice(&c.h0);
         }
-        let cfg = &self.config.network;
-        forward(cfg, self.layout(), &self.params, conds, taus, h, ws);
+        forward(self.pass(conds), taus, h, ws);
         let mut dh = vec![0.0; n];
         for (r, c) in conds.iter().enumerate() {
             raw_to_rate(c, &ws.raw()[r * n..(r + 1) * n], &mut dh);
@@ -122,18 +121,8 @@ impl IonModel {
         }
         if let Some(pbar) = pbar {
             let mut hbar = vec![0.0; rows * n];
-            let (cfg, l) = (&self.config.network, self.layout());
-            backward(
-                cfg,
-                l,
-                &self.params,
-                conds,
-                &graw,
-                ws,
-                pbar,
-                &mut hbar,
-                first_trainable,
-            );
+            let pass = self.pass(conds);
+            backward(pass, &graw, ws, pbar, &mut hbar, first_trainable);
         }
         Ok((loss, count))
     }

@@ -16,7 +16,7 @@ pub(crate) use field::raw_to_rate;
 pub use field::{FADE_WIDTH, TrajectoryField, correction_weight};
 
 use crate::error::{ModelError, Result};
-use crate::network::{Conditioning, Layout, NetworkConfig, Workspace, forward};
+use crate::network::{Conditioning, Layout, NetworkConfig, Pass, Workspace, forward};
 use charge_constraint::SoftPenalty;
 use ion_species::{Composition, DEFAULT_NEUTRALITY_TOL, IonRegistry};
 use neural_ode::{SolverOptions, solve};
@@ -579,6 +579,22 @@ impl IonModel {
         &self.layout
     }
 
+    /// The network at this model's parameters over rows conditioned by `conds`, for
+    /// [`crate::network::forward`] and its VJP.
+    pub fn pass<'a>(&'a self, conds: &'a [&'a Conditioning]) -> Pass<'a> {
+        self.pass_with(&self.params, conds)
+    }
+
+    /// [`IonModel::pass`] at other parameters `params` (the model's layout).
+    pub fn pass_with<'a>(&'a self, params: &'a [f64], conds: &'a [&'a Conditioning]) -> Pass<'a> {
+        Pass {
+            config: &self.config.network,
+            layout: &self.layout,
+            params,
+            conds,
+        }
+    }
+
     /// Number of parameters.
     pub fn num_params(&self) -> usize {
         self.layout.total
@@ -744,15 +760,8 @@ impl IonModel {
         let pf = PreparedFeed::new(&self.config, &v)?;
         let h: Vec<f64> = pred.permeate[0].iter().map(|c| c / pf.scale).collect();
         let mut ws = Workspace::new(&self.config.network, 1);
-        forward(
-            &self.config.network,
-            &self.layout,
-            &self.params,
-            &[&pf.cond],
-            &[flux / self.config.flux_scale],
-            &h,
-            &mut ws,
-        );
+        let tau = flux / self.config.flux_scale;
+        forward(self.pass(&[&pf.cond]), &[tau], &h, &mut ws);
         let n = self.config.ions.len();
         Ok(ws
             .attention(0)

@@ -4,8 +4,9 @@
 //! one state alone is a chain of matrix-vector products bound by loading the weights, many
 //! states share each loaded weight.
 
-use super::config::{Body, Conditioning, Layout, NetworkConfig, TOKEN_FEATURES};
+use super::config::{Body, Layout, TOKEN_FEATURES};
 use super::conv;
+use super::pass::Pass;
 use super::workspace::Workspace;
 use neural_ode::DenseStack;
 
@@ -14,13 +15,8 @@ use neural_ode::DenseStack;
 /// per-token perceptron's and the convolutions' [token output, ratio, tau, log scale] per
 /// ion slot (a U-Net's padding slots zero).
 #[inline(always)]
-pub(super) fn input_rows(
-    cfg: &NetworkConfig,
-    l: &Layout,
-    conds: &[&Conditioning],
-    taus: &[f64],
-    ws: &mut Workspace,
-) {
+pub(super) fn input_rows(pass: Pass<'_>, taus: &[f64], ws: &mut Workspace) {
+    let (cfg, l, conds) = (pass.config, pass.layout, pass.conds);
     let n = cfg.ions;
     let tout = cfg.token_out();
     let rows = conds.len();
@@ -59,13 +55,8 @@ pub(super) fn input_rows(
 /// Runs the body on every row (after [`input_rows`]); the raw outputs g go to `ws.raw`
 /// (rows x ions; zero for an absent ion under the per-token perceptron).
 #[inline(always)]
-pub(super) fn forward_rows(
-    cfg: &NetworkConfig,
-    l: &Layout,
-    p: &[f64],
-    conds: &[&Conditioning],
-    ws: &mut Workspace,
-) {
+pub(super) fn forward_rows(pass: Pass<'_>, ws: &mut Workspace) {
+    let (cfg, l, p, conds) = pass.parts();
     let n = cfg.ions;
     let rows = conds.len();
     if let Some(last) = l.conv.last() {
@@ -97,18 +88,15 @@ pub(super) fn forward_rows(
 /// dL/dp into `pbar` (layers ending at or below `first_trainable` are frozen) and leaves the
 /// cotangent of the flattened body input [token outputs, ratios, tau, log scale] in
 /// `ws.g_cur` (rows x flat), whatever the body.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(super) fn backward_rows(
-    cfg: &NetworkConfig,
-    l: &Layout,
-    p: &[f64],
-    conds: &[&Conditioning],
+    pass: Pass<'_>,
     graw: &[f64],
     ws: &mut Workspace,
     pbar: &mut [f64],
     first_trainable: usize,
 ) {
+    let (cfg, l, p, conds) = pass.parts();
     let n = cfg.ions;
     let rows = conds.len();
     let tout = cfg.token_out();

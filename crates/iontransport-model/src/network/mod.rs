@@ -16,6 +16,6 @@ mod workspace;
 pub use config::{
     Body, Conditioning, DESCRIPTORS, Layout, NetworkConfig, TOKEN_FEATURES, descriptors_of,
 };
-pub use pass::{backward, forward, restore};
+pub use pass::{Pass, backward, forward, restore};
 pub(crate) use pass::{backward_simd, forward_simd, restore_simd};
 pub use workspace::Workspace;

@@ -13,6 +13,36 @@ use super::tokens;
 use super::workspace::Workspace;
 use neural_ode::simd_dispatch;
 
+/// What every pass of the network over a batch of rows reads: the configuration, its
+/// parameter layout, the parameters and each row's conditioning (a single point is a batch of
+/// one row).
+#[derive(Clone, Copy)]
+pub struct Pass<'a> {
+    /// The network's shape.
+    pub config: &'a NetworkConfig,
+    /// Where each layer's weights sit in `params` ([`NetworkConfig::layout`]).
+    pub layout: &'a Layout,
+    /// The flat parameter vector.
+    pub params: &'a [f64],
+    /// One conditioning per row (its feed, mask and scales).
+    pub conds: &'a [&'a Conditioning],
+}
+
+impl<'a> Pass<'a> {
+    /// The four parts, for code that reads them often.
+    #[inline(always)]
+    pub(super) fn parts(
+        self,
+    ) -> (
+        &'a NetworkConfig,
+        &'a Layout,
+        &'a [f64],
+        &'a [&'a Conditioning],
+    ) {
+        (self.config, self.layout, self.params, self.conds)
+    }
+}
+
 simd_dispatch! {
     /// The raw network output g of every row (`ws.raw()`, rows x ions; before masking, scaling
     /// and projection) for rows whose conditionings are `conds`, at normalised fluxes `taus`
@@ -21,8 +51,7 @@ simd_dispatch! {
     ///
     /// Panics if `ws` holds fewer rows than `conds` (a programming error).
     pub fn forward<'a>(
-        cfg: &'a NetworkConfig, l: &'a Layout, p: &'a [f64], conds: &'a [&'a Conditioning],
-        taus: &'a [f64], h: &'a [f64], ws: &'a mut Workspace,
+        pass: Pass<'a>, taus: &'a [f64], h: &'a [f64], ws: &'a mut Workspace,
     ) = forward_simd;
 }
 
@@ -31,8 +60,7 @@ simd_dispatch! {
     /// everything else [`backward`] reads, at the same conditionings, fluxes and states as the
     /// [`forward`] that wrote the records.
     pub fn restore<'a>(
-        cfg: &'a NetworkConfig, l: &'a Layout, p: &'a [f64], conds: &'a [&'a Conditioning],
-        taus: &'a [f64], h: &'a [f64], ws: &'a mut Workspace,
+        pass: Pass<'a>, taus: &'a [f64], h: &'a [f64], ws: &'a mut Workspace,
     ) = restore_simd;
 }
 
@@ -41,64 +69,43 @@ simd_dispatch! {
     /// a [`restore`]) at the same rows: adds the rows' summed dL/dp into `pbar` and each row's
     /// dL/dh into `hbar` (rows x ions). Parameters whose index is below `first_trainable`
     /// receive nothing (frozen), which also skips their work.
-    #[allow(clippy::too_many_arguments)]
     pub fn backward<'a>(
-        cfg: &'a NetworkConfig, l: &'a Layout, p: &'a [f64], conds: &'a [&'a Conditioning],
-        graw: &'a [f64], ws: &'a mut Workspace, pbar: &'a mut [f64], hbar: &'a mut [f64],
+        pass: Pass<'a>, graw: &'a [f64], ws: &'a mut Workspace, pbar: &'a mut [f64], hbar: &'a mut [f64],
         first_trainable: usize,
     ) = backward_simd;
 }
 
 /// [`forward`] without its SIMD dispatch (for callers already inside one).
 #[inline(always)]
-pub(crate) fn forward_simd(
-    cfg: &NetworkConfig,
-    l: &Layout,
-    p: &[f64],
-    conds: &[&Conditioning],
-    taus: &[f64],
-    h: &[f64],
-    ws: &mut Workspace,
-) {
+pub(crate) fn forward_simd(pass: Pass<'_>, taus: &[f64], h: &[f64], ws: &mut Workspace) {
+    let rows = pass.conds.len();
     assert!(
-        conds.len() <= ws.rows,
-        "{} rows for a workspace of {}",
-        conds.len(),
+        rows <= ws.rows,
+        "{rows} rows for a workspace of {}",
         ws.rows
     );
-    tokens::tokens_rows(cfg, l, p, conds, taus, h, ws);
-    tokens::token_outputs_rows(cfg, conds, true, ws);
-    body::input_rows(cfg, l, conds, taus, ws);
-    body::forward_rows(cfg, l, p, conds, ws);
+    tokens::tokens_rows(pass, taus, h, ws);
+    tokens::token_outputs_rows(pass.config, pass.conds, true, ws);
+    body::input_rows(pass, taus, ws);
+    body::forward_rows(pass, ws);
 }
 
 /// [`restore`] without its SIMD dispatch (for callers already inside one).
 #[inline(always)]
-pub(crate) fn restore_simd(
-    cfg: &NetworkConfig,
-    l: &Layout,
-    p: &[f64],
-    conds: &[&Conditioning],
-    taus: &[f64],
-    h: &[f64],
-    ws: &mut Workspace,
-) {
-    tokens::tokens_rows(cfg, l, p, conds, taus, h, ws);
-    tokens::token_outputs_rows(cfg, conds, false, ws);
-    body::input_rows(cfg, l, conds, taus, ws);
-    if !l.conv.is_empty() {
-        super::conv::gather_inputs(&l.conv, conds.len(), &mut ws.cx, &ws.cy);
+pub(crate) fn restore_simd(pass: Pass<'_>, taus: &[f64], h: &[f64], ws: &mut Workspace) {
+    tokens::tokens_rows(pass, taus, h, ws);
+    tokens::token_outputs_rows(pass.config, pass.conds, false, ws);
+    body::input_rows(pass, taus, ws);
+    let conv = &pass.layout.conv;
+    if !conv.is_empty() {
+        super::conv::gather_inputs(conv, pass.conds.len(), &mut ws.cx, &ws.cy);
     }
 }
 
 /// [`backward`] without its SIMD dispatch (for callers already inside one).
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) fn backward_simd(
-    cfg: &NetworkConfig,
-    l: &Layout,
-    p: &[f64],
-    conds: &[&Conditioning],
+    pass: Pass<'_>,
     graw: &[f64],
     ws: &mut Workspace,
     pbar: &mut [f64],
@@ -106,6 +113,6 @@ pub(crate) fn backward_simd(
     first_trainable: usize,
 ) {
     ws.ensure_backward();
-    body::backward_rows(cfg, l, p, conds, graw, ws, pbar, first_trainable);
-    tokens::tokens_backward_rows(cfg, l, p, conds, ws, pbar, hbar, first_trainable);
+    body::backward_rows(pass, graw, ws, pbar, first_trainable);
+    tokens::tokens_backward_rows(pass, ws, pbar, hbar, first_trainable);
 }

@@ -4,6 +4,7 @@
 //! maps and their transposes are matrix products over every token of every row.
 
 use super::config::{Conditioning, DESCRIPTORS, Layout, NetworkConfig, TOKEN_FEATURES};
+use super::pass::Pass;
 use super::workspace::Workspace;
 use neural_ode::gemm::{Shape, gemm};
 use neural_ode::{dot, fast_exp};
@@ -24,15 +25,8 @@ macro_rules! with_default_sizes {
 /// Tokens, embeddings, and (with attention) queries, keys and values of every row, from the
 /// states `h` (rows x ions).
 #[inline(always)]
-pub(super) fn tokens_rows(
-    cfg: &NetworkConfig,
-    l: &Layout,
-    p: &[f64],
-    conds: &[&Conditioning],
-    taus: &[f64],
-    h: &[f64],
-    ws: &mut Workspace,
-) {
+pub(super) fn tokens_rows(pass: Pass<'_>, taus: &[f64], h: &[f64], ws: &mut Workspace) {
+    let (cfg, l, p, conds) = pass.parts();
     let (n, dm, dk) = (cfg.ions, cfg.d_model, cfg.d_k);
     let tf = TOKEN_FEATURES;
     let rows = conds.len();
@@ -101,18 +95,15 @@ pub(super) fn token_outputs_rows(
 /// The token stage's VJP on every row, from the cotangent of the body's flattened input
 /// (`ws.g_cur`, rows x [token outputs, ratios h/h0, tau, log scale]): adds dL/dp into `pbar`
 /// (the whole token stage is frozen unless `first_trainable` is 0) and dL/dh into `hbar`.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(super) fn tokens_backward_rows(
-    cfg: &NetworkConfig,
-    l: &Layout,
-    p: &[f64],
-    conds: &[&Conditioning],
+    pass: Pass<'_>,
     ws: &mut Workspace,
     pbar: &mut [f64],
     hbar: &mut [f64],
     first_trainable: usize,
 ) {
+    let (cfg, l, p, conds) = pass.parts();
     let (n, dm, dk) = (cfg.ions, cfg.d_model, cfg.d_k);
     let rows = conds.len();
     let tout = cfg.token_out();
