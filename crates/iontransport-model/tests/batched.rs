@@ -10,7 +10,7 @@ use iontransport_model::train::{batch_gradient, trajectory_gradient};
 use iontransport_model::{
     Constraint, IonModel, ModelConfig, NetworkConfig, PreparedFeed, TrajectoryField,
 };
-use neural_ode::{BatchField, VectorField};
+use neural_ode::{BatchField, Rows, VectorField};
 
 fn model(constraint: Constraint, net: NetworkConfig) -> IonModel {
     let reg = IonRegistry::canonical();
@@ -209,26 +209,20 @@ fn batched_field_equals_the_trajectory_fields() {
         let mut ws = bf.workspace(rows.len());
         let mut dy = vec![0.0; rows.len() * n];
         let mut rec = vec![0.0; rows.len() * bf.record_len()];
-        bf.eval_rows(&rows, &t, &y, &m.params, &mut ws, &mut dy, &mut rec);
+        let at = Rows {
+            members: &rows,
+            t: &t,
+            y: &y,
+            p: &m.params,
+        };
+        bf.eval_rows(at, &mut ws, &mut dy, &mut rec);
         let mut vy = vec![0.0; rows.len() * n];
         let mut vp = vec![0.0; m.num_params()];
         let recs: Vec<&[f64]> = rec.chunks(bf.record_len()).collect();
-        bf.vjp_rows_add(
-            &rows, &t, &y, &m.params, &a, &mut ws, &recs, &mut vy, &mut vp,
-        );
+        bf.vjp_rows_add(at, &a, &mut ws, &recs, &mut vy, &mut vp);
         let mut vy2 = vec![0.0; rows.len() * n];
         let mut vp2 = vec![0.0; m.num_params()];
-        bf.vjp_rows_add(
-            &rows,
-            &t,
-            &y,
-            &m.params,
-            &a,
-            &mut ws,
-            &[],
-            &mut vy2,
-            &mut vp2,
-        );
+        bf.vjp_rows_add(at, &a, &mut ws, &[], &mut vy2, &mut vp2);
         let mut want_p = vec![0.0; m.num_params()];
         let mut sws = single[0].workspace();
         let mut srec = vec![0.0; single[0].record_len()];

@@ -10,8 +10,8 @@ use crate::error::{OdeError, Result};
 use crate::field::VectorField;
 use crate::gradients::Gradients;
 use crate::options::Stats;
-use crate::rows::{BatchField, RowsOf};
-use crate::solver::{Rows, Solution};
+use crate::rows::{BatchField, Rows, RowsOf};
+use crate::solver::{RowBuffers, Solution};
 use crate::tableau::{A, B, C, dense_weight_derivatives, dense_weights};
 
 /// Assigns each output to the step whose interpolant produced it (`None`: the output is y0
@@ -212,7 +212,7 @@ pub(crate) fn backward<'a, F: BatchField>(
     debug_assert!(B[6] == 0.0 && (0..6).all(|j| A[6][j] == B[j]) && C[6] == 1.0);
     let r = f.record_len();
     let mut ws = f.workspace(members.len());
-    let mut rows = Rows::new(members.len(), n, r);
+    let mut rows = RowBuffers::new(members.len(), n, r);
     let mut pbar = vec![0.0; p.len()];
     let mut stage_y = vec![0.0; n];
     let mut records: Vec<&[f64]> = Vec::with_capacity(members.len());
@@ -259,17 +259,14 @@ pub(crate) fn backward<'a, F: BatchField>(
                 }
             }
             let m = rows.lane.len();
-            f.vjp_rows_add(
-                &rows.member,
-                &rows.t,
-                &rows.y,
+            let at = Rows {
+                members: &rows.member,
+                t: &rows.t,
+                y: &rows.y,
                 p,
-                &rows.a,
-                &mut ws,
-                &records,
-                &mut rows.out[..m * n],
-                &mut pbar,
-            );
+            };
+            let out = &mut rows.out[..m * n];
+            f.vjp_rows_add(at, &rows.a, &mut ws, &records, out, &mut pbar);
             stats.nvjp += m;
             for (row, &l) in rows.lane.iter().enumerate() {
                 let b = &mut backs[l];

@@ -116,7 +116,7 @@ pub use layers::DenseStack;
 pub use lockstep::{gradient_lockstep, solve_lockstep};
 pub use mlp::{MlpRows, MlpWorkspace, TanhMlp, dot};
 pub use options::{PiController, SolverOptions, Stats, Tolerance};
-pub use rows::{BatchField, RowsOf, Stacked, StackedWorkspace};
+pub use rows::{BatchField, Rows, RowsOf, Stacked, StackedWorkspace};
 pub use sensitivity::{Sensitivities, forward_sensitivities};
 pub use solver::{Problem, Solution, solve};
 

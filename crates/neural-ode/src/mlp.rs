@@ -2,7 +2,7 @@
 
 use crate::field::VectorField;
 use crate::layers::DenseStack;
-use crate::rows::BatchField;
+use crate::rows::{BatchField, Rows};
 
 /// f(t, y, theta) = W_L tanh(... tanh(W_1 [y; t] + b_1) ...) + b_L: tanh between layers, no
 /// activation on the output. Parameters are flat: for each layer, W (out x in, row-major)
@@ -298,18 +298,9 @@ impl BatchField for MlpRows<'_> {
     fn record_len(&self) -> usize {
         self.mlp.record_len()
     }
-    fn eval_rows(
-        &self,
-        rows: &[usize],
-        t: &[f64],
-        y: &[f64],
-        p: &[f64],
-        ws: &mut MlpWorkspace,
-        dy: &mut [f64],
-        records: &mut [f64],
-    ) {
-        let m = rows.len();
-        self.mlp.forward(&t[..m], y, p, ws);
+    fn eval_rows(&self, at: Rows<'_>, ws: &mut MlpWorkspace, dy: &mut [f64], records: &mut [f64]) {
+        let m = at.len();
+        self.mlp.forward(&at.t[..m], at.y, at.p, ws);
         let n = self.dim();
         dy[..m * n].copy_from_slice(&ws.acts.last().expect("output layer")[..m * n]);
         if !records.is_empty() {
@@ -318,23 +309,20 @@ impl BatchField for MlpRows<'_> {
     }
     fn vjp_rows_add(
         &self,
-        rows: &[usize],
-        t: &[f64],
-        y: &[f64],
-        p: &[f64],
+        at: Rows<'_>,
         a: &[f64],
         ws: &mut MlpWorkspace,
         records: &[&[f64]],
         vjp_y: &mut [f64],
         vjp_p_acc: &mut [f64],
     ) {
-        let m = rows.len();
+        let m = at.len();
         if records.is_empty() {
-            self.mlp.forward(&t[..m], y, p, ws);
+            self.mlp.forward(&at.t[..m], at.y, at.p, ws);
         } else {
             self.mlp.load(ws, &records[..m]);
         }
-        self.mlp.backward(m, p, a, ws, vjp_y, vjp_p_acc);
+        self.mlp.backward(m, at.p, a, ws, vjp_y, vjp_p_acc);
     }
 }
 

@@ -6,11 +6,37 @@ use crate::checks::check_len;
 use crate::error::{OdeError, Result};
 use crate::field::VectorField;
 
-/// A vector field evaluated on many rows at once: row r is the state `y[r]` of problem
-/// (member) `rows[r]` at time `t[r]`. Members may carry their own conditioning (a
-/// trajectory's feed, say); all share the parameters.
+/// Where a [`BatchField`] is evaluated: row r is the state `y[r]` of problem (member)
+/// `members[r]` at time `t[r]`, every row at the parameters `p`. States are packed row-major,
+/// [`BatchField::dim`] values per row.
+#[derive(Clone, Copy, Debug)]
+pub struct Rows<'a> {
+    /// The member of each row (below [`BatchField::members`]).
+    pub members: &'a [usize],
+    /// Each row's time.
+    pub t: &'a [f64],
+    /// The rows' states, row after row.
+    pub y: &'a [f64],
+    /// The parameters, shared by every row.
+    pub p: &'a [f64],
+}
+
+impl Rows<'_> {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Whether there is no row.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+}
+
+/// A vector field evaluated on many rows at once ([`Rows`]). Members may carry their own
+/// conditioning (a trajectory's feed, say); all share the parameters.
 ///
-/// Rows are packed row-major: `y`, `dy`, `a` and `vjp_y` hold `rows.len()` rows of
+/// `dy`, `a` and `vjp_y` hold the rows packed like the states: `rows.len()` rows of
 /// [`BatchField::dim`]. An evaluation writes its records into one buffer of `rows.len()` rows
 /// of [`BatchField::record_len`]; a VJP reads them as one slice per row, wherever each row's
 /// record is kept (the discrete adjoint passes them from each trajectory's stored steps, so
@@ -39,13 +65,9 @@ pub trait BatchField: Sync {
 
     /// Writes f(t_r, y_r, theta) of every row into `dy`, and each row's record when
     /// `records` is not empty.
-    #[allow(clippy::too_many_arguments)]
     fn eval_rows(
         &self,
-        rows: &[usize],
-        t: &[f64],
-        y: &[f64],
-        p: &[f64],
+        at: Rows<'_>,
         ws: &mut Self::Workspace,
         dy: &mut [f64],
         records: &mut [f64],
@@ -55,13 +77,9 @@ pub trait BatchField: Sync {
     /// `vjp_p_acc`. `records` are the rows' records from [`BatchField::eval_rows`] at the same
     /// points, one slice per row, or empty (then the field recomputes what it needs); any
     /// other count is a programming error and may panic.
-    #[allow(clippy::too_many_arguments)]
     fn vjp_rows_add(
         &self,
-        rows: &[usize],
-        t: &[f64],
-        y: &[f64],
-        p: &[f64],
+        at: Rows<'_>,
         a: &[f64],
         ws: &mut Self::Workspace,
         records: &[&[f64]],
@@ -110,16 +128,14 @@ impl<F: VectorField> BatchField for RowsOf<'_, F> {
     }
     fn eval_rows(
         &self,
-        rows: &[usize],
-        t: &[f64],
-        y: &[f64],
-        p: &[f64],
+        at: Rows<'_>,
         ws: &mut Self::Workspace,
         dy: &mut [f64],
         records: &mut [f64],
     ) {
         let (n, r) = (self.dim(), self.record_len());
-        for (i, &m) in rows.iter().enumerate() {
+        let Rows { members, t, y, p } = at;
+        for (i, &m) in members.iter().enumerate() {
             let (yi, dyi) = (&y[i * n..(i + 1) * n], &mut dy[i * n..(i + 1) * n]);
             if records.is_empty() || r == 0 {
                 self.fields[m].eval(t[i], yi, p, &mut ws.0, dyi);
@@ -131,10 +147,7 @@ impl<F: VectorField> BatchField for RowsOf<'_, F> {
     }
     fn vjp_rows_add(
         &self,
-        rows: &[usize],
-        t: &[f64],
-        y: &[f64],
-        p: &[f64],
+        at: Rows<'_>,
         a: &[f64],
         ws: &mut Self::Workspace,
         records: &[&[f64]],
@@ -142,7 +155,8 @@ impl<F: VectorField> BatchField for RowsOf<'_, F> {
         vjp_p_acc: &mut [f64],
     ) {
         let (n, r) = (self.dim(), self.record_len());
-        for (i, &m) in rows.iter().enumerate() {
+        let Rows { members, t, y, p } = at;
+        for (i, &m) in members.iter().enumerate() {
             let (yi, ai) = (&y[i * n..(i + 1) * n], &a[i * n..(i + 1) * n]);
             let vy = &mut vjp_y[i * n..(i + 1) * n];
             if records.is_empty() || r == 0 {
@@ -176,6 +190,16 @@ impl<'a, F: BatchField> Stacked<'a, F> {
             rows: (0..field.members()).collect(),
         }
     }
+
+    /// Every member as a row, at times `t`.
+    fn rows_at<'b>(&'b self, t: &'b [f64], y: &'b [f64], p: &'b [f64]) -> Rows<'b> {
+        Rows {
+            members: &self.rows,
+            t,
+            y,
+            p,
+        }
+    }
 }
 
 /// Scratch of a [`Stacked`] field: the batched field's, the rows' times and a record buffer
@@ -207,8 +231,8 @@ impl<F: BatchField> VectorField for Stacked<'_, F> {
     }
     fn eval(&self, t: f64, y: &[f64], p: &[f64], ws: &mut Self::Workspace, dy: &mut [f64]) {
         ws.t.fill(t);
-        self.field
-            .eval_rows(&self.rows, &ws.t, y, p, &mut ws.inner, dy, &mut [])
+        let at = self.rows_at(&ws.t, y, p);
+        self.field.eval_rows(at, &mut ws.inner, dy, &mut [])
     }
     fn vjp(
         &self,
@@ -222,8 +246,9 @@ impl<F: BatchField> VectorField for Stacked<'_, F> {
     ) {
         ws.t.fill(t);
         let mut rec = std::mem::take(&mut ws.rec);
-        let (rows, f) = (&self.rows, self.field);
-        f.eval_rows(rows, &ws.t, y, p, &mut ws.inner, &mut ws.dy, &mut rec);
+        let at = self.rows_at(&ws.t, y, p);
+        self.field
+            .eval_rows(at, &mut ws.inner, &mut ws.dy, &mut rec);
         vjp_p.fill(0.0);
         self.vjp_recorded_add(t, y, p, a, ws, &rec, vjp_y, vjp_p, &mut []);
         ws.rec = rec;
@@ -241,8 +266,8 @@ impl<F: BatchField> VectorField for Stacked<'_, F> {
         record: &mut [f64],
     ) {
         ws.t.fill(t);
-        self.field
-            .eval_rows(&self.rows, &ws.t, y, p, &mut ws.inner, dy, record)
+        let at = self.rows_at(&ws.t, y, p);
+        self.field.eval_rows(at, &mut ws.inner, dy, record)
     }
     fn vjp_recorded_add(
         &self,
@@ -264,8 +289,9 @@ impl<F: BatchField> VectorField for Stacked<'_, F> {
         } else {
             record.chunks(r).collect()
         };
-        let (rows, inner) = (&self.rows, &mut ws.inner);
-        let f = self.field;
-        f.vjp_rows_add(rows, &ws.t, y, p, a, inner, &records, vjp_y, vjp_p_acc)
+        let at = self.rows_at(&ws.t, y, p);
+        let inner = &mut ws.inner;
+        self.field
+            .vjp_rows_add(at, a, inner, &records, vjp_y, vjp_p_acc)
     }
 }

@@ -6,7 +6,7 @@ use crate::dense::DenseOutput;
 use crate::error::{OdeError, Result};
 use crate::field::VectorField;
 use crate::options::{SolverOptions, Stats};
-use crate::rows::{BatchField, RowsOf};
+use crate::rows::{BatchField, Rows, RowsOf};
 use crate::track::{Outcome, Track};
 
 /// One initial-value problem of a batch: its own start, initial state and output times.
@@ -89,7 +89,13 @@ impl<F: BatchField> Stages for WithParams<'_, F> {
         records: &mut [f64],
     ) {
         let ws = self.ws.get_or_insert_with(|| self.f.workspace(self.rows));
-        self.f.eval_rows(members, t, y, self.p, ws, dy, records)
+        let at = Rows {
+            members,
+            t,
+            y,
+            p: self.p,
+        };
+        self.f.eval_rows(at, ws, dy, records)
     }
     fn prepare(&mut self) {
         if self.ws.is_none() {
@@ -234,7 +240,7 @@ type Run = (Stats, Vec<f64>, Option<DenseOutput>);
 
 /// Gathered rows of one batched call, reused across calls (no allocation per stage); the
 /// forward driver and the discrete adjoint's backward pass both gather into it.
-pub(crate) struct Rows {
+pub(crate) struct RowBuffers {
     pub lane: Vec<usize>,
     pub member: Vec<usize>,
     pub t: Vec<f64>,
@@ -244,7 +250,7 @@ pub(crate) struct Rows {
     pub rec: Vec<f64>,
 }
 
-impl Rows {
+impl RowBuffers {
     pub fn new(cap: usize, n: usize, r: usize) -> Self {
         Self {
             lane: Vec::with_capacity(cap),
@@ -309,7 +315,7 @@ impl Lane {
 /// solve, or the last problem of a batch) is evaluated in place, without gathering copies.
 fn eval_gathered<S: Stages>(
     f: &mut S,
-    rows: &mut Rows,
+    rows: &mut RowBuffers,
     lanes: &mut [Lane],
     s: Option<usize>,
     at: At,
@@ -423,7 +429,7 @@ fn drive<S: Stages>(
         })
         .collect();
     f.prepare();
-    let mut rows = Rows::new(problems.len(), n, r);
+    let mut rows = RowBuffers::new(problems.len(), n, r);
 
     // f(t0, y0), then the automatic first steps' probes.
     rows.clear();

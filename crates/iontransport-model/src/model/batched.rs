@@ -6,7 +6,7 @@
 use crate::model::TrajectoryField;
 use crate::network::{Conditioning, Workspace, backward_simd, forward_simd, restore_simd};
 use neural_ode::simd_dispatch;
-use neural_ode::{BatchField, VectorField};
+use neural_ode::{BatchField, Rows, VectorField};
 
 /// Trajectories a batched call takes at once (a chunk; the chunks of a batch run in
 /// parallel). Fixed, not per thread, so that the result does not depend on the thread count.
@@ -63,12 +63,12 @@ macro_rules! conds_of {
 }
 
 simd_dispatch! {
-    /// dy/dt of every row: row r is member `rows[r]` of `fields` at `t[r]`, `y` row r. With
-    /// `records` non-empty, saves each row's record (length [`Workspace::record_len`]).
-    #[allow(clippy::too_many_arguments)]
+    /// dy/dt of every row: row r is member `at.members[r]` of `fields` at `at.t[r]`, state
+    /// `at.y` row r. With `records` non-empty, saves each row's record (length
+    /// [`Workspace::record_len`]).
     pub(crate) fn eval_rows<'a>(
-        fields: &'a [TrajectoryField<'a>], rows: &'a [usize], t: &'a [f64], y: &'a [f64],
-        p: &'a [f64], ws: &'a mut FieldWorkspace, dy: &'a mut [f64], records: &'a mut [f64],
+        fields: &'a [TrajectoryField<'a>], at: Rows<'a>, ws: &'a mut FieldWorkspace,
+        dy: &'a mut [f64], records: &'a mut [f64],
     ) = eval_rows_simd;
 }
 
@@ -77,26 +77,26 @@ simd_dispatch! {
     /// dim) and adds the rows' summed parameter cotangent into `vjp_p_acc` (from the fields'
     /// `first_trainable` on). Reads the rows' `records` (one per row) when given, else
     /// evaluates afresh.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn vjp_rows<'a>(
-        fields: &'a [TrajectoryField<'a>], rows: &'a [usize], t: &'a [f64], y: &'a [f64],
-        p: &'a [f64], a: &'a [f64], ws: &'a mut FieldWorkspace, records: &'a [&'a [f64]],
-        vjp_y: &'a mut [f64], vjp_p_acc: &'a mut [f64],
+        fields: &'a [TrajectoryField<'a>], at: Rows<'a>, a: &'a [f64], ws: &'a mut FieldWorkspace,
+        records: &'a [&'a [f64]], vjp_y: &'a mut [f64], vjp_p_acc: &'a mut [f64],
     ) = vjp_rows_simd;
 }
 
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn eval_rows_simd(
     fields: &[TrajectoryField<'_>],
-    rows: &[usize],
-    t: &[f64],
-    y: &[f64],
-    p: &[f64],
+    at: Rows<'_>,
     ws: &mut FieldWorkspace,
     dy: &mut [f64],
     records: &mut [f64],
 ) {
+    let Rows {
+        members: rows,
+        t,
+        y,
+        p,
+    } = at;
     let model = fields[0].model;
     let n = model.config.network.ions;
     let (one, many);
@@ -116,20 +116,22 @@ fn eval_rows_simd(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn vjp_rows_simd(
     fields: &[TrajectoryField<'_>],
-    rows: &[usize],
-    t: &[f64],
-    y: &[f64],
-    p: &[f64],
+    at: Rows<'_>,
     a: &[f64],
     ws: &mut FieldWorkspace,
     records: &[&[f64]],
     vjp_y: &mut [f64],
     vjp_p_acc: &mut [f64],
 ) {
+    let Rows {
+        members: rows,
+        t,
+        y,
+        p,
+    } = at;
     let model = fields[0].model;
     let n = model.config.network.ions;
     let first_trainable = fields[0].first_trainable;
@@ -209,41 +211,24 @@ impl BatchField for BatchTrajectoryField<'_> {
 
     fn eval_rows(
         &self,
-        rows: &[usize],
-        t: &[f64],
-        y: &[f64],
-        p: &[f64],
+        at: Rows<'_>,
         ws: &mut FieldWorkspace,
         dy: &mut [f64],
         records: &mut [f64],
     ) {
-        eval_rows(&self.fields, rows, t, y, p, ws, dy, records)
+        eval_rows(&self.fields, at, ws, dy, records)
     }
 
     fn vjp_rows_add(
         &self,
-        rows: &[usize],
-        t: &[f64],
-        y: &[f64],
-        p: &[f64],
+        at: Rows<'_>,
         a: &[f64],
         ws: &mut FieldWorkspace,
         records: &[&[f64]],
         vjp_y: &mut [f64],
         vjp_p_acc: &mut [f64],
     ) {
-        vjp_rows(
-            &self.fields,
-            rows,
-            t,
-            y,
-            p,
-            a,
-            ws,
-            records,
-            vjp_y,
-            vjp_p_acc,
-        )
+        vjp_rows(&self.fields, at, a, ws, records, vjp_y, vjp_p_acc)
     }
 }
 
@@ -267,10 +252,7 @@ impl VectorField for TrajectoryField<'_> {
     fn eval(&self, tau: f64, h: &[f64], p: &[f64], ws: &mut FieldWorkspace, dh: &mut [f64]) {
         eval_rows(
             std::slice::from_ref(self),
-            &[0],
-            &[tau],
-            h,
-            p,
+            one_row(&tau, h, p),
             ws,
             dh,
             &mut [],
@@ -289,7 +271,7 @@ impl VectorField for TrajectoryField<'_> {
     ) {
         vjp_p.fill(0.0);
         let one = std::slice::from_ref(self);
-        vjp_rows(one, &[0], &[tau], h, p, a, ws, &[], vjp_h, vjp_p)
+        vjp_rows(one, one_row(&tau, h, p), a, ws, &[], vjp_h, vjp_p)
     }
 
     fn record_len(&self) -> usize {
@@ -307,10 +289,7 @@ impl VectorField for TrajectoryField<'_> {
     ) {
         eval_rows(
             std::slice::from_ref(self),
-            &[0],
-            &[tau],
-            h,
-            p,
+            one_row(&tau, h, p),
             ws,
             dh,
             record,
@@ -332,6 +311,16 @@ impl VectorField for TrajectoryField<'_> {
         // The backward pass adds into its parameter cotangent, and only from
         // `first_trainable` on: no parameter-sized fill or copy per stage.
         let one = std::slice::from_ref(self);
-        vjp_rows(one, &[0], &[tau], h, p, a, ws, &[record], vjp_h, vjp_p_acc)
+        vjp_rows(one, one_row(&tau, h, p), a, ws, &[record], vjp_h, vjp_p_acc)
+    }
+}
+
+/// One trajectory's field at one point: a batch of one row.
+fn one_row<'a>(tau: &'a f64, h: &'a [f64], p: &'a [f64]) -> Rows<'a> {
+    Rows {
+        members: &[0],
+        t: std::slice::from_ref(tau),
+        y: h,
+        p,
     }
 }
