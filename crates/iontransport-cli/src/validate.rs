@@ -438,6 +438,7 @@ pub fn markdown(r: &CrossValReport, cfg: &CrossValConfig) -> String {
         coverage_table(&mut s, r, scheme, cfg.seeds.len());
         finetune_line(&mut s, r, scheme);
         fidelity_table(&mut s, r, scheme);
+        beyond_table(&mut s, r, scheme);
     }
     let listed = |at_bound: &[String]| {
         if at_bound.is_empty() {
@@ -637,6 +638,33 @@ fn ion_table_header(s: &mut String, models: &[ModelKind]) {
     let labels: Vec<&str> = models.iter().map(|m| m.label()).collect();
     let _ = writeln!(s, "| ion | {} |", labels.join(" | "));
     let _ = writeln!(s, "|---|{}", "---|".repeat(models.len()));
+}
+
+/// How far the scheme's held-out measurements lie beyond their training feeds' rejections at
+/// the same flux (data only, no model: [`iontransport_model::beyond`]).
+fn beyond_table(s: &mut String, r: &CrossValReport, scheme: FoldScheme) {
+    use iontransport_model::beyond::OUTSIDE_MARGIN;
+    use std::fmt::Write as _;
+    let rows: Vec<_> = r.beyond.iter().filter(|b| b.scheme == scheme).collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "Held-out measurements against their training feeds' measured rejections at the same flux (no model: each training feed's curve linear between its fluxes, flat beyond them). Outside: beyond the training feeds' range by more than {OUTSIDE_MARGIN} in R; distance: mean distance from that range in R, what a model that stays within it misses by at least; feed mean: the error of the training feeds' mean rejection as the prediction.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| ion | points | outside the range | mean distance | feed mean MAE |\n|---|---|---|---|---|"
+    );
+    for b in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.3} | {:.3} |",
+            b.ion, b.count, b.outside, b.mean_distance, b.feed_mean_mae
+        );
+    }
+    let _ = writeln!(s);
 }
 
 /// The positive neural ODE's fine-tuning epochs per fold (seeds separated by `/`), chosen on

@@ -466,6 +466,22 @@ fn validate_cross_validates_real_measurements_and_refuses_what_it_cannot_fold() 
     assert!(text.contains("### leave one feed out (3 folds"), "{text}");
     assert!(text.contains("| NH4+ |") && text.contains("lowest mean absolute error"));
     assert!(out.join("report.md").exists() && out.join("crossval.json").exists());
+    // The data-only table of how far held-out feeds lie beyond their training feeds: an ion
+    // that only one feed holds (Mg2+, SO4 2-) has no training feed to compare with.
+    let beyond = text
+        .split("Held-out measurements against their training feeds")
+        .nth(1)
+        .expect("the table of held-out feeds beyond their training feeds");
+    let beyond = &beyond[beyond.find("\n\n|").map_or(0, |i| i + 2)..];
+    let beyond = &beyond[..beyond.find("\n\n").unwrap_or(beyond.len())];
+    assert!(
+        beyond.contains("| Na+ |") && beyond.contains("| NO3- |"),
+        "{beyond}"
+    );
+    assert!(
+        !beyond.contains("| Mg^2+ |") && !beyond.contains("| SO4^2- |"),
+        "{beyond}"
+    );
     // Every markdown table is well formed: each row has its header's number of cells.
     let mut cells = None;
     for line in text.lines() {

@@ -17,7 +17,7 @@ pub mod network;
 pub mod training;
 
 // The parts' modules at the crate root, where their paths have always been.
-pub use evaluation::{crossval, ensemble, evaluate, pipeline};
+pub use evaluation::{beyond, crossval, ensemble, evaluate, pipeline};
 pub use model::{batched, hybrid};
 pub use training::{checkpoint, data, train};
 

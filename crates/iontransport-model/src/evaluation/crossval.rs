@@ -26,6 +26,7 @@
 //! models with the feed standing for the wall concentration; observed ones likewise, since a
 //! file carries no mass-transfer coefficient (say so when reporting them).
 
+use crate::beyond::{BeyondTraining, beyond_training};
 use crate::ensemble::{ensemble_interval, pooled_scatter, record_cross_validated_scatter};
 use crate::error::{ModelError, Result};
 use crate::evaluation::pipeline::rejection_measurements;
@@ -363,6 +364,10 @@ pub struct CrossValReport {
     /// measurement.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pretraining_fidelity: Vec<PretrainingFidelity>,
+    /// How far the held-out measurements lie beyond their training feeds' (from the data
+    /// alone, [`crate::beyond`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub beyond: Vec<BeyondTraining>,
     /// Wall time, s.
     pub seconds: f64,
 }
@@ -583,6 +588,7 @@ pub fn cross_validate(
         coverage: Vec::new(),
         finetune_epochs: Vec::new(),
         pretraining_fidelity: Vec::new(),
+        beyond: Vec::new(),
         seconds: 0.0,
     };
     for &scheme in &cfg.schemes {
@@ -663,6 +669,7 @@ pub fn cross_validate(
     }
     report.scores = scores(&report);
     report.coverage = coverage(&report);
+    report.beyond = beyond_training(&report.ions, &report.flux, &report.measured, &report.folds);
     report.seconds = t0.elapsed().as_secs_f64();
     Ok(report)
 }
