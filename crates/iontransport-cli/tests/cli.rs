@@ -532,9 +532,7 @@ fn validate_cross_validates_real_measurements_and_refuses_what_it_cannot_fold() 
 fn a_fitted_membrane_file_predicts_what_its_parameters_predict() {
     // fit -> membrane file -> dspmde --membrane: the same table as the fitted parameters
     // given by hand, and the fit's report (parameters, residuals, error per ion).
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("lab.csv");
-    support::data_with(&data, 2);
+    let (dir, data) = support::lab(2);
     let file = dir.path().join("membrane.json");
     let args = [
         "fit",

@@ -38,9 +38,7 @@ fn fit(data: &Path, out: &Path) -> String {
 /// A fresh folder with a lab file of `feeds` DSPM-DE sweeps (`lab.csv`) and the membrane
 /// file `fit` made of it (`m.json`): the folder, both paths and the fit's output.
 fn fitted_lab(feeds: usize) -> (tempfile::TempDir, PathBuf, PathBuf, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("lab.csv");
-    support::data_with(&data, feeds);
+    let (dir, data) = support::lab(feeds);
     let membrane = dir.path().join("m.json");
     let fitted = fit(&data, &membrane);
     (dir, data, membrane, fitted)
@@ -235,9 +233,7 @@ fn an_ensemble_of_seeds_predicts_with_intervals() {
 #[test]
 fn a_membrane_written_by_hand_scores_without_intervals_and_says_why() {
     use np_transport::{Conditions, Membrane, MembraneFile};
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("lab.csv");
-    support::data_with(&data, 2);
+    let (dir, data) = support::lab(2);
     let membrane = dir.path().join("m.json");
     MembraneFile::new(Membrane::nf270_like(), Conditions::default())
         .unwrap()
@@ -328,9 +324,7 @@ fn every_command_reads_files_with_any_known_ion() {
 /// holds its form and the report names its parameter.
 #[test]
 fn fit_isotherm_takes_its_form() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("lab.csv");
-    support::data_with(&data, 3);
+    let (dir, data) = support::lab(3);
     for (form, parameter, stored) in [
         (None, "charge_exponent", "\"Freundlich\""),
         (Some("langmuir"), "charge_half_saturation", "\"Langmuir\""),
@@ -728,9 +722,7 @@ fn validate_trains_on_one_file_and_tests_on_another() {
 /// NaCl gives the thickness D_NaCl / k, and a film changes the fit; intrinsic data refuse it.
 #[test]
 fn a_fit_takes_the_polarisation_film() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("lab.csv");
-    support::data_with(&data, 3);
+    let (dir, data) = support::lab(3);
     let d = data.to_str().unwrap();
     let fit_with = |name: &str, extra: &[&str]| -> (String, serde_json::Value) {
         let out = dir.path().join(name);

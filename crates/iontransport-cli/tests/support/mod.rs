@@ -62,6 +62,15 @@ pub fn q(arg: &(impl AsRef<std::ffi::OsStr> + ?Sized)) -> String {
     shlex::try_quote(s).expect("no NUL byte").into_owned()
 }
 
+/// A temporary folder holding `lab.csv`, `feeds` DSPM-DE sweeps as [`data_with`] writes them;
+/// the folder lives as long as the returned handle.
+pub fn lab(feeds: usize) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("lab.csv");
+    data_with(&data, feeds);
+    (dir, data)
+}
+
 /// 16 DSPM-DE sweeps (NF270-like membrane, 4 fluxes up to 2e-5 m/s) written as CSV.
 pub fn small_data(path: &Path) {
     data_with(path, 16);
